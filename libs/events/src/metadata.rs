@@ -1,0 +1,60 @@
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Who caused an event: an API key, the operator, Twilio, or casewire itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    ApiKey(String),
+    Operator,
+    Twilio,
+    System,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::ApiKey(id) => write!(f, "api_key:{id}"),
+            Actor::Operator => f.write_str("operator"),
+            Actor::Twilio => f.write_str("twilio"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
+/// The metadata of every event (ARCHITECTURE.md, The event store). Stored as a flat JSON
+/// object of strings, which is also what cqrs-es passes around as `HashMap<String, String>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    /// W3C trace context of the request that caused the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
+}
+
+impl Metadata {
+    pub fn new(actor: Actor) -> Self {
+        Metadata {
+            actor: Some(actor.to_string()),
+            ..Default::default()
+        }
+    }
+
+    pub fn into_map(self) -> HashMap<String, String> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m
+                .into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+                .collect(),
+            _ => HashMap::new(),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+use crate::Metadata;
+use serde::{Deserialize, Serialize};
+
+/// One row of the event log, exactly as committed and hashed. This is also the body of every
+/// message the relay publishes, so a consumer anywhere can re-verify the chain.
+///
+/// `payload` and `metadata` are the JSON texts as hashed, not re-serialized values: any
+/// reformatting would break the hash. Sealed fields in `payload` are ciphertext here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    pub tenant_id: String,
+    pub tenant_seq: i64,
+    pub event_id: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+    pub recorded_at: String,
+    /// Hex of the previous event's hash (32 zero bytes for the first event of a tenant).
+    pub prev_hash: String,
+    /// Hex of this event's hash.
+    pub hash: String,
+}
+
+impl RecordedEvent {
+    pub fn payload_json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::from_str(&self.payload)
+    }
+
+    pub fn metadata(&self) -> Metadata {
+        serde_json::from_str(&self.metadata).unwrap_or_default()
+    }
+}

@@ -1,0 +1,117 @@
+//! One database handle over PostgreSQL or SQLite. Queries are written once, in the SQL both
+//! understand (`$1` parameters, `ON CONFLICT`), through sqlx's `Any` driver; the few places
+//! that differ ask [`Db::backend`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+use crate::{Result, StoreError};
+
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    reader: AnyPool,
+    writer: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to `postgres://…` or `sqlite://…`.
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Ok(Db {
+                reader: pool.clone(),
+                writer: pool,
+                backend: Backend::Postgres,
+            })
+        } else if url.starts_with("sqlite:") {
+            // SQLite allows one writer at a time; a pool of one writing connection queues
+            // writers here instead of failing them with SQLITE_BUSY. WAL lets readers go on.
+            let writer = sqlite_pool(1).connect(url).await?;
+            let reader = sqlite_pool(8).connect(url).await?;
+            Ok(Db {
+                reader,
+                writer,
+                backend: Backend::Sqlite,
+            })
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL (expected postgres://… or sqlite://…): {}",
+                url.split('@').next_back().unwrap_or("")
+            )))
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite database of the embedded mode.
+    pub async fn sqlite_file(path: &Path) -> Result<Db> {
+        Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// For queries. On PostgreSQL the same pool as [`Db::writer`].
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// For every transaction that writes.
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    /// `FOR UPDATE` where the database has row locks; SQLite's single writer already
+    /// serializes.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+}
+
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
+        })
+}
