@@ -1,1 +1,93 @@
+//! Logs and traces. Structured logs through `tracing` always; OpenTelemetry traces over
+//! OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. W3C trace context crosses process
+//! boundaries in event metadata and NATS headers through [`inject`] and [`continue_from`].
+//!
+//! Never log a secret or a client's text: log ids, counts and outcomes.
 
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+/// Flushes pending spans when dropped: keep it alive for the life of `main`.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
+
+/// Installs the global subscriber. `json` chooses JSON lines (for production log shipping)
+/// over human-readable lines. Safe to call more than once: later calls change nothing.
+pub fn init(service: &str, json: bool, otlp_endpoint: Option<&str>) -> Telemetry {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,tower_http=info"));
+    let provider = otlp_endpoint.and_then(|endpoint| {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+            .build()
+            .map_err(|e| eprintln!("OpenTelemetry exporter not started: {e}"))
+            .ok()?;
+        Some(
+            SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(
+                    opentelemetry_sdk::Resource::builder()
+                        .with_service_name(service.to_string())
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    install(filter, json, provider.clone());
+    Telemetry { provider }
+}
+
+/// Installs the subscriber with a given tracer provider (tests pass one with an in-memory
+/// exporter).
+pub fn install(filter: EnvFilter, json: bool, provider: Option<SdkTracerProvider>) {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let otel = provider.map(|p| {
+        let tracer = p.tracer("casewire");
+        opentelemetry::global::set_tracer_provider(p);
+        tracing_opentelemetry::layer().with_tracer(tracer)
+    });
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let _ = if json {
+        registry
+            .with(tracing_subscriber::fmt::layer().json())
+            .try_init()
+    } else {
+        registry.with(tracing_subscriber::fmt::layer()).try_init()
+    };
+}
+
+/// The W3C trace context (`traceparent`, `tracestate`) of the current span; empty when
+/// tracing is off.
+pub fn inject() -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
+    let cx = tracing::Span::current().context();
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    carrier
+}
+
+/// Makes `span` a child of the trace described by `carrier` (from `inject`, elsewhere).
+pub fn continue_from(span: &tracing::Span, carrier: &HashMap<String, String>) {
+    if carrier.contains_key("traceparent") {
+        let cx = TraceContextPropagator::new().extract(carrier);
+        let _ = span.set_parent(cx);
+    }
+}

@@ -1,1 +1,25 @@
+//! Test harness: throw-away real servers on loopback, started from the binaries on this machine.
+//!
+//! * [`PgServer`]: a private PostgreSQL cluster (`initdb` in a temp dir, trust auth, superuser
+//!   `casewire`), with [`PgServer::fresh_database`] handing each test its own empty database.
+//! * [`NatsServer`]: a private `nats-server` with JetStream file storage in a temp dir, which can
+//!   be [killed](NatsServer::kill) and [restarted](NatsServer::restart) on the same port and store
+//!   to test durability.
+//! * [`wait_for`]: poll a condition with a deadline, instead of sleeping in tests.
+//!
+//! Each server lives as long as its value: dropping it stops the process and removes the temp
+//! dir. If the test process dies without running destructors (aborted, killed, or a server kept
+//! in a `static`), a small watchdog process notices that the process is gone, stops the server
+//! and removes its temp dir, so nothing is left listening.
+//!
+//! Nothing is shared across processes: nextest runs each test in its own process, so each test
+//! that needs a server starts one (PostgreSQL takes about a second, NATS a few milliseconds).
 
+mod nats;
+mod pg;
+mod proc;
+mod wait;
+
+pub use nats::NatsServer;
+pub use pg::PgServer;
+pub use wait::wait_for;

@@ -1,0 +1,37 @@
+# The README's commands. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+
+.PHONY: deps run test bench lint fmt
+
+## deps: install PostgreSQL and nats-server for the tests (scripts/install-deps.sh)
+deps:
+	bash scripts/install-deps.sh
+
+## run: the whole platform in one process, on SQLite, no other services needed
+run:
+	$(CARGO) run -p casewire -- dev
+
+## test: formatting and clippy first, then every test (nextest when installed)
+test: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace; \
+	else \
+		$(CARGO) test --workspace; \
+	fi
+
+## bench: the load benchmark
+bench: deps
+	$(CARGO) run --release -p casewire-bench
+
+## lint: formatting check and clippy, warnings as errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## fmt: format the workspace
+fmt:
+	$(CARGO) fmt --all

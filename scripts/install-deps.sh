@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond the Rust toolchain: the PostgreSQL server binaries
+# (initdb, postgres) and nats-server, which libs/testkit starts as throw-away servers.
+# Idempotent: installs nothing when both are already there. Debian/Ubuntu (apt-get) only.
+set -euo pipefail
+
+say() { echo "install-deps: $*"; }
+
+# `command -v` also reports a non-executable file when it finds nothing better: check -x too.
+have_cmd() {
+  local path
+  path="$(command -v "$1" 2>/dev/null)" && [ -x "$path" ]
+}
+
+have_pg() {
+  if have_cmd initdb; then return 0; fi
+  # Debian keeps the server binaries off PATH, in /usr/lib/postgresql/<version>/bin.
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    if [ -x "$dir/initdb" ] && [ -x "$dir/postgres" ]; then return 0; fi
+  done
+  return 1
+}
+
+have_nats() {
+  have_cmd nats-server || [ -x /usr/sbin/nats-server ]
+}
+
+missing=()
+have_pg || missing+=("PostgreSQL server (initdb)")
+have_nats || missing+=("nats-server")
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  say "PostgreSQL server binaries and nats-server already present: nothing to install"
+else
+  say "missing: ${missing[*]}"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "no apt-get on this machine: install the PostgreSQL server and nats-server (2.9 or later) by hand" >&2
+    exit 1
+  fi
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      say "not root and no sudo: cannot run apt-get" >&2
+      exit 1
+    fi
+  fi
+  say "running: ${sudo[*]:+${sudo[*]} }apt-get update"
+  "${sudo[@]}" apt-get update
+  say "running: ${sudo[*]:+${sudo[*]} }apt-get install -y postgresql nats-server"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql nats-server
+  if ! have_pg || ! have_nats; then
+    say "installation finished but initdb or nats-server is still missing" >&2
+    exit 1
+  fi
+  say "installed postgresql and nats-server"
+fi
+
+# PostgreSQL refuses to run as root: as root, the test harness runs it as the postgres user.
+if [ "$(id -u)" -eq 0 ] && ! getent passwd postgres >/dev/null 2>&1; then
+  say "warning: running as root but there is no postgres system user; the PostgreSQL tests will fail (apt-get install postgresql creates it)" >&2
+fi
+
+if command -v cargo >/dev/null 2>&1; then
+  say "cargo present: $(cargo --version)"
+else
+  say "cargo not found: the Rust toolchain is assumed to be installed already (this script does not install it)" >&2
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  say "cargo-nextest not found: make test will use cargo test instead"
+fi
