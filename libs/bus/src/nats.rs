@@ -1,0 +1,294 @@
+//! NATS JetStream: the events stream, durable pull consumers, command request/reply.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream, AckKind};
+use async_nats::HeaderMap;
+use casewire_events::{subjects, RecordedEvent};
+use casewire_eventstore::EventStore;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::projection::{apply, catch_up, follow_once, Applied, Projection};
+use crate::{BusError, CommandError, CommandHandler, Result};
+
+/// How the events stream is set up. Production runs a 3- or 5-node cluster with
+/// `replicas: 3` (infra/nats/production.conf).
+#[derive(Clone, Debug)]
+pub struct NatsSettings {
+    pub url: String,
+    pub replicas: usize,
+    /// How long JetStream remembers a `Nats-Msg-Id` to drop a republished event. A relay
+    /// down for longer than this may publish some events twice; consumers skip them by
+    /// cursor all the same.
+    pub duplicate_window: Duration,
+    /// The stream is not the record (the log is): old messages may go.
+    pub max_age: Duration,
+}
+
+impl NatsSettings {
+    pub fn new(url: &str) -> Self {
+        NatsSettings {
+            url: url.to_string(),
+            replicas: 1,
+            duplicate_window: Duration::from_secs(15 * 60),
+            max_age: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Nats {
+    client: async_nats::Client,
+    js: jetstream::Context,
+}
+
+fn nats_err(e: impl std::fmt::Display) -> BusError {
+    BusError::Nats(e.to_string())
+}
+
+fn trace_headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in casewire_telemetry::inject() {
+        h.insert(k.as_str(), v.as_str());
+    }
+    h
+}
+
+fn trace_of(headers: Option<&HeaderMap>) -> std::collections::HashMap<String, String> {
+    ["traceparent", "tracestate"]
+        .into_iter()
+        .filter_map(|k| Some((k.to_string(), headers?.get(k)?.as_str().to_string())))
+        .collect()
+}
+
+impl Nats {
+    /// Connects and makes sure the events stream exists with these settings.
+    pub async fn connect(settings: &NatsSettings) -> Result<Nats> {
+        let client = async_nats::ConnectOptions::new()
+            .name("casewire")
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(&settings.url)
+            .await
+            .map_err(nats_err)?;
+        let js = jetstream::new(client.clone());
+        js.get_or_create_stream(stream::Config {
+            name: subjects::EVENTS_STREAM.to_string(),
+            subjects: vec![subjects::EVENTS_ALL.to_string()],
+            storage: stream::StorageType::File,
+            num_replicas: settings.replicas,
+            duplicate_window: settings.duplicate_window,
+            max_age: settings.max_age,
+            ..Default::default()
+        })
+        .await
+        .map_err(nats_err)?;
+        Ok(Nats { client, js })
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub async fn ready(&self) -> Result<()> {
+        self.js
+            .get_stream(subjects::EVENTS_STREAM)
+            .await
+            .map(|_| ())
+            .map_err(nats_err)
+    }
+
+    /// Publishes one committed event, de-duplicated by its id.
+    pub(crate) async fn publish(
+        &self,
+        e: &RecordedEvent,
+    ) -> Result<jetstream::context::PublishAckFuture> {
+        let mut headers = HeaderMap::new();
+        for (k, v) in crate::projection::trace_context(e) {
+            headers.insert(k.as_str(), v.as_str());
+        }
+        let body = serde_json::to_vec(e).expect("an event serializes");
+        self.js
+            .send_publish(
+                subjects::event(&e.tenant_id, &e.aggregate_type, &e.event_type),
+                jetstream::context::Publish::build()
+                    .headers(headers)
+                    .message_id(&e.event_id)
+                    .payload(body.into()),
+            )
+            .await
+            .map_err(nats_err)
+    }
+
+    /// Feeds a projection from its durable pull consumer until `stop`. Gaps (a consumer
+    /// created after the stream dropped old messages, or events published out of order
+    /// after a relay retry) are filled from the log itself.
+    pub(crate) async fn consume(
+        &self,
+        store: EventStore,
+        projection: Arc<dyn Projection>,
+        stop: CancellationToken,
+    ) {
+        while !stop.is_cancelled() {
+            if let Err(e) = self
+                .consume_until_error(&store, projection.as_ref(), &stop)
+                .await
+            {
+                tracing::warn!(projection = projection.name(), error = %e, "consumer failed; restarting");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+
+    async fn consume_until_error(
+        &self,
+        store: &EventStore,
+        projection: &dyn Projection,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        // Start from the log, so nothing committed while this service was down is missed.
+        follow_once(store, projection).await?;
+        let stream = self.js.get_stream(subjects::EVENTS_STREAM).await?;
+        let consumer: consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                projection.name(),
+                consumer::pull::Config {
+                    durable_name: Some(projection.name().to_string()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(30),
+                    filter_subject: subjects::EVENTS_ALL.to_string(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut messages = consumer.messages().await?;
+        loop {
+            let msg = tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                m = messages.next() => match m {
+                    Some(m) => m.map_err(|e| anyhow::anyhow!("{e}"))?,
+                    None => return Ok(()),
+                },
+            };
+            let event: RecordedEvent = match serde_json::from_slice(&msg.payload) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(subject = %msg.subject, error = %e, "not an event; terminated");
+                    let _ = msg.ack_with(AckKind::Term).await;
+                    continue;
+                }
+            };
+            let span = tracing::info_span!("consume", projection = projection.name(), event_type = %event.event_type, tenant_seq = event.tenant_seq);
+            casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
+            let outcome = async {
+                match apply(store, projection, &event).await? {
+                    Applied::Gap { .. } => catch_up(store, projection, &event.tenant_id).await,
+                    Applied::Applied | Applied::Duplicate => Ok(()),
+                }
+            }
+            .instrument(span)
+            .await;
+            match outcome {
+                Ok(()) => msg.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?,
+                Err(e) => {
+                    tracing::warn!(projection = projection.name(), error = %e, "event not applied; redelivering");
+                    let _ = msg
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn serve_commands(
+        &self,
+        service: &'static str,
+        handler: Arc<dyn CommandHandler>,
+        stop: CancellationToken,
+    ) -> Result<JoinHandle<()>> {
+        let prefix = subjects::command(service, "");
+        let mut sub = self
+            .client
+            .queue_subscribe(format!("{prefix}*"), service.to_string())
+            .await
+            .map_err(nats_err)?;
+        let client = self.client.clone();
+        Ok(tokio::spawn(async move {
+            loop {
+                let msg = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    m = sub.next() => match m { Some(m) => m, None => return },
+                };
+                let (client, handler, prefix) = (client.clone(), handler.clone(), prefix.clone());
+                tokio::spawn(async move {
+                    let Some(reply) = msg.reply.clone() else {
+                        return;
+                    };
+                    let command = msg
+                        .subject
+                        .as_str()
+                        .strip_prefix(&prefix)
+                        .unwrap_or_default()
+                        .to_string();
+                    let span = tracing::info_span!("command", service, command = %command);
+                    casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
+                    let answer = async {
+                        let body: Value = serde_json::from_slice(&msg.payload).map_err(|e| {
+                            CommandError::new("invalid", format!("command body is not JSON: {e}"))
+                        })?;
+                        handler.handle(&command, body).await
+                    }
+                    .instrument(span)
+                    .await;
+                    let answer = match answer {
+                        Ok(v) => json!({ "ok": v }),
+                        Err(e) => json!({ "error": e }),
+                    };
+                    let _ = client.publish(reply, answer.to_string().into()).await;
+                });
+            }
+        }))
+    }
+
+    pub(crate) async fn request(
+        &self,
+        service: &str,
+        command: &str,
+        body: Value,
+    ) -> Result<Value, CommandError> {
+        let answer = self
+            .client
+            .request_with_headers(
+                subjects::command(service, command),
+                trace_headers(),
+                body.to_string().into(),
+            )
+            .await
+            .map_err(|e| {
+                CommandError::unavailable(format!("{service} did not answer {command}: {e}"))
+            })?;
+        let mut answer: Value = serde_json::from_slice(&answer.payload).map_err(|e| {
+            CommandError::unavailable(format!(
+                "{service} answered {command} with something not JSON: {e}"
+            ))
+        })?;
+        if let Some(e) = answer.get("error") {
+            return Err(serde_json::from_value(e.clone()).unwrap_or_else(|_| {
+                CommandError::unavailable(format!("{service} failed {command}"))
+            }));
+        }
+        Ok(answer["ok"].take())
+    }
+}

@@ -1,0 +1,307 @@
+//! The bus against a real nats-server with JetStream and a real PostgreSQL, and the
+//! in-process bus of the embedded mode.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use casewire_bus::{relay, Bus, CommandError, CommandHandler, Nats, NatsSettings, Projection};
+use casewire_crypto::Key;
+use casewire_events::{subjects, RecordedEvent};
+use casewire_eventstore::{Db, EventStore, NewEvent};
+use casewire_testkit::{wait_for, NatsServer, PgServer};
+use serde_json::{json, Value};
+use sqlx::{Any, Transaction};
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn pg_store(pg: &PgServer) -> EventStore {
+    let db = Db::connect(&pg.fresh_database().await.unwrap())
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    sqlx::query("CREATE TABLE seen (tenant_id TEXT, tenant_seq BIGINT, PRIMARY KEY (tenant_id, tenant_seq))")
+        .execute(db.writer())
+        .await
+        .unwrap();
+    EventStore::new(db, Key::generate())
+}
+
+async fn append_many(store: &EventStore, tenants: &[&str], per_tenant: i64) {
+    let metadata =
+        json!({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"});
+    for t in tenants {
+        let events: Vec<NewEvent> = (1..=per_tenant)
+            .map(|i| NewEvent {
+                aggregate_type: "case".into(),
+                aggregate_id: "c1".into(),
+                sequence: i,
+                event_type: "NoteAdded".into(),
+                event_version: "1".into(),
+                payload: json!({"i": i}),
+                metadata: metadata.clone(),
+            })
+            .collect();
+        for chunk in events.chunks(10) {
+            store.append(t, chunk.to_vec()).await.unwrap();
+        }
+    }
+}
+
+/// Every message in the stream, in stream order.
+async fn stream_contents(nats: &Nats) -> Vec<(RecordedEvent, Option<String>)> {
+    let mut stream = nats
+        .jetstream()
+        .get_stream(subjects::EVENTS_STREAM)
+        .await
+        .unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut out = Vec::new();
+    for seq in 1..=last {
+        let m = stream.get_raw_message(seq).await.unwrap();
+        let trace = m.headers.get("traceparent").map(|v| v.as_str().to_string());
+        out.push((serde_json::from_slice(&m.payload).unwrap(), trace));
+    }
+    out
+}
+
+async fn stream_len(nats: &Nats) -> u64 {
+    let mut stream = nats
+        .jetstream()
+        .get_stream(subjects::EVENTS_STREAM)
+        .await
+        .unwrap();
+    stream.info().await.unwrap().state.messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_killed_and_restarted_publishes_every_event_exactly_once() {
+    let (pg, nats_server) = (
+        PgServer::start().await.unwrap(),
+        NatsServer::start().await.unwrap(),
+    );
+    let store = pg_store(&pg).await;
+    let nats = Nats::connect(&NatsSettings::new(&nats_server.url()))
+        .await
+        .unwrap();
+    append_many(&store, &["t1", "t2", "t3"], 200).await;
+
+    // Kill the relay while it is publishing.
+    let stop = CancellationToken::new();
+    let first = tokio::spawn(relay::run(store.clone(), nats.clone(), stop.clone()));
+    wait_for("the relay to publish some events", WAIT, || async {
+        (stream_len(&nats).await >= 50).then_some(())
+    })
+    .await;
+    first.abort();
+    let _ = first.await;
+
+    // The window a crash leaves: events published, the cursor not yet moved.
+    sqlx::query("UPDATE cursors SET seq = seq - 40 WHERE name = 'relay' AND seq >= 40")
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+
+    let second = tokio::spawn(relay::run(store.clone(), nats.clone(), stop.clone()));
+    wait_for("every event to be in the stream", WAIT, || async {
+        store
+            .lagging(relay::CURSOR)
+            .await
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    stop.cancel();
+    second.await.unwrap();
+
+    let contents = stream_contents(&nats).await;
+    assert_eq!(contents.len(), 600, "each event exactly once");
+    let mut last_seq: HashMap<String, i64> = HashMap::new();
+    for (e, trace) in &contents {
+        let prev = last_seq
+            .insert(e.tenant_id.clone(), e.tenant_seq)
+            .unwrap_or(0);
+        assert_eq!(
+            e.tenant_seq,
+            prev + 1,
+            "tenant {} out of order",
+            e.tenant_id
+        );
+        assert_eq!(
+            trace.as_deref(),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
+    }
+    // The stream carries exactly the committed rows: they re-verify.
+    let log = store.read_log("t2", 0, 1000).await.unwrap();
+    let published: Vec<_> = contents
+        .iter()
+        .map(|(e, _)| e)
+        .filter(|e| e.tenant_id == "t2")
+        .cloned()
+        .collect();
+    assert_eq!(published, log);
+}
+
+/// Records every event it applies; a second application of one would violate the key.
+struct Seen;
+
+#[async_trait]
+impl Projection for Seen {
+    fn name(&self) -> &'static str {
+        "test_seen"
+    }
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO seen (tenant_id, tenant_seq) VALUES ($1, $2)")
+            .bind(&e.tenant_id)
+            .bind(e.tenant_seq)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn seen(store: &EventStore) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seen")
+        .fetch_one(store.db().reader())
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_consumer_applies_each_event_once_across_redelivery_and_a_nats_restart() {
+    let (pg, mut nats_server) = (
+        PgServer::start().await.unwrap(),
+        NatsServer::start().await.unwrap(),
+    );
+    let store = pg_store(&pg).await;
+    let nats = Nats::connect(&NatsSettings::new(&nats_server.url()))
+        .await
+        .unwrap();
+    let bus = Bus::nats(nats.clone());
+    let stop = CancellationToken::new();
+    tokio::spawn(relay::run(store.clone(), nats.clone(), stop.clone()));
+    let consumer = bus.run_projection(&store, Arc::new(Seen), stop.clone());
+
+    append_many(&store, &["t1", "t2"], 30).await;
+    wait_for("60 events applied", WAIT, || async {
+        (seen(&store).await == 60).then_some(())
+    })
+    .await;
+
+    // A redelivered event (published again under another id) changes nothing.
+    let again = store.read_log("t1", 4, 1).await.unwrap().remove(0);
+    nats.jetstream()
+        .publish(
+            subjects::event("t1", "case", "NoteAdded"),
+            serde_json::to_vec(&again).unwrap().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    // NATS goes down and comes back; events committed meanwhile arrive all the same.
+    nats_server.kill();
+    append_many(&store, &["t3"], 10).await;
+    nats_server.restart().await;
+    wait_for("70 events applied", WAIT, || async {
+        (seen(&store).await == 70).then_some(())
+    })
+    .await;
+    let stream_has_duplicate = stream_len(&nats).await;
+    assert_eq!(
+        stream_has_duplicate, 71,
+        "the test's duplicate really went through the stream"
+    );
+    assert_eq!(seen(&store).await, 70);
+    stop.cancel();
+    consumer.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_process_bus_feeds_projections_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite_file(&dir.path().join("log.db")).await.unwrap();
+    db.migrate().await.unwrap();
+    sqlx::query("CREATE TABLE seen (tenant_id TEXT, tenant_seq BIGINT, PRIMARY KEY (tenant_id, tenant_seq))")
+        .execute(db.writer())
+        .await
+        .unwrap();
+    let store = EventStore::new(db, Key::generate());
+    let stop = CancellationToken::new();
+    let bus = Bus::in_process();
+    append_many(&store, &["t1"], 5).await;
+    let follower = bus.run_projection(&store, Arc::new(Seen), stop.clone());
+    append_many(&store, &["t2"], 5).await;
+    wait_for("10 events applied", WAIT, || async {
+        (seen(&store).await == 10).then_some(())
+    })
+    .await;
+    // Applying an event a second time is recognised and skipped.
+    let e = store.read_log("t1", 0, 1).await.unwrap().remove(0);
+    assert_eq!(
+        casewire_bus::apply(&store, &Seen, &e).await.unwrap(),
+        casewire_bus::Applied::Duplicate
+    );
+    stop.cancel();
+    follower.await.unwrap();
+}
+
+struct Echo;
+
+#[async_trait]
+impl CommandHandler for Echo {
+    async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
+        match command {
+            "echo" => Ok(json!({"echo": body})),
+            other => Err(CommandError::new(
+                "unknown_command",
+                format!("no command {other}"),
+            )),
+        }
+    }
+}
+
+async fn commands_round_trip(bus: Bus) {
+    let stop = CancellationToken::new();
+    bus.serve_commands("messaging", Arc::new(Echo), stop.clone())
+        .await
+        .unwrap();
+    let answer = bus
+        .request("messaging", "echo", json!({"x": 1}))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"echo": {"x": 1}}));
+    let err = bus
+        .request("messaging", "nope", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "unknown_command");
+    let err = bus.request("consent", "echo", json!({})).await.unwrap_err();
+    assert_eq!(err.code, "unavailable", "{err}");
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn commands_are_request_reply_over_nats() {
+    let server = NatsServer::start().await.unwrap();
+    let nats = Nats::connect(&NatsSettings::new(&server.url()))
+        .await
+        .unwrap();
+    commands_round_trip(Bus::nats(nats)).await;
+}
+
+#[tokio::test]
+async fn commands_are_calls_in_process() {
+    commands_round_trip(Bus::in_process()).await;
+}
