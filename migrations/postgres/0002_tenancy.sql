@@ -19,6 +19,6 @@ CREATE TABLE gateway_api_keys (
 );
 CREATE INDEX gateway_api_keys_tenant ON gateway_api_keys (tenant_id);
 
-CREATE TABLE messaging_tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL);
-CREATE TABLE consent_tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL);
-CREATE TABLE caselink_tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL);
+CREATE TABLE messaging_tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE consent_tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE caselink_tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL, created_at TEXT NOT NULL);

@@ -12,6 +12,7 @@ mod commands;
 mod nats;
 mod projection;
 pub mod relay;
+mod service;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 pub use commands::{CommandError, CommandHandler};
 pub use nats::{Nats, NatsSettings};
 pub use projection::{apply, catch_up, follow, Applied, Projection};
+pub use service::Wiring;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

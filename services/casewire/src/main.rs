@@ -1,1 +1,136 @@
-fn main() {}
+use std::process::ExitCode;
+
+use anyhow::Context;
+use casewire::{Config, Mode, Service};
+use casewire_eventstore::Verification;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+/// casewire: texting for legal aid, threaded on the case.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything in one process on SQLite under ./data (CASEWIRE_DATA_DIR): no servers needed.
+    Dev,
+    /// Production services on PostgreSQL (DATABASE_URL) and NATS JetStream (NATS_URL).
+    Serve {
+        #[arg(value_enum)]
+        service: Service,
+    },
+    /// Applies the database migrations (DATABASE_URL, or the dev database).
+    Migrate,
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walks a tenant's hash chain: exit 0 when it holds, 1 when broken (naming the first bad event).
+    Verify {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(main_async(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("casewire: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load()?;
+    let service_name = match &cli.command {
+        Command::Serve { service } => format!("casewire-{service:?}").to_lowercase(),
+        _ => "casewire".to_string(),
+    };
+    let _telemetry = casewire_telemetry::init(
+        &service_name,
+        config.log_json,
+        config.otlp_endpoint.as_deref(),
+    );
+    match cli.command {
+        Command::Dev => serve(config, Mode::Dev).await,
+        Command::Serve { service } => serve(config, Mode::Serve(service)).await,
+        Command::Migrate => {
+            casewire::open_store(&config, &store_mode(&config)).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { tenant },
+        } => {
+            let store = audit_store(&config).await?;
+            match store.verify(&tenant).await? {
+                Verification::Intact {
+                    events,
+                    head_seq,
+                    head_hash,
+                } => {
+                    println!("OK: tenant {tenant}: {events} events, head {head_seq} {head_hash}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Verification::Broken { seq, reason } => {
+                    println!("BROKEN: tenant {tenant}: first bad event {seq}: {reason}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+/// Maintenance commands use PostgreSQL when DATABASE_URL is set, else the dev database.
+fn store_mode(config: &Config) -> Mode {
+    if config.database_url.is_some() {
+        Mode::Serve(Service::All)
+    } else {
+        Mode::Dev
+    }
+}
+
+/// Verification reads the log only: it needs neither NATS nor the master key, since the
+/// chain covers the sealed bytes.
+async fn audit_store(config: &Config) -> anyhow::Result<casewire_eventstore::EventStore> {
+    let db = match &config.database_url {
+        Some(url) => casewire_eventstore::Db::connect(url.expose()).await?,
+        None => casewire_eventstore::Db::sqlite_file(&config.data_dir.join("casewire.db")).await?,
+    };
+    Ok(casewire_eventstore::EventStore::new(
+        db,
+        casewire_crypto::Key::generate(),
+    ))
+}
+
+async fn serve(config: Config, mode: Mode) -> anyhow::Result<ExitCode> {
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        on_signal.cancel();
+    });
+    casewire::run(config, mode, None, stop)
+        .await
+        .context("casewire stopped")?;
+    Ok(ExitCode::SUCCESS)
+}

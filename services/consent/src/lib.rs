@@ -1,1 +1,13 @@
+//! The consent service owns each (tenant, phone number) consent state and its evidence, interprets keywords, and answers whether a number may be texted, for a purpose, now.
+//!
+//! So far it keeps its directory of tenants; the feature issues fill in its domain.
 
+use casewire_bus::Wiring;
+use casewire_tenancy::TenantDirectory;
+
+pub const SERVICE: &str = "consent";
+
+/// What this service runs: start it with `Bus::start`.
+pub fn wiring() -> Wiring {
+    Wiring::new(SERVICE).projection(TenantDirectory::new("consent_tenants", "consent_tenants"))
+}

@@ -1,1 +1,185 @@
+//! The gateway: casewire's only public HTTP surface. It authenticates, resolves the tenant
+//! from the credential, validates input, turns requests into commands, and answers from
+//! read models. The rules live in the aggregates, not here.
 
+mod auth;
+mod error;
+mod extract;
+pub mod openapi;
+mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use casewire_bus::{Bus, Projection, Wiring};
+use casewire_eventstore::EventStore;
+use casewire_tenancy::{ApiKeys, Role, TenantDirectory};
+use cqrs_es::Aggregate;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{Auth, Caller};
+pub use error::{ApiError, DomainError};
+
+pub const SERVICE: &str = "gateway";
+
+pub struct GatewaySettings {
+    pub operator_token: String,
+}
+
+/// The gateway's state, shared by every request.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: EventStore,
+    bus: Bus,
+    operator_token_hash: String,
+    projections: Vec<Arc<dyn Projection>>,
+}
+
+/// The gateway's read models, fed by the log like any service's.
+pub fn wiring() -> Wiring {
+    Wiring::new(SERVICE)
+        .projection(TenantDirectory::new("gateway_tenants", "gateway_tenants"))
+        .projection(ApiKeys)
+}
+
+/// A tenant as the API shows it.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    /// IANA time zone, e.g. America/Chicago.
+    pub timezone: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl Gateway {
+    pub fn new(store: EventStore, bus: Bus, settings: GatewaySettings) -> Self {
+        Gateway {
+            inner: Arc::new(Inner {
+                projections: wiring().projections,
+                store,
+                bus,
+                operator_token_hash: casewire_crypto::hash_secret(&settings.operator_token),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.inner.bus
+    }
+
+    pub fn router(&self) -> Router {
+        routes::router()
+            .with_state(self.clone())
+            .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                    let span = tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or(""),
+                    );
+                    // A CMS that traces its own requests sees casewire's work in its trace.
+                    let carrier = ["traceparent", "tracestate"]
+                        .into_iter()
+                        .filter_map(|k| Some((k.to_string(), req.headers().get(k)?.to_str().ok()?.to_string())))
+                        .collect();
+                    casewire_telemetry::continue_from(&span, &carrier);
+                    span
+                }),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    }
+
+    /// Serves HTTP on `listener` until `stop`, then finishes the requests in flight.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        stop: CancellationToken,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    }
+
+    /// Runs a command on an aggregate of `tenant`, then brings the gateway's own read models
+    /// up to date so the answer (and the next request) sees what the command did.
+    pub async fn execute<A>(
+        &self,
+        auth: &Auth,
+        tenant: &str,
+        aggregate_id: &str,
+        command: A::Command,
+    ) -> Result<(), ApiError>
+    where
+        A: Aggregate<Services = ()>,
+        A::Error: DomainError,
+    {
+        casewire_eventstore::framework::<A>(&self.inner.store, tenant, ())
+            .execute_with_metadata(aggregate_id, command, auth.metadata().into_map())
+            .await?;
+        for p in &self.inner.projections {
+            casewire_bus::catch_up(&self.inner.store, p.as_ref(), tenant)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
+
+    pub async fn tenant(&self, id: &str) -> Result<Option<TenantView>, ApiError> {
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, name, timezone, created_at FROM gateway_tenants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.inner.store.db().reader())
+        .await?;
+        Ok(row.map(|(id, name, timezone, created_at)| TenantView {
+            id,
+            name,
+            timezone,
+            created_at,
+        }))
+    }
+
+    async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
+        let hash = casewire_crypto::hash_secret(token);
+        if casewire_crypto::constant_time_eq(
+            hash.as_bytes(),
+            self.inner.operator_token_hash.as_bytes(),
+        ) {
+            return Ok(Caller::Operator);
+        }
+        // Looked up by hash: a timing difference here reveals nothing about a key's secret.
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT id, tenant_id, role FROM gateway_api_keys WHERE secret_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(&hash)
+        .fetch_optional(self.inner.store.db().reader())
+        .await?;
+        match row {
+            Some((key_id, tenant_id, role)) => Ok(Caller::Key {
+                key_id,
+                tenant_id,
+                role: Role::parse(&role)
+                    .ok_or_else(|| ApiError::internal(format!("stored role {role:?}")))?,
+            }),
+            None => Err(ApiError::unauthorized("invalid or revoked credential")),
+        }
+    }
+}

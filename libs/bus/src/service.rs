@@ -1,0 +1,95 @@
+//! How a service starts: its projections and its command handler, on whichever bus.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use casewire_eventstore::EventStore;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Bus, CommandError, CommandHandler, Projection, Result};
+
+/// What a service runs. Every service also answers the `status` command: how far each of
+/// its projections is behind the log, so an operator can see a stuck consumer.
+pub struct Wiring {
+    pub service: &'static str,
+    pub projections: Vec<Arc<dyn Projection>>,
+    pub commands: Option<Arc<dyn CommandHandler>>,
+}
+
+impl Wiring {
+    pub fn new(service: &'static str) -> Self {
+        Wiring {
+            service,
+            projections: Vec::new(),
+            commands: None,
+        }
+    }
+
+    pub fn projection(mut self, p: impl Projection) -> Self {
+        self.projections.push(Arc::new(p));
+        self
+    }
+
+    pub fn commands(mut self, handler: impl CommandHandler) -> Self {
+        self.commands = Some(Arc::new(handler));
+        self
+    }
+}
+
+impl Bus {
+    /// Starts a service's projections and command handler; they run until `stop`.
+    pub async fn start(
+        &self,
+        store: &EventStore,
+        wiring: Wiring,
+        stop: CancellationToken,
+    ) -> Result<Vec<JoinHandle<()>>> {
+        let mut tasks: Vec<_> = wiring
+            .projections
+            .iter()
+            .map(|p| self.run_projection(store, p.clone(), stop.clone()))
+            .collect();
+        let handler = Arc::new(Status {
+            store: store.clone(),
+            wiring,
+        });
+        tasks.push(
+            self.serve_commands(handler.wiring.service, handler.clone(), stop)
+                .await?,
+        );
+        Ok(tasks)
+    }
+}
+
+struct Status {
+    store: EventStore,
+    wiring: Wiring,
+}
+
+#[async_trait]
+impl CommandHandler for Status {
+    async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
+        if command != "status" {
+            return match &self.wiring.commands {
+                Some(h) => h.handle(command, body).await,
+                None => Err(CommandError::new(
+                    "unknown_command",
+                    format!("{} has no command {command}", self.wiring.service),
+                )),
+            };
+        }
+        let mut projections = Vec::new();
+        for p in &self.wiring.projections {
+            let lag = self
+                .store
+                .lagging(p.name())
+                .await
+                .map_err(|e| CommandError::unavailable(e.to_string()))?;
+            let behind: i64 = lag.iter().map(|l| l.head - l.cursor).sum();
+            projections.push(json!({ "name": p.name(), "events_behind": behind }));
+        }
+        Ok(json!({ "service": self.wiring.service, "projections": projections }))
+    }
+}

@@ -1,0 +1,288 @@
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+
+/// A legal-aid organization: its name, time zone and API keys.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Tenant {
+    created: bool,
+    /// key id → revoked?
+    keys: HashMap<String, bool>,
+}
+
+#[derive(Debug)]
+pub enum TenantCommand {
+    Create {
+        name: String,
+        timezone: String,
+    },
+    IssueApiKey {
+        key_id: String,
+        name: String,
+        role: Role,
+        prefix: String,
+        secret_hash: String,
+    },
+    RevokeApiKey {
+        key_id: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TenantEvent {
+    TenantCreated {
+        name: String,
+        timezone: String,
+    },
+    /// Only the key's hash is recorded: the secret itself exists only in its holder's hands.
+    ApiKeyIssued {
+        key_id: String,
+        name: String,
+        role: Role,
+        prefix: String,
+        secret_hash: String,
+    },
+    ApiKeyRevoked {
+        key_id: String,
+    },
+}
+
+impl DomainEvent for TenantEvent {
+    fn event_type(&self) -> String {
+        match self {
+            TenantEvent::TenantCreated { .. } => "TenantCreated",
+            TenantEvent::ApiKeyIssued { .. } => "ApiKeyIssued",
+            TenantEvent::ApiKeyRevoked { .. } => "ApiKeyRevoked",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    #[error("this tenant already exists")]
+    AlreadyExists,
+    #[error("no such tenant")]
+    NoSuchTenant,
+    #[error("name: {0}")]
+    InvalidName(String),
+    #[error("timezone: {0:?} is not an IANA time zone (such as America/Chicago)")]
+    InvalidTimezone(String),
+    #[error("an API key with this id already exists")]
+    KeyExists,
+    #[error("no such API key")]
+    NoSuchKey,
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), TenantError> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(TenantError::InvalidName(format!(
+            "{what} must not be empty"
+        )));
+    }
+    if n.chars().count() > 200 {
+        return Err(TenantError::InvalidName(format!(
+            "{what} must be at most 200 characters"
+        )));
+    }
+    if n.chars().any(char::is_control) {
+        return Err(TenantError::InvalidName(format!(
+            "{what} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Aggregate for Tenant {
+    const TYPE: &'static str = "tenant";
+    type Command = TenantCommand;
+    type Event = TenantEvent;
+    type Error = TenantError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: TenantCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), TenantError> {
+        let event = match command {
+            TenantCommand::Create { name, timezone } => {
+                if self.created {
+                    return Err(TenantError::AlreadyExists);
+                }
+                check_name("name", &name)?;
+                if chrono_tz::Tz::from_str(&timezone).is_err() {
+                    return Err(TenantError::InvalidTimezone(timezone));
+                }
+                TenantEvent::TenantCreated {
+                    name: name.trim().to_string(),
+                    timezone,
+                }
+            }
+            TenantCommand::IssueApiKey {
+                key_id,
+                name,
+                role,
+                prefix,
+                secret_hash,
+            } => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                if self.keys.contains_key(&key_id) {
+                    return Err(TenantError::KeyExists);
+                }
+                check_name("name", &name)?;
+                TenantEvent::ApiKeyIssued {
+                    key_id,
+                    name: name.trim().to_string(),
+                    role,
+                    prefix,
+                    secret_hash,
+                }
+            }
+            TenantCommand::RevokeApiKey { key_id } => match self.keys.get(&key_id) {
+                _ if !self.created => return Err(TenantError::NoSuchTenant),
+                None => return Err(TenantError::NoSuchKey),
+                // Revoking twice is asking for what is already so: nothing to record.
+                Some(true) => return Ok(()),
+                Some(false) => TenantEvent::ApiKeyRevoked { key_id },
+            },
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: TenantEvent) {
+        match event {
+            TenantEvent::TenantCreated { .. } => self.created = true,
+            TenantEvent::ApiKeyIssued { key_id, .. } => {
+                self.keys.insert(key_id, false);
+            }
+            TenantEvent::ApiKeyRevoked { key_id } => {
+                self.keys.insert(key_id, true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    type Given = TestFramework<Tenant>;
+
+    fn created() -> TenantEvent {
+        TenantEvent::TenantCreated {
+            name: "Prairie Legal Aid".into(),
+            timezone: "America/Chicago".into(),
+        }
+    }
+
+    fn issue(key_id: &str) -> TenantCommand {
+        TenantCommand::IssueApiKey {
+            key_id: key_id.into(),
+            name: "LegalServer".into(),
+            role: Role::Integration,
+            prefix: "cw_abc".into(),
+            secret_hash: "h".into(),
+        }
+    }
+
+    fn issued(key_id: &str) -> TenantEvent {
+        TenantEvent::ApiKeyIssued {
+            key_id: key_id.into(),
+            name: "LegalServer".into(),
+            role: Role::Integration,
+            prefix: "cw_abc".into(),
+            secret_hash: "h".into(),
+        }
+    }
+
+    #[test]
+    fn a_tenant_is_created_once_with_a_real_time_zone() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(TenantCommand::Create {
+                name: " Prairie Legal Aid ".into(),
+                timezone: "America/Chicago".into(),
+            })
+            .then_expect_events(vec![created()]);
+        Given::with(())
+            .given(vec![created()])
+            .when(TenantCommand::Create {
+                name: "Again".into(),
+                timezone: "UTC".into(),
+            })
+            .then_expect_error(TenantError::AlreadyExists);
+        Given::with(())
+            .given_no_previous_events()
+            .when(TenantCommand::Create {
+                name: "X".into(),
+                timezone: "Mars/Olympus".into(),
+            })
+            .then_expect_error(TenantError::InvalidTimezone("Mars/Olympus".into()));
+        Given::with(())
+            .given_no_previous_events()
+            .when(TenantCommand::Create {
+                name: "  ".into(),
+                timezone: "UTC".into(),
+            })
+            .then_expect_error_message("name: name must not be empty");
+    }
+
+    #[test]
+    fn keys_are_issued_only_for_an_existing_tenant() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(issue("k1"))
+            .then_expect_error(TenantError::NoSuchTenant);
+        Given::with(())
+            .given(vec![created()])
+            .when(issue("k1"))
+            .then_expect_events(vec![issued("k1")]);
+        Given::with(())
+            .given(vec![created(), issued("k1")])
+            .when(issue("k1"))
+            .then_expect_error(TenantError::KeyExists);
+    }
+
+    #[test]
+    fn a_key_is_revoked_once_and_revoking_again_records_nothing() {
+        let revoke = || TenantCommand::RevokeApiKey {
+            key_id: "k1".into(),
+        };
+        Given::with(())
+            .given(vec![created(), issued("k1")])
+            .when(revoke())
+            .then_expect_events(vec![TenantEvent::ApiKeyRevoked {
+                key_id: "k1".into(),
+            }]);
+        Given::with(())
+            .given(vec![
+                created(),
+                issued("k1"),
+                TenantEvent::ApiKeyRevoked {
+                    key_id: "k1".into(),
+                },
+            ])
+            .when(revoke())
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given(vec![created()])
+            .when(revoke())
+            .then_expect_error(TenantError::NoSuchKey);
+    }
+}

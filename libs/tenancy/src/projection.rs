@@ -1,0 +1,111 @@
+use async_trait::async_trait;
+use casewire_bus::Projection;
+use casewire_events::RecordedEvent;
+use casewire_eventstore::EventStore;
+use cqrs_es::Aggregate;
+use sqlx::{Any, Transaction};
+
+use crate::{Tenant, TenantEvent};
+
+fn tenant_event(e: &RecordedEvent) -> anyhow::Result<Option<TenantEvent>> {
+    if e.aggregate_type != Tenant::TYPE {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_str(&e.payload)?))
+}
+
+/// A service's own directory of tenants (id, name, time zone), in its own table.
+pub struct TenantDirectory {
+    name: &'static str,
+    insert: String,
+}
+
+impl TenantDirectory {
+    /// `table` has columns (id, name, timezone, created_at); `name` names the cursor.
+    pub fn new(name: &'static str, table: &'static str) -> Self {
+        TenantDirectory {
+            name,
+            insert: format!(
+                "INSERT INTO {table} (id, name, timezone, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl Projection for TenantDirectory {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        if let Some(TenantEvent::TenantCreated { name, timezone }) = tenant_event(e)? {
+            sqlx::query(&self.insert)
+                .bind(&e.tenant_id)
+                .bind(name)
+                .bind(timezone)
+                .bind(&e.recorded_at)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The gateway's table of API keys, by which it authenticates every request.
+pub struct ApiKeys;
+
+#[async_trait]
+impl Projection for ApiKeys {
+    fn name(&self) -> &'static str {
+        "gateway_api_keys"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        match tenant_event(e)? {
+            Some(TenantEvent::ApiKeyIssued {
+                key_id,
+                name,
+                role,
+                prefix,
+                secret_hash,
+            }) => {
+                sqlx::query(
+                    "INSERT INTO gateway_api_keys (id, tenant_id, name, role, prefix, secret_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(key_id)
+                .bind(&e.tenant_id)
+                .bind(name)
+                .bind(role.as_str())
+                .bind(prefix)
+                .bind(secret_hash)
+                .bind(&e.recorded_at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Some(TenantEvent::ApiKeyRevoked { key_id }) => {
+                sqlx::query(
+                    "UPDATE gateway_api_keys SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3",
+                )
+                .bind(&e.recorded_at)
+                .bind(key_id)
+                .bind(&e.tenant_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

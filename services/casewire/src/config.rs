@@ -1,0 +1,175 @@
+//! casewire's configuration: defaults, then an optional casewire.toml, then environment
+//! variables. Read once at start; every part of the program gets what it needs from here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// A secret from the configuration. Its `Debug` never shows it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `casewire dev`: where the SQLite database, master key and operator token live.
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    /// `casewire serve`: postgres://…
+    pub database_url: Option<Secret>,
+    /// `casewire serve`: nats://…
+    pub nats_url: Option<String>,
+    /// Replicas of the JetStream events stream: 3 on a 3- or 5-node cluster.
+    pub nats_replicas: usize,
+    pub operator_token: Option<Secret>,
+    /// Base64 of 32 random bytes: wraps every data key and tenant secret.
+    pub master_key: Option<Secret>,
+    /// The URL the public reaches the gateway at (Twilio signs requests over it).
+    pub public_url: Option<String>,
+    pub otlp_endpoint: Option<String>,
+    /// Logs as JSON lines (for shipping) instead of text.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            nats_url: None,
+            nats_replicas: 1,
+            operator_token: None,
+            master_key: None,
+            public_url: None,
+            otlp_endpoint: None,
+            log_json: false,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file named by `CASEWIRE_CONFIG` (or ./casewire.toml if present),
+    /// then the environment.
+    pub fn load() -> anyhow::Result<Config> {
+        Config::from_sources(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_sources(env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let file = env("CASEWIRE_CONFIG").map(PathBuf::from).or_else(|| {
+            let p = Path::new("casewire.toml");
+            p.exists().then(|| p.to_path_buf())
+        });
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| {
+                    format!("{} is not a valid casewire configuration", path.display())
+                })?
+            }
+            None => Config::default(),
+        };
+        let secret = |k: &str| env(k).filter(|v| !v.is_empty()).map(Secret);
+        if let Some(v) = env("CASEWIRE_DATA_DIR") {
+            config.data_dir = v.into();
+        }
+        if let Some(v) = env("CASEWIRE_HTTP_ADDR") {
+            config.http_addr = v.parse().with_context(|| {
+                format!("CASEWIRE_HTTP_ADDR: {v:?} is not an address like 127.0.0.1:8080")
+            })?;
+        }
+        config.database_url = secret("DATABASE_URL").or(config.database_url);
+        config.nats_url = env("NATS_URL").or(config.nats_url);
+        if let Some(v) = env("CASEWIRE_NATS_REPLICAS") {
+            config.nats_replicas = v
+                .parse()
+                .ok()
+                .filter(|n| [1, 3, 5].contains(n))
+                .with_context(|| format!("CASEWIRE_NATS_REPLICAS: {v:?} must be 1, 3 or 5"))?;
+        }
+        config.operator_token = secret("CASEWIRE_OPERATOR_TOKEN").or(config.operator_token);
+        config.master_key = secret("CASEWIRE_MASTER_KEY").or(config.master_key);
+        config.public_url = env("CASEWIRE_PUBLIC_URL").or(config.public_url);
+        config.otlp_endpoint = env("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .filter(|v| !v.is_empty())
+            .or(config.otlp_endpoint);
+        if let Some(v) = env("CASEWIRE_LOG_FORMAT") {
+            config.log_json = match v.as_str() {
+                "json" => true,
+                "text" => false,
+                _ => bail!("CASEWIRE_LOG_FORMAT: {v:?} must be json or text"),
+            };
+        }
+        if let Some(t) = &config.operator_token {
+            if t.expose().len() < 16 {
+                bail!("CASEWIRE_OPERATOR_TOKEN must be at least 16 characters");
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_sources(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casewire.toml");
+        std::fs::write(
+            &file,
+            "http_addr = \"127.0.0.1:9000\"\nnats_replicas = 3\ndata_dir = \"/srv/cw\"\n",
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        let c = load(&[
+            ("CASEWIRE_CONFIG", file),
+            ("CASEWIRE_HTTP_ADDR", "0.0.0.0:80"),
+        ])
+        .unwrap();
+        assert_eq!(c.http_addr.to_string(), "0.0.0.0:80");
+        assert_eq!(c.nats_replicas, 3);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/cw"));
+        assert_eq!(load(&[]).unwrap().http_addr.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn bad_values_say_what_is_wrong_and_secrets_stay_hidden() {
+        let e = load(&[("CASEWIRE_HTTP_ADDR", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CASEWIRE_HTTP_ADDR"), "{e}");
+        let e = load(&[("CASEWIRE_NATS_REPLICAS", "2")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1, 3 or 5"), "{e}");
+        let c = load(&[("CASEWIRE_OPERATOR_TOKEN", "a-very-long-operator-token")]).unwrap();
+        assert!(!format!("{c:?}").contains("a-very-long"));
+    }
+}

@@ -1,0 +1,139 @@
+//! Who is calling. The tenant always comes from the credential, never from the request:
+//! a key of one tenant naming another tenant's object gets a 404, as if it did not exist.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use casewire_events::{Actor, Metadata};
+use casewire_tenancy::Role;
+
+use crate::{ApiError, Gateway};
+
+#[derive(Clone, Debug)]
+pub enum Caller {
+    /// The platform operator (`CASEWIRE_OPERATOR_TOKEN`): creates tenants, sees every one.
+    Operator,
+    /// An API key of one tenant.
+    Key {
+        key_id: String,
+        tenant_id: String,
+        role: Role,
+    },
+}
+
+/// The authenticated caller of a request, with the request's id for the audit trail.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub caller: Caller,
+    request_id: Option<String>,
+}
+
+impl FromRequestParts<Gateway> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, gw: &Gateway) -> Result<Self, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("missing credential: send Authorization: Bearer <API key>")
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be: Bearer <API key>")
+            })?;
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let caller = gw.authenticate(token).await?;
+        Ok(Auth { caller, request_id })
+    }
+}
+
+impl Auth {
+    /// The event metadata of what this request causes.
+    pub fn metadata(&self) -> Metadata {
+        let actor = match &self.caller {
+            Caller::Operator => Actor::Operator,
+            Caller::Key { key_id, .. } => Actor::ApiKey(key_id.clone()),
+        };
+        let trace = casewire_telemetry::inject();
+        Metadata {
+            request_id: self.request_id.clone(),
+            correlation_id: self.request_id.clone(),
+            traceparent: trace.get("traceparent").cloned(),
+            tracestate: trace.get("tracestate").cloned(),
+            ..Metadata::new(actor)
+        }
+    }
+
+    /// Checks that this caller may act on `tenant_id` with one of `roles` (the operator
+    /// always may). Another tenant, or a tenant that does not exist, is a 404.
+    pub async fn require(
+        &self,
+        gw: &Gateway,
+        tenant_id: &str,
+        roles: &[Role],
+    ) -> Result<(), ApiError> {
+        match &self.caller {
+            Caller::Operator => {
+                if gw.tenant(tenant_id).await?.is_none() {
+                    return Err(ApiError::not_found("no such tenant"));
+                }
+                Ok(())
+            }
+            Caller::Key {
+                tenant_id: own,
+                role,
+                ..
+            } => {
+                if own != tenant_id {
+                    return Err(ApiError::not_found("no such tenant"));
+                }
+                if !roles.contains(role) {
+                    return Err(ApiError::forbidden(format!(
+                        "a key with role {} may not do this; it needs one of: {}",
+                        role.as_str(),
+                        roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Only the operator.
+    pub fn require_operator(&self) -> Result<(), ApiError> {
+        match self.caller {
+            Caller::Operator => Ok(()),
+            Caller::Key { .. } => Err(ApiError::forbidden(
+                "only the platform operator may do this",
+            )),
+        }
+    }
+
+    /// The tenant of an API key; the operator has none.
+    pub fn own_tenant(&self, roles: &[Role]) -> Result<&str, ApiError> {
+        match &self.caller {
+            Caller::Key {
+                tenant_id, role, ..
+            } if roles.contains(role) => Ok(tenant_id),
+            Caller::Key { role, .. } => Err(ApiError::forbidden(format!(
+                "a key with role {} may not do this",
+                role.as_str()
+            ))),
+            Caller::Operator => Err(ApiError::forbidden("use an API key of the tenant for this")),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The gateway's OpenAPI 3.1 document, generated from the handlers and types. The copy in
+//! proto/openapi.json is checked against it by a test.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{audit, health, tenants};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "casewire gateway", description = "Texting for legal aid, threaded on the case. Errors are {\"error\": {\"code\", \"message\"}}."),
+    paths(
+        health::healthz, health::readyz, health::status,
+        tenants::create, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
+        audit::verify,
+    ),
+    components(schemas(crate::TenantView, casewire_tenancy::Role)),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let bearer =
+            || SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("operator", bearer());
+        components.add_security_scheme("api_key", bearer());
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}

@@ -1,0 +1,192 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use casewire_tenancy::{ApiKeySecret, Role, Tenant, TenantCommand};
+use serde::{Deserialize, Serialize};
+
+use crate::extract::{Json, Path};
+use crate::{ApiError, Auth, Gateway, TenantView};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateTenant {
+    /// The organization's name, as clients will see it in texts.
+    name: String,
+    /// IANA time zone, e.g. America/Chicago: the default for quiet hours and reminders.
+    timezone: String,
+}
+
+/// Creates a tenant: a legal-aid organization.
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", security(("operator" = [])), request_body = CreateTenant, responses(
+    (status = 201, body = TenantView),
+    (status = 401, description = "no or bad credential"),
+    (status = 403, description = "not the operator"),
+    (status = 422, description = "invalid name or time zone"),
+))]
+pub(crate) async fn create(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Json(body): Json<CreateTenant>,
+) -> Result<(StatusCode, axum::Json<TenantView>), ApiError> {
+    auth.require_operator()?;
+    let id = uuid::Uuid::new_v4().to_string();
+    gw.execute::<Tenant>(
+        &auth,
+        &id,
+        &id,
+        TenantCommand::Create {
+            name: body.name,
+            timezone: body.timezone,
+        },
+    )
+    .await?;
+    let view = gw
+        .tenant(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal("created tenant not in read model"))?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// Shows a tenant.
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
+    (status = 200, body = TenantView),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+))]
+pub(crate) async fn show(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+) -> Result<axum::Json<TenantView>, ApiError> {
+    auth.require(
+        &gw,
+        &tenant_id,
+        &[
+            Role::Admin,
+            Role::Advocate,
+            Role::Compliance,
+            Role::Integration,
+        ],
+    )
+    .await?;
+    gw.tenant(&tenant_id)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found("no such tenant"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IssueKey {
+    /// What the key is for, e.g. "LegalServer integration".
+    name: String,
+    role: Role,
+}
+
+/// A new key. `key` is shown this once: casewire keeps only its hash.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct IssuedKey {
+    id: String,
+    key: String,
+    name: String,
+    role: Role,
+    prefix: String,
+}
+
+/// Issues an API key for a tenant.
+#[utoipa::path(post, path = "/v1/tenants/{tenant_id}/api-keys", tag = "tenants", security(("operator" = []), ("api_key" = [])), request_body = IssueKey, responses(
+    (status = 201, body = IssuedKey),
+    (status = 403, description = "needs the admin role"),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+    (status = 422, description = "invalid name or role"),
+))]
+pub(crate) async fn issue_key(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+    Json(body): Json<IssueKey>,
+) -> Result<(StatusCode, axum::Json<IssuedKey>), ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
+    let secret = ApiKeySecret::generate();
+    let id = uuid::Uuid::new_v4().to_string();
+    let command = TenantCommand::IssueApiKey {
+        key_id: id.clone(),
+        name: body.name.clone(),
+        role: body.role,
+        prefix: secret.prefix.clone(),
+        secret_hash: secret.hash.clone(),
+    };
+    gw.execute::<Tenant>(&auth, &tenant_id, &tenant_id, command)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(IssuedKey {
+            id,
+            key: secret.token,
+            name: body.name.trim().to_string(),
+            role: body.role,
+            prefix: secret.prefix,
+        }),
+    ))
+}
+
+/// A key as listings show it: never its secret.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct KeyView {
+    id: String,
+    name: String,
+    role: String,
+    prefix: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+/// Lists a tenant's API keys.
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/api-keys", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
+    (status = 200, body = [KeyView]),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+))]
+pub(crate) async fn list_keys(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+) -> Result<axum::Json<Vec<KeyView>>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
+    let rows: Vec<(String, String, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, name, role, prefix, created_at, revoked_at FROM gateway_api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+    )
+    .bind(&tenant_id)
+    .fetch_all(gw.store().db().reader())
+    .await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|(id, name, role, prefix, created_at, revoked_at)| KeyView {
+                id,
+                name,
+                role,
+                prefix,
+                created_at,
+                revoked_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Revokes an API key, at once. Revoking a revoked key changes nothing.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant_id}/api-keys/{key_id}", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
+    (status = 204, description = "revoked"),
+    (status = 404, description = "no such key or tenant (or another tenant's)"),
+))]
+pub(crate) async fn revoke_key(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
+    gw.execute::<Tenant>(
+        &auth,
+        &tenant_id,
+        &tenant_id,
+        TenantCommand::RevokeApiKey { key_id },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
