@@ -1,1 +1,234 @@
+//! End-to-end harness: starts the real `casewire` binary as a process (embedded, or each
+//! production service apart on PostgreSQL and NATS) and talks to it over HTTP.
 
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub use casewire_testkit::{wait_for, NatsServer, PgServer};
+
+pub mod suite;
+
+pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
+/// Base64 of 32 bytes, for the production processes of a test.
+pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The `casewire` binary, built once per test process so it is never stale.
+pub fn binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "casewire", "--bin", "casewire"])
+                .status()
+                .expect("running cargo build for the casewire binary");
+            assert!(status.success(), "cargo build -p casewire failed");
+            // target/<profile>/deps/<this test> → target/<profile>/casewire
+            let exe = std::env::current_exe().expect("test executable path");
+            exe.parent()
+                .and_then(|d| d.parent())
+                .expect("target dir")
+                .join("casewire")
+        })
+        .clone()
+}
+
+/// A running casewire process. Killed when dropped.
+pub struct Casewire {
+    child: Child,
+    /// `http://127.0.0.1:PORT` when this process serves the gateway.
+    pub url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Casewire {
+    /// `casewire dev` in `data_dir`, with the test operator token unless `env` sets one.
+    pub async fn dev(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Casewire {
+        let mut all = vec![
+            ("CASEWIRE_DATA_DIR", data_dir.to_str().unwrap()),
+            ("CASEWIRE_OPERATOR_TOKEN", OPERATOR_TOKEN),
+        ];
+        all.extend_from_slice(env);
+        Casewire::start(&["dev"], &all).await
+    }
+
+    /// `casewire serve <service>` on the given PostgreSQL and NATS.
+    pub async fn serve(service: &str, database_url: &str, nats_url: &str) -> Casewire {
+        let env = [
+            ("DATABASE_URL", database_url),
+            ("NATS_URL", nats_url),
+            ("CASEWIRE_MASTER_KEY", MASTER_KEY),
+            ("CASEWIRE_OPERATOR_TOKEN", OPERATOR_TOKEN),
+        ];
+        Casewire::start(&["serve", service], &env).await
+    }
+
+    /// Starts the binary and waits (bounded) until it says it is serving.
+    pub async fn start(args: &[&str], env: &[(&str, &str)]) -> Casewire {
+        let mut cmd = Command::new(binary());
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("CASEWIRE_HTTP_ADDR", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("starting casewire");
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut out = output.lock().unwrap();
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            });
+        }
+        let mut me = Casewire {
+            child,
+            url: String::new(),
+            output,
+        };
+        let what = format!("casewire {args:?} to start");
+        me.url = wait_for(&what, Duration::from_secs(60), || {
+            let out = me.output();
+            let exited = me.child.try_wait().ok().flatten();
+            async move {
+                if let Some(status) = exited {
+                    panic!("casewire exited ({status}) before serving:\n{out}");
+                }
+                if out.contains(" running\n") {
+                    return Some(String::new());
+                }
+                let at = out.find("casewire listening on ")?;
+                Some(
+                    out[at..]
+                        .lines()
+                        .next()?
+                        .trim_start_matches("casewire listening on ")
+                        .to_string(),
+                )
+            }
+        })
+        .await;
+        me
+    }
+
+    /// Everything the process printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running") as i32;
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("casewire did not stop within 30 s of SIGTERM")
+            .unwrap()
+    }
+}
+
+/// A small JSON client for the gateway.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: base.to_string(),
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call("DELETE", path, Some(token), None).await
+    }
+
+    /// Creates a tenant and an API key of `role` for it: (tenant id, key).
+    pub async fn tenant_with_key(&self, name: &str, role: &str) -> (String, String) {
+        let (s, t) = self
+            .post(
+                "/v1/tenants",
+                OPERATOR_TOKEN,
+                serde_json::json!({"name": name, "timezone": "America/Chicago"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{t}");
+        let id = t["id"].as_str().unwrap().to_string();
+        let (s, k) = self
+            .post(
+                &format!("/v1/tenants/{id}/api-keys"),
+                OPERATOR_TOKEN,
+                serde_json::json!({"name": "test", "role": role}),
+            )
+            .await;
+        assert_eq!(s, 201, "{k}");
+        (id, k["key"].as_str().unwrap().to_string())
+    }
+}
+
+/// Asserts the API's error shape and code.
+pub fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}

@@ -1,0 +1,66 @@
+//! `casewire serve`: the four services as separate processes on a real PostgreSQL and a
+//! real nats-server with JetStream.
+
+use std::time::Duration;
+
+use casewire_e2e::{suite, wait_for, Api, Casewire, NatsServer, PgServer, OPERATOR_TOKEN};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenancy_with_each_service_in_its_own_process() {
+    let pg = PgServer::start().await.unwrap();
+    let mut nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let gateway = Casewire::serve("gateway", &db, &nats.url()).await;
+    let _others = [
+        Casewire::serve("messaging", &db, &nats.url()).await,
+        Casewire::serve("consent", &db, &nats.url()).await,
+        Casewire::serve("case-link", &db, &nats.url()).await,
+    ];
+    let api = Api::new(&gateway.url);
+    suite::tenancy(&api).await;
+
+    // The tenants' events reached every service through JetStream, and each answers
+    // commands over NATS request/reply.
+    wait_for(
+        "every service to be caught up",
+        Duration::from_secs(30),
+        || async {
+            let (s, status) = api.get("/v1/status", OPERATOR_TOKEN).await;
+            assert_eq!(s, 200, "{status}");
+            let services = status["services"].as_array().unwrap().clone();
+            let caught_up = services.len() == 4
+                && services.iter().all(|svc| {
+                    svc.get("error").is_none()
+                        && svc["projections"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .all(|p| p["events_behind"] == 0)
+                });
+            caught_up.then_some(())
+        },
+    )
+    .await;
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    for table in ["messaging_tenants", "consent_tenants", "caselink_tenants"] {
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 2, "{table}");
+    }
+
+    // Readiness follows the bus.
+    nats.kill();
+    wait_for(
+        "readyz to report the bus down",
+        Duration::from_secs(30),
+        || async { (api.call("GET", "/readyz", None, None).await.0 == 503).then_some(()) },
+    )
+    .await;
+    nats.restart().await;
+    wait_for("readyz to recover", Duration::from_secs(30), || async {
+        (api.call("GET", "/readyz", None, None).await.0 == 200).then_some(())
+    })
+    .await;
+}
