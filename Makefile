@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: deps run test bench lint fmt
+.PHONY: deps run test bench lint fmt proto
 
 ## deps: install PostgreSQL and nats-server for the tests (scripts/install-deps.sh)
 deps:
@@ -35,3 +35,7 @@ lint:
 ## fmt: format the workspace
 fmt:
 	$(CARGO) fmt --all
+
+## proto: regenerate proto/ (the OpenAPI document and event schemas) from the code
+proto:
+	CASEWIRE_UPDATE_PROTO=1 $(CARGO) test -p casewire --test proto proto_matches_the_code

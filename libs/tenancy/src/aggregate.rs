@@ -33,7 +33,7 @@ pub enum TenantCommand {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum TenantEvent {
     TenantCreated {
         name: String,

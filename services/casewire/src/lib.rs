@@ -2,6 +2,7 @@
 //! listener, so tests can start the whole thing on port 0.
 
 pub mod config;
+pub mod proto;
 mod secrets;
 
 use std::time::Duration;

@@ -1,0 +1,57 @@
+//! The contract in proto/, generated from the Rust types: the gateway's OpenAPI document
+//! and a JSON Schema per event type. `make proto` writes them; a test fails when the
+//! checked-in files differ from what the code generates.
+
+use serde_json::{json, Value};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+/// Every file of proto/, as (path under proto/, contents).
+pub fn documents() -> Vec<(String, String)> {
+    let mut docs = vec![(
+        "openapi.json".to_string(),
+        pretty(&serde_json::to_value(casewire_gateway::openapi::document()).unwrap()),
+    )];
+    docs.extend(event_schemas::<casewire_tenancy::TenantEvent>("tenant"));
+    docs
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap() + "\n"
+}
+
+/// One JSON Schema (2020-12) per variant of an aggregate's event enum: the `payload` of a
+/// recorded event whose `event_type` is that variant.
+fn event_schemas<E: ToSchema + PartialSchema>(aggregate_type: &str) -> Vec<(String, String)> {
+    let mut deps: Vec<(String, RefOr<Schema>)> = Vec::new();
+    E::schemas(&mut deps);
+    let defs: serde_json::Map<String, Value> = deps
+        .into_iter()
+        .map(|(name, s)| (name, serde_json::to_value(s).unwrap()))
+        .collect();
+    let schema = serde_json::to_value(E::schema()).unwrap();
+    let variants = schema["oneOf"].as_array().cloned().unwrap_or_default();
+    variants
+        .into_iter()
+        .map(|variant| {
+            let event_type = variant["properties"].as_object().and_then(|p| p.keys().next().cloned()).expect("an externally tagged variant");
+            let mut doc = json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": format!("casewire:event:{aggregate_type}.{event_type}"),
+                "title": format!("{aggregate_type}.{event_type}"),
+                "$comment": format!(
+                    "payload of an event with aggregate_type {aggregate_type:?} and event_type {event_type:?}, on subject casewire.evt.<tenant>.{aggregate_type}.{event_type}"
+                ),
+            });
+            let obj = doc.as_object_mut().unwrap();
+            for (k, v) in variant.as_object().unwrap() {
+                obj.insert(k.clone(), v.clone());
+            }
+            if !defs.is_empty() {
+                obj.insert("$defs".into(), Value::Object(defs.clone()));
+            }
+            let text = pretty(&doc).replace("#/components/schemas/", "#/$defs/");
+            (format!("events/{aggregate_type}/{event_type}.json"), text)
+        })
+        .collect()
+}
