@@ -45,7 +45,7 @@ pub struct Bus {
 #[derive(Clone)]
 enum Transport {
     InProcess(commands::Registry),
-    Nats(Nats),
+    Nats(Box<Nats>),
 }
 
 impl Bus {
@@ -57,7 +57,7 @@ impl Bus {
 
     pub fn nats(nats: Nats) -> Bus {
         Bus {
-            transport: Transport::Nats(nats),
+            transport: Transport::Nats(Box::new(nats)),
         }
     }
 

@@ -88,6 +88,6 @@ pub fn inject() -> HashMap<String, String> {
 pub fn continue_from(span: &tracing::Span, carrier: &HashMap<String, String>) {
     if carrier.contains_key("traceparent") {
         let cx = TraceContextPropagator::new().extract(carrier);
-        let _ = span.set_parent(cx);
+        span.set_parent(cx);
     }
 }
