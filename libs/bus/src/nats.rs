@@ -91,10 +91,6 @@ impl Nats {
         Ok(Nats { client, js })
     }
 
-    pub fn client(&self) -> &async_nats::Client {
-        &self.client
-    }
-
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.js
     }

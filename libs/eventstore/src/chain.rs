@@ -38,10 +38,6 @@ pub fn to_hex(h: &Hash) -> String {
     hex::encode(h)
 }
 
-pub fn from_hex(s: &str) -> Option<Hash> {
-    hex::decode(s).ok()?.try_into().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
