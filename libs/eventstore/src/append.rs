@@ -6,8 +6,12 @@
 //! N transactions into one, which is where the throughput of a serialized hash chain comes
 //! from. Each append in a group is still checked on its own: a conflicting one fails alone.
 //!
-//! Across processes, the row lock on `chain_heads` (PostgreSQL) or the single writing
-//! connection (SQLite, one process only) serializes a tenant's groups.
+//! The task remembers the tenant's chain head and the versions of the aggregates it has
+//! written, so a group usually costs four round trips: BEGIN, a conditional UPDATE of the
+//! head (`WHERE seq = <the head we know>`, which is both the lock and the check that no other
+//! process appended since), one multi-row INSERT, COMMIT. When the UPDATE matches nothing,
+//! another process appended: the task forgets what it knew, reloads the head, and redoes the
+//! group. Aggregates it has not seen are looked up in one indexed query.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -91,7 +95,7 @@ impl Appenders {
     }
 
     pub(crate) async fn submit(
-        self: &std::sync::Arc<Self>,
+        &self,
         tenant: &str,
         events: Vec<Prepared>,
     ) -> Result<Vec<RecordedEvent>> {
@@ -112,18 +116,40 @@ impl Appenders {
         })?
     }
 
-    fn sender_for(self: &std::sync::Arc<Self>, tenant: &str) -> mpsc::Sender<Request> {
+    fn sender_for(&self, tenant: &str) -> mpsc::Sender<Request> {
         let mut tasks = self.tasks.lock().expect("appenders lock");
         if let Some(s) = tasks.get(tenant).filter(|s| !s.is_closed()) {
             return s.clone();
         }
         let (tx, rx) = mpsc::channel(4096);
         tasks.insert(tenant.to_string(), tx.clone());
-        tokio::spawn(self.clone().run(tenant.to_string(), rx));
+        // The task holds no reference back to `Appenders`: when the store is dropped, the
+        // senders go, the task ends and the pool's connections are freed.
+        let chain = Chain {
+            db: self.db.clone(),
+            tenant: tenant.to_string(),
+            head: None,
+            versions: HashMap::new(),
+        };
+        tokio::spawn(chain.run(rx, self.appended.clone()));
         tx
     }
+}
 
-    async fn run(self: std::sync::Arc<Self>, tenant: String, mut rx: mpsc::Receiver<Request>) {
+/// One tenant's appender: what it knows of the tenant's chain between groups.
+struct Chain {
+    db: Db,
+    tenant: String,
+    /// (seq, hash) of the head as this task last wrote or read it.
+    head: Option<(i64, Hash)>,
+    versions: HashMap<AggregateKey, i64>,
+}
+
+/// Past this many remembered aggregates the task starts afresh, bounding its memory.
+const MAX_REMEMBERED: usize = 100_000;
+
+impl Chain {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>, appended: watch::Sender<u64>) {
         while let Some(first) = rx.recv().await {
             let mut size = first.events.len();
             let mut group = vec![first];
@@ -138,15 +164,16 @@ impl Appenders {
             }
             let (events, replies): (Vec<_>, Vec<_>) =
                 group.into_iter().map(|r| (r.events, r.reply)).unzip();
-            match self.commit(&tenant, &events).await {
+            match self.commit(&events).await {
                 Ok(outcomes) => {
-                    self.appended.send_modify(|n| *n += 1);
+                    appended.send_modify(|n| *n += 1);
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         let _ = reply.send(outcome);
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(tenant = %tenant, error = %e, "group commit failed");
+                    self.forget();
+                    tracing::warn!(tenant = %self.tenant, error = %e, "group commit failed");
                     for reply in replies {
                         let _ = reply.send(Err(e.clone()));
                     }
@@ -155,18 +182,47 @@ impl Appenders {
         }
     }
 
-    /// Commits a group in one transaction. The outer error fails the whole group (nothing
-    /// written); the inner results are per append (a conflict fails only its own).
-    async fn commit(
-        &self,
-        tenant: &str,
-        group: &[Vec<Prepared>],
-    ) -> Result<Vec<Result<Vec<RecordedEvent>>>> {
-        let mut tx = self.db.writer().begin().await?;
-        let (mut seq, mut hash) = self.lock_head(&mut tx, tenant).await?;
-        let mut versions = current_versions(&mut tx, tenant, group).await?;
-        let recorded_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    /// Commits a group in one transaction, redoing it when another process appended to the
+    /// tenant meanwhile. The outer error fails the whole group (nothing written); the inner
+    /// results are per append (a conflict fails only its own).
+    async fn commit(&mut self, group: &[Vec<Prepared>]) -> Result<Vec<Result<Vec<RecordedEvent>>>> {
+        loop {
+            if let Some(outcomes) = self.try_commit(group).await? {
+                return Ok(outcomes);
+            }
+            self.forget();
+        }
+    }
 
+    fn forget(&mut self) {
+        self.head = None;
+        self.versions.clear();
+    }
+
+    /// `None`: the head moved under us (another process appended); nothing was written.
+    async fn try_commit(
+        &mut self,
+        group: &[Vec<Prepared>],
+    ) -> Result<Option<Vec<Result<Vec<RecordedEvent>>>>> {
+        let (head_seq, head_hash) = match self.head {
+            Some(h) => h,
+            None => self.load_head().await?,
+        };
+        if self.versions.len() > MAX_REMEMBERED {
+            self.versions.clear();
+        }
+        let mut tx = self.db.writer().begin().await?;
+        let unknown: Vec<AggregateKey> = group
+            .iter()
+            .flatten()
+            .map(|p| (p.aggregate_type.clone(), p.aggregate_id.clone()))
+            .filter(|k| !self.versions.contains_key(k))
+            .collect();
+        let mut versions = self.versions.clone();
+        versions.extend(stored_versions(&mut tx, &self.tenant, unknown).await?);
+
+        let recorded_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let (mut seq, mut hash) = (head_seq, head_hash);
         let mut outcomes = Vec::with_capacity(group.len());
         let mut rows: Vec<(RecordedEvent, Hash, Hash)> = Vec::new();
         for events in group {
@@ -178,7 +234,7 @@ impl Appenders {
             for p in events {
                 seq += 1;
                 let mut e = RecordedEvent {
-                    tenant_id: tenant.to_string(),
+                    tenant_id: self.tenant.clone(),
                     tenant_seq: seq,
                     event_id: p.event_id.clone(),
                     aggregate_type: p.aggregate_type.clone(),
@@ -202,93 +258,81 @@ impl Appenders {
         }
 
         if !rows.is_empty() {
+            // The lock and the check in one statement: it matches only if the head is still
+            // where this task last saw it, and then holds the row until COMMIT.
+            let moved = sqlx::query(
+                "UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3 AND seq = $4",
+            )
+            .bind(seq)
+            .bind(hash.to_vec())
+            .bind(&self.tenant)
+            .bind(head_seq)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved != 1 {
+                return Ok(None);
+            }
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 insert_rows(&mut tx, chunk).await?;
             }
-            sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3")
-                .bind(seq)
-                .bind(hash.to_vec())
-                .bind(tenant)
-                .execute(&mut *tx)
-                .await?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
-        Ok(outcomes)
+        self.head = Some((seq, hash));
+        self.versions = versions;
+        Ok(Some(outcomes))
     }
 
-    /// Locks the tenant's chain head, creating it at genesis for a new tenant.
-    async fn lock_head(&self, tx: &mut Transaction<'_, Any>, tenant: &str) -> Result<(i64, Hash)> {
-        let select = format!(
-            "SELECT seq, hash FROM chain_heads WHERE tenant_id = $1{}",
-            self.db.for_update()
-        );
-        let mut head: Option<(i64, Vec<u8>)> = sqlx::query_as(&select)
-            .bind(tenant)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if head.is_none() {
-            sqlx::query(
-                "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) \
-                 ON CONFLICT (tenant_id) DO NOTHING",
-            )
-            .bind(tenant)
+    /// Reads the tenant's chain head, creating it at genesis for a new tenant.
+    async fn load_head(&mut self) -> Result<(i64, Hash)> {
+        sqlx::query("INSERT INTO chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING")
+            .bind(&self.tenant)
             .bind(GENESIS.to_vec())
-            .execute(&mut **tx)
+            .execute(self.db.writer())
             .await?;
-            head = sqlx::query_as(&select)
-                .bind(tenant)
-                .fetch_optional(&mut **tx)
+        let (seq, hash): (i64, Vec<u8>) =
+            sqlx::query_as("SELECT seq, hash FROM chain_heads WHERE tenant_id = $1")
+                .bind(&self.tenant)
+                .fetch_one(self.db.writer())
                 .await?;
-        }
-        let (seq, hash) = head.ok_or_else(|| StoreError::Corrupt("chain head vanished".into()))?;
-        let hash = hash
-            .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("chain head of {tenant} is not 32 bytes")))?;
+        let hash: Hash = hash.try_into().map_err(|_| {
+            StoreError::Corrupt(format!("chain head of {} is not 32 bytes", self.tenant))
+        })?;
+        self.head = Some((seq, hash));
         Ok((seq, hash))
     }
 }
 
 type AggregateKey = (String, String);
 
-/// The stored version of every aggregate the group touches, in one query.
-async fn current_versions(
+/// The stored version of each aggregate, in one query. Written as a lookup per
+/// `(type, id)` pair so each is one index probe; an `OR` of pairs makes PostgreSQL scan the
+/// tenant's whole history.
+async fn stored_versions(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
-    group: &[Vec<Prepared>],
+    mut keys: Vec<AggregateKey>,
 ) -> Result<HashMap<AggregateKey, i64>> {
-    let mut keys: Vec<AggregateKey> = group
-        .iter()
-        .flatten()
-        .map(|p| (p.aggregate_type.clone(), p.aggregate_id.clone()))
-        .collect();
     keys.sort();
     keys.dedup();
     let mut versions = HashMap::new();
     for chunk in keys.chunks(200) {
-        let mut sql = String::from(
-            "SELECT aggregate_type, aggregate_id, MAX(sequence) FROM events WHERE tenant_id = $1 AND (",
+        let pairs: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT v.column1, v.column2, (SELECT MAX(e.sequence) FROM events e WHERE e.tenant_id = $1 \
+             AND e.aggregate_type = v.column1 AND e.aggregate_id = v.column2) FROM (VALUES {}) AS v",
+            pairs.join(", ")
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(" OR ");
-            }
-            sql.push_str(&format!(
-                "(aggregate_type = ${} AND aggregate_id = ${})",
-                2 * i + 2,
-                2 * i + 3
-            ));
-        }
-        sql.push_str(") GROUP BY aggregate_type, aggregate_id");
         let mut q = sqlx::query(&sql).bind(tenant);
         for (t, id) in chunk {
             q = q.bind(t).bind(id);
         }
         for row in q.fetch_all(&mut **tx).await? {
             let row: AnyRow = row;
-            versions.insert(
-                (row.try_get(0)?, row.try_get(1)?),
-                row.try_get::<i64, _>(2)?,
-            );
+            let version: Option<i64> = row.try_get(2)?;
+            versions.insert((row.try_get(0)?, row.try_get(1)?), version.unwrap_or(0));
         }
     }
     Ok(versions)

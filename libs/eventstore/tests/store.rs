@@ -363,3 +363,46 @@ async fn a_sealed_field_does_not_open_in_another_tenant() {
     let v = store.open_payload("t2", &row.payload).await.unwrap();
     assert_eq!(v["body"]["$sealed"]["erased"], json!(true));
 }
+
+/// Two processes appending to one tenant: each finds the head moved by the other, reloads,
+/// and the chain stays whole. (PostgreSQL only: the embedded SQLite mode is one process.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_appending_to_one_tenant_keep_one_chain() {
+    let pg = PgServer::start().await.unwrap();
+    let url = pg.fresh_database().await.unwrap();
+    let key = Key::generate();
+    let one = Db::connect(&url).await.unwrap();
+    one.migrate().await.unwrap();
+    let one = EventStore::new(one, key.clone());
+    let two = EventStore::new(Db::connect(&url).await.unwrap(), key);
+    let (a, b) = tokio::join!(
+        async {
+            for i in 1..=40 {
+                one.append("t1", vec![event("a", i, json!({}))])
+                    .await
+                    .unwrap();
+            }
+        },
+        async {
+            for i in 1..=40 {
+                two.append("t1", vec![event("b", i, json!({}))])
+                    .await
+                    .unwrap();
+            }
+        },
+    );
+    let ((), ()) = (a, b);
+    // Both stores also agree on an aggregate the other wrote last.
+    one.append("t1", vec![event("b", 41, json!({}))])
+        .await
+        .unwrap();
+    let err = two
+        .append("t1", vec![event("b", 41, json!({}))])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 41, .. }),
+        "{err}"
+    );
+    assert_eq!(intact(one.verify("t1").await.unwrap()), 81);
+}
