@@ -1,9 +1,9 @@
-//! End-to-end harness: starts the real `casewire` binary as a process (embedded, or each
+//! End-to-end harness (its tests run as the `casewire` package's integration tests): starts the real `casewire` binary as a process (embedded, or each
 //! production service apart on PostgreSQL and NATS) and talks to it over HTTP.
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,25 +18,21 @@ pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
 /// Base64 of 32 bytes, for the production processes of a test.
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-/// The `casewire` binary, built once per test process so it is never stale.
+/// The `casewire` binary. The end-to-end tests are integration tests of the `casewire`
+/// package, so cargo has built it, fresh, next to the `deps` folder of the running test.
 pub fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args(["build", "--quiet", "-p", "casewire", "--bin", "casewire"])
-                .status()
-                .expect("running cargo build for the casewire binary");
-            assert!(status.success(), "cargo build -p casewire failed");
-            // target/<profile>/deps/<this test> → target/<profile>/casewire
-            let exe = std::env::current_exe().expect("test executable path");
-            exe.parent()
-                .and_then(|d| d.parent())
-                .expect("target dir")
-                .join("casewire")
-        })
-        .clone()
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("casewire");
+    assert!(
+        bin.exists(),
+        "{} not found: run these tests through cargo (`make test`)",
+        bin.display()
+    );
+    bin
 }
 
 /// A running casewire process. Killed when dropped.

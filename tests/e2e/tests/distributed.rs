@@ -74,16 +74,27 @@ async fn serve_all_runs_every_service_in_one_process() {
     let api = Api::new(&all.url);
     let (tenant, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
     let (s, t) = api.get(&format!("/v1/tenants/{tenant}"), &admin).await;
-    assert_eq!((s, t["name"].as_str()), (200, Some("Prairie Legal Aid")), "{t}");
-    wait_for("every service to see the tenant", Duration::from_secs(30), || async {
-        let (_, status) = api.get("/v1/status", OPERATOR_TOKEN).await;
-        let services = status["services"].as_array()?.clone();
-        (services.len() == 4
-            && services.iter().all(|svc| {
-                svc.get("error").is_none() && svc["projections"].as_array().is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
-            }))
-        .then_some(())
-    })
+    assert_eq!(
+        (s, t["name"].as_str()),
+        (200, Some("Prairie Legal Aid")),
+        "{t}"
+    );
+    wait_for(
+        "every service to see the tenant",
+        Duration::from_secs(30),
+        || async {
+            let (_, status) = api.get("/v1/status", OPERATOR_TOKEN).await;
+            let services = status["services"].as_array()?.clone();
+            (services.len() == 4
+                && services.iter().all(|svc| {
+                    svc.get("error").is_none()
+                        && svc["projections"]
+                            .as_array()
+                            .is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
+                }))
+            .then_some(())
+        },
+    )
     .await;
     assert!(all.terminate().await.success(), "SIGTERM is a clean stop");
 }
