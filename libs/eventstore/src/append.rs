@@ -7,22 +7,23 @@
 //! from. Each append in a group is still checked on its own: a conflicting one fails alone.
 //!
 //! The task remembers the tenant's chain head and the versions of the aggregates it has
-//! written, so a group usually costs four round trips: BEGIN, a conditional UPDATE of the
-//! head (`WHERE seq = <the head we know>`, which is both the lock and the check that no other
-//! process appended since), one multi-row INSERT, COMMIT. When the UPDATE matches nothing,
-//! another process appended: the task forgets what it knew, reloads the head, and redoes the
-//! group. Aggregates it has not seen are looked up in one indexed query.
+//! written. A group moves the head with a conditional UPDATE (`WHERE seq = <the head we
+//! know>`: both the lock and the check that no other process appended since) and inserts its
+//! rows, atomically: on PostgreSQL in one statement (a data-modifying CTE, so one round trip
+//! a group), on SQLite in a transaction. When the head has moved, another process appended:
+//! the task forgets what it knew, reloads the head, and redoes the group. Aggregates it has
+//! not seen are looked up first, in one indexed query.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use casewire_events::RecordedEvent;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row as _};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::chain::{self, Hash, GENESIS};
-use crate::{Db, NewEvent, Result, StoreError};
+use crate::{Backend, Db, NewEvent, Result, StoreError};
 
 /// A group holds at most this many events, so one transaction stays short.
 const MAX_GROUP_EVENTS: usize = 2000;
@@ -211,7 +212,6 @@ impl Chain {
         if self.versions.len() > MAX_REMEMBERED {
             self.versions.clear();
         }
-        let mut tx = self.db.writer().begin().await?;
         let unknown: Vec<AggregateKey> = group
             .iter()
             .flatten()
@@ -219,12 +219,14 @@ impl Chain {
             .filter(|k| !self.versions.contains_key(k))
             .collect();
         let mut versions = self.versions.clone();
-        versions.extend(stored_versions(&mut tx, &self.tenant, unknown).await?);
+        if !unknown.is_empty() {
+            versions.extend(stored_versions(&self.db, &self.tenant, unknown).await?);
+        }
 
         let recorded_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let (mut seq, mut hash) = (head_seq, head_hash);
         let mut outcomes = Vec::with_capacity(group.len());
-        let mut rows: Vec<(RecordedEvent, Hash, Hash)> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         for events in group {
             if let Err(conflict) = check_sequences(&mut versions, events) {
                 outcomes.push(Err(conflict));
@@ -257,30 +259,46 @@ impl Chain {
             outcomes.push(Ok(recorded));
         }
 
-        if !rows.is_empty() {
-            // The lock and the check in one statement: it matches only if the head is still
-            // where this task last saw it, and then holds the row until COMMIT.
-            let moved = sqlx::query(
-                "UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3 AND seq = $4",
-            )
-            .bind(seq)
-            .bind(hash.to_vec())
-            .bind(&self.tenant)
-            .bind(head_seq)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if moved != 1 {
-                return Ok(None);
-            }
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                insert_rows(&mut tx, chunk).await?;
-            }
-            tx.commit().await?;
+        if !rows.is_empty() && !self.write(head_seq, (seq, hash), &rows).await? {
+            return Ok(None);
         }
         self.head = Some((seq, hash));
         self.versions = versions;
         Ok(Some(outcomes))
+    }
+
+    /// Moves the head from `from` to `to` and inserts `rows`, all or nothing. `false`: the
+    /// head was no longer at `from`, and nothing was written.
+    async fn write(&self, from: i64, (to, hash): (i64, Hash), rows: &[Row]) -> Result<bool> {
+        let head = HeadMove {
+            tenant: &self.tenant,
+            from,
+            to,
+            hash,
+        };
+        if self.db.backend() == Backend::Postgres && rows.len() <= ROWS_PER_INSERT {
+            let written = insert(self.db.writer(), Some(&head), rows).await?;
+            return Ok(written > 0);
+        }
+        let mut tx = self.db.writer().begin().await?;
+        let moved = sqlx::query(
+            "UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3 AND seq = $4",
+        )
+        .bind(to)
+        .bind(hash.to_vec())
+        .bind(&self.tenant)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Ok(false);
+        }
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            insert(&mut *tx, None, chunk).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Reads the tenant's chain head, creating it at genesis for a new tenant.
@@ -309,7 +327,7 @@ type AggregateKey = (String, String);
 /// `(type, id)` pair so each is one index probe; an `OR` of pairs makes PostgreSQL scan the
 /// tenant's whole history.
 async fn stored_versions(
-    tx: &mut Transaction<'_, Any>,
+    db: &Db,
     tenant: &str,
     mut keys: Vec<AggregateKey>,
 ) -> Result<HashMap<AggregateKey, i64>> {
@@ -329,7 +347,7 @@ async fn stored_versions(
         for (t, id) in chunk {
             q = q.bind(t).bind(id);
         }
-        for row in q.fetch_all(&mut **tx).await? {
+        for row in q.fetch_all(db.writer()).await? {
             let row: AnyRow = row;
             let version: Option<i64> = row.try_get(2)?;
             versions.insert((row.try_get(0)?, row.try_get(1)?), version.unwrap_or(0));
@@ -363,29 +381,53 @@ fn check_sequences(versions: &mut HashMap<AggregateKey, i64>, events: &[Prepared
     Ok(())
 }
 
-async fn insert_rows(
-    tx: &mut Transaction<'_, Any>,
-    rows: &[(RecordedEvent, Hash, Hash)],
-) -> Result<()> {
+/// An event row with its previous and own hash, ready to insert.
+type Row = (RecordedEvent, Hash, Hash);
+
+/// The head move that must succeed for an insert to happen.
+struct HeadMove<'a> {
+    tenant: &'a str,
+    from: i64,
+    to: i64,
+    hash: Hash,
+}
+
+/// Inserts rows in one statement; with `head`, only if the head moves (PostgreSQL: the
+/// UPDATE runs in a CTE, and the INSERT happens only when it matched). Returns rows written.
+async fn insert<'c, E: sqlx::Executor<'c, Database = Any>>(
+    conn: E,
+    head: Option<&HeadMove<'_>>,
+    rows: &[Row],
+) -> Result<u64> {
     const COLS: usize = 13;
-    let mut sql = String::from(
-        "INSERT INTO events (tenant_id, tenant_seq, event_id, aggregate_type, aggregate_id, sequence, \
-         event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) VALUES ",
-    );
-    for i in 0..rows.len() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..COLS {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("${}", i * COLS + c + 1));
-        }
-        sql.push(')');
-    }
+    const COLUMNS: &str =
+        "tenant_id, tenant_seq, event_id, aggregate_type, aggregate_id, sequence, \
+         event_type, event_version, payload, metadata, recorded_at, prev_hash, hash";
+    let first = if head.is_some() { 5 } else { 1 };
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let params: Vec<String> = (0..COLS)
+                .map(|c| format!("${}", first + i * COLS + c))
+                .collect();
+            format!("({})", params.join(","))
+        })
+        .collect();
+    let sql = match head {
+        None => format!("INSERT INTO events ({COLUMNS}) VALUES {}", values.join(",")),
+        Some(_) => format!(
+            "WITH head AS (UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3 AND seq = $4 RETURNING 1) \
+             INSERT INTO events ({COLUMNS}) SELECT * FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 FROM head)",
+            values.join(",")
+        ),
+    };
     let mut q = sqlx::query(&sql);
+    if let Some(h) = head {
+        q = q
+            .bind(h.to)
+            .bind(h.hash.to_vec())
+            .bind(h.tenant)
+            .bind(h.from);
+    }
     for (e, prev, hash) in rows {
         q = q
             .bind(&e.tenant_id)
@@ -402,8 +444,7 @@ async fn insert_rows(
             .bind(prev.to_vec())
             .bind(hash.to_vec());
     }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    Ok(q.execute(conn).await?.rows_affected())
 }
 
 #[cfg(test)]
