@@ -194,6 +194,29 @@ impl Api {
         self.call("DELETE", path, Some(token), None).await
     }
 
+    /// Waits (bounded) until all four services answer `GET /v1/status` with every projection
+    /// at the head of the log: the events reached each of them, over NATS in production.
+    pub async fn wait_until_every_service_is_caught_up(&self) {
+        wait_for(
+            "every service to be caught up",
+            Duration::from_secs(30),
+            || async {
+                let (s, status) = self.get("/v1/status", OPERATOR_TOKEN).await;
+                assert_eq!(s, 200, "{status}");
+                let services = status["services"].as_array()?.clone();
+                let caught_up = services.len() == 4
+                    && services.iter().all(|svc| {
+                        svc.get("error").is_none()
+                            && svc["projections"]
+                                .as_array()
+                                .is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
+                    });
+                caught_up.then_some(())
+            },
+        )
+        .await;
+    }
+
     /// Creates a tenant and an API key of `role` for it: (tenant id, key).
     pub async fn tenant_with_key(&self, name: &str, role: &str) -> (String, String) {
         let (s, t) = self

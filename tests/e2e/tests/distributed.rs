@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use casewire_e2e::{suite, wait_for, Api, Casewire, NatsServer, PgServer, OPERATOR_TOKEN};
+use casewire_e2e::{suite, wait_for, Api, Casewire, NatsServer, PgServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenancy_with_each_service_in_its_own_process() {
@@ -21,26 +21,7 @@ async fn tenancy_with_each_service_in_its_own_process() {
 
     // The tenants' events reached every service through JetStream, and each answers
     // commands over NATS request/reply.
-    wait_for(
-        "every service to be caught up",
-        Duration::from_secs(30),
-        || async {
-            let (s, status) = api.get("/v1/status", OPERATOR_TOKEN).await;
-            assert_eq!(s, 200, "{status}");
-            let services = status["services"].as_array().unwrap().clone();
-            let caught_up = services.len() == 4
-                && services.iter().all(|svc| {
-                    svc.get("error").is_none()
-                        && svc["projections"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .all(|p| p["events_behind"] == 0)
-                });
-            caught_up.then_some(())
-        },
-    )
-    .await;
+    api.wait_until_every_service_is_caught_up().await;
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
     for table in ["messaging_tenants", "consent_tenants", "caselink_tenants"] {
         let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
@@ -79,22 +60,6 @@ async fn serve_all_runs_every_service_in_one_process() {
         (200, Some("Prairie Legal Aid")),
         "{t}"
     );
-    wait_for(
-        "every service to see the tenant",
-        Duration::from_secs(30),
-        || async {
-            let (_, status) = api.get("/v1/status", OPERATOR_TOKEN).await;
-            let services = status["services"].as_array()?.clone();
-            (services.len() == 4
-                && services.iter().all(|svc| {
-                    svc.get("error").is_none()
-                        && svc["projections"]
-                            .as_array()
-                            .is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
-                }))
-            .then_some(())
-        },
-    )
-    .await;
+    api.wait_until_every_service_is_caught_up().await;
     assert!(all.terminate().await.success(), "SIGTERM is a clean stop");
 }
