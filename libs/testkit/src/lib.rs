@@ -5,6 +5,8 @@
 //! * [`NatsServer`]: a private `nats-server` with JetStream file storage in a temp dir, which can
 //!   be [killed](NatsServer::kill) and [restarted](NatsServer::restart) on the same port and store
 //!   to test durability.
+//! * [`FakeTwilio`]: a fake Twilio REST API on loopback that speaks Twilio's wire format, can be
+//!   scripted to fail, and sends signed status callbacks and inbound webhooks.
 //! * [`wait_for`]: poll a condition with a deadline, instead of sleeping in tests.
 //!
 //! Each server lives as long as its value: dropping it stops the process and removes the temp
@@ -15,11 +17,13 @@
 //! Nothing is shared across processes: nextest runs each test in its own process, so each test
 //! that needs a server starts one (PostgreSQL takes about a second, NATS a few milliseconds).
 
+pub mod fake_twilio;
 mod nats;
 mod pg;
 mod proc;
 mod wait;
 
+pub use fake_twilio::{FakeTwilio, RecordedRequest, SentRecord};
 pub use nats::NatsServer;
 pub use pg::PgServer;
 pub use wait::wait_for;

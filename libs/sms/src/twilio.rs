@@ -1,0 +1,531 @@
+//! The Twilio Messages API client: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`.
+//!
+//! # Retries and sending twice
+//!
+//! Twilio's Messages API has **no idempotency key**: every accepted `POST` is a new
+//! message, billed and delivered. So a retry is only safe when Twilio certainly did not
+//! accept the first request:
+//!
+//! - **429 Too Many Requests**: Twilio refused the request before creating a message;
+//! - **connect errors** (connection refused, DNS failure, TLS handshake failure): the
+//!   request never reached Twilio.
+//!
+//! [`TwilioClient::send`] retries exactly those, under a [`RetryPolicy`] (exponential
+//! backoff with full jitter, honouring `Retry-After` on 429). It does **not** retry:
+//!
+//! - **5xx**: Twilio may have created the message before failing (or a proxy in front
+//!   of it failed after forwarding it);
+//! - **timeouts and other network errors after the request was written**: the request
+//!   may have been accepted and only the answer lost.
+//!
+//! Those come back as [`SendError`]s with `retryable: true`: retrying may succeed, but
+//! may also text the client twice. The caller (the messaging service) decides whether
+//! and when to retry, for example after checking Twilio's message list for the
+//! `StatusCallback` it set, or accepting the risk for that kind of message.
+//! [`TwilioClient::send_once`] makes exactly one request, with no retry at all.
+//!
+//! # Confidentiality
+//!
+//! Neither the auth token nor the message body ever appears in an error, a `Debug`
+//! output or a tracing event of this module. Twilio's own error message
+//! ([`SendError::message`]) can quote the phone number; [`SendError`]'s `Display` uses
+//! [`SendError::reason`], which for the common codes is our own text without it.
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::Value;
+
+/// Twilio's production API.
+pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
+/// The Messages API version in every path.
+pub const API_VERSION: &str = "2010-04-01";
+
+/// A tenant's Twilio account: the Account SID (`AC…`) and its auth token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub account_sid: String,
+    pub auth_token: String,
+}
+
+impl Credentials {
+    pub fn new(account_sid: impl Into<String>, auth_token: impl Into<String>) -> Self {
+        Self {
+            account_sid: account_sid.into(),
+            auth_token: auth_token.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Who the text comes from: one of the tenant's numbers (`From`), or a Messaging
+/// Service (`MessagingServiceSid`, `MG…`) that picks the number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    From(String),
+    MessagingService(String),
+}
+
+/// What Twilio answered when it accepted a message (201 Created).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The message SID (`SM…`), the key of later status callbacks.
+    pub sid: String,
+    /// Usually `queued` (or `accepted` with a Messaging Service).
+    pub status: String,
+    /// Twilio's segment count (a string in its JSON), when it gave one.
+    pub num_segments: Option<u32>,
+    /// Twilio's `price`, usually null at creation.
+    pub price: Option<String>,
+    /// Twilio's `error_code`, usually null at creation.
+    pub error_code: Option<u32>,
+    /// Twilio's `error_message`, usually null at creation.
+    pub error_message: Option<String>,
+}
+
+/// What went wrong, as far as it matters for retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Twilio answered with an error status (4xx other than 429): final.
+    Rejected,
+    /// 429: Twilio did not accept the message; safe to retry later.
+    RateLimited,
+    /// 5xx: Twilio may or may not have accepted the message.
+    ServerError,
+    /// Could not connect: the message certainly did not reach Twilio.
+    Connect,
+    /// Timed out after connecting: Twilio may have accepted the message.
+    Timeout,
+    /// Another transport error after connecting: Twilio may have accepted the message.
+    Network,
+    /// A 2xx answer we could not read: Twilio probably accepted the message.
+    InvalidResponse,
+    /// The request could not even be built (for example a malformed Account SID).
+    InvalidRequest,
+}
+
+/// A failed send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    /// The HTTP status Twilio answered, or 0 when there was no answer.
+    pub http_status: u16,
+    /// Twilio's error code (`21211`, `21610`, …), when its body had one.
+    pub code: Option<u32>,
+    /// Twilio's message verbatim (may quote the phone number), or ours when Twilio
+    /// gave none. Never contains the auth token or the body.
+    pub message: String,
+    /// Whether trying again may succeed. See the module docs: for
+    /// [`FailureKind::ServerError`], [`FailureKind::Timeout`] and
+    /// [`FailureKind::Network`] a retry may also send the text twice.
+    pub retryable: bool,
+    pub kind: FailureKind,
+    /// The `Retry-After` of a 429, when Twilio sent one in seconds.
+    pub retry_after: Option<Duration>,
+}
+
+impl SendError {
+    /// A clear reason for a person, for Twilio's common codes; else Twilio's message.
+    pub fn reason(&self) -> String {
+        let known = match self.code {
+            Some(21211) => Some("the 'To' number is not a valid phone number"),
+            Some(21610) => Some(
+                "the recipient has replied STOP and is unsubscribed from this number; \
+                 they must text START before they can receive messages again",
+            ),
+            Some(21608) => Some(
+                "this Twilio account is a trial account and can only text phone numbers \
+                 verified in the Twilio console; upgrade the account to text anyone",
+            ),
+            Some(21614) => Some("the 'To' number is not a mobile number and cannot receive SMS"),
+            Some(20003) => {
+                Some("Twilio authentication failed: check the tenant's Account SID and auth token")
+            }
+            Some(21606) => Some(
+                "the 'From' number cannot send SMS (it is not an SMS-capable number of \
+                 this account)",
+            ),
+            Some(21604) => Some("no 'To' phone number was given"),
+            Some(21602) => Some("the message body is empty"),
+            _ => None,
+        };
+        match known {
+            Some(text) => text.to_owned(),
+            None if self.message.is_empty() => match self.http_status {
+                0 => "Twilio could not be reached".to_owned(),
+                s => format!("Twilio answered HTTP {s}"),
+            },
+            None => self.message.clone(),
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Twilio send failed")?;
+        if self.http_status != 0 {
+            write!(f, " (HTTP {}", self.http_status)?;
+            if let Some(code) = self.code {
+                write!(f, ", code {code}")?;
+            }
+            write!(f, ")")?;
+        }
+        write!(f, ": {}", self.reason())
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// How [`TwilioClient::send`] retries the failures that are safe to retry (429 and
+/// connect errors): at most `max_attempts` requests in all, waiting a random time in
+/// `0..=min(cap, base * 2^(retry - 1))` between them ("full jitter"), or a 429's
+/// `Retry-After` capped at `cap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One request, no retry.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The wait before retry number `retry` (1 for the first retry).
+    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(self.cap);
+        }
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        let ceiling = self.base.saturating_mul(factor).min(self.cap);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(rand::thread_rng().gen_range(0..=nanos))
+    }
+}
+
+/// The Twilio REST client. Cheap to clone; share one per process.
+#[derive(Debug, Clone)]
+pub struct TwilioClient {
+    http: reqwest::Client,
+    base: String,
+    retry: RetryPolicy,
+}
+
+impl TwilioClient {
+    /// A client for the API at `base` (`DEFAULT_API_BASE` in production; the fake's URL
+    /// in tests, from `CASEWIRE_TWILIO_API_BASE`), with the default [`RetryPolicy`],
+    /// a 10 s connect timeout and a 30 s request timeout.
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self::with_http(http, base)
+    }
+
+    /// A client over an existing `reqwest::Client` (its timeouts apply).
+    pub fn with_http(http: reqwest::Client, base: &str) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same client with another retry policy.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// Sends a text, retrying only what is certainly safe to retry (429 and connect
+    /// errors; see the module docs) under the client's [`RetryPolicy`]. Returns the last
+    /// error when attempts run out, and 5xx and timeouts at once, as `retryable: true`
+    /// errors, because retrying them may send the text twice.
+    pub async fn send(
+        &self,
+        creds: &Credentials,
+        sender: &Sender,
+        to: &str,
+        body: &str,
+        status_callback: Option<&str>,
+    ) -> Result<Sent, SendError> {
+        let max_attempts = self.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let err = match self
+                .send_once(creds, sender, to, body, status_callback)
+                .await
+            {
+                Ok(sent) => return Ok(sent),
+                Err(err) => err,
+            };
+            let safe = matches!(err.kind, FailureKind::RateLimited | FailureKind::Connect);
+            if !safe || attempt >= max_attempts {
+                return Err(err);
+            }
+            let delay = self.retry.delay(attempt, err.retry_after);
+            tracing::warn!(
+                attempt,
+                max_attempts,
+                http_status = err.http_status,
+                code = err.code,
+                kind = ?err.kind,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                account_sid = %creds.account_sid,
+                "Twilio did not accept the message; retrying"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Makes exactly one `POST …/Messages.json`, with no retry.
+    pub async fn send_once(
+        &self,
+        creds: &Credentials,
+        sender: &Sender,
+        to: &str,
+        body: &str,
+        status_callback: Option<&str>,
+    ) -> Result<Sent, SendError> {
+        let sid = &creds.account_sid;
+        if sid.is_empty() || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(local_error(
+                FailureKind::InvalidRequest,
+                "the Account SID must be letters and digits only (AC followed by 32 hex digits)",
+            ));
+        }
+        let url = format!("{}/{API_VERSION}/Accounts/{sid}/Messages.json", self.base);
+        let mut form: Vec<(&str, &str)> = vec![("To", to)];
+        match sender {
+            Sender::From(from) => form.push(("From", from)),
+            Sender::MessagingService(mg) => form.push(("MessagingServiceSid", mg)),
+        }
+        form.push(("Body", body));
+        if let Some(callback) = status_callback {
+            form.push(("StatusCallback", callback));
+        }
+
+        let response = self
+            .http
+            .post(&url)
+            .basic_auth(sid, Some(&creds.auth_token))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport_error)?;
+
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response.bytes().await.map_err(transport_error)?;
+
+        if (200..300).contains(&status) {
+            return parse_sent(&bytes).ok_or_else(|| SendError {
+                http_status: status,
+                code: None,
+                message: format!(
+                    "Twilio answered HTTP {status} but its body could not be read; the \
+                     message was probably accepted, do not resend it blindly"
+                ),
+                retryable: false,
+                kind: FailureKind::InvalidResponse,
+                retry_after: None,
+            });
+        }
+
+        let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let code = json.as_ref().and_then(|j| j.get("code")).and_then(as_u32);
+        let message = json
+            .as_ref()
+            .and_then(|j| j.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("Twilio answered HTTP {status}"));
+        let (kind, retryable) = match status {
+            429 => (FailureKind::RateLimited, true),
+            500..=599 => (FailureKind::ServerError, true),
+            _ => (FailureKind::Rejected, false),
+        };
+        Err(SendError {
+            http_status: status,
+            code,
+            message,
+            retryable,
+            kind,
+            retry_after: if status == 429 { retry_after } else { None },
+        })
+    }
+}
+
+fn local_error(kind: FailureKind, message: &str) -> SendError {
+    SendError {
+        http_status: 0,
+        code: None,
+        message: message.to_owned(),
+        retryable: false,
+        kind,
+        retry_after: None,
+    }
+}
+
+/// A reqwest error, described without its URL (which is harmless, but keep errors
+/// uniform) and never with the request's body or credentials.
+fn transport_error(err: reqwest::Error) -> SendError {
+    let (kind, what) = if err.is_connect() {
+        (
+            FailureKind::Connect,
+            "could not connect to Twilio; the message was not sent",
+        )
+    } else if err.is_timeout() {
+        (
+            FailureKind::Timeout,
+            "timed out waiting for Twilio; the message may or may not have been accepted",
+        )
+    } else {
+        (
+            FailureKind::Network,
+            "the connection to Twilio failed; the message may or may not have been accepted",
+        )
+    };
+    SendError {
+        http_status: err.status().map_or(0, |s| s.as_u16()),
+        code: None,
+        message: what.to_owned(),
+        retryable: true,
+        kind,
+        retry_after: None,
+    }
+}
+
+fn parse_sent(bytes: &[u8]) -> Option<Sent> {
+    let json: Value = serde_json::from_slice(bytes).ok()?;
+    let sid = json.get("sid")?.as_str()?.to_owned();
+    let text = |name: &str| {
+        json.get(name).and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    Some(Sent {
+        sid,
+        status: text("status").unwrap_or_default(),
+        num_segments: json.get("num_segments").and_then(as_u32),
+        price: text("price"),
+        error_code: json.get("error_code").and_then(as_u32),
+        error_message: text("error_message"),
+    })
+}
+
+/// A number Twilio sends either as a JSON number or as a string of digits.
+fn as_u32(value: &Value) -> Option<u32> {
+    match value {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_hides_the_token() {
+        let creds = Credentials::new("AC123", "supersecret");
+        let shown = format!("{creds:?}");
+        assert!(shown.contains("AC123"));
+        assert!(!shown.contains("supersecret"));
+    }
+
+    #[test]
+    fn parses_twilios_created_message() {
+        let body = br#"{"sid":"SMabc","status":"queued","num_segments":"2","price":null,
+            "error_code":null,"error_message":null}"#;
+        let sent = parse_sent(body).unwrap();
+        assert_eq!(sent.sid, "SMabc");
+        assert_eq!(sent.status, "queued");
+        assert_eq!(sent.num_segments, Some(2));
+        assert_eq!(sent.price, None);
+        assert_eq!(sent.error_code, None);
+    }
+
+    #[test]
+    fn full_jitter_stays_under_the_exponential_ceiling_and_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(350),
+        };
+        for _ in 0..200 {
+            assert!(policy.delay(1, None) <= Duration::from_millis(100));
+            assert!(policy.delay(2, None) <= Duration::from_millis(200));
+            assert!(policy.delay(3, None) <= Duration::from_millis(350));
+            assert!(policy.delay(40, None) <= Duration::from_millis(350));
+        }
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(60))),
+            Duration::from_millis(350)
+        );
+        assert_eq!(policy.delay(1, Some(Duration::ZERO)), Duration::ZERO);
+    }
+
+    #[test]
+    fn reasons_are_clear_and_fall_back_to_twilios_message() {
+        let err = |code, message: &str| SendError {
+            http_status: 400,
+            code,
+            message: message.to_owned(),
+            retryable: false,
+            kind: FailureKind::Rejected,
+            retry_after: None,
+        };
+        assert!(err(Some(21610), "x").reason().contains("STOP"));
+        assert!(err(Some(21211), "Invalid 'To' Phone Number: +1555")
+            .reason()
+            .contains("not a valid phone number"));
+        assert!(!err(Some(21211), "Invalid 'To' Phone Number: +1555")
+            .to_string()
+            .contains("+1555"));
+        assert_eq!(err(Some(30000), "Something odd").reason(), "Something odd");
+    }
+}

@@ -1,0 +1,403 @@
+//! The Twilio client against the fake Twilio of casewire-testkit, over real HTTP on
+//! loopback; and the fake's signed webhooks against `signature::verify`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::{Form, Router};
+use casewire_sms::signature;
+use casewire_sms::twilio::{
+    Credentials, FailureKind, RetryPolicy, SendError, Sender, TwilioClient,
+};
+use casewire_testkit::FakeTwilio;
+use tokio::sync::mpsc;
+
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "tok-7f3a9c-secret";
+const FROM: &str = "+13125550100";
+const TO: &str = "+13125550199";
+const BODY: &str = "Your hearing is on Monday at 9am. Reply YES to confirm.";
+
+fn creds() -> Credentials {
+    Credentials::new(SID, TOKEN)
+}
+
+fn tiny_retries(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(5),
+    }
+}
+
+async fn fake() -> (FakeTwilio, TwilioClient) {
+    let fake = FakeTwilio::start().await;
+    fake.account(SID, TOKEN);
+    let client = TwilioClient::new(&fake.url()).with_retry_policy(tiny_retries(4));
+    (fake, client)
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|&(n, v)| (n.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn assert_confidential(err: &SendError) {
+    for shown in [format!("{err}"), format!("{err:?}"), err.reason()] {
+        assert!(!shown.contains(TOKEN), "token leaked: {shown}");
+        assert!(!shown.contains(BODY), "body leaked: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn send_posts_twilios_form_with_basic_auth_and_reads_the_created_message() {
+    let (fake, client) = fake().await;
+    let sent = client
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            Some("https://hooks.example.org/twilio/status?t=1"),
+        )
+        .await
+        .expect("send");
+
+    assert!(
+        sent.sid.starts_with("SM") && sent.sid.len() == 34,
+        "{}",
+        sent.sid
+    );
+    assert_eq!(sent.status, "queued");
+    assert_eq!(sent.num_segments, Some(1));
+    assert_eq!(sent.price, None);
+    assert_eq!(sent.error_code, None);
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].account_sid, SID);
+    assert_eq!(
+        requests[0].basic_auth,
+        Some((SID.to_owned(), TOKEN.to_owned()))
+    );
+    assert_eq!(
+        requests[0].form,
+        pairs(&[
+            ("To", TO),
+            ("From", FROM),
+            ("Body", BODY),
+            (
+                "StatusCallback",
+                "https://hooks.example.org/twilio/status?t=1"
+            ),
+        ])
+    );
+
+    let recorded = fake.sent();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].sid, sent.sid);
+    assert_eq!(recorded[0].account_sid, SID);
+    assert_eq!(recorded[0].to, TO);
+    assert_eq!(recorded[0].from.as_deref(), Some(FROM));
+    assert_eq!(recorded[0].messaging_service_sid, None);
+    assert_eq!(recorded[0].body, BODY);
+    assert_eq!(
+        recorded[0].status_callback.as_deref(),
+        Some("https://hooks.example.org/twilio/status?t=1")
+    );
+}
+
+#[tokio::test]
+async fn send_through_a_messaging_service_counts_ucs2_segments() {
+    let (fake, client) = fake().await;
+    // 71 UCS-2 characters: two segments.
+    let body = format!("Ñandú {}", "é".repeat(60) + "ğğğğğ");
+    let sent = client
+        .send(
+            &creds(),
+            &Sender::MessagingService("MG0123456789abcdef0123456789abcdef".into()),
+            TO,
+            &body,
+            None,
+        )
+        .await
+        .expect("send");
+    assert_eq!(
+        sent.num_segments,
+        Some(casewire_sms::segments::count(&body).segments)
+    );
+    assert_eq!(sent.num_segments, Some(2));
+    assert_eq!(
+        fake.requests()[0].form,
+        pairs(&[
+            ("To", TO),
+            ("MessagingServiceSid", "MG0123456789abcdef0123456789abcdef"),
+            ("Body", &body),
+        ])
+    );
+    assert_eq!(fake.sent()[0].from, None);
+}
+
+#[tokio::test]
+async fn send_retries_429_and_then_succeeds() {
+    let (fake, client) = fake().await;
+    fake.fail_next(2, 429, Some(20429));
+    let sent = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .expect("the third attempt succeeds");
+    assert_eq!(fake.requests_count(), 3);
+    assert_eq!(fake.sent().len(), 1);
+    assert_eq!(fake.sent()[0].sid, sent.sid);
+}
+
+#[tokio::test]
+async fn send_gives_up_on_429_after_max_attempts_with_the_last_error() {
+    let (fake, client) = fake().await;
+    let client = client.with_retry_policy(tiny_retries(3));
+    fake.fail_next(10, 429, Some(20429));
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!(fake.requests_count(), 3);
+    assert_eq!(err.http_status, 429);
+    assert_eq!(err.code, Some(20429));
+    assert_eq!(err.kind, FailureKind::RateLimited);
+    assert!(err.retryable);
+    assert_eq!(err.retry_after, Some(Duration::ZERO));
+    assert!(fake.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_500_is_returned_retryable_after_one_request_without_retrying() {
+    let (fake, client) = fake().await;
+    fake.fail_next(1, 500, None);
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fake.requests_count(),
+        1,
+        "a 5xx may have sent: never retried"
+    );
+    assert_eq!(err.http_status, 500);
+    assert_eq!(err.kind, FailureKind::ServerError);
+    assert!(err.retryable);
+    assert_confidential(&err);
+}
+
+#[tokio::test]
+async fn an_unsubscribed_number_is_a_final_error_with_a_clear_reason() {
+    let (fake, client) = fake().await;
+    fake.reject_number(TO, 400, 21610, "Attempt to send to unsubscribed recipient");
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!(fake.requests_count(), 1);
+    assert_eq!(err.http_status, 400);
+    assert_eq!(err.code, Some(21610));
+    assert_eq!(err.kind, FailureKind::Rejected);
+    assert!(!err.retryable);
+    assert_eq!(err.message, "Attempt to send to unsubscribed recipient");
+    assert!(err.reason().contains("replied STOP"), "{}", err.reason());
+    assert!(err.to_string().contains("21610"), "{err}");
+    assert_confidential(&err);
+}
+
+#[tokio::test]
+async fn an_invalid_number_is_a_final_21211_without_the_number_in_the_reason() {
+    let (fake, client) = fake().await;
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), "+1555", BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!(fake.requests_count(), 1);
+    assert_eq!(err.http_status, 400);
+    assert_eq!(err.code, Some(21211));
+    assert!(!err.retryable);
+    assert!(err.message.contains("Invalid 'To' Phone Number"));
+    assert!(err.reason().contains("not a valid phone number"));
+    assert!(!err.to_string().contains("+1555"), "{err}");
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_a_final_401_20003() {
+    let (fake, client) = fake().await;
+    let err = client
+        .send(
+            &Credentials::new(SID, "not-the-token"),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fake.requests_count(), 1);
+    assert_eq!(err.http_status, 401);
+    assert_eq!(err.code, Some(20003));
+    assert!(!err.retryable);
+    assert!(err.reason().contains("authentication failed"));
+    assert!(!format!("{err:?}").contains("not-the-token"));
+    assert!(fake.sent().is_empty());
+}
+
+#[tokio::test]
+async fn twilios_validation_errors() {
+    let (fake, client) = fake().await;
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), "", BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!((err.http_status, err.code), (400, Some(21604)));
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, "", None)
+        .await
+        .unwrap_err();
+    assert_eq!((err.http_status, err.code), (400, Some(21602)));
+    assert_eq!(fake.requests_count(), 2);
+}
+
+#[tokio::test]
+async fn connect_errors_are_retried_and_returned_retryable() {
+    // A port nobody listens on: bind, note it, close.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client =
+        TwilioClient::new(&format!("http://127.0.0.1:{port}")).with_retry_policy(tiny_retries(3));
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::Connect);
+    assert_eq!(err.http_status, 0);
+    assert!(err.retryable);
+    assert_confidential(&err);
+}
+
+/// What a tiny webhook receiver saw: the path and query, the signature header, the form.
+type Captured = (String, String, Vec<(String, String)>);
+
+/// A webhook receiver on 127.0.0.1:0 that answers 200 with empty TwiML; returns its base
+/// URL and the captured requests.
+async fn receiver() -> (String, mpsc::UnboundedReceiver<Captured>) {
+    async fn capture(
+        State(tx): State<mpsc::UnboundedSender<Captured>>,
+        uri: Uri,
+        headers: HeaderMap,
+        Form(form): Form<Vec<(String, String)>>,
+    ) -> &'static str {
+        let signature = headers
+            .get(signature::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let _ = tx.send((uri.to_string(), signature, form));
+        "<Response/>"
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = Router::new().fallback(capture).with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), rx)
+}
+
+fn get<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn status_callbacks_are_signed_for_the_exact_url() {
+    let (fake, client) = fake().await;
+    let (base, mut rx) = receiver().await;
+    let callback = format!("{base}/twilio/status?tenant=legal-aid-chicago&m=1");
+    let sent = client
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            Some(&callback),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        fake.send_status_callback(&sent.sid, "delivered", None)
+            .await,
+        200
+    );
+    let (path, sig, form) = rx.recv().await.unwrap();
+    assert_eq!(path, "/twilio/status?tenant=legal-aid-chicago&m=1");
+    assert_eq!(signature::verify(TOKEN, &callback, &form, &sig), Ok(()));
+    assert!(signature::verify("other-token", &callback, &form, &sig).is_err());
+    assert!(signature::verify(TOKEN, &format!("{base}/twilio/status"), &form, &sig).is_err());
+    assert_eq!(get(&form, "MessageSid"), Some(sent.sid.as_str()));
+    assert_eq!(get(&form, "SmsSid"), Some(sent.sid.as_str()));
+    assert_eq!(get(&form, "MessageStatus"), Some("delivered"));
+    assert_eq!(get(&form, "SmsStatus"), Some("delivered"));
+    assert_eq!(get(&form, "AccountSid"), Some(SID));
+    assert_eq!(get(&form, "From"), Some(FROM));
+    assert_eq!(get(&form, "To"), Some(TO));
+    assert_eq!(get(&form, "ApiVersion"), Some("2010-04-01"));
+    assert_eq!(get(&form, "ErrorCode"), None);
+    assert_eq!(fake.sent()[0].status, "delivered");
+
+    assert_eq!(
+        fake.send_status_callback(&sent.sid, "undelivered", Some(30006))
+            .await,
+        200
+    );
+    let (_, sig, form) = rx.recv().await.unwrap();
+    assert_eq!(signature::verify(TOKEN, &callback, &form, &sig), Ok(()));
+    assert_eq!(get(&form, "MessageStatus"), Some("undelivered"));
+    assert_eq!(get(&form, "ErrorCode"), Some("30006"));
+}
+
+#[tokio::test]
+async fn inbound_webhooks_are_signed_for_the_exact_url() {
+    let fake = FakeTwilio::start().await;
+    fake.account(SID, TOKEN);
+    let (base, mut rx) = receiver().await;
+    let url = format!("{base}/twilio/inbound/t-42");
+
+    let (status, answer) = fake
+        .send_inbound(&url, SID, TO, FROM, "STOP", Some("STOP"))
+        .await;
+    assert_eq!((status, answer.as_str()), (200, "<Response/>"));
+    let (path, sig, form) = rx.recv().await.unwrap();
+    assert_eq!(path, "/twilio/inbound/t-42");
+    assert_eq!(signature::verify(TOKEN, &url, &form, &sig), Ok(()));
+    assert!(signature::verify("other-token", &url, &form, &sig).is_err());
+    let sid = get(&form, "MessageSid").unwrap();
+    assert!(sid.starts_with("SM") && sid.len() == 34);
+    assert_eq!(get(&form, "SmsMessageSid"), Some(sid));
+    assert_eq!(get(&form, "AccountSid"), Some(SID));
+    assert_eq!(get(&form, "From"), Some(TO));
+    assert_eq!(get(&form, "To"), Some(FROM));
+    assert_eq!(get(&form, "Body"), Some("STOP"));
+    assert_eq!(get(&form, "NumMedia"), Some("0"));
+    assert_eq!(get(&form, "NumSegments"), Some("1"));
+    assert_eq!(get(&form, "OptOutType"), Some("STOP"));
+
+    // Without an opt-out keyword there is no OptOutType; a tampered body fails.
+    fake.send_inbound(&url, SID, TO, FROM, "Can we talk tomorrow? 🙏", None)
+        .await;
+    let (_, sig, mut form) = rx.recv().await.unwrap();
+    assert_eq!(signature::verify(TOKEN, &url, &form, &sig), Ok(()));
+    assert_eq!(get(&form, "OptOutType"), None);
+    assert_eq!(get(&form, "Body"), Some("Can we talk tomorrow? 🙏"));
+    form.retain(|(n, _)| n != "Body");
+    form.push(("Body".into(), "YES".into()));
+    assert!(signature::verify(TOKEN, &url, &form, &sig).is_err());
+}

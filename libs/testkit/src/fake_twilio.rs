@@ -1,0 +1,451 @@
+//! A fake Twilio on loopback that speaks Twilio's wire format, for tests.
+//!
+//! It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` like Twilio (HTTP
+//! basic auth, form body, Twilio-shaped JSON and error bodies), can be scripted to fail,
+//! records what it was sent, and drives casewire the way Twilio does: status callbacks
+//! and inbound-message webhooks, signed with `X-Twilio-Signature`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use casewire_sms::signature;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+const API_VERSION: &str = "2010-04-01";
+/// The `From` reported in callbacks for a message sent through a Messaging Service (the
+/// fake has no number pool): Twilio's magic "valid" test number.
+pub const MESSAGING_SERVICE_NUMBER: &str = "+15005550006";
+
+/// One message the fake accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRecord {
+    pub sid: String,
+    pub account_sid: String,
+    pub to: String,
+    /// `None` when sent through a Messaging Service.
+    pub from: Option<String>,
+    pub messaging_service_sid: Option<String>,
+    pub body: String,
+    pub status_callback: Option<String>,
+    /// `queued` at first, then the last status sent by
+    /// [`FakeTwilio::send_status_callback`].
+    pub status: String,
+}
+
+/// One request to the Messages endpoint, as received (for asserting on the wire format).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub account_sid: String,
+    /// The decoded basic-auth user and password, if any.
+    pub basic_auth: Option<(String, String)>,
+    /// The form fields, in the order received.
+    pub form: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct Rejection {
+    status: u16,
+    code: u32,
+    message: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    accounts: HashMap<String, String>,
+    failures: VecDeque<(u16, Option<u32>)>,
+    rejections: HashMap<String, Rejection>,
+    sent: Vec<SentRecord>,
+    requests: Vec<RecordedRequest>,
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Inner> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A fake Twilio REST API on `127.0.0.1`, stopped when dropped.
+pub struct FakeTwilio {
+    url: String,
+    shared: Shared,
+    http: reqwest::Client,
+    server: JoinHandle<()>,
+}
+
+impl Drop for FakeTwilio {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeTwilio {
+    /// Starts the fake on an ephemeral port of 127.0.0.1. It knows no account yet: see
+    /// [`account`](Self::account).
+    pub async fn start() -> FakeTwilio {
+        let shared: Shared = Arc::default();
+        let app = Router::new()
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages.json",
+                post(create_message),
+            )
+            .fallback(not_found)
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake Twilio to 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("local address of the fake Twilio");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the fake Twilio server failed");
+        });
+        FakeTwilio {
+            url: format!("http://{addr}"),
+            shared,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    /// The API base to give `TwilioClient::new` (`http://127.0.0.1:PORT`, no trailing `/`).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Registers an account: requests authenticated with other credentials get Twilio's
+    /// 401 (code 20003).
+    pub fn account(&self, sid: &str, auth_token: &str) {
+        lock(&self.shared)
+            .accounts
+            .insert(sid.to_owned(), auth_token.to_owned());
+    }
+
+    /// The next `n` requests to the Messages endpoint fail with `status` (and Twilio
+    /// error `code`, if given) before anything else is checked; a 429 carries
+    /// `Retry-After: 0`.
+    pub fn fail_next(&self, n: usize, status: u16, code: Option<u32>) {
+        let mut inner = lock(&self.shared);
+        for _ in 0..n {
+            inner.failures.push_back((status, code));
+        }
+    }
+
+    /// Every authenticated, valid send to `to` fails with this Twilio error (for example
+    /// 400 / 21610 for a number that replied STOP).
+    pub fn reject_number(&self, to: &str, status: u16, code: u32, message: &str) {
+        lock(&self.shared).rejections.insert(
+            to.to_owned(),
+            Rejection {
+                status,
+                code,
+                message: message.to_owned(),
+            },
+        );
+    }
+
+    /// The messages accepted so far, oldest first.
+    pub fn sent(&self) -> Vec<SentRecord> {
+        lock(&self.shared).sent.clone()
+    }
+
+    /// Every request to the Messages endpoint so far, failed ones included.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared).requests.clone()
+    }
+
+    /// How many requests reached the Messages endpoint, failed ones included.
+    pub fn requests_count(&self) -> usize {
+        lock(&self.shared).requests.len()
+    }
+
+    /// POSTs a status callback for message `sid` to its `StatusCallback`, with the form
+    /// Twilio sends (`ErrorCode` for `failed` and `undelivered`, 30008 when not given),
+    /// signed with the account's auth token. Returns the HTTP status received.
+    ///
+    /// Panics if the message is unknown or was sent without a `StatusCallback`.
+    pub async fn send_status_callback(
+        &self,
+        sid: &str,
+        status: &str,
+        error_code: Option<u32>,
+    ) -> u16 {
+        let (record, token) = {
+            let mut inner = lock(&self.shared);
+            let record = inner
+                .sent
+                .iter_mut()
+                .find(|m| m.sid == sid)
+                .unwrap_or_else(|| panic!("the fake Twilio has no message {sid}"));
+            record.status = status.to_owned();
+            let record = record.clone();
+            let token = inner
+                .accounts
+                .get(&record.account_sid)
+                .cloned()
+                .expect("a sent message's account is registered");
+            (record, token)
+        };
+        let url = record
+            .status_callback
+            .clone()
+            .unwrap_or_else(|| panic!("message {sid} was sent without a StatusCallback"));
+        let from = record
+            .from
+            .clone()
+            .unwrap_or_else(|| MESSAGING_SERVICE_NUMBER.to_owned());
+        let mut params = vec![
+            pair("MessageSid", &record.sid),
+            pair("SmsSid", &record.sid),
+            pair("MessageStatus", status),
+            pair("SmsStatus", status),
+            pair("AccountSid", &record.account_sid),
+            pair("From", &from),
+            pair("To", &record.to),
+            pair("ApiVersion", API_VERSION),
+        ];
+        if let Some(mg) = &record.messaging_service_sid {
+            params.push(pair("MessagingServiceSid", mg));
+        }
+        let failed = matches!(status, "failed" | "undelivered");
+        if failed || error_code.is_some() {
+            params.push(pair("ErrorCode", &error_code.unwrap_or(30008).to_string()));
+        }
+        self.post_signed(&token, &url, &params).await.0
+    }
+
+    /// POSTs an inbound-message webhook to `url` as Twilio does when `from` texts `to`
+    /// (with `OptOutType` when given, as Twilio adds for STOP/START/HELP keywords with
+    /// Advanced Opt-Out), signed with `account_sid`'s auth token. Returns the HTTP status
+    /// and the response body (TwiML, usually).
+    ///
+    /// Panics if the account is not registered.
+    pub async fn send_inbound(
+        &self,
+        url: &str,
+        account_sid: &str,
+        from: &str,
+        to: &str,
+        body: &str,
+        opt_out_type: Option<&str>,
+    ) -> (u16, String) {
+        let token = lock(&self.shared)
+            .accounts
+            .get(account_sid)
+            .cloned()
+            .unwrap_or_else(|| panic!("account {account_sid} is not registered in the fake"));
+        let sid = new_sid("SM");
+        let segments = casewire_sms::segments::count(body).segments.to_string();
+        let mut params = vec![
+            pair("MessageSid", &sid),
+            pair("SmsMessageSid", &sid),
+            pair("SmsSid", &sid),
+            pair("AccountSid", account_sid),
+            pair("From", from),
+            pair("To", to),
+            pair("Body", body),
+            pair("NumMedia", "0"),
+            pair("NumSegments", &segments),
+            pair("SmsStatus", "received"),
+            pair("ApiVersion", API_VERSION),
+        ];
+        for (name, number) in [("FromCountry", from), ("ToCountry", to)] {
+            if number.starts_with("+1") {
+                params.push(pair(name, "US"));
+            }
+        }
+        if let Some(kind) = opt_out_type {
+            params.push(pair("OptOutType", kind));
+        }
+        self.post_signed(&token, url, &params).await
+    }
+
+    async fn post_signed(
+        &self,
+        token: &str,
+        url: &str,
+        params: &[(String, String)],
+    ) -> (u16, String) {
+        let signature = signature::sign(token, url, params);
+        let response = self
+            .http
+            .post(url)
+            .header(signature::HEADER, signature)
+            .header(header::USER_AGENT, "TwilioProxy/1.1")
+            .header(
+                "I-Twilio-Idempotency-Token",
+                uuid::Uuid::new_v4().to_string(),
+            )
+            .form(params)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the fake Twilio could not POST its webhook: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, text)
+    }
+}
+
+fn pair(name: &str, value: &str) -> (String, String) {
+    (name.to_owned(), value.to_owned())
+}
+
+fn new_sid(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Twilio's error body.
+fn twilio_error(status: u16, code: Option<u32>, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json!({
+        "code": code,
+        "message": message,
+        "more_info": code.map(|c| format!("https://www.twilio.com/docs/errors/{c}")),
+        "status": status.as_u16(),
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("0"));
+    }
+    response
+}
+
+async fn not_found() -> Response {
+    twilio_error(404, Some(20404), "The requested resource was not found")
+}
+
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(B64.decode(encoded.trim()).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+fn is_e164(number: &str) -> bool {
+    number.starts_with('+') && casewire_sms::phone::normalize(number).as_deref() == Ok(number)
+}
+
+async fn create_message(
+    State(shared): State<Shared>,
+    Path(account_sid): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let auth = basic_auth(&headers);
+    let mut inner = lock(&shared);
+    inner.requests.push(RecordedRequest {
+        account_sid: account_sid.clone(),
+        basic_auth: auth.clone(),
+        form: form.clone(),
+    });
+
+    if let Some((status, code)) = inner.failures.pop_front() {
+        let message = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        return twilio_error(status, code, message);
+    }
+
+    let authenticated = auth.as_ref().is_some_and(|(user, password)| {
+        inner
+            .accounts
+            .get(user)
+            .is_some_and(|token| token == password)
+    });
+    if !authenticated {
+        return twilio_error(401, Some(20003), "Authenticate");
+    }
+    if auth.as_ref().is_some_and(|(user, _)| *user != account_sid) {
+        return twilio_error(404, Some(20404), "The requested resource was not found");
+    }
+
+    let field = |name: &str| {
+        form.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(to) = field("To") else {
+        return twilio_error(400, Some(21604), "A 'To' phone number is required.");
+    };
+    let Some(body) = field("Body") else {
+        return twilio_error(400, Some(21602), "Message body is required.");
+    };
+    let from = field("From");
+    let messaging_service_sid = field("MessagingServiceSid");
+    if from.is_none() && messaging_service_sid.is_none() {
+        return twilio_error(400, Some(21603), "A 'From' phone number is required.");
+    }
+    if !is_e164(&to) {
+        return twilio_error(
+            400,
+            Some(21211),
+            &format!("Invalid 'To' Phone Number: {to}"),
+        );
+    }
+    if let Some(rejection) = inner.rejections.get(&to) {
+        return twilio_error(rejection.status, Some(rejection.code), &rejection.message);
+    }
+    if body.chars().count() > casewire_sms::segments::MAX_BODY_CHARS {
+        return twilio_error(
+            400,
+            Some(21617),
+            "The concatenated message body exceeds the 1600 character limit.",
+        );
+    }
+
+    let sid = new_sid("SM");
+    let segments = casewire_sms::segments::count(&body).segments;
+    let now = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S %z")
+        .to_string();
+    let uri = format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json");
+    let response: Value = json!({
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "body": body,
+        "date_created": now,
+        "date_sent": null,
+        "date_updated": now,
+        "direction": "outbound-api",
+        "error_code": null,
+        "error_message": null,
+        "from": from,
+        "messaging_service_sid": messaging_service_sid,
+        "num_media": "0",
+        "num_segments": segments.to_string(),
+        "price": null,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "queued",
+        "subresource_uris": { "media": format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media.json") },
+        "to": to,
+        "uri": uri,
+    });
+    inner.sent.push(SentRecord {
+        sid,
+        account_sid,
+        to,
+        from,
+        messaging_service_sid,
+        body,
+        status_callback: field("StatusCallback"),
+        status: "queued".to_owned(),
+    });
+    (StatusCode::CREATED, axum::Json(response)).into_response()
+}
