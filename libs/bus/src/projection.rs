@@ -81,7 +81,14 @@ pub async fn catch_up(
         for e in &events {
             let span = tracing::info_span!("apply", projection = projection.name(), event_type = %e.event_type, tenant_seq = e.tenant_seq);
             casewire_telemetry::continue_from(&span, &trace_context(e));
-            apply(store, projection, e).instrument(span).await?;
+            if let Applied::Gap { cursor } = apply(store, projection, e).instrument(span).await? {
+                // Reading from the cursor, a gap means the log itself lacks an event.
+                anyhow::bail!(
+                    "the log of tenant {tenant} has no event {} (next is {}): run `casewire audit verify --tenant {tenant}`",
+                    cursor + 1,
+                    e.tenant_seq
+                );
+            }
         }
     }
 }

@@ -305,3 +305,38 @@ async fn commands_are_request_reply_over_nats() {
 async fn commands_are_calls_in_process() {
     commands_round_trip(Bus::in_process()).await;
 }
+
+#[tokio::test]
+async fn catching_up_over_a_log_with_a_missing_event_stops_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite_file(&dir.path().join("log.db")).await.unwrap();
+    db.migrate().await.unwrap();
+    sqlx::query("CREATE TABLE seen (tenant_id TEXT, tenant_seq BIGINT, PRIMARY KEY (tenant_id, tenant_seq))")
+        .execute(db.writer())
+        .await
+        .unwrap();
+    let store = EventStore::new(db, Key::generate());
+    append_many(&store, &["t1"], 3).await;
+    // A database superuser deletes an event behind the store's back.
+    sqlx::query("DROP TRIGGER events_no_delete")
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM events WHERE tenant_seq = 2")
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+    let err = casewire_bus::catch_up(&store, &Seen, "t1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("has no event 2") && err.contains("audit verify"),
+        "{err}"
+    );
+    assert_eq!(
+        seen(&store).await,
+        1,
+        "what came before the gap was applied"
+    );
+}
