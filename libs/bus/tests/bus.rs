@@ -18,9 +18,21 @@ use tokio_util::sync::CancellationToken;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn pg_store(pg: &PgServer) -> EventStore {
-    let db = Db::connect(&pg.fresh_database().await.unwrap())
-        .await
-        .unwrap();
+    store_with_seen(
+        Db::connect(&pg.fresh_database().await.unwrap())
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// A SQLite store; keep the directory alive as long as the store.
+async fn sqlite_store(dir: &tempfile::TempDir) -> EventStore {
+    store_with_seen(Db::sqlite_file(&dir.path().join("log.db")).await.unwrap()).await
+}
+
+/// A migrated store with the `seen` table of the [`Seen`] projection.
+async fn store_with_seen(db: Db) -> EventStore {
     db.migrate().await.unwrap();
     sqlx::query("CREATE TABLE seen (tenant_id TEXT, tenant_seq BIGINT, PRIMARY KEY (tenant_id, tenant_seq))")
         .execute(db.writer())
@@ -231,13 +243,7 @@ async fn a_durable_consumer_applies_each_event_once_across_redelivery_and_a_nats
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_in_process_bus_feeds_projections_from_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::sqlite_file(&dir.path().join("log.db")).await.unwrap();
-    db.migrate().await.unwrap();
-    sqlx::query("CREATE TABLE seen (tenant_id TEXT, tenant_seq BIGINT, PRIMARY KEY (tenant_id, tenant_seq))")
-        .execute(db.writer())
-        .await
-        .unwrap();
-    let store = EventStore::new(db, Key::generate());
+    let store = sqlite_store(&dir).await;
     let stop = CancellationToken::new();
     let bus = Bus::in_process();
     append_many(&store, &["t1"], 5).await;
@@ -309,13 +315,7 @@ async fn commands_are_calls_in_process() {
 #[tokio::test]
 async fn catching_up_over_a_log_with_a_missing_event_stops_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::sqlite_file(&dir.path().join("log.db")).await.unwrap();
-    db.migrate().await.unwrap();
-    sqlx::query("CREATE TABLE seen (tenant_id TEXT, tenant_seq BIGINT, PRIMARY KEY (tenant_id, tenant_seq))")
-        .execute(db.writer())
-        .await
-        .unwrap();
-    let store = EventStore::new(db, Key::generate());
+    let store = sqlite_store(&dir).await;
     append_many(&store, &["t1"], 3).await;
     // A database superuser deletes an event behind the store's back.
     sqlx::query("DROP TRIGGER events_no_delete")
