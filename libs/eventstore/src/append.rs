@@ -218,17 +218,21 @@ impl Chain {
             .map(|p| (p.aggregate_type.clone(), p.aggregate_id.clone()))
             .filter(|k| !self.versions.contains_key(k))
             .collect();
-        let mut versions = self.versions.clone();
         if !unknown.is_empty() {
-            versions.extend(stored_versions(&self.db, &self.tenant, unknown).await?);
+            let stored = stored_versions(&self.db, &self.tenant, unknown).await?;
+            self.versions.extend(stored);
         }
+        // `versions` is updated in place as appends are accepted: when the group is then not
+        // written (an error, or the head moved), the caller forgets everything the task knew,
+        // so no copy is needed to roll back.
+        let versions = &mut self.versions;
 
         let recorded_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let (mut seq, mut hash) = (head_seq, head_hash);
         let mut outcomes = Vec::with_capacity(group.len());
         let mut rows: Vec<Row> = Vec::new();
         for events in group {
-            if let Err(conflict) = check_sequences(&mut versions, events) {
+            if let Err(conflict) = check_sequences(versions, events) {
                 outcomes.push(Err(conflict));
                 continue;
             }
@@ -263,7 +267,6 @@ impl Chain {
             return Ok(None);
         }
         self.head = Some((seq, hash));
-        self.versions = versions;
         Ok(Some(outcomes))
     }
 
