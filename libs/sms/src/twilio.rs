@@ -20,8 +20,9 @@
 //!
 //! Those come back as [`SendError`]s with `retryable: true`: retrying may succeed, but
 //! may also text the client twice. The caller (the messaging service) decides whether
-//! and when to retry, for example after checking Twilio's message list for the
-//! `StatusCallback` it set, or accepting the risk for that kind of message.
+//! and when to retry. [`TwilioClient::find_sent`] settles the doubt: it looks the text up
+//! in Twilio's message list, so the caller resends only when Twilio has no such message
+//! (the same applies after a crash between sending and recording Twilio's answer).
 //! [`TwilioClient::send_once`] makes exactly one request, with no retry at all.
 //!
 //! # Confidentiality
@@ -32,8 +33,10 @@
 //! [`SendError::reason`], which for the common codes is our own text without it.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 use serde_json::Value;
 
@@ -41,6 +44,14 @@ use serde_json::Value;
 pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
 /// The Messages API version in every path.
 pub const API_VERSION: &str = "2010-04-01";
+
+/// How far before `since` [`TwilioClient::find_sent`] still counts a message as ours:
+/// Twilio's clock and ours may disagree by this much.
+const CLOCK_SKEW_SECS: i64 = 5 * 60;
+/// The page size [`TwilioClient::find_sent`] asks for.
+const LIST_PAGE_SIZE: usize = 50;
+/// How many pages [`TwilioClient::find_sent`] reads before it gives up undecided.
+const LIST_MAX_PAGES: usize = 5;
 
 /// A tenant's Twilio account: the Account SID (`AC…`) and its auth token.
 #[derive(Clone, PartialEq, Eq)]
@@ -107,7 +118,9 @@ pub enum FailureKind {
     Timeout,
     /// Another transport error after connecting: Twilio may have accepted the message.
     Network,
-    /// A 2xx answer we could not read: Twilio probably accepted the message.
+    /// A 2xx answer we could not read: Twilio probably accepted the message. Also a
+    /// [`TwilioClient::find_sent`] lookup that could not conclude (an unreadable list, or
+    /// more pages than it reads): Twilio may have accepted it.
     InvalidResponse,
     /// The request could not even be built (for example a malformed Account SID).
     InvalidRequest,
@@ -282,34 +295,12 @@ impl TwilioClient {
         body: &str,
         status_callback: Option<&str>,
     ) -> Result<Sent, SendError> {
-        let max_attempts = self.retry.max_attempts.max(1);
-        let mut attempt = 1;
-        loop {
-            let err = match self
-                .send_once(creds, sender, to, body, status_callback)
-                .await
-            {
-                Ok(sent) => return Ok(sent),
-                Err(err) => err,
-            };
-            let safe = matches!(err.kind, FailureKind::RateLimited | FailureKind::Connect);
-            if !safe || attempt >= max_attempts {
-                return Err(err);
-            }
-            let delay = self.retry.delay(attempt, err.retry_after);
-            tracing::warn!(
-                attempt,
-                max_attempts,
-                http_status = err.http_status,
-                code = err.code,
-                kind = ?err.kind,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                account_sid = %creds.account_sid,
-                "Twilio did not accept the message; retrying"
-            );
-            tokio::time::sleep(delay).await;
-            attempt += 1;
-        }
+        let safe =
+            |err: &SendError| matches!(err.kind, FailureKind::RateLimited | FailureKind::Connect);
+        self.retrying(creds, "Twilio did not accept the message", safe, || {
+            self.send_once(creds, sender, to, body, status_callback)
+        })
+        .await
     }
 
     /// Makes exactly one `POST …/Messages.json`, with no retry.
@@ -321,14 +312,7 @@ impl TwilioClient {
         body: &str,
         status_callback: Option<&str>,
     ) -> Result<Sent, SendError> {
-        let sid = &creds.account_sid;
-        if sid.is_empty() || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(local_error(
-                FailureKind::InvalidRequest,
-                "the Account SID must be letters and digits only (AC followed by 32 hex digits)",
-            ));
-        }
-        let url = format!("{}/{API_VERSION}/Accounts/{sid}/Messages.json", self.base);
+        let url = self.messages_url(creds)?;
         let mut form: Vec<(&str, &str)> = vec![("To", to)];
         match sender {
             Sender::From(from) => form.push(("From", from)),
@@ -339,12 +323,202 @@ impl TwilioClient {
             form.push(("StatusCallback", callback));
         }
 
-        let response = self
-            .http
-            .post(&url)
-            .basic_auth(sid, Some(&creds.auth_token))
+        let (status, bytes) = self
+            .exchange(creds, self.http.post(&url).form(&form))
+            .await?;
+        read_json(&bytes)
+            .as_ref()
+            .and_then(parse_sent)
+            .ok_or_else(|| SendError {
+                http_status: status,
+                code: None,
+                message: format!(
+                    "Twilio answered HTTP {status} but its body could not be read; the \
+                     message was probably accepted, do not resend it blindly"
+                ),
+                retryable: false,
+                kind: FailureKind::InvalidResponse,
+                retry_after: None,
+            })
+    }
+
+    /// Looks up whether Twilio accepted a text to `to` with exactly this `body`, created
+    /// no earlier than `since` (less five minutes of clock skew): the way to decide about
+    /// resending after an ambiguous [`send`](Self::send) (5xx, timeout, or a crash before
+    /// its answer was recorded). Pass as `since` the time just before the first attempt.
+    ///
+    /// `Ok(None)` means Twilio's list has no such message, so a resend should not text
+    /// the client twice (but see the last paragraph). `Ok(Some(_))` is the accepted
+    /// message, with its SID and current status. Any error means it is unknown; retrying
+    /// the lookup is always safe (it only reads), and transient errors are already
+    /// retried under the client's [`RetryPolicy`].
+    ///
+    /// It reads `GET …/Messages.json?To=…&DateSent>=<day of since, less the skew>`,
+    /// newest first, following `next_page_uri` for at most five pages of 50; a longer list
+    /// is an error ([`FailureKind::InvalidResponse`]), not `Ok(None)`. An identical text sent to the same number within
+    /// five minutes before `since` is indistinguishable from ours and is returned.
+    ///
+    /// Twilio filters `DateSent` on the date the message was handed to the carrier.
+    /// Whether a message still queued inside Twilio (no `date_sent` yet) is listed is not
+    /// documented; until that is checked against the real API, a lookup made right after
+    /// the ambiguous send may miss it, so prefer looking up once its status callback is
+    /// overdue.
+    pub async fn find_sent(
+        &self,
+        creds: &Credentials,
+        to: &str,
+        body: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Sent>, SendError> {
+        let first = self.messages_url(creds)?;
+        let cutoff = since - TimeDelta::seconds(CLOCK_SKEW_SECS);
+        let day = cutoff.format("%Y-%m-%d").to_string();
+        let page_size = LIST_PAGE_SIZE.to_string();
+        let mut url = reqwest::Url::parse_with_params(
+            &first,
+            [("To", to), ("DateSent>", &day), ("PageSize", &page_size)],
+        )
+        .map_err(|_| {
+            local_error(
+                FailureKind::InvalidRequest,
+                "the Twilio API base is not a valid URL",
+            )
+        })?;
+        // `next_page_uri` is a path on the same API; anything else would take the
+        // account's credentials elsewhere.
+        let own_pages = format!(
+            "/{API_VERSION}/Accounts/{}/Messages.json?",
+            creds.account_sid
+        );
+
+        for _ in 0..LIST_MAX_PAGES {
+            let (status, bytes) = self
+                .retrying(
+                    creds,
+                    "Twilio's message list could not be read",
+                    |e| e.retryable,
+                    || self.exchange(creds, self.http.get(url.clone())),
+                )
+                .await?;
+            let unreadable = |what: &str| SendError {
+                http_status: status,
+                code: None,
+                message: format!(
+                    "Twilio's message list could not be read ({what}); whether the message \
+                     was accepted is unknown"
+                ),
+                retryable: false,
+                kind: FailureKind::InvalidResponse,
+                retry_after: None,
+            };
+            let page = read_json(&bytes).ok_or_else(|| unreadable("not JSON"))?;
+            let messages = page
+                .get("messages")
+                .and_then(Value::as_array)
+                .ok_or_else(|| unreadable("no messages array"))?;
+            for message in messages {
+                if message.get("body").and_then(Value::as_str) != Some(body) {
+                    continue;
+                }
+                let created = message
+                    .get("date_created")
+                    .and_then(Value::as_str)
+                    .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+                    .ok_or_else(|| unreadable("a message with this body has no readable date"))?;
+                if created < cutoff {
+                    continue;
+                }
+                return parse_sent(message)
+                    .map(Some)
+                    .ok_or_else(|| unreadable("a message with this body has no sid"));
+            }
+            match page.get("next_page_uri") {
+                None | Some(Value::Null) => return Ok(None),
+                Some(Value::String(next)) if next.starts_with(&own_pages) => {
+                    url = reqwest::Url::parse(&format!("{}{next}", self.base))
+                        .map_err(|_| unreadable("next_page_uri is not a valid path"))?;
+                }
+                Some(_) => return Err(unreadable("next_page_uri is not a page of this list")),
+            }
+        }
+        Err(SendError {
+            http_status: 0,
+            code: None,
+            message: format!(
+                "Twilio lists more than {} messages to this number since {day}; whether the \
+                 message was accepted is unknown",
+                LIST_MAX_PAGES * LIST_PAGE_SIZE
+            ),
+            retryable: false,
+            kind: FailureKind::InvalidResponse,
+            retry_after: None,
+        })
+    }
+
+    /// Runs `attempt` until it succeeds, fails with an error `may_retry` refuses, or the
+    /// [`RetryPolicy`] runs out, waiting between attempts.
+    async fn retrying<T, F, Fut>(
+        &self,
+        creds: &Credentials,
+        what: &'static str,
+        may_retry: impl Fn(&SendError) -> bool,
+        mut attempt: F,
+    ) -> Result<T, SendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SendError>>,
+    {
+        let max_attempts = self.retry.max_attempts.max(1);
+        let mut tried = 1;
+        loop {
+            let err = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if !may_retry(&err) || tried >= max_attempts {
+                return Err(err);
+            }
+            let delay = self.retry.delay(tried, err.retry_after);
+            tracing::warn!(
+                attempt = tried,
+                max_attempts,
+                http_status = err.http_status,
+                code = err.code,
+                kind = ?err.kind,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                account_sid = %creds.account_sid,
+                "{what}; retrying"
+            );
+            tokio::time::sleep(delay).await;
+            tried += 1;
+        }
+    }
+
+    /// `…/Accounts/{AccountSid}/Messages.json`, once the SID is known to be safe in a path.
+    fn messages_url(&self, creds: &Credentials) -> Result<String, SendError> {
+        let sid = &creds.account_sid;
+        if sid.is_empty() || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(local_error(
+                FailureKind::InvalidRequest,
+                "the Account SID must be letters and digits only (AC followed by 32 hex digits)",
+            ));
+        }
+        Ok(format!(
+            "{}/{API_VERSION}/Accounts/{sid}/Messages.json",
+            self.base
+        ))
+    }
+
+    /// Makes one authenticated request and returns a 2xx answer's status and body, or
+    /// Twilio's error.
+    async fn exchange(
+        &self,
+        creds: &Credentials,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>), SendError> {
+        let response = request
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token))
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
             .send()
             .await
             .map_err(transport_error)?;
@@ -357,43 +531,41 @@ impl TwilioClient {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let bytes = response.bytes().await.map_err(transport_error)?;
-
         if (200..300).contains(&status) {
-            return parse_sent(&bytes).ok_or_else(|| SendError {
-                http_status: status,
-                code: None,
-                message: format!(
-                    "Twilio answered HTTP {status} but its body could not be read; the \
-                     message was probably accepted, do not resend it blindly"
-                ),
-                retryable: false,
-                kind: FailureKind::InvalidResponse,
-                retry_after: None,
-            });
+            Ok((status, bytes.to_vec()))
+        } else {
+            Err(twilio_error(status, retry_after, &bytes))
         }
-
-        let json: Option<Value> = serde_json::from_slice(&bytes).ok();
-        let code = json.as_ref().and_then(|j| j.get("code")).and_then(as_u32);
-        let message = json
-            .as_ref()
-            .and_then(|j| j.get("message"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("Twilio answered HTTP {status}"));
-        let (kind, retryable) = match status {
-            429 => (FailureKind::RateLimited, true),
-            500..=599 => (FailureKind::ServerError, true),
-            _ => (FailureKind::Rejected, false),
-        };
-        Err(SendError {
-            http_status: status,
-            code,
-            message,
-            retryable,
-            kind,
-            retry_after: if status == 429 { retry_after } else { None },
-        })
     }
+}
+
+/// Twilio's answer to a request it refused: its error JSON, classified for retrying.
+fn twilio_error(status: u16, retry_after: Option<Duration>, bytes: &[u8]) -> SendError {
+    let json = read_json(bytes);
+    let code = json.as_ref().and_then(|j| j.get("code")).and_then(as_u32);
+    let message = json
+        .as_ref()
+        .and_then(|j| j.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("Twilio answered HTTP {status}"));
+    let (kind, retryable) = match status {
+        429 => (FailureKind::RateLimited, true),
+        500..=599 => (FailureKind::ServerError, true),
+        _ => (FailureKind::Rejected, false),
+    };
+    SendError {
+        http_status: status,
+        code,
+        message,
+        retryable,
+        kind,
+        retry_after: if status == 429 { retry_after } else { None },
+    }
+}
+
+fn read_json(bytes: &[u8]) -> Option<Value> {
+    serde_json::from_slice(bytes).ok()
 }
 
 fn local_error(kind: FailureKind, message: &str) -> SendError {
@@ -436,8 +608,8 @@ fn transport_error(err: reqwest::Error) -> SendError {
     }
 }
 
-fn parse_sent(bytes: &[u8]) -> Option<Sent> {
-    let json: Value = serde_json::from_slice(bytes).ok()?;
+/// A Message resource, as Twilio returns it on creation and in its list.
+fn parse_sent(json: &Value) -> Option<Sent> {
     let sid = json.get("sid")?.as_str()?.to_owned();
     let text = |name: &str| {
         json.get(name).and_then(|v| match v {
@@ -481,7 +653,7 @@ mod tests {
     fn parses_twilios_created_message() {
         let body = br#"{"sid":"SMabc","status":"queued","num_segments":"2","price":null,
             "error_code":null,"error_message":null}"#;
-        let sent = parse_sent(body).unwrap();
+        let sent = read_json(body).as_ref().and_then(parse_sent).unwrap();
         assert_eq!(sent.sid, "SMabc");
         assert_eq!(sent.status, "queued");
         assert_eq!(sent.num_segments, Some(2));

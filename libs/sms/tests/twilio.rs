@@ -11,6 +11,7 @@ use casewire_sms::twilio::{
     Credentials, FailureKind, RetryPolicy, SendError, Sender, TwilioClient,
 };
 use casewire_testkit::FakeTwilio;
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::mpsc;
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -280,6 +281,221 @@ async fn connect_errors_are_retried_and_returned_retryable() {
     assert_eq!(err.http_status, 0);
     assert!(err.retryable);
     assert_confidential(&err);
+}
+
+/// Noon UTC today: far enough from midnight that five minutes either side stay on the
+/// same UTC day, which Twilio's `DateSent` filter counts in.
+fn noon_today() -> DateTime<Utc> {
+    Utc::now()
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+#[tokio::test]
+async fn find_sent_finds_a_message_twilio_accepted_although_its_answer_was_lost() {
+    let (fake, client) = fake().await;
+    let since = Utc::now();
+    fake.lose_next_answers(1);
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!((err.http_status, err.kind), (500, FailureKind::ServerError));
+    assert_eq!(fake.requests_count(), 1, "a 5xx is never resent blindly");
+    let accepted = fake.sent();
+    assert_eq!(accepted.len(), 1, "Twilio did accept it");
+
+    let found = client
+        .find_sent(&creds(), TO, BODY, since)
+        .await
+        .expect("lookup")
+        .expect("the accepted message is found");
+    assert_eq!(found.sid, accepted[0].sid);
+    assert_eq!(found.status, "queued");
+    assert_eq!(found.num_segments, Some(1));
+
+    // Twilio's list API, with the filters on the wire as Twilio expects them.
+    let lists = fake.list_requests();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(
+        lists[0].basic_auth,
+        Some((SID.to_owned(), TOKEN.to_owned()))
+    );
+    let day = (since - TimeDelta::minutes(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(
+        lists[0].raw_query,
+        format!("To=%2B13125550199&DateSent%3E={day}&PageSize=50")
+    );
+
+    // The knob is spent: the next send is answered normally.
+    let sent = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, "second", None)
+        .await
+        .expect("answered");
+    assert_eq!(fake.sent()[1].sid, sent.sid);
+}
+
+#[tokio::test]
+async fn find_sent_finds_nothing_when_twilio_never_accepted_the_message() {
+    let (fake, client) = fake().await;
+    let since = Utc::now();
+    fake.fail_next(1, 500, None);
+    let err = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::ServerError);
+    assert!(fake.sent().is_empty());
+
+    // Near misses: the same text to someone else, another text to the same client.
+    let other_client = "+13125550142";
+    client
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            other_client,
+            BODY,
+            None,
+        )
+        .await
+        .unwrap();
+    client
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            &format!("{BODY} "),
+            None,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(client.find_sent(&creds(), TO, BODY, since).await, Ok(None));
+    // The lookup itself is what the fake answered, not an empty list by accident.
+    assert!(client
+        .find_sent(&creds(), other_client, BODY, since)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn find_sent_ignores_the_same_text_sent_before_since() {
+    let (fake, client) = fake().await;
+    let since = noon_today();
+    let (creds, sender) = (creds(), Sender::From(FROM.into()));
+    let send = || client.send(&creds, &sender, TO, BODY, None);
+
+    let earlier = send().await.unwrap();
+    fake.set_date_created(&earlier.sid, since - TimeDelta::minutes(6));
+    let yesterday = send().await.unwrap();
+    fake.set_date_created(&yesterday.sid, since - TimeDelta::days(1));
+    assert_eq!(client.find_sent(&creds, TO, BODY, since).await, Ok(None));
+
+    // Within the five minutes allowed for clock skew, it counts as ours.
+    let skewed = send().await.unwrap();
+    fake.set_date_created(&skewed.sid, since - TimeDelta::minutes(4));
+    let found = client.find_sent(&creds, TO, BODY, since).await.unwrap();
+    assert_eq!(found.map(|s| s.sid), Some(skewed.sid));
+}
+
+#[tokio::test]
+async fn find_sent_follows_next_page_uri() {
+    let (fake, client) = fake().await;
+    let since = Utc::now();
+    let target = client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap();
+    // Newer texts push the target onto the second page of 50.
+    for i in 0..55 {
+        client
+            .send(
+                &creds(),
+                &Sender::From(FROM.into()),
+                TO,
+                &format!("update {i}"),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let found = client.find_sent(&creds(), TO, BODY, since).await.unwrap();
+    assert_eq!(found.map(|s| s.sid), Some(target.sid));
+
+    let lists = fake.list_requests();
+    assert_eq!(lists.len(), 2);
+    let page = |name: &str| {
+        lists[1]
+            .query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(page("Page").as_deref(), Some("1"));
+    assert_eq!(page("To").as_deref(), Some(TO));
+    assert!(page("PageToken").is_some_and(|t| t.starts_with("PA")));
+    assert_eq!(
+        lists[1].basic_auth,
+        Some((SID.to_owned(), TOKEN.to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn find_sent_is_an_error_rather_than_none_past_its_page_limit() {
+    let (fake, client) = fake().await;
+    let since = Utc::now();
+    for i in 0..251 {
+        client
+            .send(
+                &creds(),
+                &Sender::From(FROM.into()),
+                TO,
+                &format!("bulk {i}"),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let err = client
+        .find_sent(&creds(), TO, BODY, since)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::InvalidResponse);
+    assert!(err.message.contains("more than 250"), "{}", err.message);
+    assert!(!err.retryable);
+    assert_eq!(fake.list_requests().len(), 5);
+    assert_confidential(&err);
+}
+
+#[tokio::test]
+async fn find_sent_retries_a_failed_lookup_and_reports_a_wrong_token() {
+    let (fake, client) = fake().await;
+    let since = Utc::now();
+    client
+        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .await
+        .unwrap();
+    // A read is always safe to repeat, 5xx included.
+    fake.fail_next(2, 503, None);
+    assert!(client
+        .find_sent(&creds(), TO, BODY, since)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(fake.list_requests().len(), 3);
+
+    let err = client
+        .find_sent(&Credentials::new(SID, "not-the-token"), TO, BODY, since)
+        .await
+        .unwrap_err();
+    assert_eq!((err.http_status, err.code), (401, Some(20003)));
+    assert!(!err.retryable);
+    assert!(!format!("{err:?}").contains("not-the-token"));
 }
 
 /// What a tiny webhook receiver saw: the path and query, the signature header, the form.

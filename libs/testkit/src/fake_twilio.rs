@@ -1,14 +1,16 @@
 //! A fake Twilio on loopback that speaks Twilio's wire format, for tests.
 //!
 //! It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` like Twilio (HTTP
-//! basic auth, form body, Twilio-shaped JSON and error bodies), can be scripted to fail,
-//! records what it was sent, and drives casewire the way Twilio does: status callbacks
-//! and inbound-message webhooks, signed with `X-Twilio-Signature`.
+//! basic auth, form body, Twilio-shaped JSON and error bodies), and lists the messages it
+//! accepted on `GET` of the same path, filtered and paged as Twilio does. It can be
+//! scripted to fail, or to accept a message and lose the answer, records what it was
+//! sent, and drives casewire the way Twilio does: status callbacks and inbound-message
+//! webhooks, signed with `X-Twilio-Signature`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -16,10 +18,14 @@ use axum::{Form, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use casewire_sms::signature;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 const API_VERSION: &str = "2010-04-01";
+/// Twilio's default and largest `PageSize` of a list.
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 1000;
 /// The `From` reported in callbacks for a message sent through a Messaging Service (the
 /// fake has no number pool): Twilio's magic "valid" test number.
 pub const MESSAGING_SERVICE_NUMBER: &str = "+15005550006";
@@ -38,6 +44,10 @@ pub struct SentRecord {
     /// `queued` at first, then the last status sent by
     /// [`FakeTwilio::send_status_callback`].
     pub status: String,
+    /// When the fake accepted it, or what [`FakeTwilio::set_date_created`] set. The fake
+    /// hands a message to the carrier at once, so this is also its `date_sent` in the
+    /// list.
+    pub date_created: DateTime<Utc>,
 }
 
 /// One request to the Messages endpoint, as received (for asserting on the wire format).
@@ -48,6 +58,17 @@ pub struct RecordedRequest {
     pub basic_auth: Option<(String, String)>,
     /// The form fields, in the order received.
     pub form: Vec<(String, String)>,
+}
+
+/// One `GET` of the message list, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    pub account_sid: String,
+    pub basic_auth: Option<(String, String)>,
+    /// The query string exactly as sent (still percent-encoded).
+    pub raw_query: String,
+    /// The decoded query parameters, in the order received.
+    pub query: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +85,8 @@ struct Inner {
     rejections: HashMap<String, Rejection>,
     sent: Vec<SentRecord>,
     requests: Vec<RecordedRequest>,
+    lists: Vec<ListRequest>,
+    lost_answers: usize,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -96,7 +119,7 @@ impl FakeTwilio {
         let app = Router::new()
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
-                post(create_message),
+                post(create_message).get(list_messages),
             )
             .fallback(not_found)
             .with_state(shared.clone());
@@ -132,14 +155,40 @@ impl FakeTwilio {
             .insert(sid.to_owned(), auth_token.to_owned());
     }
 
-    /// The next `n` requests to the Messages endpoint fail with `status` (and Twilio
-    /// error `code`, if given) before anything else is checked; a 429 carries
-    /// `Retry-After: 0`.
+    /// The next `n` requests to the Messages endpoint (sends and lists alike) fail with
+    /// `status` (and Twilio error `code`, if given) before anything else is checked; a
+    /// 429 carries `Retry-After: 0`. Nothing is sent.
     pub fn fail_next(&self, n: usize, status: u16, code: Option<u32>) {
         let mut inner = lock(&self.shared);
         for _ in 0..n {
             inner.failures.push_back((status, code));
         }
+    }
+
+    /// The next `n` sends that would succeed are accepted (they appear in
+    /// [`sent`](Self::sent) and in the list) but answered with a 500, as when Twilio
+    /// creates the message and the answer is lost on the way back.
+    pub fn lose_next_answers(&self, n: usize) {
+        lock(&self.shared).lost_answers += n;
+    }
+
+    /// Moves message `sid` to `at`, as if it had been created then (for lists that
+    /// reach back in time).
+    ///
+    /// Panics if the message is unknown.
+    pub fn set_date_created(&self, sid: &str, at: DateTime<Utc>) {
+        let mut inner = lock(&self.shared);
+        let record = inner
+            .sent
+            .iter_mut()
+            .find(|m| m.sid == sid)
+            .unwrap_or_else(|| panic!("the fake Twilio has no message {sid}"));
+        record.date_created = at;
+    }
+
+    /// Every `GET` of the message list so far, failed ones included.
+    pub fn list_requests(&self) -> Vec<ListRequest> {
+        lock(&self.shared).lists.clone()
     }
 
     /// Every authenticated, valid send to `to` fails with this Twilio error (for example
@@ -353,25 +402,8 @@ async fn create_message(
         form: form.clone(),
     });
 
-    if let Some((status, code)) = inner.failures.pop_front() {
-        let message = StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("Error");
-        return twilio_error(status, code, message);
-    }
-
-    let authenticated = auth.as_ref().is_some_and(|(user, password)| {
-        inner
-            .accounts
-            .get(user)
-            .is_some_and(|token| token == password)
-    });
-    if !authenticated {
-        return twilio_error(401, Some(20003), "Authenticate");
-    }
-    if auth.as_ref().is_some_and(|(user, _)| *user != account_sid) {
-        return twilio_error(404, Some(20404), "The requested resource was not found");
+    if let Some(refused) = refusal(&mut inner, auth.as_ref(), &account_sid) {
+        return refused;
     }
 
     let field = |name: &str| {
@@ -409,36 +441,8 @@ async fn create_message(
         );
     }
 
-    let sid = new_sid("SM");
-    let segments = casewire_sms::segments::count(&body).segments;
-    let now = chrono::Utc::now()
-        .format("%a, %d %b %Y %H:%M:%S %z")
-        .to_string();
-    let uri = format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json");
-    let response: Value = json!({
-        "account_sid": account_sid,
-        "api_version": API_VERSION,
-        "body": body,
-        "date_created": now,
-        "date_sent": null,
-        "date_updated": now,
-        "direction": "outbound-api",
-        "error_code": null,
-        "error_message": null,
-        "from": from,
-        "messaging_service_sid": messaging_service_sid,
-        "num_media": "0",
-        "num_segments": segments.to_string(),
-        "price": null,
-        "price_unit": "USD",
-        "sid": sid,
-        "status": "queued",
-        "subresource_uris": { "media": format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media.json") },
-        "to": to,
-        "uri": uri,
-    });
-    inner.sent.push(SentRecord {
-        sid,
+    let record = SentRecord {
+        sid: new_sid("SM"),
         account_sid,
         to,
         from,
@@ -446,6 +450,201 @@ async fn create_message(
         body,
         status_callback: field("StatusCallback"),
         status: "queued".to_owned(),
-    });
+        date_created: Utc::now(),
+    };
+    // Its answer describes the message at creation, before the carrier has it.
+    let response = message_resource(&record, None);
+    inner.sent.push(record);
+    if inner.lost_answers > 0 {
+        inner.lost_answers -= 1;
+        return twilio_error(500, Some(20500), "Internal Server Error");
+    }
     (StatusCode::CREATED, axum::Json(response)).into_response()
+}
+
+/// The answer to a request the fake refuses: a scripted failure, then Twilio's
+/// authentication (the account must be known, the password its auth token, and the path
+/// its own).
+fn refusal(
+    inner: &mut Inner,
+    auth: Option<&(String, String)>,
+    account_sid: &str,
+) -> Option<Response> {
+    if let Some((status, code)) = inner.failures.pop_front() {
+        let message = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        return Some(twilio_error(status, code, message));
+    }
+    let authenticated = auth.is_some_and(|(user, password)| {
+        inner
+            .accounts
+            .get(user)
+            .is_some_and(|token| token == password)
+    });
+    if !authenticated {
+        return Some(twilio_error(401, Some(20003), "Authenticate"));
+    }
+    if auth.is_some_and(|(user, _)| user != account_sid) {
+        return Some(twilio_error(
+            404,
+            Some(20404),
+            "The requested resource was not found",
+        ));
+    }
+    None
+}
+
+/// Twilio's date format, RFC 2822 (`Wed, 18 Aug 2021 20:01:11 +0000`).
+fn rfc2822(at: DateTime<Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+}
+
+/// A Message resource in Twilio's JSON, as its create and list answers carry it.
+fn message_resource(record: &SentRecord, date_sent: Option<DateTime<Utc>>) -> Value {
+    let SentRecord {
+        sid, account_sid, ..
+    } = record;
+    let created = rfc2822(record.date_created);
+    json!({
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "body": record.body,
+        "date_created": created,
+        "date_sent": date_sent.map(rfc2822),
+        "date_updated": created,
+        "direction": "outbound-api",
+        "error_code": null,
+        "error_message": null,
+        "from": record.from,
+        "messaging_service_sid": record.messaging_service_sid,
+        "num_media": "0",
+        "num_segments": casewire_sms::segments::count(&record.body).segments.to_string(),
+        "price": null,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": record.status,
+        "subresource_uris": { "media": format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media.json") },
+        "to": record.to,
+        "uri": format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json"),
+    })
+}
+
+/// `GET …/Messages.json`: the account's messages, newest first, filtered by `To`, `From`
+/// and `DateSent` (a UTC day, or `DateSent>`/`DateSent<` for on-or-after and
+/// on-or-before it), `PageSize` at a time with Twilio's `Page`/`PageToken` paging.
+async fn list_messages(
+    State(shared): State<Shared>,
+    Path(account_sid): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let auth = basic_auth(&headers);
+    let mut inner = lock(&shared);
+    inner.lists.push(ListRequest {
+        account_sid: account_sid.clone(),
+        basic_auth: auth.clone(),
+        raw_query: raw_query.unwrap_or_default(),
+        query: query.clone(),
+    });
+    if let Some(refused) = refusal(&mut inner, auth.as_ref(), &account_sid) {
+        return refused;
+    }
+
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut days: Vec<(&str, NaiveDate)> = Vec::new();
+    for key in ["DateSent", "DateSent>", "DateSent<"] {
+        if let Some(value) = param(key) {
+            let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") else {
+                return twilio_error(
+                    400,
+                    Some(20001),
+                    &format!("Invalid {key}: {value} is not a date (YYYY-MM-DD)"),
+                );
+            };
+            days.push((key, day));
+        }
+    }
+    let page_size = match param("PageSize").map(str::parse::<usize>) {
+        None => DEFAULT_PAGE_SIZE,
+        Some(Ok(n)) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+        Some(_) => return twilio_error(400, Some(20001), "Invalid PageSize"),
+    };
+    let page = match param("Page").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(_) => return twilio_error(400, Some(20001), "Invalid Page"),
+    };
+
+    let mut matching: Vec<&SentRecord> = inner
+        .sent
+        .iter()
+        .filter(|m| m.account_sid == account_sid)
+        .filter(|m| param("To").is_none_or(|to| m.to == to))
+        .filter(|m| param("From").is_none_or(|from| m.from.as_deref() == Some(from)))
+        .filter(|m| {
+            let day = m.date_created.date_naive();
+            days.iter().all(|&(key, bound)| match key {
+                "DateSent>" => day >= bound,
+                "DateSent<" => day <= bound,
+                _ => day == bound,
+            })
+        })
+        .collect();
+    // Newest first; among equal times, the later accepted first.
+    matching.reverse();
+    matching.sort_by_key(|m| std::cmp::Reverse(m.date_created));
+
+    let start = page.saturating_mul(page_size).min(matching.len());
+    let end = start.saturating_add(page_size).min(matching.len());
+    let messages: Vec<Value> = matching[start..end]
+        .iter()
+        .map(|m| message_resource(m, Some(m.date_created)))
+        .collect();
+
+    // Page links repeat the filters, as Twilio's do.
+    let link = |page: usize, token: Option<&str>| {
+        let mut url = reqwest::Url::parse("http://fake/").expect("a static URL parses");
+        url.set_path(&format!(
+            "/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+        ));
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &query {
+                if !matches!(name.as_str(), "Page" | "PageSize" | "PageToken") {
+                    pairs.append_pair(name, value);
+                }
+            }
+            pairs.append_pair("PageSize", &page_size.to_string());
+            pairs.append_pair("Page", &page.to_string());
+            if let Some(token) = token {
+                pairs.append_pair("PageToken", token);
+            }
+        }
+        format!("{}?{}", url.path(), url.query().unwrap_or_default())
+    };
+    let next_page_uri = (end < matching.len()).then(|| {
+        let last = &matching[end - 1].sid;
+        link(page + 1, Some(&format!("PA{last}")))
+    });
+    let previous_page_uri = (page > 0).then(|| link(page - 1, None));
+    let body = json!({
+        "end": end.saturating_sub(1),
+        "first_page_uri": link(0, None),
+        "messages": messages,
+        "next_page_uri": next_page_uri,
+        "page": page,
+        "page_size": page_size,
+        "previous_page_uri": previous_page_uri,
+        "start": start,
+        "uri": link(page, param("PageToken")),
+    });
+    (StatusCode::OK, axum::Json(body)).into_response()
 }

@@ -6,7 +6,10 @@
 //!   be [killed](NatsServer::kill) and [restarted](NatsServer::restart) on the same port and store
 //!   to test durability.
 //! * [`FakeTwilio`]: a fake Twilio REST API on loopback that speaks Twilio's wire format, can be
-//!   scripted to fail, and sends signed status callbacks and inbound webhooks.
+//!   scripted to fail (or to accept a message and lose the answer), lists what it accepted, and
+//!   sends signed status callbacks and inbound webhooks.
+//! * [`FakeCms`]: a CMS webhook receiver on loopback that records every `POST`, can be scripted
+//!   to fail, and checks Standard Webhooks signatures.
 //! * [`wait_for`]: poll a condition with a deadline, instead of sleeping in tests.
 //!
 //! Each server lives as long as its value: dropping it stops the process and removes the temp
@@ -17,13 +20,15 @@
 //! Nothing is shared across processes: nextest runs each test in its own process, so each test
 //! that needs a server starts one (PostgreSQL takes about a second, NATS a few milliseconds).
 
+pub mod fake_cms;
 pub mod fake_twilio;
 mod nats;
 mod pg;
 mod proc;
 mod wait;
 
-pub use fake_twilio::{FakeTwilio, RecordedRequest, SentRecord};
+pub use fake_cms::{FakeCms, ReceivedWebhook};
+pub use fake_twilio::{FakeTwilio, ListRequest, RecordedRequest, SentRecord};
 pub use nats::NatsServer;
 pub use pg::PgServer;
 pub use wait::wait_for;
