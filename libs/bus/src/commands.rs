@@ -32,6 +32,20 @@ impl CommandError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         CommandError::new("unavailable", message)
     }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CommandError::new("invalid", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        CommandError::new("not_found", message)
+    }
+
+    /// A failure of casewire itself: the detail goes to the log, not to the caller.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "command failed");
+        CommandError::new("internal", "internal error; it has been logged")
+    }
 }
 
 /// The in-process command registry of the embedded mode.

@@ -9,6 +9,8 @@
 //!   projection is a durable pull consumer; commands are NATS request/reply.
 
 mod commands;
+mod execute;
+pub mod jobs;
 mod nats;
 mod projection;
 pub mod relay;
@@ -22,6 +24,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use commands::{CommandError, CommandHandler};
+pub use execute::{caught_up, execute, load, Envelope, Refusal};
+pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};
 pub use projection::{apply, catch_up, follow, Applied, Projection};
 pub use service::Wiring;

@@ -61,6 +61,7 @@ pub async fn apply(
     )
     .await?;
     tx.commit().await?;
+    crate::jobs::wake();
     Ok(Applied::Applied)
 }
 

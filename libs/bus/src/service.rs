@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, CommandError, CommandHandler, Projection, Result};
+use crate::{Bus, CommandError, CommandHandler, Projection, Result, Worker};
 
 /// What a service runs. Every service also answers the `status` command: how far each of
 /// its projections is behind the log, so an operator can see a stuck consumer.
@@ -16,6 +16,7 @@ pub struct Wiring {
     pub service: &'static str,
     pub projections: Vec<Arc<dyn Projection>>,
     pub commands: Option<Arc<dyn CommandHandler>>,
+    pub workers: Vec<Arc<dyn Worker>>,
 }
 
 impl Wiring {
@@ -24,6 +25,7 @@ impl Wiring {
             service,
             projections: Vec::new(),
             commands: None,
+            workers: Vec::new(),
         }
     }
 
@@ -34,6 +36,11 @@ impl Wiring {
 
     pub fn commands(mut self, handler: impl CommandHandler) -> Self {
         self.commands = Some(Arc::new(handler));
+        self
+    }
+
+    pub fn worker(mut self, w: impl Worker) -> Self {
+        self.workers.push(Arc::new(w));
         self
     }
 }
@@ -51,6 +58,12 @@ impl Bus {
             .iter()
             .map(|p| self.run_projection(store, p.clone(), stop.clone()))
             .collect();
+        tasks.extend(
+            wiring
+                .workers
+                .iter()
+                .map(|w| tokio::spawn(crate::jobs::run(store.clone(), w.clone(), stop.clone()))),
+        );
         let handler = Arc::new(Status {
             store: store.clone(),
             wiring,

@@ -2,11 +2,16 @@
 //! travels on the bus, the metadata every event carries, sealed personal fields, and the
 //! NATS subject names.
 
+pub mod case;
+mod domain;
+pub mod message;
 mod metadata;
 mod recorded;
 mod sealed;
 pub mod subjects;
+mod time;
 
 pub use metadata::{Actor, Metadata};
 pub use recorded::RecordedEvent;
-pub use sealed::{Sealed, SEALED_TAG};
+pub use sealed::{Sealed, SealedSchema, SEALED_TAG};
+pub use time::{now, timestamp};

@@ -78,6 +78,37 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Sealed<T> {
     }
 }
 
+/// The schema of a sealed field as it is stored and published: the ciphertext, never the
+/// value. Name it on a field with `#[schema(value_type = casewire_events::SealedSchema)]`.
+pub struct SealedSchema;
+
+impl utoipa::PartialSchema for SealedSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        ObjectBuilder::new()
+            .description(Some(
+                "A sealed personal field: encrypted with the data key of `subject` (ARCHITECTURE.md, Confidentiality). `erased` once that key is destroyed.",
+            ))
+            .property(
+                SEALED_TAG,
+                ObjectBuilder::new()
+                    .property("subject", string())
+                    .required("subject")
+                    .property("ct", string().description(Some("base64 of nonce and ciphertext")))
+                    .property("erased", ObjectBuilder::new().schema_type(Type::Boolean)),
+            )
+            .required(SEALED_TAG)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SealedSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Sealed".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,12 @@ impl EventStore {
         Ok(v)
     }
 
+    /// Seals the sealed nodes of any JSON value (not only an event's) with the tenant's
+    /// data keys: for state kept outside the log that holds a secret or personal data.
+    pub async fn seal(&self, tenant: &str, value: &mut Value) -> Result<()> {
+        self.keys.seal_payload(tenant, value).await
+    }
+
     /// Destroys a subject's data key. Record the erasure as an event first: this is the
     /// step that makes it real, and it cannot be undone.
     pub async fn destroy_data_key(&self, tenant: &str, subject: &str) -> Result<()> {

@@ -5,7 +5,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::Role;
+use crate::{Role, SmsSettings, SmsSettingsInput};
 
 /// A legal-aid organization: its name, time zone and API keys.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -31,6 +31,7 @@ pub enum TenantCommand {
     RevokeApiKey {
         key_id: String,
     },
+    ConfigureSms(SmsSettingsInput),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -50,6 +51,10 @@ pub enum TenantEvent {
     ApiKeyRevoked {
         key_id: String,
     },
+    /// The auth token is sealed: the log holds it only encrypted.
+    SmsProviderConfigured {
+        settings: SmsSettings,
+    },
 }
 
 impl DomainEvent for TenantEvent {
@@ -58,6 +63,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::TenantCreated { .. } => "TenantCreated",
             TenantEvent::ApiKeyIssued { .. } => "ApiKeyIssued",
             TenantEvent::ApiKeyRevoked { .. } => "ApiKeyRevoked",
+            TenantEvent::SmsProviderConfigured { .. } => "SmsProviderConfigured",
         }
         .to_string()
     }
@@ -81,6 +87,8 @@ pub enum TenantError {
     KeyExists,
     #[error("no such API key")]
     NoSuchKey,
+    #[error("sms provider: {0}")]
+    InvalidSmsProvider(String),
 }
 
 fn check_name(what: &str, name: &str) -> Result<(), TenantError> {
@@ -159,6 +167,14 @@ impl Aggregate for Tenant {
                 Some(true) => return Ok(()),
                 Some(false) => TenantEvent::ApiKeyRevoked { key_id },
             },
+            TenantCommand::ConfigureSms(input) => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                TenantEvent::SmsProviderConfigured {
+                    settings: input.validate()?,
+                }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -173,6 +189,7 @@ impl Aggregate for Tenant {
             TenantEvent::ApiKeyRevoked { key_id } => {
                 self.keys.insert(key_id, true);
             }
+            TenantEvent::SmsProviderConfigured { .. } => {}
         }
     }
 }
@@ -257,6 +274,52 @@ mod tests {
             .given(vec![created(), issued("k1")])
             .when(issue("k1"))
             .then_expect_error(TenantError::KeyExists);
+    }
+
+    fn twilio(from: Option<&str>, service: Option<&str>) -> TenantCommand {
+        TenantCommand::ConfigureSms(SmsSettingsInput {
+            kind: "twilio".into(),
+            account_sid: Some(format!("AC{}", "a".repeat(32))),
+            auth_token: Some("secret-token".into()),
+            from: from.map(Into::into),
+            messaging_service_sid: service.map(Into::into),
+            price_per_segment_usd: None,
+        })
+    }
+
+    #[test]
+    fn twilio_settings_seal_the_token_and_need_exactly_one_sender() {
+        Given::with(())
+            .given(vec![created()])
+            .when(twilio(Some("(312) 555-0100"), None))
+            .then_expect_events(vec![TenantEvent::SmsProviderConfigured {
+                settings: SmsSettings {
+                    provider: crate::SmsProvider::Twilio {
+                        account_sid: format!("AC{}", "a".repeat(32)),
+                        auth_token: casewire_events::Sealed::new(
+                            crate::AUTH_TOKEN_SUBJECT,
+                            "secret-token".to_string(),
+                        ),
+                        from: Some("+13125550100".into()),
+                        messaging_service_sid: None,
+                    },
+                    price_per_segment_micros: crate::DEFAULT_PRICE_PER_SEGMENT_MICROS,
+                },
+            }]);
+        Given::with(())
+            .given(vec![created()])
+            .when(twilio(None, None))
+            .then_expect_error_message(
+                "sms provider: give exactly one of from (a phone number) or messaging_service_sid",
+            );
+        Given::with(())
+            .given(vec![created()])
+            .when(twilio(None, Some("MG123")))
+            .then_expect_error_message("sms provider: messaging_service_sid must be MG followed by 32 hexadecimal characters, as in the Twilio console");
+        Given::with(())
+            .given_no_previous_events()
+            .when(twilio(Some("+13125550100"), None))
+            .then_expect_error(TenantError::NoSuchTenant);
     }
 
     #[test]

@@ -5,7 +5,12 @@
 mod aggregate;
 mod api_key;
 mod projection;
+mod sms_provider;
 
 pub use aggregate::{Tenant, TenantCommand, TenantError, TenantEvent};
 pub use api_key::{ApiKeySecret, Role};
-pub use projection::{ApiKeys, TenantDirectory};
+pub use projection::{ApiKeys, SmsProviders, TenantDirectory};
+pub use sms_provider::{
+    SmsProvider, SmsSettings, SmsSettingsInput, AUTH_TOKEN_SUBJECT,
+    DEFAULT_PRICE_PER_SEGMENT_MICROS,
+};

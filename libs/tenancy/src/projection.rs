@@ -109,3 +109,68 @@ impl Projection for ApiKeys {
         Ok(())
     }
 }
+
+/// A service's copy of each tenant's SMS provider, auth token still sealed.
+pub struct SmsProviders {
+    name: &'static str,
+    upsert: String,
+    select: String,
+}
+
+impl SmsProviders {
+    /// `table` has columns (tenant_id, settings, updated_at); `name` names the cursor.
+    pub fn new(name: &'static str, table: &'static str) -> Self {
+        SmsProviders {
+            name,
+            upsert: format!(
+                "INSERT INTO {table} (tenant_id, settings, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at"
+            ),
+            select: format!("SELECT settings FROM {table} WHERE tenant_id = $1"),
+        }
+    }
+
+    /// A tenant's settings with the auth token opened, or `None` when it configured none.
+    pub async fn get(
+        &self,
+        store: &EventStore,
+        tenant: &str,
+    ) -> anyhow::Result<Option<crate::SmsSettings>> {
+        let row: Option<(String,)> = sqlx::query_as(&self.select)
+            .bind(tenant)
+            .fetch_optional(store.db().reader())
+            .await?;
+        match row {
+            None => Ok(None),
+            Some((sealed,)) => Ok(Some(serde_json::from_value(
+                store.open_payload(tenant, &sealed).await?,
+            )?)),
+        }
+    }
+}
+
+#[async_trait]
+impl Projection for SmsProviders {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        if e.aggregate_type == Tenant::TYPE && e.event_type == "SmsProviderConfigured" {
+            // Kept as recorded (sealed), not as parsed: the token stays encrypted at rest.
+            let payload: serde_json::Value = serde_json::from_str(&e.payload)?;
+            sqlx::query(&self.upsert)
+                .bind(&e.tenant_id)
+                .bind(payload["SmsProviderConfigured"]["settings"].to_string())
+                .bind(&e.recorded_at)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,13 +1,44 @@
-//! The case-link service owns the links between the CMS's cases and clients' phones, routes inbound texts to cases, keeps each case's thread and delivers its events to the CMS.
-//!
-//! So far it keeps its directory of tenants; the feature issues fill in its domain.
+//! The case-link service owns the links between the CMS's cases and clients' phones,
+//! routes inbound texts to cases ([`routing`]), and delivers every text of a case to the
+//! CMS through signed webhooks ([`webhooks`]).
 
-use casewire_bus::Wiring;
+pub mod case;
+pub mod cases;
+mod commands;
+pub mod routing;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use casewire_bus::{Projection, Wiring};
+use casewire_eventstore::EventStore;
 use casewire_tenancy::TenantDirectory;
+
+pub use cases::{CaseView, ClientView};
+pub use webhooks::{DeliveryView, EndpointView};
 
 pub const SERVICE: &str = "case-link";
 
+fn projections() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(TenantDirectory::new("caselink_tenants", "caselink_tenants")),
+        Arc::new(cases::Cases),
+        Arc::new(webhooks::Webhooks),
+        Arc::new(routing::RoutingInbox),
+    ]
+}
+
 /// What this service runs: start it with `Bus::start`.
-pub fn wiring() -> Wiring {
-    Wiring::new(SERVICE).projection(TenantDirectory::new("caselink_tenants", "caselink_tenants"))
+pub fn wiring(store: &EventStore) -> Wiring {
+    let mut w = Wiring::new(SERVICE)
+        .commands(commands::Commands {
+            store: store.clone(),
+            projections: projections(),
+        })
+        .worker(routing::Router {
+            projections: vec![Arc::new(cases::Cases)],
+        })
+        .worker(webhooks::Deliverer::new());
+    w.projections = projections();
+    w
 }

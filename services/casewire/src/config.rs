@@ -41,6 +41,8 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// The URL the public reaches the gateway at (Twilio signs requests over it).
     pub public_url: Option<String>,
+    /// Twilio's REST API; tests point it at a fake.
+    pub twilio_api_base: String,
     pub otlp_endpoint: Option<String>,
     /// Logs as JSON lines (for shipping) instead of text.
     pub log_json: bool,
@@ -57,6 +59,7 @@ impl Default for Config {
             operator_token: None,
             master_key: None,
             public_url: None,
+            twilio_api_base: casewire_sms::twilio::DEFAULT_API_BASE.to_string(),
             otlp_endpoint: None,
             log_json: false,
         }
@@ -106,6 +109,14 @@ impl Config {
         config.operator_token = secret("CASEWIRE_OPERATOR_TOKEN").or(config.operator_token);
         config.master_key = secret("CASEWIRE_MASTER_KEY").or(config.master_key);
         config.public_url = env("CASEWIRE_PUBLIC_URL").or(config.public_url);
+        if let Some(v) = env("CASEWIRE_TWILIO_API_BASE").filter(|v| !v.is_empty()) {
+            config.twilio_api_base = v;
+        }
+        if let Some(u) = &config.public_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                bail!("CASEWIRE_PUBLIC_URL: {u:?} must be an absolute URL such as https://casewire.example.org");
+            }
+        }
         config.otlp_endpoint = env("OTEL_EXPORTER_OTLP_ENDPOINT")
             .filter(|v| !v.is_empty())
             .or(config.otlp_endpoint);

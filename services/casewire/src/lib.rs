@@ -113,13 +113,39 @@ pub async fn run(
         ],
         Mode::Serve(s) => vec![*s],
     };
+    // The gateway binds first: without CASEWIRE_PUBLIC_URL, Twilio is told to call back
+    // where it listens.
+    let listener = if services.contains(&Service::Gateway) {
+        Some(match listener {
+            Some(l) => l,
+            None => TcpListener::bind(config.http_addr)
+                .await
+                .with_context(|| format!("listening on {}", config.http_addr))?,
+        })
+    } else {
+        None
+    };
+    let public_url = match (&config.public_url, &listener) {
+        (Some(u), _) => Some(u.trim_end_matches('/').to_string()),
+        (None, Some(l)) => Some(format!("http://{}", l.local_addr()?)),
+        (None, None) => None,
+    };
+    let sandbox_by_default = matches!(mode, Mode::Dev);
+
     let mut tasks = Vec::new();
     for service in &services {
         let wiring = match service {
             Service::Gateway => casewire_gateway::wiring(),
-            Service::Messaging => casewire_messaging::wiring(),
+            Service::Messaging => casewire_messaging::wiring(
+                &store,
+                casewire_messaging::MessagingSettings {
+                    public_url: public_url.clone(),
+                    twilio_api_base: config.twilio_api_base.clone(),
+                    sandbox_by_default,
+                },
+            ),
             Service::Consent => casewire_consent::wiring(),
-            Service::CaseLink => casewire_case_link::wiring(),
+            Service::CaseLink => casewire_case_link::wiring(&store),
             Service::All => unreachable!("expanded above"),
         };
         tasks.extend(bus.start(&store, wiring, stop.clone()).await?);
@@ -133,19 +159,13 @@ pub async fn run(
         )));
     }
 
-    if services.contains(&Service::Gateway) {
+    if let Some(listener) = listener {
         let operator_token = match (&config.operator_token, &mode) {
             (Some(t), _) => t.expose().to_string(),
             (None, Mode::Dev) => secrets::dev_operator_token(&config.data_dir)?,
             (None, Mode::Serve(_)) => {
                 anyhow::bail!("CASEWIRE_OPERATOR_TOKEN is not set: the gateway needs it")
             }
-        };
-        let listener = match listener {
-            Some(l) => l,
-            None => TcpListener::bind(config.http_addr)
-                .await
-                .with_context(|| format!("listening on {}", config.http_addr))?,
         };
         let addr = listener.local_addr()?;
         // On stdout, not in the log: scripts and tests wait for this line.
@@ -154,7 +174,11 @@ pub async fn run(
         let gateway = Gateway::new(
             store.clone(),
             bus.clone(),
-            GatewaySettings { operator_token },
+            GatewaySettings {
+                operator_token,
+                public_url,
+                sandbox_by_default,
+            },
         );
         gateway.serve(listener, stop.clone()).await?;
     } else {

@@ -52,6 +52,14 @@ impl ApiError {
         Self::new(status, code, m)
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// For failures the caller cannot fix: the detail goes to the log, not to the caller.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "internal error");
@@ -123,7 +131,25 @@ impl DomainError for casewire_tenancy::TenantError {
             T::NoSuchTenant => ApiError::not_found("no such tenant"),
             T::NoSuchKey => ApiError::not_found("no such API key"),
             T::AlreadyExists | T::KeyExists => ApiError::conflict(self.to_string()),
-            T::InvalidName(_) | T::InvalidTimezone(_) => ApiError::unprocessable(self.to_string()),
+            T::InvalidName(_) | T::InvalidTimezone(_) | T::InvalidSmsProvider(_) => {
+                ApiError::unprocessable(self.to_string())
+            }
+        }
+    }
+}
+
+/// A service's refusal, as the gateway answers it.
+impl From<casewire_bus::CommandError> for ApiError {
+    fn from(e: casewire_bus::CommandError) -> Self {
+        match e.code.as_str() {
+            "not_found" => ApiError::not_found(e.message),
+            "invalid" => ApiError::unprocessable(e.message),
+            "conflict" => ApiError::conflict(e.message),
+            "unavailable" => {
+                tracing::warn!(error = %e.message, "a service is unavailable");
+                ApiError::unavailable("a casewire service is unavailable; try again")
+            }
+            _ => ApiError::internal(e),
         }
     }
 }

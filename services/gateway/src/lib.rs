@@ -5,6 +5,7 @@
 mod auth;
 mod error;
 mod extract;
+mod idempotency;
 pub mod openapi;
 mod routes;
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use casewire_bus::{Bus, Projection, Wiring};
 use casewire_eventstore::EventStore;
-use casewire_tenancy::{ApiKeys, Role, TenantDirectory};
+use casewire_tenancy::{ApiKeys, Role, SmsProviders, SmsSettings, TenantDirectory};
 use cqrs_es::Aggregate;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,10 @@ pub const SERVICE: &str = "gateway";
 
 pub struct GatewaySettings {
     pub operator_token: String,
+    /// The URL Twilio calls: its signatures are over this plus the path.
+    pub public_url: Option<String>,
+    /// A tenant with no SMS provider texts through the sandbox (`casewire dev`).
+    pub sandbox_by_default: bool,
 }
 
 /// The gateway's state, shared by every request.
@@ -41,6 +46,8 @@ struct Inner {
     store: EventStore,
     bus: Bus,
     operator_token_hash: String,
+    public_url: Option<String>,
+    sandbox_by_default: bool,
     projections: Vec<Arc<dyn Projection>>,
 }
 
@@ -49,6 +56,11 @@ pub fn wiring() -> Wiring {
     Wiring::new(SERVICE)
         .projection(TenantDirectory::new("gateway_tenants", "gateway_tenants"))
         .projection(ApiKeys)
+        .projection(sms_providers())
+}
+
+fn sms_providers() -> SmsProviders {
+    SmsProviders::new("gateway_sms_providers", "gateway_sms_providers")
 }
 
 /// A tenant as the API shows it.
@@ -70,6 +82,8 @@ impl Gateway {
                 store,
                 bus,
                 operator_token_hash: casewire_crypto::hash_secret(&settings.operator_token),
+                public_url: settings.public_url,
+                sandbox_by_default: settings.sandbox_by_default,
             }),
         }
     }
@@ -84,6 +98,10 @@ impl Gateway {
 
     pub fn router(&self) -> Router {
         routes::router()
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                idempotency::layer,
+            ))
             .with_state(self.clone())
             .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
             .layer(
@@ -142,6 +160,52 @@ impl Gateway {
         Ok(())
     }
 
+    /// Sends a command to a service on behalf of `auth`, for `tenant` (from the credential).
+    pub async fn command(
+        &self,
+        auth: &Auth,
+        tenant: &str,
+        service: &str,
+        command: &str,
+        body: impl serde::Serialize,
+    ) -> Result<serde_json::Value, ApiError> {
+        self.command_as(auth.metadata(), tenant, service, command, body)
+            .await
+    }
+
+    pub(crate) async fn command_as(
+        &self,
+        metadata: casewire_events::Metadata,
+        tenant: &str,
+        service: &str,
+        command: &str,
+        body: impl serde::Serialize,
+    ) -> Result<serde_json::Value, ApiError> {
+        let envelope = casewire_bus::Envelope {
+            tenant: tenant.to_string(),
+            metadata: metadata.into_map(),
+            body,
+        };
+        let body = serde_json::to_value(envelope).map_err(ApiError::internal)?;
+        Ok(self.inner.bus.request(service, command, body).await?)
+    }
+
+    /// A tenant's SMS provider with its auth token opened, if it configured one.
+    pub async fn sms_settings(&self, tenant: &str) -> Result<Option<SmsSettings>, ApiError> {
+        sms_providers()
+            .get(&self.inner.store, tenant)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    pub fn public_url(&self) -> Option<&str> {
+        self.inner.public_url.as_deref()
+    }
+
+    pub fn sandbox_by_default(&self) -> bool {
+        self.inner.sandbox_by_default
+    }
+
     pub async fn tenant(&self, id: &str) -> Result<Option<TenantView>, ApiError> {
         let row: Option<(String, String, String, String)> = sqlx::query_as(
             "SELECT id, name, timezone, created_at FROM gateway_tenants WHERE id = $1",
@@ -157,7 +221,7 @@ impl Gateway {
         }))
     }
 
-    async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
+    pub(crate) async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
         let hash = casewire_crypto::hash_secret(token);
         if casewire_crypto::constant_time_eq(
             hash.as_bytes(),

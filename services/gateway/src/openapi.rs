@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, health, tenants};
+use crate::routes::{audit, cases, health, sandbox, tenants, twilio, webhook_endpoints};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,9 +12,14 @@ use crate::routes::{audit, health, tenants};
     paths(
         health::healthz, health::readyz, health::status,
         tenants::create, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
+        tenants::put_sms_provider, tenants::get_sms_provider,
+        cases::put, cases::show, cases::send, cases::thread, cases::message, cases::unrouted,
+        webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
+        sandbox::messages, sandbox::inbound,
+        twilio::inbound, twilio::status,
         audit::verify,
     ),
-    components(schemas(crate::TenantView, casewire_tenancy::Role)),
+    components(schemas(crate::TenantView, casewire_tenancy::Role, casewire_case_link::ClientView)),
     modifiers(&Security),
 )]
 struct ApiDoc;

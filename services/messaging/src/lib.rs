@@ -1,16 +1,64 @@
-//! The messaging service owns messages: the outbound lifecycle and inbound receipt, dispatch to the SMS provider, scheduling and bulk campaigns (ARCHITECTURE.md, Processes).
-//!
-//! So far it keeps its directory of tenants; the feature issues fill in its domain.
+//! The messaging service owns messages: the outbound lifecycle and inbound receipt
+//! ([`message`]), and dispatch to the SMS provider ([`dispatch`]), through Twilio or the
+//! sandbox ([`provider`]). Scheduling and bulk campaigns come with their issues.
 
-use casewire_bus::Wiring;
-use casewire_tenancy::TenantDirectory;
+mod commands;
+pub mod dispatch;
+pub mod message;
+pub mod messages;
+pub mod provider;
+
+use std::sync::Arc;
+
+use casewire_bus::{Projection, Wiring};
+use casewire_eventstore::EventStore;
+use casewire_sms::twilio::{RetryPolicy, TwilioClient};
+use casewire_tenancy::{SmsProviders, TenantDirectory};
+
+pub use messages::MessageView;
 
 pub const SERVICE: &str = "messaging";
 
+/// What messaging needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct MessagingSettings {
+    /// Where Twilio reaches the gateway: the base of each text's StatusCallback.
+    pub public_url: Option<String>,
+    /// Twilio's API; a fake one in tests (`CASEWIRE_TWILIO_API_BASE`).
+    pub twilio_api_base: String,
+    /// A tenant with no provider texts through the sandbox (`casewire dev`), or cannot text.
+    pub sandbox_by_default: bool,
+}
+
+pub(crate) fn providers() -> SmsProviders {
+    SmsProviders::new("messaging_sms_providers", "messaging_sms_providers")
+}
+
+fn projections() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(TenantDirectory::new(
+            "messaging_tenants",
+            "messaging_tenants",
+        )),
+        Arc::new(providers()),
+        Arc::new(messages::Messages),
+        Arc::new(dispatch::Outbox),
+    ]
+}
+
 /// What this service runs: start it with `Bus::start`.
-pub fn wiring() -> Wiring {
-    Wiring::new(SERVICE).projection(TenantDirectory::new(
-        "messaging_tenants",
-        "messaging_tenants",
-    ))
+pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
+    let settings = Arc::new(settings);
+    // One attempt per call: the dispatcher decides about retries, so that each is recorded.
+    let twilio =
+        TwilioClient::new(&settings.twilio_api_base).with_retry_policy(RetryPolicy::none());
+    let mut w = Wiring::new(SERVICE)
+        .commands(commands::Commands {
+            store: store.clone(),
+            projections: projections(),
+            settings: settings.clone(),
+        })
+        .worker(dispatch::Dispatcher { settings, twilio });
+    w.projections = projections();
+    w
 }

@@ -1,11 +1,15 @@
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::Gateway;
 
 pub(crate) mod audit;
+pub(crate) mod cases;
 pub(crate) mod health;
+pub(crate) mod sandbox;
 pub(crate) mod tenants;
+pub(crate) mod twilio;
+pub(crate) mod webhook_endpoints;
 
 pub(crate) fn router() -> Router<Gateway> {
     Router::new()
@@ -23,6 +27,33 @@ pub(crate) fn router() -> Router<Gateway> {
             "/v1/tenants/{tenant_id}/api-keys/{key_id}",
             delete(tenants::revoke_key),
         )
+        .route(
+            "/v1/tenants/{tenant_id}/sms-provider",
+            put(tenants::put_sms_provider).get(tenants::get_sms_provider),
+        )
+        .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))
+        .route(
+            "/v1/cases/{case_id}/messages",
+            post(cases::send).get(cases::thread),
+        )
+        .route("/v1/messages/{message_id}", get(cases::message))
+        .route("/v1/inbox/unrouted", get(cases::unrouted))
+        .route("/v1/webhook-endpoints", post(webhook_endpoints::create))
+        .route(
+            "/v1/webhook-endpoints/{endpoint_id}",
+            get(webhook_endpoints::show),
+        )
+        .route(
+            "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+            get(webhook_endpoints::deliveries),
+        )
+        .route("/v1/sandbox/messages", get(sandbox::messages))
+        .route("/v1/sandbox/inbound", post(sandbox::inbound))
+        .route(
+            "/webhooks/twilio/{tenant_id}/inbound",
+            post(twilio::inbound),
+        )
+        .route("/webhooks/twilio/{tenant_id}/status", post(twilio::status))
         .route("/v1/audit/verify", get(audit::verify))
         .fallback(|| async { crate::ApiError::not_found("no such endpoint; see /openapi.json") })
 }

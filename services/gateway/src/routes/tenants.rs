@@ -190,3 +190,124 @@ pub(crate) async fn revoke_key(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PutSmsProvider {
+    /// twilio or sandbox.
+    kind: String,
+    /// Twilio: the Account SID (AC…).
+    account_sid: Option<String>,
+    /// Twilio: the auth token. Stored encrypted; never shown again.
+    auth_token: Option<String>,
+    /// Twilio: the number texts come from (E.164 or a US number) …
+    from: Option<String>,
+    /// … or the Messaging Service (MG…) that picks it.
+    messaging_service_sid: Option<String>,
+    /// The estimated price of one segment in US dollars (default 0.0083).
+    price_per_segment_usd: Option<f64>,
+}
+
+/// A tenant's SMS provider as the API shows it: never the auth token.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SmsProviderView {
+    kind: String,
+    account_sid: Option<String>,
+    from: Option<String>,
+    messaging_service_sid: Option<String>,
+    price_per_segment_usd: f64,
+    /// Whether an auth token is stored (its value is never returned).
+    auth_token_set: bool,
+    /// Where to point the number's "A message comes in" webhook in the Twilio console.
+    inbound_webhook_url: Option<String>,
+}
+
+fn provider_view(gw: &Gateway, tenant: &str, s: casewire_tenancy::SmsSettings) -> SmsProviderView {
+    let price = s.price_per_segment_micros as f64 / 1e6;
+    match s.provider {
+        casewire_tenancy::SmsProvider::Sandbox => SmsProviderView {
+            kind: "sandbox".into(),
+            account_sid: None,
+            from: None,
+            messaging_service_sid: None,
+            price_per_segment_usd: price,
+            auth_token_set: false,
+            inbound_webhook_url: None,
+        },
+        casewire_tenancy::SmsProvider::Twilio {
+            account_sid,
+            from,
+            messaging_service_sid,
+            ..
+        } => SmsProviderView {
+            kind: "twilio".into(),
+            account_sid: Some(account_sid),
+            from,
+            messaging_service_sid,
+            price_per_segment_usd: price,
+            auth_token_set: true,
+            inbound_webhook_url: gw
+                .public_url()
+                .map(|u| format!("{u}/webhooks/twilio/{tenant}/inbound")),
+        },
+    }
+}
+
+/// Sets the tenant's SMS provider: Twilio (its auth token is stored encrypted) or the sandbox.
+#[utoipa::path(put, path = "/v1/tenants/{tenant_id}/sms-provider", tag = "tenants", security(("operator" = []), ("api_key" = [])), request_body = PutSmsProvider, responses(
+    (status = 200, body = SmsProviderView),
+    (status = 403, description = "needs the admin role"),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+    (status = 422, description = "what is wrong with the settings"),
+))]
+pub(crate) async fn put_sms_provider(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+    Json(body): Json<PutSmsProvider>,
+) -> Result<axum::Json<SmsProviderView>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
+    let input = casewire_tenancy::SmsSettingsInput {
+        kind: body.kind,
+        account_sid: body.account_sid,
+        auth_token: body.auth_token,
+        from: body.from,
+        messaging_service_sid: body.messaging_service_sid,
+        price_per_segment_usd: body.price_per_segment_usd,
+    };
+    gw.execute::<Tenant>(
+        &auth,
+        &tenant_id,
+        &tenant_id,
+        TenantCommand::ConfigureSms(input),
+    )
+    .await?;
+    get_sms_provider(State(gw), auth, Path(tenant_id)).await
+}
+
+/// Shows the tenant's SMS provider, without its auth token.
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/sms-provider", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
+    (status = 200, body = SmsProviderView),
+    (status = 404, description = "no such tenant (or another tenant's), or no provider set and no default"),
+))]
+pub(crate) async fn get_sms_provider(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+) -> Result<axum::Json<SmsProviderView>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin, Role::Integration])
+        .await?;
+    let settings = match gw.sms_settings(&tenant_id).await? {
+        Some(s) => s,
+        None if gw.sandbox_by_default() => casewire_tenancy::SmsSettings {
+            provider: casewire_tenancy::SmsProvider::Sandbox,
+            price_per_segment_micros: casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS,
+        },
+        None => {
+            return Err(ApiError::not_found(
+                "no SMS provider is set for this tenant: PUT one first",
+            ))
+        }
+    };
+    Ok(axum::Json(provider_view(&gw, &tenant_id, settings)))
+}

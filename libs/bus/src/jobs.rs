@@ -1,0 +1,232 @@
+//! Work that follows from an event but is not a read-model change: sending a text, routing
+//! an inbound one, delivering a webhook. A projection enqueues the job in the same
+//! transaction that moves its cursor, so an event yields its job exactly once; a [`Worker`]
+//! then does it, at least once, which is why every worker must be idempotent.
+//!
+//! Jobs are claimed with a lease, so replicas of a service share a queue and a job whose
+//! worker died is taken up again when its lease runs out.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use casewire_events::timestamp;
+use casewire_eventstore::EventStore;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::Value;
+use sqlx::{Any, Transaction};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How long a claimed job belongs to its worker. Longer than any provider call.
+const LEASE: Duration = Duration::from_secs(60);
+/// Jobs run at once per worker.
+const CONCURRENCY: usize = 16;
+/// Jobs enqueued by another process are noticed within this.
+const POLL: Duration = Duration::from_millis(500);
+
+static ENQUEUED: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub tenant_id: String,
+    pub id: String,
+    pub payload: Value,
+    /// How many times it was claimed, this time included.
+    pub attempts: i64,
+}
+
+/// What became of a job.
+#[derive(Debug)]
+pub enum Outcome {
+    Done,
+    /// Not yet: run it again at this time. The reason goes to the job's row and the log.
+    RetryAt(DateTime<Utc>, String),
+}
+
+#[async_trait]
+pub trait Worker: Send + Sync + 'static {
+    fn queue(&self) -> &'static str;
+    async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome>;
+}
+
+/// Enqueues a job inside a projection's transaction. Enqueuing the same (queue, tenant, id)
+/// again does nothing, so a redelivered event cannot make a second job.
+pub async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    tenant: &str,
+    id: &str,
+    payload: &Value,
+    due_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (queue, tenant_id, id) DO NOTHING",
+    )
+    .bind(queue)
+    .bind(tenant)
+    .bind(id)
+    .bind(payload.to_string())
+    .bind(timestamp(due_at))
+    .bind(casewire_events::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Wakes this process's workers: called after a projection commits.
+pub(crate) fn wake() {
+    ENQUEUED.notify_waiters();
+}
+
+/// Runs a worker until `stop`.
+pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationToken) {
+    loop {
+        let woken = ENQUEUED.notified();
+        let busy = match run_due(&store, worker.as_ref()).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::warn!(queue = worker.queue(), error = %e, "job queue unavailable; retrying");
+                false
+            }
+        };
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = woken => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// Claims and runs the jobs due now; returns how many it ran.
+pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<usize> {
+    let now = Utc::now();
+    let due: Vec<(String, String)> = sqlx::query_as(
+        "SELECT tenant_id, id FROM jobs WHERE queue = $1 AND due_at <= $2 \
+         AND (lease_until IS NULL OR lease_until < $2) ORDER BY due_at LIMIT 64",
+    )
+    .bind(worker.queue())
+    .bind(timestamp(now))
+    .fetch_all(store.db().reader())
+    .await?;
+    let ran = futures::stream::iter(due)
+        .map(|(tenant, id)| async move {
+            match claim(store, worker.queue(), &tenant, &id).await {
+                Ok(Some(job)) => {
+                    finish(store, worker, job).await;
+                    1
+                }
+                Ok(None) => 0,
+                Err(e) => {
+                    tracing::warn!(queue = worker.queue(), error = %e, "claiming a job failed");
+                    0
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<usize>>()
+        .await;
+    Ok(ran.into_iter().sum())
+}
+
+async fn claim(
+    store: &EventStore,
+    queue: &str,
+    tenant: &str,
+    id: &str,
+) -> anyhow::Result<Option<Job>> {
+    let now = Utc::now();
+    let lease_until = now + chrono::Duration::from_std(LEASE)?;
+    // Conditional on the lease still being free: of two replicas, one wins.
+    let claimed = sqlx::query(
+        "UPDATE jobs SET lease_until = $1, attempts = attempts + 1 \
+         WHERE queue = $2 AND tenant_id = $3 AND id = $4 AND (lease_until IS NULL OR lease_until < $5)",
+    )
+    .bind(timestamp(lease_until))
+    .bind(queue)
+    .bind(tenant)
+    .bind(id)
+    .bind(timestamp(now))
+    .execute(store.db().writer())
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let (payload, attempts): (String, i64) = sqlx::query_as(
+        "SELECT payload, attempts FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3",
+    )
+    .bind(queue)
+    .bind(tenant)
+    .bind(id)
+    .fetch_one(store.db().writer())
+    .await?;
+    Ok(Some(Job {
+        tenant_id: tenant.to_string(),
+        id: id.to_string(),
+        payload: serde_json::from_str(&payload)?,
+        attempts,
+    }))
+}
+
+async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
+    let span = tracing::info_span!("job", queue = worker.queue(), tenant = %job.tenant_id, id = %job.id, attempts = job.attempts);
+    let outcome = tracing::Instrument::instrument(worker.run(store, &job), span).await;
+    let result = match outcome {
+        Ok(Outcome::Done) => {
+            sqlx::query("DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3")
+                .bind(worker.queue())
+                .bind(&job.tenant_id)
+                .bind(&job.id)
+                .execute(store.db().writer())
+                .await
+                .map(drop)
+        }
+        Ok(Outcome::RetryAt(at, reason)) => reschedule(store, worker, &job, at, &reason).await,
+        Err(e) => {
+            // A failure of casewire itself (store down): try again soon, keep the reason.
+            tracing::warn!(queue = worker.queue(), id = %job.id, error = %e, "job failed; will retry");
+            let at = Utc::now() + chrono::Duration::seconds(5);
+            reschedule(store, worker, &job, at, &e.to_string()).await
+        }
+    };
+    if let Err(e) = result {
+        // The lease runs out and the job runs again: workers are idempotent.
+        tracing::warn!(queue = worker.queue(), id = %job.id, error = %e, "could not record a job's outcome");
+    }
+}
+
+async fn reschedule(
+    store: &EventStore,
+    worker: &dyn Worker,
+    job: &Job,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE jobs SET due_at = $1, lease_until = NULL, last_error = $2 \
+         WHERE queue = $3 AND tenant_id = $4 AND id = $5",
+    )
+    .bind(timestamp(at))
+    .bind(reason)
+    .bind(worker.queue())
+    .bind(&job.tenant_id)
+    .bind(&job.id)
+    .execute(store.db().writer())
+    .await
+    .map(drop)
+}
+
+/// Exponential backoff with full jitter: attempt 1 waits about `base`, each next one twice
+/// as long, never more than `cap`.
+pub fn backoff(attempt: i64, base: Duration, cap: Duration) -> Duration {
+    use rand::Rng;
+    let exp = base.saturating_mul(1u32 << attempt.clamp(1, 20).saturating_sub(1) as u32);
+    let ceiling = exp.min(cap);
+    let half = ceiling / 2;
+    half + ceiling.mul_f64(rand::thread_rng().gen_range(0.0..0.5))
+}

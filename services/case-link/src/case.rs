@@ -1,0 +1,248 @@
+//! A CMS case as casewire knows it: the client to text and what routing needs.
+
+use casewire_bus::Refusal;
+use casewire_events::case::{CaseDetails, CaseEvent, CaseStatus, Client};
+use casewire_events::message::client_subject;
+use casewire_events::Sealed;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Case {
+    details: Option<CaseDetails>,
+}
+
+/// A case as the CMS sends it (`PUT /v1/cases/{case_id}`), before validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseInput {
+    pub client: ClientInput,
+    pub status: Option<String>,
+    pub problem_code: Option<String>,
+    pub office: Option<String>,
+    #[serde(default)]
+    pub advocates: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientInput {
+    pub name: String,
+    pub phone: String,
+    pub language: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum CaseCommand {
+    Put(CaseInput),
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Refusal for CaseError {
+    fn code(&self) -> &'static str {
+        "invalid"
+    }
+}
+
+fn text(what: &str, v: &str, max: usize) -> Result<String, CaseError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(CaseError::Invalid(format!("{what} must not be empty")));
+    }
+    if v.chars().count() > max {
+        return Err(CaseError::Invalid(format!(
+            "{what} must be at most {max} characters"
+        )));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(CaseError::Invalid(format!(
+            "{what} must not contain control characters"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+fn optional(what: &str, v: Option<String>) -> Result<Option<String>, CaseError> {
+    v.filter(|s| !s.trim().is_empty())
+        .map(|s| text(what, &s, 100))
+        .transpose()
+}
+
+impl CaseInput {
+    pub fn validate(self) -> Result<CaseDetails, CaseError> {
+        let phone = casewire_sms::phone::normalize(&self.client.phone)
+            .map_err(|e| CaseError::Invalid(format!("client.phone: {e}")))?;
+        let language = match self.client.language.as_deref().map(str::trim) {
+            None | Some("") => "en".to_string(),
+            Some(l) if is_language_tag(l) => l.to_string(),
+            Some(l) => {
+                return Err(CaseError::Invalid(format!(
+                    "client.language: {l:?} is not a language tag such as en, es or es-MX"
+                )))
+            }
+        };
+        let status = match self.status.as_deref() {
+            None | Some("open") => CaseStatus::Open,
+            Some("closed") => CaseStatus::Closed,
+            Some(s) => {
+                return Err(CaseError::Invalid(format!(
+                    "status must be open or closed, not {s:?}"
+                )))
+            }
+        };
+        if self.advocates.len() > 50 {
+            return Err(CaseError::Invalid("advocates: at most 50".into()));
+        }
+        Ok(CaseDetails {
+            client: Client {
+                name: Sealed::new(
+                    client_subject(&phone),
+                    text("client.name", &self.client.name, 200)?,
+                ),
+                phone,
+                language,
+            },
+            status,
+            problem_code: optional("problem_code", self.problem_code)?,
+            office: optional("office", self.office)?,
+            advocates: self
+                .advocates
+                .iter()
+                .map(|a| text("advocates[]", a, 200))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+fn is_language_tag(l: &str) -> bool {
+    let mut parts = l.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+impl Aggregate for Case {
+    const TYPE: &'static str = casewire_events::case::AGGREGATE;
+    type Command = CaseCommand;
+    type Event = CaseEvent;
+    type Error = CaseError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: CaseCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), CaseError> {
+        let CaseCommand::Put(input) = command;
+        let details = input.validate()?;
+        let event = match &self.details {
+            None => CaseEvent::CaseLinked { details },
+            // The CMS sends the whole case again on every change: the same case is no change.
+            Some(known) if *known == details => return Ok(()),
+            Some(_) => CaseEvent::CaseUpdated { details },
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: CaseEvent) {
+        match event {
+            CaseEvent::CaseLinked { details } | CaseEvent::CaseUpdated { details } => {
+                self.details = Some(details)
+            }
+        }
+    }
+}
+
+impl Case {
+    pub fn exists(&self) -> bool {
+        self.details.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    type Given = TestFramework<Case>;
+
+    fn input(phone: &str, status: Option<&str>) -> CaseInput {
+        CaseInput {
+            client: ClientInput {
+                name: " Ana Díaz ".into(),
+                phone: phone.into(),
+                language: Some("es".into()),
+            },
+            status: status.map(Into::into),
+            problem_code: Some("63".into()),
+            office: None,
+            advocates: vec!["adv-7".into()],
+        }
+    }
+
+    fn details(status: CaseStatus) -> CaseDetails {
+        CaseDetails {
+            client: Client {
+                name: Sealed::new("client:+13125550100", "Ana Díaz".to_string()),
+                phone: "+13125550100".into(),
+                language: "es".into(),
+            },
+            status,
+            problem_code: Some("63".into()),
+            office: None,
+            advocates: vec!["adv-7".into()],
+        }
+    }
+
+    #[test]
+    fn a_case_is_linked_with_its_phone_normalized_and_the_name_sealed() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(CaseCommand::Put(input("(312) 555-0100", None)))
+            .then_expect_events(vec![CaseEvent::CaseLinked {
+                details: details(CaseStatus::Open),
+            }]);
+    }
+
+    #[test]
+    fn the_same_case_again_is_no_change_and_a_different_one_is_an_update() {
+        let linked = CaseEvent::CaseLinked {
+            details: details(CaseStatus::Open),
+        };
+        Given::with(())
+            .given(vec![linked.clone()])
+            .when(CaseCommand::Put(input("+13125550100", Some("open"))))
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given(vec![linked])
+            .when(CaseCommand::Put(input("+13125550100", Some("closed"))))
+            .then_expect_events(vec![CaseEvent::CaseUpdated {
+                details: details(CaseStatus::Closed),
+            }]);
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_what_is_wrong() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(CaseCommand::Put(input("12", None)))
+            .then_expect_error_message("client.phone: not a phone number we can text: it has 2 digits; a US number has 10 (or 11 starting with 1), and other numbers start with '+' and the country code. Accepted forms: E.164 such as +13125550100 or +442079460958, or a US number such as (312) 555-0100, 312.555.0100, 1-312-555-0100 or 3125550100");
+        Given::with(())
+            .given_no_previous_events()
+            .when(CaseCommand::Put(input("+13125550100", Some("pending"))))
+            .then_expect_error_message("status must be open or closed, not \"pending\"");
+        let mut no_name = input("+13125550100", None);
+        no_name.client.name = "  ".into();
+        Given::with(())
+            .given_no_previous_events()
+            .when(CaseCommand::Put(no_name))
+            .then_expect_error_message("client.name must not be empty");
+    }
+}

@@ -1,0 +1,118 @@
+//! case-link's read model of cases: the phone to route by, the status, when it last texted.
+
+use async_trait::async_trait;
+use casewire_bus::Projection;
+use casewire_events::case::{CaseDetails, CaseEvent};
+use casewire_events::message::MessageEvent;
+use casewire_events::RecordedEvent;
+use casewire_eventstore::EventStore;
+use serde::Serialize;
+use sqlx::{Any, Transaction};
+
+pub struct Cases;
+
+#[async_trait]
+impl Projection for Cases {
+    fn name(&self) -> &'static str {
+        "caselink_cases"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        if e.aggregate_type == casewire_events::case::AGGREGATE {
+            let (CaseEvent::CaseLinked { details } | CaseEvent::CaseUpdated { details }) =
+                e.decode()?;
+            let sealed = e
+                .sealed_at(&format!("/{}/details", e.event_type))
+                .unwrap_or_default();
+            sqlx::query(
+                "INSERT INTO caselink_cases (tenant_id, case_id, phone, status, details, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (tenant_id, case_id) DO UPDATE SET \
+                 phone = excluded.phone, status = excluded.status, details = excluded.details, updated_at = excluded.updated_at",
+            )
+            .bind(&e.tenant_id)
+            .bind(&e.aggregate_id)
+            .bind(&details.client.phone)
+            .bind(details.status.as_str())
+            .bind(sealed)
+            .bind(&e.recorded_at)
+            .execute(&mut **tx)
+            .await?;
+        } else if e.aggregate_type == casewire_events::message::AGGREGATE
+            && e.event_type == "OutboundQueued"
+        {
+            let MessageEvent::OutboundQueued { case_id, .. } = e.decode()? else {
+                return Ok(());
+            };
+            sqlx::query("UPDATE caselink_cases SET last_texted_at = $1 WHERE tenant_id = $2 AND case_id = $3")
+                .bind(&e.recorded_at)
+                .bind(&e.tenant_id)
+                .bind(case_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A case as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    /// The CMS's own id.
+    pub id: String,
+    pub client: ClientView,
+    /// open or closed.
+    pub status: String,
+    pub problem_code: Option<String>,
+    pub office: Option<String>,
+    pub advocates: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_texted_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClientView {
+    /// null once the client's data was erased.
+    pub name: Option<String>,
+    pub phone: String,
+    pub language: String,
+}
+
+/// One case of a tenant, with the client's name opened.
+pub async fn find(
+    store: &EventStore,
+    tenant: &str,
+    case_id: &str,
+) -> anyhow::Result<Option<CaseView>> {
+    let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT details, created_at, updated_at, last_texted_at FROM caselink_cases WHERE tenant_id = $1 AND case_id = $2",
+    )
+    .bind(tenant)
+    .bind(case_id)
+    .fetch_optional(store.db().reader())
+    .await?;
+    let Some((sealed, created_at, updated_at, last_texted_at)) = row else {
+        return Ok(None);
+    };
+    let d: CaseDetails = serde_json::from_value(store.open_payload(tenant, &sealed).await?)?;
+    Ok(Some(CaseView {
+        id: case_id.to_string(),
+        client: ClientView {
+            name: d.client.name.value().cloned(),
+            phone: d.client.phone,
+            language: d.client.language,
+        },
+        status: d.status.as_str().to_string(),
+        problem_code: d.problem_code,
+        office: d.office,
+        advocates: d.advocates,
+        created_at,
+        updated_at,
+        last_texted_at,
+    }))
+}

@@ -1,0 +1,105 @@
+//! The commands case-link answers over the bus.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use casewire_bus::{CommandError, CommandHandler, Envelope, Projection};
+use casewire_eventstore::EventStore;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::case::{Case, CaseCommand, CaseInput};
+use crate::webhooks::{CreateEndpoint, WebhookEndpoint};
+
+pub struct Commands {
+    pub(crate) store: EventStore,
+    pub(crate) projections: Vec<Arc<dyn Projection>>,
+}
+
+#[derive(Deserialize)]
+struct PutCase {
+    case_id: String,
+    case: CaseInput,
+}
+
+#[derive(Deserialize)]
+struct NewEndpoint {
+    url: String,
+    events: Vec<String>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<Envelope<T>, CommandError> {
+    serde_json::from_value(body)
+        .map_err(|e| CommandError::invalid(format!("malformed command: {e}")))
+}
+
+#[async_trait]
+impl CommandHandler for Commands {
+    async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
+        match command {
+            "put_case" => {
+                let Envelope {
+                    tenant,
+                    metadata,
+                    body,
+                } = parse::<PutCase>(body)?;
+                let (case, _) = casewire_bus::load::<Case>(&self.store, &tenant, &body.case_id)
+                    .await
+                    .map_err(CommandError::internal)?;
+                casewire_bus::execute::<Case>(
+                    &self.store,
+                    &self.projections,
+                    &tenant,
+                    &body.case_id,
+                    CaseCommand::Put(body.case),
+                    metadata,
+                )
+                .await?;
+                let view = crate::cases::find(&self.store, &tenant, &body.case_id)
+                    .await
+                    .map_err(CommandError::internal)?
+                    .ok_or_else(|| {
+                        CommandError::internal("a linked case is not in the read model")
+                    })?;
+                Ok(json!({ "created": !case.exists(), "case": view }))
+            }
+            "create_webhook_endpoint" => {
+                let Envelope {
+                    tenant,
+                    metadata,
+                    body,
+                } = parse::<NewEndpoint>(body)?;
+                let id = uuid::Uuid::now_v7().to_string();
+                let secret = casewire_webhooks::Secret::generate();
+                let create = CreateEndpoint {
+                    url: body.url,
+                    events: body.events,
+                    secret: secret.as_str().to_string(),
+                };
+                casewire_bus::execute::<WebhookEndpoint>(
+                    &self.store,
+                    &self.projections,
+                    &tenant,
+                    &id,
+                    create,
+                    metadata,
+                )
+                .await?;
+                let view = crate::webhooks::endpoint(&self.store, &tenant, &id)
+                    .await
+                    .map_err(CommandError::internal)?
+                    .ok_or_else(|| {
+                        CommandError::internal("a created endpoint is not in the read model")
+                    })?;
+                // The secret is shown this once; casewire keeps it only sealed.
+                Ok(
+                    json!({ "id": view.id, "url": view.url, "events": view.events, "created_at": view.created_at, "secret": secret.as_str() }),
+                )
+            }
+            other => Err(CommandError::new(
+                "unknown_command",
+                format!("case-link has no command {other}"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! Outbound webhooks into the CMS, signed per Standard Webhooks.
+//!
+//! The [`Webhooks`] projection turns each inbound text's routing and each outbound status
+//! change into one delivery per subscribed endpoint (a job and a row in the delivery log),
+//! in the transaction that moves its cursor. The [`Deliverer`] POSTs them, retrying on a
+//! schedule that spans about a day, and keeps the log. The CMS de-duplicates by
+//! `webhook-id` (the event's id), which stays the same across retries.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use casewire_bus::jobs::{self, Job, Outcome, Worker};
+use casewire_bus::{Projection, Refusal};
+use casewire_events::case::{InboundRouteEvent, WebhookEndpointEvent, WEBHOOK_EVENT_TYPES};
+use casewire_events::message::MessageEvent;
+use casewire_events::{RecordedEvent, Sealed};
+use casewire_eventstore::EventStore;
+use chrono::Utc;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::{Any, Transaction};
+
+pub const QUEUE: &str = "case-link.webhooks";
+
+/// Wait before each retry: the schedule Standard Webhooks suggests, about a day in all.
+const SCHEDULE: [Duration; 7] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    created: bool,
+}
+
+#[derive(Debug)]
+pub struct CreateEndpoint {
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("this webhook endpoint already exists")]
+    Exists,
+}
+
+impl Refusal for EndpointError {
+    fn code(&self) -> &'static str {
+        match self {
+            EndpointError::Invalid(_) => "invalid",
+            EndpointError::Exists => "conflict",
+        }
+    }
+}
+
+/// An endpoint's URL: https, or http only to this machine (a CMS's local test receiver),
+/// because the payloads carry clients' texts.
+pub fn check_url(url: &str) -> Result<String, EndpointError> {
+    let bad = |m: String| EndpointError::Invalid(m);
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| bad(format!("url: {e}: give an absolute https:// URL")))?;
+    let host = parsed.host_str().unwrap_or("");
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(bad("url: must be https:// (texts are confidential); plain http:// is allowed only to localhost".into())),
+        s => return Err(bad(format!("url: scheme {s} is not https"))),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad(
+            "url: must not hold credentials; verify casewire's signature instead".into(),
+        ));
+    }
+    Ok(parsed.to_string())
+}
+
+fn check_events(events: Vec<String>) -> Result<Vec<String>, EndpointError> {
+    if events.is_empty() {
+        return Err(EndpointError::Invalid(format!(
+            "events: name at least one of {}",
+            WEBHOOK_EVENT_TYPES.join(", ")
+        )));
+    }
+    let mut out = Vec::new();
+    for e in events {
+        if !WEBHOOK_EVENT_TYPES.contains(&e.as_str()) {
+            return Err(EndpointError::Invalid(format!(
+                "events: {e:?} is not one of {}",
+                WEBHOOK_EVENT_TYPES.join(", ")
+            )));
+        }
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+impl Aggregate for WebhookEndpoint {
+    const TYPE: &'static str = casewire_events::case::ENDPOINT_AGGREGATE;
+    type Command = CreateEndpoint;
+    type Event = WebhookEndpointEvent;
+    type Error = EndpointError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        c: CreateEndpoint,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), EndpointError> {
+        if self.created {
+            return Err(EndpointError::Exists);
+        }
+        let event = WebhookEndpointEvent::WebhookEndpointCreated {
+            url: check_url(&c.url)?,
+            events: check_events(c.events)?,
+            secret: Sealed::new("tenant-secret:webhooks", c.secret),
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, _: WebhookEndpointEvent) {
+        self.created = true;
+    }
+}
+
+/// Endpoints, and a delivery for each event an endpoint subscribed to.
+pub struct Webhooks;
+
+/// What an event means to a CMS: its webhook type, message, and the plain data to send.
+fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String, Value)>> {
+    if e.aggregate_type == casewire_events::case::ROUTE_AGGREGATE {
+        let (message_id, case_id, reason) = match e.decode()? {
+            InboundRouteEvent::InboundRouted {
+                message_id,
+                case_id,
+                reason,
+            } => (message_id, Some(case_id), reason),
+            InboundRouteEvent::InboundUnrouted { message_id, reason } => (message_id, None, reason),
+        };
+        let data =
+            json!({ "case_id": case_id, "routing": { "case_id": case_id, "reason": reason } });
+        return Ok(Some(("message.inbound", message_id, data)));
+    }
+    if e.aggregate_type != casewire_events::message::AGGREGATE {
+        return Ok(None);
+    }
+    let data = match e.decode()? {
+        MessageEvent::Accepted { case_id, .. } => {
+            json!({ "case_id": case_id, "status": "accepted", "error_code": null, "error_reason": null })
+        }
+        MessageEvent::Failed {
+            case_id,
+            error_code,
+            reason,
+        } => {
+            json!({ "case_id": case_id, "status": "failed", "error_code": error_code, "error_reason": reason })
+        }
+        MessageEvent::StatusReported {
+            case_id,
+            status,
+            error_code,
+        } => {
+            json!({ "case_id": case_id, "status": status, "error_code": error_code, "error_reason": null })
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(("message.status", e.aggregate_id.clone(), data)))
+}
+
+#[async_trait]
+impl Projection for Webhooks {
+    fn name(&self) -> &'static str {
+        "caselink_webhooks"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        if e.aggregate_type == casewire_events::case::ENDPOINT_AGGREGATE {
+            let WebhookEndpointEvent::WebhookEndpointCreated { url, events, .. } = e.decode()?;
+            sqlx::query(
+                "INSERT INTO caselink_webhook_endpoints (tenant_id, id, url, events, secret, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
+            )
+            .bind(&e.tenant_id)
+            .bind(&e.aggregate_id)
+            .bind(url)
+            .bind(serde_json::to_string(&events)?)
+            .bind(e.sealed_at("/WebhookEndpointCreated/secret").unwrap_or_default())
+            .bind(&e.recorded_at)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(());
+        }
+        let Some((event_type, message_id, data)) = webhook_of(e)? else {
+            return Ok(());
+        };
+        let endpoints: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, events FROM caselink_webhook_endpoints WHERE tenant_id = $1",
+        )
+        .bind(&e.tenant_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (endpoint_id, events) in endpoints {
+            let events: Vec<String> = serde_json::from_str(&events)?;
+            if !events.iter().any(|t| t == event_type) {
+                continue;
+            }
+            let id = format!("{}:{endpoint_id}", e.event_id);
+            let payload = json!({
+                "endpoint_id": endpoint_id, "webhook_id": e.event_id, "type": event_type,
+                "message_id": message_id, "timestamp": e.recorded_at, "data": data,
+            });
+            jobs::enqueue(tx, QUEUE, &e.tenant_id, &id, &payload, Utc::now()).await?;
+            sqlx::query(
+                "INSERT INTO caselink_webhook_deliveries (tenant_id, id, endpoint_id, event_type, message_id, status, attempts, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
+            )
+            .bind(&e.tenant_id)
+            .bind(&id)
+            .bind(&endpoint_id)
+            .bind(event_type)
+            .bind(&message_id)
+            .bind(&e.recorded_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// POSTs deliveries and keeps their log.
+pub struct Deliverer {
+    pub(crate) http: reqwest::Client,
+}
+
+impl Deliverer {
+    pub fn new() -> Self {
+        Deliverer {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    /// The message as the CMS receives it: for an inbound text, its body and sender, opened
+    /// from the log now (so an erased client's text is never sent).
+    async fn body(&self, store: &EventStore, job: &Job) -> anyhow::Result<Value> {
+        let p = &job.payload;
+        let mut data = p["data"].clone();
+        let message_id = p["message_id"].as_str().unwrap_or_default();
+        data["id"] = message_id.into();
+        if p["type"] == "message.inbound" {
+            for e in store
+                .read_aggregate(
+                    &job.tenant_id,
+                    casewire_events::message::AGGREGATE,
+                    message_id,
+                    0,
+                )
+                .await?
+            {
+                if let MessageEvent::InboundReceived {
+                    from,
+                    to,
+                    body,
+                    segments,
+                    encoding,
+                    ..
+                } = serde_json::from_str(&e.payload)?
+                {
+                    data["direction"] = "inbound".into();
+                    data["from"] = from.into();
+                    data["to"] = to.into();
+                    data["body"] = body.value().cloned().into();
+                    data["segments"] = segments.into();
+                    data["encoding"] = encoding.into();
+                    data["created_at"] = e.recorded_at.into();
+                }
+            }
+        }
+        Ok(json!({ "type": p["type"], "timestamp": p["timestamp"], "data": data }))
+    }
+
+    async fn record(
+        &self,
+        store: &EventStore,
+        job: &Job,
+        status: &str,
+        code: Option<u16>,
+        error: Option<&str>,
+        next: Option<String>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE caselink_webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4, \
+             next_attempt_at = $5, updated_at = $6 WHERE tenant_id = $7 AND id = $8",
+        )
+        .bind(status)
+        .bind(job.attempts)
+        .bind(code.map(i64::from))
+        .bind(error)
+        .bind(next)
+        .bind(casewire_events::now())
+        .bind(&job.tenant_id)
+        .bind(&job.id)
+        .execute(store.db().writer())
+        .await?;
+        Ok(())
+    }
+}
+
+impl Default for Deliverer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Worker for Deliverer {
+    fn queue(&self) -> &'static str {
+        QUEUE
+    }
+
+    async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
+        let endpoint_id = job.payload["endpoint_id"].as_str().unwrap_or_default();
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT url, secret FROM caselink_webhook_endpoints WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&job.tenant_id)
+        .bind(endpoint_id)
+        .fetch_optional(store.db().reader())
+        .await?;
+        let Some((url, sealed)) = row else {
+            return Ok(Outcome::Done);
+        };
+        let secret: Sealed<String> =
+            serde_json::from_value(store.open_payload(&job.tenant_id, &sealed).await?)?;
+        let secret = casewire_webhooks::Secret::parse(
+            secret.value().map(String::as_str).unwrap_or_default(),
+        )?;
+        let body = serde_json::to_vec(&self.body(store, job).await?)?;
+        let webhook_id = job.payload["webhook_id"].as_str().unwrap_or_default();
+        let mut request = self
+            .http
+            .post(&url)
+            .header("content-type", "application/json");
+        for (name, value) in
+            casewire_webhooks::headers(&secret, webhook_id, Utc::now().timestamp(), &body)
+        {
+            request = request.header(name, value);
+        }
+        let (code, error) = match request.body(body).send().await {
+            Ok(r) if r.status().is_success() => {
+                self.record(
+                    store,
+                    job,
+                    "delivered",
+                    Some(r.status().as_u16()),
+                    None,
+                    None,
+                )
+                .await?;
+                return Ok(Outcome::Done);
+            }
+            Ok(r) => (
+                Some(r.status().as_u16()),
+                format!("the endpoint answered HTTP {}", r.status().as_u16()),
+            ),
+            Err(e) => (
+                None,
+                format!("could not reach the endpoint: {}", without_url(e)),
+            ),
+        };
+        match SCHEDULE.get(job.attempts as usize - 1) {
+            Some(wait) => {
+                let at = Utc::now() + chrono::Duration::from_std(*wait)?;
+                self.record(
+                    store,
+                    job,
+                    "retrying",
+                    code,
+                    Some(&error),
+                    Some(casewire_events::timestamp(at)),
+                )
+                .await?;
+                Ok(Outcome::RetryAt(at, error))
+            }
+            None => {
+                tracing::warn!(endpoint_id, delivery = %job.id, "webhook delivery failed for good");
+                self.record(store, job, "failed", code, Some(&error), None)
+                    .await?;
+                Ok(Outcome::Done)
+            }
+        }
+    }
+}
+
+/// reqwest's errors quote the URL, which may hold a CMS's token in its query.
+fn without_url(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection refused or failed".into()
+    } else {
+        e.without_url().to_string()
+    }
+}
+
+/// A delivery as `GET /v1/webhook-endpoints/{id}/deliveries` shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    pub id: String,
+    pub event_type: String,
+    pub message_id: Option<String>,
+    /// pending, retrying, delivered or failed.
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+type DeliveryRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+pub async fn deliveries(
+    store: &EventStore,
+    tenant: &str,
+    endpoint_id: &str,
+) -> anyhow::Result<Vec<DeliveryView>> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(
+        "SELECT id, event_type, message_id, status, attempts, last_status_code, last_error, next_attempt_at, created_at, updated_at \
+         FROM caselink_webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 ORDER BY created_at DESC, id LIMIT 500",
+    )
+    .bind(tenant)
+    .bind(endpoint_id)
+    .fetch_all(store.db().reader())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                event_type,
+                message_id,
+                status,
+                attempts,
+                last_status_code,
+                last_error,
+                next_attempt_at,
+                created_at,
+                updated_at,
+            )| DeliveryView {
+                id,
+                event_type,
+                message_id,
+                status,
+                attempts,
+                last_status_code,
+                last_error,
+                next_attempt_at,
+                created_at,
+                updated_at,
+            },
+        )
+        .collect())
+}
+
+/// An endpoint as the API shows it: never its secret.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EndpointView {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: String,
+}
+
+pub async fn endpoint(
+    store: &EventStore,
+    tenant: &str,
+    id: &str,
+) -> anyhow::Result<Option<EndpointView>> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT url, events, created_at FROM caselink_webhook_endpoints WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(store.db().reader())
+            .await?;
+    row.map(|(url, events, created_at)| {
+        Ok(EndpointView {
+            id: id.to_string(),
+            url,
+            events: serde_json::from_str(&events)?,
+            created_at,
+        })
+    })
+    .transpose()
+}

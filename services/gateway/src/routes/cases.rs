@@ -1,0 +1,203 @@
+//! Cases and their texts.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use casewire_case_link::CaseView;
+use casewire_messaging::MessageView;
+use casewire_tenancy::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::extract::{Json, Path};
+use crate::{ApiError, Auth, Gateway};
+
+/// Who works with cases and texts.
+pub(crate) const TEXTING: &[Role] = &[Role::Admin, Role::Advocate, Role::Integration];
+/// Who may read them: also compliance officers.
+pub(crate) const READING: &[Role] = &[
+    Role::Admin,
+    Role::Advocate,
+    Role::Integration,
+    Role::Compliance,
+];
+
+/// A CMS's own case id: what fits in a URL path segment without escaping surprises.
+pub(crate) fn check_case_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
+        return Err(ApiError::bad_request(
+            "case_id must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PutClient {
+    /// The client's name. Sealed in the log.
+    name: String,
+    /// E.164, or a US number such as (312) 555-0100.
+    phone: String,
+    /// BCP 47 (en, es, es-MX…); default en.
+    language: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PutCase {
+    client: PutClient,
+    /// open (default) or closed.
+    status: Option<String>,
+    problem_code: Option<String>,
+    office: Option<String>,
+    #[serde(default)]
+    advocates: Vec<String>,
+}
+
+/// Links a CMS case to casewire, or updates it. The CMS sends the whole case each time.
+#[utoipa::path(put, path = "/v1/cases/{case_id}", tag = "cases", security(("api_key" = [])), request_body = PutCase, responses(
+    (status = 201, body = CaseView, description = "linked"),
+    (status = 200, body = CaseView, description = "updated, or unchanged"),
+    (status = 422, description = "what is wrong with the case"),
+))]
+pub(crate) async fn put(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+    Json(body): Json<PutCase>,
+) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    check_case_id(&case_id)?;
+    let case = json!({
+        "client": { "name": body.client.name, "phone": body.client.phone, "language": body.client.language },
+        "status": body.status, "problem_code": body.problem_code, "office": body.office, "advocates": body.advocates,
+    });
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_case_link::SERVICE,
+            "put_case",
+            json!({ "case_id": case_id, "case": case }),
+        )
+        .await?;
+    let status = if answer["created"] == true {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(answer["case"].clone())))
+}
+
+/// Shows a case.
+#[utoipa::path(get, path = "/v1/cases/{case_id}", tag = "cases", security(("api_key" = [])), responses(
+    (status = 200, body = CaseView),
+    (status = 404, description = "no such case (or another tenant's)"),
+))]
+pub(crate) async fn show(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+) -> Result<axum::Json<CaseView>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    find_case(&gw, tenant, &case_id).await.map(axum::Json)
+}
+
+async fn find_case(gw: &Gateway, tenant: &str, case_id: &str) -> Result<CaseView, ApiError> {
+    casewire_case_link::cases::find(gw.store(), tenant, case_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such case"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SendMessage {
+    /// At most 1600 characters. Sealed in the log.
+    body: String,
+}
+
+/// Texts the case's client. The answer says how many segments it costs and its estimated price.
+#[utoipa::path(post, path = "/v1/cases/{case_id}/messages", tag = "messages", security(("api_key" = [])), request_body = SendMessage, params(
+    ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer and sends nothing twice"),
+), responses(
+    (status = 202, body = MessageView, description = "accepted; it is sent in the background"),
+    (status = 404, description = "no such case (or another tenant's)"),
+    (status = 409, description = "the tenant has no SMS provider"),
+    (status = 422, description = "the body is empty or over 1600 characters"),
+))]
+pub(crate) async fn send(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+    Json(body): Json<SendMessage>,
+) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    check_case_id(&case_id)?;
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_messaging::SERVICE,
+            "send",
+            json!({ "case_id": case_id, "body": body.body }),
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(answer)))
+}
+
+/// The case's thread: every text, both directions, oldest first.
+#[utoipa::path(get, path = "/v1/cases/{case_id}/messages", tag = "messages", security(("api_key" = [])), responses(
+    (status = 200, body = [MessageView]),
+    (status = 404, description = "no such case (or another tenant's)"),
+))]
+pub(crate) async fn thread(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    find_case(&gw, tenant, &case_id).await?;
+    casewire_messaging::messages::thread(gw.store(), tenant, &case_id)
+        .await
+        .map(axum::Json)
+        .map_err(ApiError::internal)
+}
+
+/// One text.
+#[utoipa::path(get, path = "/v1/messages/{message_id}", tag = "messages", security(("api_key" = [])), responses(
+    (status = 200, body = MessageView),
+    (status = 404, description = "no such message (or another tenant's)"),
+))]
+pub(crate) async fn message(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(message_id): Path<String>,
+) -> Result<axum::Json<MessageView>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    casewire_messaging::messages::find(gw.store(), tenant, &message_id)
+        .await
+        .map_err(ApiError::internal)?
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found("no such message"))
+}
+
+/// Inbound texts from numbers that belong to no case, oldest first.
+#[utoipa::path(get, path = "/v1/inbox/unrouted", tag = "messages", security(("api_key" = [])), responses(
+    (status = 200, body = [MessageView]),
+))]
+pub(crate) async fn unrouted(
+    State(gw): State<Gateway>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    casewire_messaging::messages::unrouted(gw.store(), tenant)
+        .await
+        .map(axum::Json)
+        .map_err(ApiError::internal)
+}

@@ -1,0 +1,252 @@
+//! Dispatch: every queued text goes to the provider once, and never twice.
+//!
+//! Twilio has no idempotency key, so "never twice" rests on one rule (see
+//! `Message::handle`): an attempt is recorded (`DispatchStarted`) before the provider is
+//! called, and no new attempt starts while an earlier one may have reached the provider.
+//! An attempt whose outcome is unknown (a 5xx, a timeout, a crash before the answer was
+//! recorded) is settled by looking the text up in the provider's message list (same
+//! recipient and body, created since the attempt began): found, it is recorded as
+//! accepted; not found, the attempt is abandoned and the next one may send. The windows
+//! that remain are in docs/decisions.md.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use casewire_bus::jobs::{self, Job, Outcome, Worker};
+use casewire_bus::Projection;
+use casewire_events::{Actor, Metadata, RecordedEvent};
+use casewire_eventstore::EventStore;
+use casewire_sms::twilio::TwilioClient;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{Any, Transaction};
+
+use crate::message::{Message, MessageCommand};
+use crate::provider::{verdict, Provider, Verdict};
+use crate::MessagingSettings;
+
+pub const QUEUE: &str = "messaging.dispatch";
+/// Attempts before a text the provider keeps not taking is failed.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Hands every queued text to the dispatcher.
+pub struct Outbox;
+
+#[async_trait]
+impl Projection for Outbox {
+    fn name(&self) -> &'static str {
+        "messaging_outbox"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        if e.aggregate_type == casewire_events::message::AGGREGATE
+            && e.event_type == "OutboundQueued"
+        {
+            jobs::enqueue(
+                tx,
+                QUEUE,
+                &e.tenant_id,
+                &e.aggregate_id,
+                &json!({}),
+                Utc::now(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+pub struct Dispatcher {
+    pub(crate) settings: Arc<MessagingSettings>,
+    pub(crate) twilio: TwilioClient,
+}
+
+impl Dispatcher {
+    async fn provider(&self, store: &EventStore, tenant: &str) -> anyhow::Result<Option<Provider>> {
+        Ok(match crate::providers().get(store, tenant).await? {
+            Some(settings) => Some(Provider::from_settings(settings, &self.twilio)),
+            None if self.settings.sandbox_by_default => Some(Provider::Sandbox),
+            None => None,
+        })
+    }
+
+    fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {
+        let base = self.settings.public_url.as_deref()?;
+        Some(format!(
+            "{}/webhooks/twilio/{tenant}/status?message_id={message_id}",
+            base.trim_end_matches('/')
+        ))
+    }
+}
+
+async fn record(
+    store: &EventStore,
+    tenant: &str,
+    id: &str,
+    command: MessageCommand,
+) -> anyhow::Result<()> {
+    let metadata = Metadata::new(Actor::System).into_map();
+    casewire_bus::execute::<Message>(store, &[], tenant, id, command, metadata).await?;
+    Ok(())
+}
+
+fn later(attempt: u32, at_least: Option<Duration>) -> DateTime<Utc> {
+    let wait = jobs::backoff(
+        attempt as i64,
+        Duration::from_secs(5),
+        Duration::from_secs(600),
+    )
+    .max(at_least.unwrap_or_default());
+    Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
+}
+
+#[async_trait]
+impl Worker for Dispatcher {
+    fn queue(&self) -> &'static str {
+        QUEUE
+    }
+
+    async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
+        let (tenant, id) = (job.tenant_id.as_str(), job.id.as_str());
+        let (m, _) = casewire_bus::load::<Message>(store, tenant, id).await?;
+        if !m.is_outbound() || m.dispatched() {
+            return Ok(Outcome::Done);
+        }
+        let body = m.body.clone().unwrap_or_default();
+        let Some(provider) = self.provider(store, tenant).await? else {
+            let reason = format!("the organization has no SMS provider: an admin sets one with PUT /v1/tenants/{tenant}/sms-provider");
+            record(
+                store,
+                tenant,
+                id,
+                MessageCommand::Fail {
+                    error_code: None,
+                    reason,
+                },
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        };
+
+        if let Some((attempt, started_at)) = &m.in_flight {
+            let since = DateTime::parse_from_rfc3339(started_at)?.with_timezone(&Utc);
+            match provider.find_sent(id, &m.phone, &body, since).await {
+                Ok(Some(sent)) => {
+                    tracing::info!(
+                        message_id = id,
+                        attempt,
+                        "an uncertain attempt had reached the provider; not sending again"
+                    );
+                    record(
+                        store,
+                        tenant,
+                        id,
+                        MessageCommand::Accept {
+                            provider_sid: sent.sid,
+                        },
+                    )
+                    .await?;
+                    return Ok(Outcome::Done);
+                }
+                Ok(None) => {
+                    let reason = format!("attempt {attempt} did not reach the provider (its message list has no such text)");
+                    record(store, tenant, id, MessageCommand::Abandon { reason }).await?;
+                }
+                Err(e) => {
+                    return Ok(Outcome::RetryAt(
+                        later(*attempt, None),
+                        format!("looking up attempt {attempt}: {e}"),
+                    ))
+                }
+            }
+        }
+        if m.attempts >= MAX_ATTEMPTS {
+            let reason = format!(
+                "the provider did not take the message in {MAX_ATTEMPTS} attempts; last: {}",
+                m.last_reason.as_deref().unwrap_or("unknown")
+            );
+            record(
+                store,
+                tenant,
+                id,
+                MessageCommand::Fail {
+                    error_code: None,
+                    reason,
+                },
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        }
+
+        let attempt = m.attempts + 1;
+        let begin = MessageCommand::BeginDispatch {
+            provider: provider.kind().into(),
+            now: casewire_events::now(),
+        };
+        if let Err(e) = record(store, tenant, id, begin).await {
+            // Another replica began at the same moment; its attempt stands.
+            return Ok(Outcome::RetryAt(later(attempt, None), e.to_string()));
+        }
+        let callback = match provider {
+            Provider::Twilio { .. } => self.status_callback(tenant, id),
+            Provider::Sandbox => None,
+        };
+        match provider
+            .send(id, &m.phone, &body, callback.as_deref())
+            .await
+        {
+            Ok(sent) => {
+                record(
+                    store,
+                    tenant,
+                    id,
+                    MessageCommand::Accept {
+                        provider_sid: sent.sid,
+                    },
+                )
+                .await?;
+                if let Provider::Sandbox = provider {
+                    let delivered = MessageCommand::ReportStatus {
+                        status: "delivered".into(),
+                        error_code: None,
+                    };
+                    record(store, tenant, id, delivered).await?;
+                }
+                Ok(Outcome::Done)
+            }
+            Err(e) => match verdict(&e) {
+                Verdict::Refused => {
+                    let fail = MessageCommand::Fail {
+                        error_code: e.code.map(|c| c.to_string()),
+                        reason: e.reason(),
+                    };
+                    record(store, tenant, id, fail).await?;
+                    Ok(Outcome::Done)
+                }
+                Verdict::NotTaken => {
+                    record(
+                        store,
+                        tenant,
+                        id,
+                        MessageCommand::Abandon {
+                            reason: e.to_string(),
+                        },
+                    )
+                    .await?;
+                    Ok(Outcome::RetryAt(
+                        later(attempt, e.retry_after),
+                        e.to_string(),
+                    ))
+                }
+                // Left in flight: the next run looks it up before anything is sent again.
+                Verdict::Unknown => Ok(Outcome::RetryAt(later(attempt, None), e.to_string())),
+            },
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! A text: an advocate's outbound message through its dispatch to the provider and its
+//! status callbacks, or a client's inbound one. Command in, events out; no I/O.
+
+use casewire_bus::Refusal;
+use casewire_events::message::{client_subject, status_rank, MessageEvent};
+use casewire_events::Sealed;
+use casewire_sms::segments;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Message {
+    pub direction: Option<String>,
+    pub case_id: String,
+    /// The client's number: the recipient of an outbound text, the sender of an inbound one.
+    pub phone: String,
+    /// Plain in memory only; the log has it sealed.
+    pub body: Option<String>,
+    pub status: String,
+    pub provider_sid: Option<String>,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// An attempt started with no known outcome yet: (attempt, started_at).
+    pub in_flight: Option<(u32, String)>,
+    pub last_reason: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum MessageCommand {
+    Queue {
+        case_id: String,
+        to: String,
+        body: String,
+        price_per_segment_micros: u64,
+    },
+    BeginDispatch {
+        provider: String,
+        now: String,
+    },
+    Abandon {
+        reason: String,
+    },
+    Accept {
+        provider_sid: String,
+    },
+    Fail {
+        error_code: Option<String>,
+        reason: String,
+    },
+    ReportStatus {
+        status: String,
+        error_code: Option<String>,
+    },
+    Receive {
+        from: String,
+        to: String,
+        body: String,
+        provider_sid: String,
+        opt_out_type: Option<String>,
+    },
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such message")]
+    NoSuchMessage,
+    #[error("this message already exists")]
+    Exists,
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl Refusal for MessageError {
+    fn code(&self) -> &'static str {
+        match self {
+            MessageError::Invalid(_) => "invalid",
+            MessageError::NoSuchMessage => "not_found",
+            MessageError::Exists | MessageError::Conflict(_) => "conflict",
+        }
+    }
+}
+
+impl Message {
+    pub fn is_outbound(&self) -> bool {
+        self.direction.as_deref() == Some("outbound")
+    }
+
+    /// Accepted by the provider, or failed: dispatch has nothing left to do.
+    pub fn dispatched(&self) -> bool {
+        self.provider_sid.is_some()
+            || self.status == "failed"
+            || status_rank(&self.status) > status_rank("accepted")
+    }
+
+    fn outbound(&self) -> Result<(), MessageError> {
+        if self.is_outbound() {
+            Ok(())
+        } else {
+            Err(MessageError::NoSuchMessage)
+        }
+    }
+}
+
+impl Aggregate for Message {
+    const TYPE: &'static str = casewire_events::message::AGGREGATE;
+    type Command = MessageCommand;
+    type Event = MessageEvent;
+    type Error = MessageError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: MessageCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), MessageError> {
+        use MessageCommand as C;
+        let event = match command {
+            C::Queue {
+                case_id,
+                to,
+                body,
+                price_per_segment_micros,
+            } => {
+                if self.direction.is_some() {
+                    return Err(MessageError::Exists);
+                }
+                segments::validate_body(&body)
+                    .map_err(|e| MessageError::Invalid(format!("body: {e}")))?;
+                let count = segments::count(&body);
+                MessageEvent::OutboundQueued {
+                    case_id,
+                    body: Sealed::new(client_subject(&to), body),
+                    to,
+                    segments: count.segments,
+                    encoding: encoding_name(count.encoding).into(),
+                    price_micros: segments::estimated_price(&count, price_per_segment_micros),
+                }
+            }
+            C::BeginDispatch { provider, now } => {
+                self.outbound()?;
+                if self.dispatched() {
+                    return Err(MessageError::Conflict(
+                        "this message was already dispatched".into(),
+                    ));
+                }
+                // The rule that keeps a text from going twice: no new attempt while an
+                // earlier one may have reached the provider, until a look-up says it did not.
+                if self.in_flight.is_some() {
+                    return Err(MessageError::Conflict(
+                        "an earlier attempt may have reached the provider; look it up first".into(),
+                    ));
+                }
+                MessageEvent::DispatchStarted {
+                    attempt: self.attempts + 1,
+                    provider,
+                    started_at: now,
+                }
+            }
+            C::Abandon { reason } => {
+                self.outbound()?;
+                let Some((attempt, _)) = self.in_flight.clone() else {
+                    return Ok(());
+                };
+                MessageEvent::DispatchAbandoned { attempt, reason }
+            }
+            C::Accept { provider_sid } => {
+                self.outbound()?;
+                if self.provider_sid.is_some() || self.status == "failed" {
+                    return Ok(());
+                }
+                MessageEvent::Accepted {
+                    case_id: self.case_id.clone(),
+                    provider_sid,
+                }
+            }
+            C::Fail { error_code, reason } => {
+                self.outbound()?;
+                if self.dispatched() {
+                    return Ok(());
+                }
+                MessageEvent::Failed {
+                    case_id: self.case_id.clone(),
+                    error_code,
+                    reason,
+                }
+            }
+            C::ReportStatus { status, error_code } => {
+                self.outbound()?;
+                let Some(rank) = status_rank(&status) else {
+                    return Err(MessageError::Invalid(format!(
+                        "unknown message status {status:?}"
+                    )));
+                };
+                // Callbacks come late, twice, or out of order: only a step forward counts.
+                if status_rank(&self.status).is_some_and(|current| rank <= current) {
+                    return Ok(());
+                }
+                MessageEvent::StatusReported {
+                    case_id: self.case_id.clone(),
+                    status,
+                    error_code,
+                }
+            }
+            C::Receive {
+                from,
+                to,
+                body,
+                provider_sid,
+                opt_out_type,
+            } => {
+                if self.direction.is_some() {
+                    // Twilio retries a webhook it thinks failed: the same MessageSid is the same text.
+                    return Ok(());
+                }
+                let count = segments::count(&body);
+                MessageEvent::InboundReceived {
+                    body: Sealed::new(client_subject(&from), body),
+                    from,
+                    to,
+                    segments: count.segments,
+                    encoding: encoding_name(count.encoding).into(),
+                    provider_sid,
+                    opt_out_type,
+                }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: MessageEvent) {
+        use MessageEvent as E;
+        match event {
+            E::OutboundQueued {
+                case_id, to, body, ..
+            } => {
+                self.direction = Some("outbound".into());
+                self.case_id = case_id;
+                self.phone = to;
+                self.body = body.value().cloned();
+                self.status = "queued".into();
+            }
+            E::DispatchStarted {
+                attempt,
+                started_at,
+                ..
+            } => {
+                self.attempts = attempt;
+                self.in_flight = Some((attempt, started_at));
+            }
+            E::DispatchAbandoned { reason, .. } => {
+                self.in_flight = None;
+                self.last_reason = Some(reason);
+            }
+            E::Accepted { provider_sid, .. } => {
+                self.in_flight = None;
+                self.provider_sid = Some(provider_sid);
+                self.advance("accepted");
+            }
+            E::Failed { reason, .. } => {
+                self.in_flight = None;
+                self.status = "failed".into();
+                self.last_reason = Some(reason);
+            }
+            E::StatusReported { status, .. } => self.advance(&status),
+            E::InboundReceived {
+                from,
+                body,
+                provider_sid,
+                ..
+            } => {
+                self.direction = Some("inbound".into());
+                self.phone = from;
+                self.body = body.value().cloned();
+                self.provider_sid = Some(provider_sid);
+                self.status = "received".into();
+            }
+        }
+    }
+}
+
+impl Message {
+    fn advance(&mut self, status: &str) {
+        if status_rank(status) > status_rank(&self.status) {
+            self.status = status.to_string();
+        }
+    }
+}
+
+pub fn encoding_name(e: segments::Encoding) -> &'static str {
+    match e {
+        segments::Encoding::Gsm7 => "GSM-7",
+        segments::Encoding::Ucs2 => "UCS-2",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    type Given = TestFramework<Message>;
+
+    fn queued() -> MessageEvent {
+        MessageEvent::OutboundQueued {
+            case_id: "c1".into(),
+            to: "+13125550100".into(),
+            body: Sealed::new(
+                "client:+13125550100",
+                "Your hearing is Monday at 9".to_string(),
+            ),
+            segments: 1,
+            encoding: "GSM-7".into(),
+            price_micros: 8_300,
+        }
+    }
+
+    fn started(attempt: u32) -> MessageEvent {
+        MessageEvent::DispatchStarted {
+            attempt,
+            provider: "twilio".into(),
+            started_at: "2026-11-29T15:00:00.000000Z".into(),
+        }
+    }
+
+    fn accepted() -> MessageEvent {
+        MessageEvent::Accepted {
+            case_id: "c1".into(),
+            provider_sid: "SM1".into(),
+        }
+    }
+
+    fn status(s: &str) -> MessageCommand {
+        MessageCommand::ReportStatus {
+            status: s.into(),
+            error_code: None,
+        }
+    }
+
+    #[test]
+    fn a_text_is_queued_with_its_segments_and_price_and_the_body_sealed() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(MessageCommand::Queue {
+                case_id: "c1".into(),
+                to: "+13125550100".into(),
+                body: "Your hearing is Monday at 9".into(),
+                price_per_segment_micros: 8_300,
+            })
+            .then_expect_events(vec![queued()]);
+    }
+
+    #[test]
+    fn a_body_over_1600_characters_is_refused() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(MessageCommand::Queue {
+                case_id: "c1".into(),
+                to: "+13125550100".into(),
+                body: "a".repeat(1601),
+                price_per_segment_micros: 1,
+            })
+            .then_expect_error_message(
+                "body: the message body is 1601 characters long; Twilio accepts at most 1600",
+            );
+    }
+
+    #[test]
+    fn no_second_attempt_while_the_first_may_have_reached_the_provider() {
+        let begin = || MessageCommand::BeginDispatch {
+            provider: "twilio".into(),
+            now: "2026-11-29T15:00:00.000000Z".into(),
+        };
+        Given::with(())
+            .given(vec![queued()])
+            .when(begin())
+            .then_expect_events(vec![started(1)]);
+        Given::with(())
+            .given(vec![queued(), started(1)])
+            .when(begin())
+            .then_expect_error(MessageError::Conflict(
+                "an earlier attempt may have reached the provider; look it up first".into(),
+            ));
+        let abandoned = MessageEvent::DispatchAbandoned {
+            attempt: 1,
+            reason: "429".into(),
+        };
+        Given::with(())
+            .given(vec![queued(), started(1), abandoned])
+            .when(begin())
+            .then_expect_events(vec![started(2)]);
+        Given::with(())
+            .given(vec![queued(), started(1), accepted()])
+            .when(begin())
+            .then_expect_error(MessageError::Conflict(
+                "this message was already dispatched".into(),
+            ));
+    }
+
+    #[test]
+    fn a_status_never_moves_back_and_a_duplicate_changes_nothing() {
+        let reported = |s: &str| MessageEvent::StatusReported {
+            case_id: "c1".into(),
+            status: s.into(),
+            error_code: None,
+        };
+        Given::with(())
+            .given(vec![queued(), started(1), accepted()])
+            .when(status("delivered"))
+            .then_expect_events(vec![reported("delivered")]);
+        Given::with(())
+            .given(vec![
+                queued(),
+                started(1),
+                accepted(),
+                reported("delivered"),
+            ])
+            .when(status("sent"))
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given(vec![queued(), started(1), accepted(), reported("sent")])
+            .when(status("sent"))
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given(vec![queued()])
+            .when(status("bogus"))
+            .then_expect_error(MessageError::Invalid(
+                "unknown message status \"bogus\"".into(),
+            ));
+    }
+
+    #[test]
+    fn a_callback_before_the_answer_is_recorded_still_lets_the_sid_be_recorded() {
+        let reported = MessageEvent::StatusReported {
+            case_id: "c1".into(),
+            status: "sent".into(),
+            error_code: None,
+        };
+        Given::with(())
+            .given(vec![queued(), started(1), reported])
+            .when(MessageCommand::Accept {
+                provider_sid: "SM1".into(),
+            })
+            .then_expect_events(vec![accepted()]);
+    }
+
+    #[test]
+    fn the_same_inbound_text_twice_is_recorded_once() {
+        let receive = || MessageCommand::Receive {
+            from: "+13125550100".into(),
+            to: "+13125550199".into(),
+            body: "¿Cuándo es la audiencia?".into(),
+            provider_sid: "SM9".into(),
+            opt_out_type: None,
+        };
+        let received = MessageEvent::InboundReceived {
+            from: "+13125550100".into(),
+            to: "+13125550199".into(),
+            body: Sealed::new(
+                "client:+13125550100",
+                "¿Cuándo es la audiencia?".to_string(),
+            ),
+            segments: 1,
+            encoding: "UCS-2".into(),
+            provider_sid: "SM9".into(),
+            opt_out_type: None,
+        };
+        Given::with(())
+            .given_no_previous_events()
+            .when(receive())
+            .then_expect_events(vec![received.clone()]);
+        Given::with(())
+            .given(vec![received])
+            .when(receive())
+            .then_expect_events(vec![]);
+    }
+}
