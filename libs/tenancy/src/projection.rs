@@ -11,7 +11,7 @@ fn tenant_event(e: &RecordedEvent) -> anyhow::Result<Option<TenantEvent>> {
     if e.aggregate_type != Tenant::TYPE {
         return Ok(None);
     }
-    Ok(Some(serde_json::from_str(&e.payload)?))
+    Ok(Some(e.decode()?))
 }
 
 /// A service's own directory of tenants (id, name, time zone), in its own table.

@@ -13,6 +13,16 @@ use tokio::process::{Child, Command};
 pub use casewire_testkit::{wait_for, NatsServer, PgServer};
 
 pub mod suite;
+pub mod texting;
+
+/// A free port on loopback, for a gateway whose public URL must be known before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
 /// Base64 of 32 bytes, for the production processes of a test.
@@ -56,13 +66,24 @@ impl Casewire {
 
     /// `casewire serve <service>` on the given PostgreSQL and NATS.
     pub async fn serve(service: &str, database_url: &str, nats_url: &str) -> Casewire {
-        let env = [
+        Casewire::serve_with(service, database_url, nats_url, &[]).await
+    }
+
+    /// `casewire serve <service>` with more environment (`env` wins).
+    pub async fn serve_with(
+        service: &str,
+        database_url: &str,
+        nats_url: &str,
+        env: &[(&str, &str)],
+    ) -> Casewire {
+        let mut all = vec![
             ("DATABASE_URL", database_url),
             ("NATS_URL", nats_url),
             ("CASEWIRE_MASTER_KEY", MASTER_KEY),
             ("CASEWIRE_OPERATOR_TOKEN", OPERATOR_TOKEN),
         ];
-        Casewire::start(&["serve", service], &env).await
+        all.extend_from_slice(env);
+        Casewire::start(&["serve", service], &all).await
     }
 
     /// Starts the binary and waits (bounded) until it says it is serving.
@@ -188,6 +209,63 @@ impl Api {
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call("PUT", path, Some(token), Some(body)).await
+    }
+
+    /// A POST with an `Idempotency-Key`: (status, replayed?, body).
+    pub async fn post_once(
+        &self,
+        path: &str,
+        token: &str,
+        key: &str,
+        body: Value,
+    ) -> (u16, bool, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let replayed = resp.headers().get("idempotent-replayed").is_some();
+        (
+            resp.status().as_u16(),
+            replayed,
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Adds an API key of `role` to a tenant (with the operator token).
+    pub async fn key(&self, tenant: &str, role: &str) -> String {
+        let (s, k) = self
+            .post(
+                &format!("/v1/tenants/{tenant}/api-keys"),
+                OPERATOR_TOKEN,
+                serde_json::json!({"name": role, "role": role}),
+            )
+            .await;
+        assert_eq!(s, 201, "{k}");
+        k["key"].as_str().unwrap().to_string()
+    }
+
+    /// Polls `GET path` (bounded) until `ready` accepts the answer.
+    pub async fn wait_get(
+        &self,
+        what: &str,
+        path: &str,
+        token: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Value {
+        wait_for(what, Duration::from_secs(30), || async {
+            let (s, v) = self.get(path, token).await;
+            (s == 200 && ready(&v)).then_some(v)
+        })
+        .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use casewire_e2e::{suite, wait_for, Api, Casewire, NatsServer, PgServer};
+use casewire_e2e::{free_port, suite, texting, wait_for, Api, Casewire, NatsServer, PgServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenancy_with_each_service_in_its_own_process() {
@@ -62,4 +62,37 @@ async fn serve_all_runs_every_service_in_one_process() {
     );
     api.wait_until_every_service_is_caught_up().await;
     assert!(all.terminate().await.success(), "SIGTERM is a clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn texting_with_each_service_in_its_own_process() {
+    let pg = PgServer::start().await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = casewire_testkit::FakeTwilio::start().await;
+    // Twilio signs over the public URL, which the messaging process must know too.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let public = format!("http://{addr}");
+    let env = [
+        ("CASEWIRE_TWILIO_API_BASE", twilio.url()),
+        ("CASEWIRE_PUBLIC_URL", public.clone()),
+        ("CASEWIRE_HTTP_ADDR", addr.clone()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let gateway = Casewire::serve_with("gateway", &db, &nats.url(), &env).await;
+    assert_eq!(gateway.url, public);
+    let _others = [
+        Casewire::serve_with("messaging", &db, &nats.url(), &env).await,
+        Casewire::serve("consent", &db, &nats.url()).await,
+        Casewire::serve("case-link", &db, &nats.url()).await,
+    ];
+    texting::texting(&Api::new(&gateway.url), &twilio).await;
+
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE payload LIKE $1")
+        .bind(format!("%{}%", texting::PRIVATE_BODY))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "a message body is in the log in clear");
 }

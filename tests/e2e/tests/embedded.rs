@@ -2,7 +2,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use casewire_e2e::{suite, Api, Casewire};
+use casewire_e2e::{assert_error, suite, texting, Api, Casewire};
+use serde_json::json;
 
 #[tokio::test]
 async fn tenancy_in_the_embedded_mode() {
@@ -102,5 +103,161 @@ async fn audit_verify_exits_0_on_an_intact_chain_and_1_naming_the_first_bad_even
     assert!(
         out.contains("BROKEN") && out.contains("first bad event 1"),
         "{out}"
+    );
+}
+
+/// No row of the log holds `text` in clear.
+async fn log_never_holds(db_url: &str, text: &str) {
+    let pool = sqlx::AnyPool::connect(db_url).await.unwrap();
+    let (n, all): (i64, i64) = sqlx::query_as(
+        "SELECT SUM(CASE WHEN payload LIKE $1 THEN 1 ELSE 0 END), COUNT(*) FROM events",
+    )
+    .bind(format!("%{text}%"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(all > 10, "the log has the texting events");
+    assert_eq!(n, 0, "a message body is in the log in clear");
+}
+
+#[tokio::test]
+async fn texting_over_twilio_in_the_embedded_mode() {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    let twilio = casewire_testkit::FakeTwilio::start().await;
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
+    texting::texting(&Api::new(&cw.url), &twilio).await;
+    let db = format!("sqlite://{}/casewire.db", dir.path().display());
+    log_never_holds(&db, texting::PRIVATE_BODY).await;
+}
+
+#[tokio::test]
+async fn the_sandbox_captures_texts_and_simulates_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let api = Api::new(&cw.url);
+    let (tenant, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let (s, p) = api
+        .get(&format!("/v1/tenants/{tenant}/sms-provider"), &admin)
+        .await;
+    assert_eq!(
+        (s, &p["kind"]),
+        (200, &json!("sandbox")),
+        "the default of casewire dev: {p}"
+    );
+    let advocate = api.key(&tenant, "advocate").await;
+    let (s, _) = api
+        .put(
+            "/v1/cases/42",
+            &advocate,
+            json!({"client": {"name": "Ana", "phone": "3125550100"}}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, m) = api
+        .post(
+            "/v1/cases/42/messages",
+            &advocate,
+            json!({"body": "Court is at 9am"}),
+        )
+        .await;
+    assert_eq!(s, 202, "{m}");
+    let captured = api
+        .wait_get(
+            "the sandbox to capture the text",
+            "/v1/sandbox/messages",
+            &advocate,
+            |v| v.as_array().unwrap().len() == 1 && v[0]["status"] == "delivered",
+        )
+        .await;
+    assert_eq!(
+        (&captured[0]["body"], &captured[0]["phone"]),
+        (&json!("Court is at 9am"), &json!("+13125550100"))
+    );
+
+    let (s, r) = api
+        .post(
+            "/v1/sandbox/inbound",
+            &advocate,
+            json!({"from": "(312) 555-0100", "body": "ok, see you"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let thread = api
+        .wait_get(
+            "the reply on the thread",
+            "/v1/cases/42/messages",
+            &advocate,
+            |t| t.as_array().unwrap().len() == 2,
+        )
+        .await;
+    assert_eq!(
+        (&thread[1]["direction"], &thread[1]["body"]),
+        (&json!("inbound"), &json!("ok, see you"))
+    );
+    let (s, e) = api
+        .post(
+            "/v1/sandbox/inbound",
+            &advocate,
+            json!({"from": "12", "body": "x"}),
+        )
+        .await;
+    assert_error(s, &e, 422, "validation_failed");
+
+    // Once the tenant moves to Twilio, the sandbox is off.
+    let (s, _) = api
+        .put(&format!("/v1/tenants/{tenant}/sms-provider"), &admin, json!({"kind": "twilio", "account_sid": texting::ACCOUNT_A, "auth_token": "t0ken", "from": "+13125550199"}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, e) = api.get("/v1/sandbox/messages", &advocate).await;
+    assert_error(s, &e, 409, "conflict");
+}
+
+#[tokio::test]
+async fn a_cms_endpoint_that_fails_is_retried_and_the_log_shows_each_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let api = Api::new(&cw.url);
+    let (tenant, _) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let cms_key = api.key(&tenant, "integration").await;
+    let cms = casewire_testkit::FakeCms::start().await;
+    cms.fail_next(1, 503);
+    let (s, ep) = api
+        .post(
+            "/v1/webhook-endpoints",
+            &cms_key,
+            json!({"url": cms.url(), "events": ["message.inbound"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{ep}");
+    api.post(
+        "/v1/sandbox/inbound",
+        &cms_key,
+        json!({"from": "+13125550100", "body": "hello?"}),
+    )
+    .await;
+    let path = format!(
+        "/v1/webhook-endpoints/{}/deliveries",
+        ep["id"].as_str().unwrap()
+    );
+    let failed_once = api
+        .wait_get("a failed first attempt", &path, &cms_key, |d| {
+            d[0]["last_status_code"] == 503
+        })
+        .await;
+    assert_eq!(failed_once[0]["status"], "retrying", "{failed_once}");
+    let delivered = api
+        .wait_get("the retry", &path, &cms_key, |d| {
+            d[0]["status"] == "delivered"
+        })
+        .await;
+    assert_eq!(delivered[0]["attempts"], 2, "{delivered}");
+    let secret = casewire_webhooks::Secret::parse(ep["secret"].as_str().unwrap()).unwrap();
+    let got = cms.verified(&secret);
+    assert_eq!(got.len(), 2, "both attempts were signed");
+    assert_eq!(
+        cms.received()[0].headers["webhook-id"],
+        cms.received()[1].headers["webhook-id"],
+        "the same webhook-id on a retry"
     );
 }

@@ -1,0 +1,450 @@
+//! The texting scenario every mode must pass (issue 3), against a fake Twilio and a fake
+//! CMS: what an advocate, a CMS vendor's engineer and a client on a phone would notice.
+
+use std::time::Duration;
+
+use casewire_testkit::{wait_for, FakeCms, FakeTwilio};
+use serde_json::{json, Value};
+
+use crate::{assert_error, Api};
+
+pub const ACCOUNT_A: &str = "AC0123456789abcdef0123456789abcdef";
+pub const ACCOUNT_B: &str = "ACfedcba9876543210fedcba9876543210";
+const TOKEN_A: &str = "auth-token-of-prairie-legal-aid";
+const TOKEN_B: &str = "auth-token-of-coastal-legal-svcs";
+pub const NUMBER_A: &str = "+13125550199";
+pub const CLIENT: &str = "+13125550100";
+/// A text that must never appear in clear in the event log.
+pub const PRIVATE_BODY: &str = "Your eviction hearing moved to Monday 9am, room 4B";
+
+/// What the scenario made, for the mode's own checks.
+pub struct Texting {
+    pub tenant: String,
+    pub key: String,
+}
+
+async fn twilio_tenant(
+    api: &Api,
+    twilio: &FakeTwilio,
+    name: &str,
+    account: &str,
+    token: &str,
+) -> (String, String) {
+    let (tenant, admin) = api.tenant_with_key(name, "admin").await;
+    twilio.account(account, token);
+    let (s, p) = api
+        .put(
+            &format!("/v1/tenants/{tenant}/sms-provider"),
+            &admin,
+            json!({"kind": "twilio", "account_sid": account, "auth_token": token, "from": NUMBER_A, "price_per_segment_usd": 0.0079}),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert!(
+        !p.to_string().contains(token),
+        "the auth token is never returned: {p}"
+    );
+    (tenant, admin)
+}
+
+async fn status_of(api: &Api, key: &str, id: &str, want: &str) -> Value {
+    api.wait_get(
+        &format!("message {id} to be {want}"),
+        &format!("/v1/messages/{id}"),
+        key,
+        |m| m["status"] == want,
+    )
+    .await
+}
+
+pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
+    let (a, admin) = twilio_tenant(api, twilio, "Prairie Legal Aid", ACCOUNT_A, TOKEN_A).await;
+    let (b, b_admin) =
+        twilio_tenant(api, twilio, "Coastal Legal Services", ACCOUNT_B, TOKEN_B).await;
+    let cms_key = api.key(&a, "integration").await;
+    let advocate = api.key(&a, "advocate").await;
+
+    // The provider as an admin sees it: never the token; bad settings are refused whole.
+    let (s, p) = api
+        .get(&format!("/v1/tenants/{a}/sms-provider"), &admin)
+        .await;
+    assert_eq!(
+        (s, &p["kind"], &p["auth_token_set"], &p["from"]),
+        (200, &json!("twilio"), &json!(true), &json!(NUMBER_A)),
+        "{p}"
+    );
+    let (s, e) = api
+        .put(
+            &format!("/v1/tenants/{a}/sms-provider"),
+            &admin,
+            json!({"kind": "twilio", "account_sid": "AC1", "auth_token": "x", "from": NUMBER_A}),
+        )
+        .await;
+    assert_error(s, &e, 422, "validation_failed");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("account_sid"),
+        "{e}"
+    );
+    let (s, e) = api
+        .put(
+            &format!("/v1/tenants/{a}/sms-provider"),
+            &advocate,
+            json!({"kind": "sandbox"}),
+        )
+        .await;
+    assert_error(s, &e, 403, "forbidden");
+
+    // The CMS subscribes to every text.
+    let cms = FakeCms::start().await;
+    let (s, endpoint) = api
+        .post("/v1/webhook-endpoints", &cms_key, json!({"url": format!("{}/casewire", cms.url()), "events": ["message.inbound", "message.status"]}))
+        .await;
+    assert_eq!(s, 201, "{endpoint}");
+    let secret = casewire_webhooks::Secret::parse(endpoint["secret"].as_str().unwrap()).unwrap();
+    assert!(endpoint["secret"].as_str().unwrap().starts_with("whsec_"));
+    let endpoint_id = endpoint["id"].as_str().unwrap().to_string();
+    let (s, e) = api
+        .post(
+            "/v1/webhook-endpoints",
+            &cms_key,
+            json!({"url": "http://cms.example.org/hook", "events": ["message.inbound"]}),
+        )
+        .await;
+    assert_error(s, &e, 422, "validation_failed");
+
+    // Cases: 201 on create, 200 on update; a bad one is refused and leaves nothing.
+    let case = json!({"client": {"name": "Ana Díaz", "phone": "(312) 555-0100", "language": "es"}, "status": "open", "problem_code": "63", "office": "North", "advocates": ["a.lee"]});
+    let (s, c) = api.put("/v1/cases/C-100", &cms_key, case.clone()).await;
+    assert_eq!(
+        (s, &c["client"]["phone"], &c["client"]["name"]),
+        (201, &json!(CLIENT), &json!("Ana Díaz")),
+        "{c}"
+    );
+    let (s, _) = api.put("/v1/cases/C-100", &cms_key, case.clone()).await;
+    assert_eq!(s, 200);
+    let (s, e) = api
+        .put(
+            "/v1/cases/C-bad",
+            &cms_key,
+            json!({"client": {"name": "X", "phone": "555"}}),
+        )
+        .await;
+    assert_error(s, &e, 422, "validation_failed");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("client.phone"),
+        "{e}"
+    );
+    let (s, _) = api.get("/v1/cases/C-bad", &cms_key).await;
+    assert_eq!(s, 404, "a refused case is not half-written");
+
+    // An advocate texts the client; a retry with the same Idempotency-Key sends nothing twice.
+    let path = "/v1/cases/C-100/messages";
+    let (s, replayed, m) = api
+        .post_once(path, &advocate, "send-1", json!({"body": PRIVATE_BODY}))
+        .await;
+    assert_eq!((s, replayed), (202, false), "{m}");
+    assert_eq!(
+        (&m["status"], &m["segments"], &m["encoding"]),
+        (&json!("queued"), &json!(1), &json!("GSM-7")),
+        "{m}"
+    );
+    assert_eq!(m["price_usd"], json!(0.0079));
+    let id = m["id"].as_str().unwrap().to_string();
+    let (s, replayed, again) = api
+        .post_once(path, &advocate, "send-1", json!({"body": PRIVATE_BODY}))
+        .await;
+    assert_eq!(
+        (s, replayed, &again["id"]),
+        (202, true, &json!(id)),
+        "{again}"
+    );
+    let (s, _, e) = api
+        .post_once(path, &advocate, "send-1", json!({"body": "something else"}))
+        .await;
+    assert_eq!(s, 422, "{e}");
+    status_of(api, &advocate, &id, "accepted").await;
+    let sent: Vec<_> = twilio
+        .sent()
+        .into_iter()
+        .filter(|m| m.body == PRIVATE_BODY)
+        .collect();
+    assert_eq!(sent.len(), 1, "sent exactly once");
+    let sid = sent[0].sid.clone();
+    assert_eq!(
+        (sent[0].to.as_str(), sent[0].from.as_deref()),
+        (CLIENT, Some(NUMBER_A))
+    );
+    assert!(sent[0]
+        .status_callback
+        .as_deref()
+        .unwrap()
+        .ends_with(&format!("/webhooks/twilio/{a}/status?message_id={id}")));
+
+    // Segments and encoding are counted before sending; a text over 1600 characters is refused.
+    let (s, m2) = api
+        .post(
+            path,
+            &advocate,
+            json!({"body": "¿Puede venir el lunes? 😊"}),
+        )
+        .await;
+    assert_eq!(
+        (s, &m2["encoding"], &m2["segments"]),
+        (202, &json!("UCS-2"), &json!(1)),
+        "{m2}"
+    );
+    let (s, e) = api
+        .post(path, &advocate, json!({"body": "a".repeat(1601)}))
+        .await;
+    assert_error(s, &e, 422, "validation_failed");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("1601"),
+        "{e}"
+    );
+    let (s, e) = api
+        .post(
+            "/v1/cases/C-none/messages",
+            &advocate,
+            json!({"body": "hi"}),
+        )
+        .await;
+    assert_error(s, &e, 404, "not_found");
+
+    // Status callbacks: signed, de-duplicated, never backwards.
+    assert_eq!(
+        twilio.send_status_callback(&sid, "delivered", None).await,
+        204
+    );
+    status_of(api, &advocate, &id, "delivered").await;
+    assert_eq!(twilio.send_status_callback(&sid, "sent", None).await, 204);
+    assert_eq!(
+        twilio.send_status_callback(&sid, "delivered", None).await,
+        204
+    );
+    let (_, m) = api.get(&format!("/v1/messages/{id}"), &advocate).await;
+    assert_eq!(
+        m["status"], "delivered",
+        "a late 'sent' does not undo 'delivered'"
+    );
+    let status_url = format!("{}/webhooks/twilio/{a}/status?message_id={id}", api.base);
+    let http = reqwest::Client::new();
+    let form = [("MessageSid", sid.as_str()), ("MessageStatus", "failed")];
+    let r = http.post(&status_url).form(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400, "no signature");
+    let r = http
+        .post(&status_url)
+        .header("x-twilio-signature", "bm90IGl0")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403, "a wrong signature");
+    let forged = casewire_sms_sign(TOKEN_B, &status_url, &form);
+    let r = http
+        .post(&status_url)
+        .header("x-twilio-signature", forged)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        403,
+        "another tenant's token does not sign for this one"
+    );
+
+    // The client replies: it lands on the case that texted them, once, and reaches the CMS.
+    let inbound_url = format!("{}/webhooks/twilio/{a}/inbound", api.base);
+    let (s, twiml) = twilio
+        .send_inbound(
+            &inbound_url,
+            ACCOUNT_A,
+            CLIENT,
+            NUMBER_A,
+            "Gracias, allí estaré",
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(twiml.contains("<Response></Response>"), "{twiml}");
+    let thread = api
+        .wait_get("the reply on the thread", path, &advocate, |t| {
+            t.as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["direction"] == "inbound" && m["routing"] == "routed")
+        })
+        .await;
+    let directions: Vec<_> = thread
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["direction"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        directions,
+        ["outbound", "outbound", "inbound"],
+        "oldest first, both directions: {thread}"
+    );
+    let reply = &thread[2];
+    assert_eq!(
+        (&reply["body"], &reply["routing_reason"], &reply["case_id"]),
+        (
+            &json!("Gracias, allí estaré"),
+            &json!("last_texted"),
+            &json!("C-100")
+        )
+    );
+
+    // A number that belongs to no case goes to the unrouted inbox.
+    twilio
+        .send_inbound(
+            &inbound_url,
+            ACCOUNT_A,
+            "+13125550777",
+            NUMBER_A,
+            "who is this?",
+            None,
+        )
+        .await;
+    let inbox = api
+        .wait_get("the unrouted inbox", "/v1/inbox/unrouted", &advocate, |v| {
+            v.as_array().unwrap().len() == 1
+        })
+        .await;
+    assert_eq!(
+        (&inbox[0]["body"], &inbox[0]["routing_reason"]),
+        (&json!("who is this?"), &json!("unknown_number"))
+    );
+
+    // Twilio refuses a number that replied STOP: the message fails with its code and a clear reason.
+    twilio.reject_number(
+        "+13125550123",
+        400,
+        21610,
+        "Attempt to send to unsubscribed recipient",
+    );
+    let (s, _) = api
+        .put(
+            "/v1/cases/C-101",
+            &cms_key,
+            json!({"client": {"name": "Bo Chen", "phone": "+13125550123"}}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, m) = api
+        .post(
+            "/v1/cases/C-101/messages",
+            &advocate,
+            json!({"body": "Reminder: bring your lease"}),
+        )
+        .await;
+    let failed = status_of(api, &advocate, m["id"].as_str().unwrap(), "failed").await;
+    assert_eq!(failed["error_code"], "21610");
+    assert!(
+        failed["error_reason"].as_str().unwrap().contains("STOP"),
+        "{failed}"
+    );
+
+    // Twilio takes a text but its answer is lost: casewire looks before sending again.
+    twilio.lose_next_answers(1);
+    let lost_body = "Your appointment is confirmed for Thursday";
+    let (_, m) = api.post(path, &advocate, json!({"body": lost_body})).await;
+    status_of(api, &advocate, m["id"].as_str().unwrap(), "accepted").await;
+    assert_eq!(
+        twilio.sent().iter().filter(|s| s.body == lost_body).count(),
+        1,
+        "a lost answer does not double the text"
+    );
+
+    // The CMS received each text and status change, signed, and the log says so.
+    wait_for(
+        "the CMS to have the reply and the delivery",
+        Duration::from_secs(30),
+        || async {
+            let got = cms.verified(&secret);
+            let inbound = got.iter().any(|w| {
+                w["type"] == "message.inbound"
+                    && w["data"]["body"] == "Gracias, allí estaré"
+                    && w["data"]["case_id"] == "C-100"
+            });
+            let delivered = got.iter().any(|w| {
+                w["type"] == "message.status"
+                    && w["data"]["id"] == json!(id)
+                    && w["data"]["status"] == "delivered"
+            });
+            let unrouted = got.iter().any(|w| {
+                w["type"] == "message.inbound" && w["data"]["routing"]["reason"] == "unknown_number"
+            });
+            (inbound && delivered && unrouted).then_some(())
+        },
+    )
+    .await;
+    let deliveries = api
+        .wait_get(
+            "the delivery log",
+            &format!("/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+            &cms_key,
+            |d| {
+                d.as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|d| d["status"] == "delivered")
+            },
+        )
+        .await;
+    assert!(deliveries.as_array().unwrap().len() >= 5, "{deliveries}");
+
+    // Another tenant sees none of it.
+    let (s, e) = api.get("/v1/cases/C-100", &b_admin).await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, e) = api.get(path, &b_admin).await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, e) = api.get(&format!("/v1/messages/{id}"), &b_admin).await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, e) = api.post(path, &b_admin, json!({"body": "hello"})).await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, e) = api
+        .get(
+            &format!("/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+            &b_admin,
+        )
+        .await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, inbox) = api.get("/v1/inbox/unrouted", &b_admin).await;
+    assert_eq!((s, inbox), (200, json!([])));
+    let (s, _) = twilio
+        .send_inbound(
+            &format!("{}/webhooks/twilio/{b}/inbound", api.base),
+            ACCOUNT_A,
+            CLIENT,
+            NUMBER_A,
+            "hi",
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "tenant A's token does not sign for tenant B");
+
+    // The audit trail holds all of it, intact.
+    let (s, v) = api.get("/v1/audit/verify", &admin).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "intact", "{v}");
+    Texting {
+        tenant: a,
+        key: advocate,
+    }
+}
+
+fn casewire_sms_sign(token: &str, url: &str, form: &[(&str, &str)]) -> String {
+    let params: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    casewire_sms::signature::sign(token, url, &params)
+}
