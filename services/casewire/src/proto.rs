@@ -13,6 +13,20 @@ pub fn documents() -> Vec<(String, String)> {
         pretty(&serde_json::to_value(casewire_gateway::openapi::document()).unwrap()),
     )];
     docs.extend(event_schemas::<casewire_tenancy::TenantEvent>("tenant"));
+    docs.extend(event_schemas::<casewire_events::message::MessageEvent>(
+        casewire_events::message::AGGREGATE,
+    ));
+    docs.extend(event_schemas::<casewire_events::case::CaseEvent>(
+        casewire_events::case::AGGREGATE,
+    ));
+    docs.extend(event_schemas::<casewire_events::case::InboundRouteEvent>(
+        casewire_events::case::ROUTE_AGGREGATE,
+    ));
+    docs.extend(
+        event_schemas::<casewire_events::case::WebhookEndpointEvent>(
+            casewire_events::case::ENDPOINT_AGGREGATE,
+        ),
+    );
     docs
 }
 
