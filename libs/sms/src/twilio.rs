@@ -353,16 +353,15 @@ impl TwilioClient {
     /// the lookup is always safe (it only reads), and transient errors are already
     /// retried under the client's [`RetryPolicy`].
     ///
-    /// It reads `GET …/Messages.json?To=…&DateSent>=<day of since, less the skew>`,
-    /// newest first, following `next_page_uri` for at most five pages of 50; a longer list
-    /// is an error ([`FailureKind::InvalidResponse`]), not `Ok(None)`. An identical text sent to the same number within
-    /// five minutes before `since` is indistinguishable from ours and is returned.
+    /// It reads `GET …/Messages.json?To=…`, newest first, following `next_page_uri`
+    /// for at most five pages of 50 and stopping at a page with nothing as recent as the
+    /// cutoff; a longer search is an error ([`FailureKind::InvalidResponse`]), not
+    /// `Ok(None)`. An identical text sent to the same number within five minutes before
+    /// `since` is indistinguishable from ours and is returned.
     ///
-    /// Twilio filters `DateSent` on the date the message was handed to the carrier.
-    /// Whether a message still queued inside Twilio (no `date_sent` yet) is listed is not
-    /// documented; until that is checked against the real API, a lookup made right after
-    /// the ambiguous send may miss it, so prefer looking up once its status callback is
-    /// overdue.
+    /// There is no `DateSent` filter on purpose: Twilio filters it on the date a message
+    /// was handed to the carrier, and a message still queued inside Twilio has none, so
+    /// such a filter could hide the very message this looks for.
     pub async fn find_sent(
         &self,
         creds: &Credentials,
@@ -372,12 +371,9 @@ impl TwilioClient {
     ) -> Result<Option<Sent>, SendError> {
         let first = self.messages_url(creds)?;
         let cutoff = since - TimeDelta::seconds(CLOCK_SKEW_SECS);
-        let day = cutoff.format("%Y-%m-%d").to_string();
         let page_size = LIST_PAGE_SIZE.to_string();
-        let mut url = reqwest::Url::parse_with_params(
-            &first,
-            [("To", to), ("DateSent>", &day), ("PageSize", &page_size)],
-        )
+        let mut url =
+            reqwest::Url::parse_with_params(&first, [("To", to), ("PageSize", &page_size)])
         .map_err(|_| {
             local_error(
                 FailureKind::InvalidRequest,
@@ -416,21 +412,26 @@ impl TwilioClient {
                 .get("messages")
                 .and_then(Value::as_array)
                 .ok_or_else(|| unreadable("no messages array"))?;
+            let mut recent = false;
             for message in messages {
-                if message.get("body").and_then(Value::as_str) != Some(body) {
-                    continue;
-                }
                 let created = message
                     .get("date_created")
                     .and_then(Value::as_str)
                     .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
-                    .ok_or_else(|| unreadable("a message with this body has no readable date"))?;
+                    .ok_or_else(|| unreadable("a message has no readable date_created"))?;
                 if created < cutoff {
                     continue;
                 }
-                return parse_sent(message)
-                    .map(Some)
-                    .ok_or_else(|| unreadable("a message with this body has no sid"));
+                recent = true;
+                if message.get("body").and_then(Value::as_str) == Some(body) {
+                    return parse_sent(message)
+                        .map(Some)
+                        .ok_or_else(|| unreadable("a message with this body has no sid"));
+                }
+            }
+            // Newest first: a page with nothing recent means the rest is older still.
+            if !recent {
+                return Ok(None);
             }
             match page.get("next_page_uri") {
                 None | Some(Value::Null) => return Ok(None),
@@ -445,7 +446,7 @@ impl TwilioClient {
             http_status: 0,
             code: None,
             message: format!(
-                "Twilio lists more than {} messages to this number since {day}; whether the \
+                "Twilio lists more than {} recent messages to this number; whether the \
                  message was accepted is unknown",
                 LIST_MAX_PAGES * LIST_PAGE_SIZE
             ),
