@@ -374,12 +374,12 @@ impl TwilioClient {
         let page_size = LIST_PAGE_SIZE.to_string();
         let mut url =
             reqwest::Url::parse_with_params(&first, [("To", to), ("PageSize", &page_size)])
-        .map_err(|_| {
-            local_error(
-                FailureKind::InvalidRequest,
-                "the Twilio API base is not a valid URL",
-            )
-        })?;
+                .map_err(|_| {
+                    local_error(
+                        FailureKind::InvalidRequest,
+                        "the Twilio API base is not a valid URL",
+                    )
+                })?;
         // `next_page_uri` is a path on the same API; anything else would take the
         // account's credentials elsewhere.
         let own_pages = format!(

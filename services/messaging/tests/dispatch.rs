@@ -1,0 +1,288 @@
+//! Dispatch against the fake Twilio over loopback, on a real (SQLite) event store: every
+//! way an attempt can end, and the crashes between its steps. A text is sent once.
+
+use std::sync::Arc;
+
+use casewire_bus::jobs::run_due;
+use casewire_bus::{CommandHandler, Worker};
+use casewire_crypto::Key;
+use casewire_events::{Actor, Metadata};
+use casewire_eventstore::{Db, EventStore};
+use casewire_messaging::message::{Message, MessageCommand};
+use casewire_messaging::{wiring, MessageView, MessagingSettings};
+use casewire_sms::twilio::{Credentials, Sender, TwilioClient};
+use casewire_tenancy::{SmsSettingsInput, Tenant, TenantCommand};
+use casewire_testkit::FakeTwilio;
+use serde_json::json;
+
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "the-auth-token";
+const FROM: &str = "+13125550199";
+const CLIENT: &str = "+13125550100";
+const TENANT: &str = "t1";
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: EventStore,
+    twilio: FakeTwilio,
+    commands: Arc<dyn CommandHandler>,
+    dispatcher: Arc<dyn Worker>,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite_file(&dir.path().join("log.db")).await.unwrap();
+    db.migrate().await.unwrap();
+    let store = EventStore::new(db, Key::generate());
+    let twilio = FakeTwilio::start().await;
+    twilio.account(SID, TOKEN);
+    let tenant = |c| async {
+        casewire_eventstore::framework::<Tenant>(&store, TENANT, ())
+            .execute(TENANT, c)
+            .await
+            .unwrap()
+    };
+    tenant(TenantCommand::Create {
+        name: "Prairie Legal Aid".into(),
+        timezone: "America/Chicago".into(),
+    })
+    .await;
+    tenant(TenantCommand::ConfigureSms(SmsSettingsInput {
+        kind: "twilio".into(),
+        account_sid: Some(SID.into()),
+        auth_token: Some(TOKEN.into()),
+        from: Some(FROM.into()),
+        messaging_service_sid: None,
+        price_per_segment_usd: None,
+    }))
+    .await;
+    let settings = MessagingSettings {
+        public_url: Some("https://casewire.example.org".into()),
+        twilio_api_base: twilio.url(),
+        sandbox_by_default: false,
+    };
+    let w = wiring(&store, settings);
+    // The case, as case-link records it.
+    let case = json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": "client:+13125550100", "value": "Ana"}}, "phone": CLIENT, "language": "en"}, "status": "open", "problem_code": null, "office": null, "advocates": []}}});
+    store
+        .append(
+            TENANT,
+            vec![casewire_eventstore::NewEvent {
+                aggregate_type: "case".into(),
+                aggregate_id: "C-1".into(),
+                sequence: 1,
+                event_type: "CaseLinked".into(),
+                event_version: "1".into(),
+                payload: case,
+                metadata: json!({}),
+            }],
+        )
+        .await
+        .unwrap();
+    World {
+        _dir: dir,
+        store,
+        twilio,
+        commands: w.commands.unwrap(),
+        dispatcher: w.workers[0].clone(),
+    }
+}
+
+impl World {
+    async fn queue(&self, body: &str) -> String {
+        let answer = self
+            .commands
+            .handle(
+                "send",
+                json!({"tenant": TENANT, "metadata": {}, "body": {"case_id": "C-1", "body": body}}),
+            )
+            .await
+            .unwrap();
+        answer["id"].as_str().unwrap().to_string()
+    }
+
+    async fn record(&self, id: &str, command: MessageCommand) {
+        casewire_bus::execute::<Message>(
+            &self.store,
+            &[],
+            TENANT,
+            id,
+            command,
+            Metadata::new(Actor::System).into_map(),
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn message(&self, id: &str) -> MessageView {
+        casewire_bus::caught_up(&self.store, &wiring_projections(&self.store), TENANT)
+            .await
+            .unwrap();
+        casewire_messaging::messages::find(&self.store, TENANT, id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Runs the dispatcher as if its retry were due now.
+    async fn dispatch(&self) -> usize {
+        sqlx::query("UPDATE jobs SET due_at = '2000-01-01T00:00:00.000000Z'")
+            .execute(self.store.db().writer())
+            .await
+            .unwrap();
+        run_due(&self.store, self.dispatcher.as_ref())
+            .await
+            .unwrap()
+    }
+
+    fn sent(&self, body: &str) -> usize {
+        self.twilio.sent().iter().filter(|m| m.body == body).count()
+    }
+}
+
+fn wiring_projections(store: &EventStore) -> Vec<Arc<dyn casewire_bus::Projection>> {
+    let settings = MessagingSettings {
+        public_url: None,
+        twilio_api_base: String::new(),
+        sandbox_by_default: false,
+    };
+    wiring(store, settings).projections
+}
+
+fn begin() -> MessageCommand {
+    MessageCommand::BeginDispatch {
+        provider: "twilio".into(),
+        now: casewire_events::now(),
+    }
+}
+
+#[tokio::test]
+async fn a_text_is_sent_once_with_the_status_callback_naming_it() {
+    let w = world().await;
+    let id = w.queue("Court is Monday at 9").await;
+    assert_eq!(w.dispatch().await, 1);
+    assert_eq!(w.message(&id).await.status, "accepted");
+    let sent = w.twilio.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].status_callback.as_deref(),
+        Some(
+            format!("https://casewire.example.org/webhooks/twilio/{TENANT}/status?message_id={id}")
+                .as_str()
+        )
+    );
+    assert_eq!(w.dispatch().await, 0, "nothing left to do");
+    assert_eq!(w.twilio.requests_count(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_after_twilio_accepted_but_before_the_answer_was_recorded_does_not_send_again() {
+    let w = world().await;
+    let body = "Bring your lease to the meeting";
+    let id = w.queue(body).await;
+    // The dispatcher recorded its attempt, called Twilio, and died before recording the answer.
+    w.record(&id, begin()).await;
+    TwilioClient::new(&w.twilio.url())
+        .send(
+            &Credentials::new(SID, TOKEN),
+            &Sender::From(FROM.into()),
+            CLIENT,
+            body,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.dispatch().await, 1);
+    let m = w.message(&id).await;
+    assert_eq!(m.status, "accepted");
+    assert_eq!(w.sent(body), 1, "looked up, not sent again");
+}
+
+#[tokio::test]
+async fn a_crash_before_the_call_reached_twilio_sends_it_once_after_looking() {
+    let w = world().await;
+    let body = "Your hearing moved to 10am";
+    let id = w.queue(body).await;
+    w.record(&id, begin()).await;
+    assert_eq!(w.dispatch().await, 1);
+    assert_eq!(w.message(&id).await.status, "accepted");
+    assert_eq!(w.sent(body), 1);
+    assert_eq!(
+        w.twilio.list_requests().len(),
+        1,
+        "it looked before sending"
+    );
+}
+
+#[tokio::test]
+async fn a_5xx_is_looked_up_before_a_resend_and_a_lost_answer_is_found() {
+    let w = world().await;
+    w.twilio.fail_next(1, 500, None);
+    let first = w.queue("first").await;
+    w.dispatch().await;
+    assert_eq!(
+        w.message(&first).await.status,
+        "queued",
+        "uncertain: not failed, not resent at once"
+    );
+    w.dispatch().await;
+    assert_eq!(w.message(&first).await.status, "accepted");
+    assert_eq!(w.sent("first"), 1);
+
+    w.twilio.lose_next_answers(1);
+    let second = w.queue("second").await;
+    w.dispatch().await;
+    w.dispatch().await;
+    assert_eq!(w.message(&second).await.status, "accepted");
+    assert_eq!(w.sent("second"), 1, "Twilio had it: not sent twice");
+}
+
+#[tokio::test]
+async fn a_429_is_retried_and_a_refusal_fails_the_text_with_twilios_code() {
+    let w = world().await;
+    w.twilio.fail_next(1, 429, Some(20429));
+    let id = w.queue("hello").await;
+    w.dispatch().await;
+    assert_eq!(w.message(&id).await.status, "queued");
+    w.dispatch().await;
+    assert_eq!(w.message(&id).await.status, "accepted");
+    assert_eq!(w.sent("hello"), 1);
+
+    w.twilio.reject_number(
+        CLIENT,
+        400,
+        21610,
+        "Attempt to send to unsubscribed recipient",
+    );
+    let id = w.queue("again").await;
+    w.dispatch().await;
+    let m = w.message(&id).await;
+    assert_eq!(
+        (m.status.as_str(), m.error_code.as_deref()),
+        ("failed", Some("21610"))
+    );
+    assert!(m.error_reason.unwrap().contains("STOP"));
+    assert_eq!(w.dispatch().await, 0, "a refusal is final");
+}
+
+#[tokio::test]
+async fn two_dispatchers_at_once_send_each_text_once() {
+    let w = world().await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(w.queue(&format!("text {i}")).await);
+    }
+    let (a, b) = tokio::join!(
+        run_due(&w.store, w.dispatcher.as_ref()),
+        run_due(&w.store, w.dispatcher.as_ref())
+    );
+    assert_eq!(
+        a.unwrap() + b.unwrap(),
+        20,
+        "each job was claimed by one of them"
+    );
+    assert_eq!(w.twilio.sent().len(), 20);
+    for id in ids {
+        assert_eq!(w.message(&id).await.status, "accepted");
+    }
+}
