@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cqrs_es::{Aggregate, AggregateError};
 use serde::{Deserialize, Serialize};
 
-use crate::{catch_up, CommandError, Projection};
+use crate::{catch_up_all, CommandError, Projection};
 
 /// Every command between services names its tenant (taken by the gateway from the
 /// credential) and carries the metadata its events will record.
@@ -69,12 +69,10 @@ pub async fn caught_up(
     projections: &[Arc<dyn Projection>],
     tenant: &str,
 ) -> Result<(), CommandError> {
-    for p in projections {
-        catch_up(store, p.as_ref(), tenant)
-            .await
-            .map_err(CommandError::internal)?;
-    }
-    Ok(())
+    let projections: Vec<&dyn Projection> = projections.iter().map(|p| p.as_ref()).collect();
+    catch_up_all(store, &projections, tenant)
+        .await
+        .map_err(CommandError::internal)
 }
 
 /// An aggregate's current state and version, for a worker that must look before it acts.

@@ -27,7 +27,7 @@ pub use commands::{CommandError, CommandHandler};
 pub use execute::{caught_up, execute, load, Envelope, Refusal};
 pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};
-pub use projection::{apply, catch_up, follow, Applied, Projection};
+pub use projection::{apply, catch_up, catch_up_all, follow, Applied, Group, Projection};
 pub use service::Wiring;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,12 +81,22 @@ impl Bus {
         projection: Arc<dyn Projection>,
         stop: CancellationToken,
     ) -> JoinHandle<()> {
+        self.run_group(store, Group::of_one(projection), stop)
+    }
+
+    /// Runs a group of projections until `stop`, fed together (see [`Group`]).
+    pub fn run_group(
+        &self,
+        store: &EventStore,
+        group: Group,
+        stop: CancellationToken,
+    ) -> JoinHandle<()> {
         let store = store.clone();
         match &self.transport {
-            Transport::InProcess(_) => tokio::spawn(follow(store, projection, stop)),
+            Transport::InProcess(_) => tokio::spawn(follow(store, group, stop)),
             Transport::Nats(n) => {
                 let n = n.clone();
-                tokio::spawn(async move { n.consume(store, projection, stop).await })
+                tokio::spawn(async move { n.consume(store, group, stop).await })
             }
         }
     }

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::projection::{apply, catch_up, follow_once, Applied, Projection};
+use crate::projection::{catch_up_all, follow_once, Group};
 use crate::{BusError, CommandError, CommandHandler, Result};
 
 /// How the events stream is set up. Production runs a 3- or 5-node cluster with
@@ -125,21 +125,13 @@ impl Nats {
             .map_err(nats_err)
     }
 
-    /// Feeds a projection from its durable pull consumer until `stop`. Gaps (a consumer
-    /// created after the stream dropped old messages, or events published out of order
-    /// after a relay retry) are filled from the log itself.
-    pub(crate) async fn consume(
-        &self,
-        store: EventStore,
-        projection: Arc<dyn Projection>,
-        stop: CancellationToken,
-    ) {
+    /// Feeds a group of projections from its durable pull consumer until `stop`. Gaps (a
+    /// consumer created after the stream dropped old messages, or events published out of
+    /// order after a relay retry) are filled from the log itself.
+    pub(crate) async fn consume(&self, store: EventStore, group: Group, stop: CancellationToken) {
         while !stop.is_cancelled() {
-            if let Err(e) = self
-                .consume_until_error(&store, projection.as_ref(), &stop)
-                .await
-            {
-                tracing::warn!(projection = projection.name(), error = %e, "consumer failed; restarting");
+            if let Err(e) = self.consume_until_error(&store, &group, &stop).await {
+                tracing::warn!(consumer = group.name, error = %e, "consumer failed; restarting");
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -151,17 +143,17 @@ impl Nats {
     async fn consume_until_error(
         &self,
         store: &EventStore,
-        projection: &dyn Projection,
+        group: &Group,
         stop: &CancellationToken,
     ) -> anyhow::Result<()> {
         // Start from the log, so nothing committed while this service was down is missed.
-        follow_once(store, projection).await?;
+        follow_once(store, group).await?;
         let stream = self.js.get_stream(subjects::EVENTS_STREAM).await?;
         let consumer: consumer::PullConsumer = stream
             .get_or_create_consumer(
-                projection.name(),
+                group.name,
                 consumer::pull::Config {
-                    durable_name: Some(projection.name().to_string()),
+                    durable_name: Some(group.name.to_string()),
                     ack_policy: consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(30),
                     filter_subject: subjects::EVENTS_ALL.to_string(),
@@ -186,20 +178,23 @@ impl Nats {
                     continue;
                 }
             };
-            let span = tracing::info_span!("consume", projection = projection.name(), event_type = %event.event_type, tenant_seq = event.tenant_seq);
+            let span = tracing::info_span!("consume", consumer = group.name, event_type = %event.event_type, tenant_seq = event.tenant_seq);
             casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
+            // The message says the tenant's log moved; the log itself is applied, in
+            // batches from the cursor, so a burst costs a few transactions, not one per
+            // event, and what was applied already (a redelivery) costs one read.
             let outcome = async {
-                match apply(store, projection, &event).await? {
-                    Applied::Gap { .. } => catch_up(store, projection, &event.tenant_id).await,
-                    Applied::Applied | Applied::Duplicate => Ok(()),
+                if event.tenant_seq > group.cursor(store, &event.tenant_id).await? {
+                    catch_up_all(store, &group.members(), &event.tenant_id).await?;
                 }
+                anyhow::Ok(())
             }
             .instrument(span)
             .await;
             match outcome {
                 Ok(()) => msg.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?,
                 Err(e) => {
-                    tracing::warn!(projection = projection.name(), error = %e, "event not applied; redelivering");
+                    tracing::warn!(consumer = group.name, error = %e, "event not applied; redelivering");
                     let _ = msg
                         .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
                         .await;

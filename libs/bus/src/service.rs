@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, CommandError, CommandHandler, Projection, Result, Worker};
+use crate::{Bus, CommandError, CommandHandler, Group, Projection, Result, Worker};
 
 /// What a service runs. Every service also answers the `status` command: how far each of
 /// its projections is behind the log, so an operator can see a stuck consumer.
@@ -53,11 +53,13 @@ impl Bus {
         wiring: Wiring,
         stop: CancellationToken,
     ) -> Result<Vec<JoinHandle<()>>> {
-        let mut tasks: Vec<_> = wiring
-            .projections
-            .iter()
-            .map(|p| self.run_projection(store, p.clone(), stop.clone()))
-            .collect();
+        // One reader per service: each event costs a service one transaction, whatever
+        // the number of its projections.
+        let group = Group {
+            name: wiring.service,
+            projections: wiring.projections.clone(),
+        };
+        let mut tasks = vec![self.run_group(store, group, stop.clone())];
         tasks.extend(
             wiring
                 .workers

@@ -102,6 +102,22 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Begins a transaction for a read model: a change that can always be made again from
+    /// the log. On PostgreSQL it commits without waiting for the disk: a crash may lose the
+    /// last such transactions, each whole (read-model change and cursor together), and the
+    /// projection applies those events again. The log itself is always committed durably.
+    pub async fn begin_read_model(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.writer.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+}
+
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)

@@ -152,11 +152,7 @@ impl Gateway {
         casewire_eventstore::framework::<A>(&self.inner.store, tenant, ())
             .execute_with_metadata(aggregate_id, command, auth.metadata().into_map())
             .await?;
-        for p in &self.inner.projections {
-            casewire_bus::catch_up(&self.inner.store, p.as_ref(), tenant)
-                .await
-                .map_err(ApiError::internal)?;
-        }
+        casewire_bus::caught_up(&self.inner.store, &self.inner.projections, tenant).await?;
         Ok(())
     }
 

@@ -13,11 +13,16 @@
 //!    it overlaps its next read with hashing, so it may come out slightly above this
 //!    sequential read) and against hashing the rows already in memory (SHA-256 alone).
 //!
+//! 3. **Texting end to end** (texting.rs): texts accepted by the API and carried into a fake
+//!    Twilio, embedded and on PostgreSQL + NATS, with POST and end-to-end latencies.
+//!
+//! `cargo run --release -p casewire-bench -- texting` runs only the third.
 //! The targets of the design are printed next to the figures. Timing lives here, never in tests.
 
 mod appends;
 mod contenders;
 mod report;
+mod texting;
 mod verify;
 mod workload;
 
@@ -57,12 +62,30 @@ const VERIFY_EVENTS: usize = 100_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let only_texting = std::env::args().any(|a| a == "texting");
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        // For looking inside a probe, e.g. BENCH_LOG=sqlx=debug shows each statement's time.
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let server = PgServer::start().await?;
     let heading = heading(&server).await?;
     let mut notes = Vec::new();
-    let appends = append_section(&server, &mut notes).await?;
-    let verification = verify_section(&server).await?;
-    report::print(&heading, &[appends, verification], &notes);
+    let mut sections = Vec::new();
+    if !only_texting {
+        sections.push(append_section(&server, &mut notes).await?);
+        sections.push(verify_section(&server).await?);
+    }
+    eprintln!("texting: baseline, embedded, PostgreSQL + NATS…");
+    let texting = vec![
+        texting::direct().await?,
+        texting::embedded().await?,
+        texting::distributed(&server).await?,
+    ];
+    report::print(&heading, &sections, &notes);
+    texting::print(&texting);
     Ok(())
 }
 

@@ -1,0 +1,360 @@
+//! Texting end to end: messages accepted by `POST /v1/cases/{id}/messages` and carried into
+//! the fake Twilio, with casewire running in this process (embedded on SQLite, and
+//! `serve all` on PostgreSQL and NATS JetStream). The baseline, measured in the same run,
+//! is the same number of texts sent straight to the fake Twilio at the same concurrency:
+//! the limit of the provider path on this machine.
+//!
+//! `BENCH_CLIENTS` and `BENCH_MESSAGES` change the load (16 and 2000); `BENCH_PROBE=1`
+//! first times single requests (a read, a command without an append, a text), to see where
+//! a text's time goes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use casewire::{Config, Mode, Service};
+use casewire_sms::twilio::{Credentials, RetryPolicy, Sender, TwilioClient};
+use casewire_testkit::{FakeTwilio, NatsServer, PgServer};
+use chrono::Utc;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "bench-auth-token";
+const FROM: &str = "+13125550199";
+const OPERATOR: &str = "bench-operator-token-0123456789";
+const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const MESSAGES_DEFAULT: usize = 2000;
+pub const CLIENTS_DEFAULT: usize = 16;
+fn clients() -> usize {
+    std::env::var("BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CLIENTS_DEFAULT)
+}
+fn messages() -> usize {
+    std::env::var("BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MESSAGES_DEFAULT)
+}
+const CASES: usize = 20;
+
+pub struct Figures {
+    pub label: String,
+    /// POSTs answered 202 per second, while the clients were sending.
+    pub accepted_per_sec: f64,
+    pub post_p50: Duration,
+    pub post_p99: Duration,
+    /// Texts that reached the fake Twilio per second, from the first POST to the last arrival.
+    pub delivered_per_sec: f64,
+    /// From the POST to the text's arrival at the fake Twilio.
+    pub e2e_p50: Duration,
+    pub e2e_p99: Duration,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// The baseline: texts straight to the fake Twilio, `clients()` at a time.
+pub async fn direct() -> anyhow::Result<Figures> {
+    let twilio = FakeTwilio::start().await;
+    twilio.account(ACCOUNT, TOKEN);
+    let client = TwilioClient::new(&twilio.url()).with_retry_policy(RetryPolicy::none());
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(messages())));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients())
+        .map(|c| {
+            let (client, latencies) = (client.clone(), latencies.clone());
+            tokio::spawn(async move {
+                let creds = Credentials::new(ACCOUNT, TOKEN);
+                for i in (c..messages()).step_by(clients()) {
+                    let t = Instant::now();
+                    client
+                        .send(
+                            &creds,
+                            &Sender::From(FROM.into()),
+                            "+13125550100",
+                            &format!("bench {i}"),
+                            None,
+                        )
+                        .await
+                        .expect("the fake Twilio accepts");
+                    latencies.lock().await.push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await?;
+    }
+    let elapsed = start.elapsed();
+    let mut l = latencies.lock().await.clone();
+    l.sort();
+    let rate = messages() as f64 / elapsed.as_secs_f64();
+    Ok(Figures {
+        label: "straight to the fake Twilio (baseline)".into(),
+        accepted_per_sec: rate,
+        post_p50: percentile(&l, 0.5),
+        post_p99: percentile(&l, 0.99),
+        delivered_per_sec: rate,
+        e2e_p50: percentile(&l, 0.5),
+        e2e_p99: percentile(&l, 0.99),
+    })
+}
+
+pub async fn embedded() -> anyhow::Result<Figures> {
+    let dir = tempfile::tempdir()?;
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    measure("casewire dev (SQLite, in-process bus)", config, Mode::Dev).await
+}
+
+pub async fn distributed(pg: &PgServer) -> anyhow::Result<Figures> {
+    let nats = NatsServer::start().await?;
+    let db = pg.fresh_database().await?;
+    let config = Config {
+        database_url: Some(casewire::config::Secret::new(db)),
+        nats_url: Some(nats.url()),
+        ..Config::default()
+    };
+    measure(
+        "casewire serve all (PostgreSQL, NATS)",
+        config,
+        Mode::Serve(Service::All),
+    )
+    .await
+}
+
+async fn measure(label: &str, mut config: Config, mode: Mode) -> anyhow::Result<Figures> {
+    let twilio = FakeTwilio::start().await;
+    twilio.account(ACCOUNT, TOKEN);
+    config.twilio_api_base = twilio.url();
+    config.operator_token = Some(casewire::config::Secret::new(OPERATOR.into()));
+    config.master_key = Some(casewire::config::Secret::new(MASTER_KEY.into()));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(casewire::run(config, mode, Some(listener), stop.clone()));
+
+    let gw = Gateway {
+        http: reqwest::Client::new(),
+        base,
+    };
+    // The gateway is up once it answers.
+    let mut tenant = Err(anyhow::anyhow!("not started"));
+    for _ in 0..100 {
+        tenant = gw
+            .call(
+                reqwest::Method::POST,
+                "/v1/tenants".into(),
+                OPERATOR,
+                json!({"name": "Bench Legal Aid", "timezone": "America/Chicago"}),
+            )
+            .await;
+        if tenant.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tenant = tenant?["id"].as_str().unwrap_or_default().to_string();
+    let key = gw
+        .call(
+            reqwest::Method::POST,
+            format!("/v1/tenants/{tenant}/api-keys"),
+            OPERATOR,
+            json!({"name": "bench", "role": "admin"}),
+        )
+        .await?;
+    let key = key["key"].as_str().unwrap_or_default().to_string();
+    gw.call(
+        reqwest::Method::PUT,
+        format!("/v1/tenants/{tenant}/sms-provider"),
+        &key,
+        json!({"kind": "twilio", "account_sid": ACCOUNT, "auth_token": TOKEN, "from": FROM}),
+    )
+    .await?;
+    for c in 0..CASES {
+        let phone = format!("+1312555{:04}", 1000 + c);
+        gw.call(
+            reqwest::Method::PUT,
+            format!("/v1/cases/B-{c}"),
+            &key,
+            json!({"client": {"name": "Client", "phone": phone}}),
+        )
+        .await?;
+    }
+
+    if std::env::var("BENCH_PROBE").is_ok() {
+        for (what, method, path, body) in [
+            (
+                "GET case",
+                reqwest::Method::GET,
+                "/v1/cases/B-0".to_string(),
+                Value::Null,
+            ),
+            (
+                "PUT same case",
+                reqwest::Method::PUT,
+                "/v1/cases/B-0".to_string(),
+                json!({"client": {"name": "Client", "phone": "+13125551000"}}),
+            ),
+            (
+                "POST message",
+                reqwest::Method::POST,
+                "/v1/cases/B-0/messages".to_string(),
+                json!({"body": "probe"}),
+            ),
+        ] {
+            for _ in 0..3 {
+                let t = Instant::now();
+                let _ = gw
+                    .call(method.clone(), path.clone(), &key, body.clone())
+                    .await;
+                eprintln!("probe {label}: {what} {:?}", t.elapsed());
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    }
+    let sent_at = Arc::new(Mutex::new(vec![Utc::now(); messages()]));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(messages())));
+    let start = Instant::now();
+    let first_post = Utc::now();
+    let tasks: Vec<_> = (0..clients())
+        .map(|c| {
+            let (gw, key, sent_at, latencies) =
+                (gw.clone(), key.clone(), sent_at.clone(), latencies.clone());
+            tokio::spawn(async move {
+                for i in (c..messages()).step_by(clients()) {
+                    let t = Instant::now();
+                    sent_at.lock().await[i] = Utc::now();
+                    gw.call(
+                        reqwest::Method::POST,
+                        format!("/v1/cases/B-{}/messages", i % CASES),
+                        &key,
+                        json!({"body": format!("bench {i}")}),
+                    )
+                    .await
+                    .expect("accepted");
+                    latencies.lock().await.push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await?;
+    }
+    let accepted_in = start.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let benched = || {
+        twilio
+            .sent()
+            .into_iter()
+            .filter(|m| m.body.starts_with("bench "))
+            .collect::<Vec<_>>()
+    };
+    while benched().len() < messages() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {} texts reached Twilio in 10 minutes",
+            twilio.sent().len(),
+            messages()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = benched();
+    anyhow::ensure!(
+        sent.len() == messages(),
+        "{} texts reached Twilio for {} sent",
+        sent.len(),
+        messages()
+    );
+    let sent_at = sent_at.lock().await;
+    let mut e2e: Vec<Duration> = sent
+        .iter()
+        .map(|m| {
+            let i: usize = m.body.trim_start_matches("bench ").parse().unwrap_or(0);
+            (m.date_created - sent_at[i]).to_std().unwrap_or_default()
+        })
+        .collect();
+    e2e.sort();
+    let last = sent
+        .iter()
+        .map(|m| m.date_created)
+        .max()
+        .unwrap_or(first_post);
+    let mut l = latencies.lock().await.clone();
+    l.sort();
+    stop.cancel();
+    let _ = server.await;
+    Ok(Figures {
+        label: label.into(),
+        accepted_per_sec: messages() as f64 / accepted_in.as_secs_f64(),
+        post_p50: percentile(&l, 0.5),
+        post_p99: percentile(&l, 0.99),
+        delivered_per_sec: messages() as f64 / (last - first_post).to_std()?.as_secs_f64(),
+        e2e_p50: percentile(&e2e, 0.5),
+        e2e_p99: percentile(&e2e, 0.99),
+    })
+}
+
+#[derive(Clone)]
+struct Gateway {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Gateway {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: String,
+        token: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = r.status();
+        let body: Value = r.json().await?;
+        anyhow::ensure!(status.is_success(), "{status}: {body}");
+        Ok(body)
+    }
+}
+
+pub fn print(rows: &[Figures]) {
+    let baseline = rows.first().map_or(f64::NAN, |b| b.delivered_per_sec);
+    println!("{}", "-".repeat(124));
+    println!(
+        "Texting, {} texts by {} clients to {CASES} cases",
+        messages(),
+        clients()
+    );
+    println!(
+        "{:<42} {:>11} {:>9} {:>9} | {:>12} {:>8} {:>9} {:>9}",
+        "", "accepted/s", "POST p50", "POST p99", "into Twilio/s", "ratio", "e2e p50", "e2e p99"
+    );
+    for r in rows {
+        let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+        println!(
+            "  {:<40} {:>11.0} {:>9} {:>9} | {:>12.0} {:>7.2}× {:>9} {:>9}",
+            r.label,
+            r.accepted_per_sec,
+            ms(r.post_p50),
+            ms(r.post_p99),
+            r.delivered_per_sec,
+            r.delivered_per_sec / baseline,
+            ms(r.e2e_p50),
+            ms(r.e2e_p99)
+        );
+    }
+    println!("ratio: texts into Twilio per second divided by the baseline's (the first row).");
+}
