@@ -6,7 +6,9 @@
 //! - Embedded mode ([`Bus::in_process`]): projections follow the log directly ([`follow`]);
 //!   commands are calls to handlers registered in this process.
 //! - Production ([`Bus::nats`]): the [`relay`] publishes the log to JetStream; each
-//!   projection is a durable pull consumer; commands are NATS request/reply.
+//!   service's projections ([`Group`]) share a durable pull consumer; commands are NATS
+//!   request/reply.
+//! - [`jobs`]: work that follows an event, enqueued by a projection, run by leased workers.
 
 mod commands;
 mod execute;
