@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::case::{Case, CaseCommand, CaseInput};
+use crate::routing::{InboundRoute, RouteCommand};
 use crate::webhooks::{CreateEndpoint, WebhookEndpoint};
 
 pub struct Commands {
@@ -20,6 +21,12 @@ pub struct Commands {
 struct PutCase {
     case_id: String,
     case: CaseInput,
+}
+
+#[derive(Deserialize)]
+struct Correct {
+    message_id: String,
+    case_id: String,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +101,46 @@ impl CommandHandler for Commands {
                 // The secret is shown this once; casewire keeps it only sealed.
                 Ok(
                     json!({ "id": view.id, "url": view.url, "events": view.events, "created_at": view.created_at, "secret": secret.as_str() }),
+                )
+            }
+            "correct_routing" => {
+                let Envelope {
+                    tenant,
+                    metadata,
+                    body,
+                } = parse::<Correct>(body)?;
+                casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
+                let case = crate::cases::find(&self.store, &tenant, &body.case_id)
+                    .await
+                    .map_err(CommandError::internal)?;
+                if case.is_none() {
+                    return Err(CommandError::not_found("no such case"));
+                }
+                let (_, version) =
+                    casewire_bus::load::<InboundRoute>(&self.store, &tenant, &body.message_id)
+                        .await
+                        .map_err(CommandError::internal)?;
+                if version == 0 {
+                    return Err(CommandError::new(
+                        "conflict",
+                        "this text is not routed yet; try again in a moment",
+                    ));
+                }
+                let correct = RouteCommand::Correct {
+                    message_id: body.message_id.clone(),
+                    case_id: body.case_id.clone(),
+                };
+                casewire_bus::execute::<InboundRoute>(
+                    &self.store,
+                    &self.projections,
+                    &tenant,
+                    &body.message_id,
+                    correct,
+                    metadata,
+                )
+                .await?;
+                Ok(
+                    json!({ "message_id": body.message_id, "case_id": body.case_id, "reason": "corrected" }),
                 )
             }
             other => Err(CommandError::new(

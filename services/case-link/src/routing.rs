@@ -74,16 +74,31 @@ pub fn decide(candidates: &[Candidate]) -> Decision {
     }
 }
 
-/// The routing of one inbound text (id = the message id): decided once.
+/// The routing of one inbound text (id = the message id): decided once by the rule, then
+/// corrected by the CMS as often as it needs.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct InboundRoute {
     decided: bool,
+    case_id: Option<String>,
 }
 
 #[derive(Debug)]
-pub struct Route {
-    pub message_id: String,
-    pub decision: Decision,
+pub enum RouteCommand {
+    /// The rule's decision; ignored once the text was routed.
+    Route {
+        message_id: String,
+        decision: Decision,
+    },
+    /// A person filed the text on another case.
+    Correct { message_id: String, case_id: String },
+}
+
+/// The command of the rule, kept short for the worker and the tests.
+pub fn route(message_id: &str, decision: Decision) -> RouteCommand {
+    RouteCommand::Route {
+        message_id: message_id.to_string(),
+        decision,
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -97,39 +112,58 @@ impl Refusal for RouteError {
 
 impl Aggregate for InboundRoute {
     const TYPE: &'static str = casewire_events::case::ROUTE_AGGREGATE;
-    type Command = Route;
+    type Command = RouteCommand;
     type Event = InboundRouteEvent;
     type Error = RouteError;
     type Services = ();
 
     async fn handle(
         &mut self,
-        command: Route,
+        command: RouteCommand,
         _: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), RouteError> {
-        // Routing runs again when a job is retried: the first decision stands.
-        if self.decided {
-            return Ok(());
-        }
-        let message_id = command.message_id;
-        let event = match command.decision {
-            Decision::Case { case_id, reason } => InboundRouteEvent::InboundRouted {
+        let event = match command {
+            // Routing runs again when a job is retried, or after a correction: the first
+            // decision, or the person's, stands.
+            RouteCommand::Route { .. } if self.decided => return Ok(()),
+            RouteCommand::Route {
+                message_id,
+                decision: Decision::Case { case_id, reason },
+            } => InboundRouteEvent::InboundRouted {
                 message_id,
                 case_id,
                 reason: reason.into(),
             },
-            Decision::Unrouted { reason } => InboundRouteEvent::InboundUnrouted {
+            RouteCommand::Route {
+                message_id,
+                decision: Decision::Unrouted { reason },
+            } => InboundRouteEvent::InboundUnrouted {
                 message_id,
                 reason: reason.into(),
+            },
+            RouteCommand::Correct { case_id, .. } if self.case_id.as_deref() == Some(&case_id) => {
+                return Ok(())
+            }
+            RouteCommand::Correct {
+                message_id,
+                case_id,
+            } => InboundRouteEvent::InboundRouted {
+                message_id,
+                case_id,
+                reason: "corrected".into(),
             },
         };
         sink.write(event, self).await;
         Ok(())
     }
 
-    fn apply(&mut self, _: InboundRouteEvent) {
+    fn apply(&mut self, event: InboundRouteEvent) {
         self.decided = true;
+        self.case_id = match event {
+            InboundRouteEvent::InboundRouted { case_id, .. } => Some(case_id),
+            InboundRouteEvent::InboundUnrouted { .. } => None,
+        };
     }
 }
 
@@ -200,10 +234,7 @@ impl Worker for Router {
                 last_texted_at,
             })
             .collect();
-        let route = Route {
-            message_id: job.id.clone(),
-            decision: decide(&candidates),
-        };
+        let route = route(&job.id, decide(&candidates));
         let metadata: HashMap<String, String> =
             casewire_events::Metadata::new(casewire_events::Actor::System).into_map();
         casewire_bus::execute::<InboundRoute>(store, &[], &job.tenant_id, &job.id, route, metadata)
@@ -281,20 +312,58 @@ mod tests {
             case_id: "b".into(),
             reason: "last_texted".into(),
         };
-        let route = || Route {
-            message_id: "SM1".into(),
-            decision: Decision::Case {
-                case_id: "b".into(),
-                reason: "last_texted",
-            },
+        let by_rule = || {
+            route(
+                "SM1",
+                Decision::Case {
+                    case_id: "b".into(),
+                    reason: "last_texted",
+                },
+            )
         };
         TestFramework::<InboundRoute>::with(())
             .given_no_previous_events()
-            .when(route())
+            .when(by_rule())
             .then_expect_events(vec![routed.clone()]);
         TestFramework::<InboundRoute>::with(())
             .given(vec![routed])
-            .when(route())
+            .when(by_rule())
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn the_cms_corrects_a_routing_and_the_rule_does_not_undo_it() {
+        use cqrs_es::test::TestFramework;
+        let unrouted = InboundRouteEvent::InboundUnrouted {
+            message_id: "SM1".into(),
+            reason: "unknown_number".into(),
+        };
+        let corrected = InboundRouteEvent::InboundRouted {
+            message_id: "SM1".into(),
+            case_id: "c".into(),
+            reason: "corrected".into(),
+        };
+        let correct = || RouteCommand::Correct {
+            message_id: "SM1".into(),
+            case_id: "c".into(),
+        };
+        TestFramework::<InboundRoute>::with(())
+            .given(vec![unrouted.clone()])
+            .when(correct())
+            .then_expect_events(vec![corrected.clone()]);
+        TestFramework::<InboundRoute>::with(())
+            .given(vec![unrouted, corrected.clone()])
+            .when(correct())
+            .then_expect_events(vec![]);
+        TestFramework::<InboundRoute>::with(())
+            .given(vec![corrected])
+            .when(route(
+                "SM1",
+                Decision::Case {
+                    case_id: "b".into(),
+                    reason: "last_texted",
+                },
+            ))
             .then_expect_events(vec![]);
     }
 }

@@ -13,7 +13,7 @@ use crate::routes::{audit, cases, health, sandbox, tenants, twilio, webhook_endp
         health::healthz, health::readyz, health::status,
         tenants::create, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
         tenants::put_sms_provider, tenants::get_sms_provider,
-        cases::put, cases::show, cases::send, cases::thread, cases::message, cases::unrouted,
+        cases::put, cases::show, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted,
         webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,

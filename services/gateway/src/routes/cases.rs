@@ -201,3 +201,45 @@ pub(crate) async fn unrouted(
         .map(axum::Json)
         .map_err(ApiError::internal)
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileOnCase {
+    /// The case the text belongs on.
+    case_id: String,
+}
+
+/// Files a client's text on another case, correcting the routing (or taking it out of the
+/// unrouted inbox). The correction is an event; the CMS gets the text again as
+/// `message.inbound` with reason `corrected`.
+#[utoipa::path(put, path = "/v1/messages/{message_id}/case", tag = "messages", security(("api_key" = [])), request_body = FileOnCase, responses(
+    (status = 200, description = "{message_id, case_id, reason}"),
+    (status = 404, description = "no such inbound text or case (or another tenant's)"),
+    (status = 409, description = "the text is not routed yet"),
+))]
+pub(crate) async fn file_on_case(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(message_id): Path<String>,
+    Json(body): Json<FileOnCase>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    check_case_id(&body.case_id)?;
+    let inbound = casewire_messaging::messages::find(gw.store(), &tenant, &message_id)
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|m| m.direction == "inbound");
+    if inbound.is_none() {
+        return Err(ApiError::not_found("no such inbound text"));
+    }
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_case_link::SERVICE,
+            "correct_routing",
+            json!({ "message_id": message_id, "case_id": body.case_id }),
+        )
+        .await?;
+    Ok(axum::Json(answer))
+}

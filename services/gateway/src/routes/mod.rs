@@ -37,6 +37,7 @@ pub(crate) fn router() -> Router<Gateway> {
             post(cases::send).get(cases::thread),
         )
         .route("/v1/messages/{message_id}", get(cases::message))
+        .route("/v1/messages/{message_id}/case", put(cases::file_on_case))
         .route("/v1/inbox/unrouted", get(cases::unrouted))
         .route("/v1/webhook-endpoints", post(webhook_endpoints::create))
         .route(
