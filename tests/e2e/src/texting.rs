@@ -322,6 +322,43 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         (&inbox[0]["body"], &inbox[0]["routing_reason"]),
         (&json!("who is this?"), &json!("unknown_number"))
     );
+    // The CMS files it on a case: out of the inbox, onto the thread, with the reason.
+    let stray = inbox[0]["id"].as_str().unwrap().to_string();
+    let (s, e) = api
+        .put(
+            &format!("/v1/messages/{stray}/case"),
+            &advocate,
+            json!({"case_id": "C-none"}),
+        )
+        .await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, e) = api
+        .put(
+            &format!("/v1/messages/{id}/case"),
+            &advocate,
+            json!({"case_id": "C-100"}),
+        )
+        .await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, c) = api
+        .put(
+            &format!("/v1/messages/{stray}/case"),
+            &advocate,
+            json!({"case_id": "C-100"}),
+        )
+        .await;
+    assert_eq!((s, &c["reason"]), (200, &json!("corrected")), "{c}");
+    api.wait_get("the corrected text on the thread", path, &advocate, |t| {
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == json!(stray) && m["routing_reason"] == "corrected")
+    })
+    .await;
+    api.wait_get("the inbox to empty", "/v1/inbox/unrouted", &advocate, |v| {
+        v.as_array().unwrap().is_empty()
+    })
+    .await;
 
     // Twilio refuses a number that replied STOP: the message fails with its code and a clear reason.
     twilio.reject_number(
