@@ -12,10 +12,20 @@ pub const SEALED_TAG: &str = "$sealed";
 /// Serialized for the store it is `{"$sealed": {"subject": s, "value": v}}`; the store turns
 /// that into `{"$sealed": {"subject": s, "ct": base64}}` before the row is hashed and written,
 /// and back again, or into `{"$sealed": {"subject": s, "erased": true}}`, when read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Sealed<T> {
     Plain { subject: String, value: T },
     Erased { subject: String },
+}
+
+/// Never the value: a body, a name or a secret must not reach a log through `{:?}`.
+impl<T> std::fmt::Debug for Sealed<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sealed::Plain { subject, .. } => write!(f, "Sealed({subject}, <redacted>)"),
+            Sealed::Erased { subject } => write!(f, "Sealed({subject}, <erased>)"),
+        }
+    }
 }
 
 impl<T> Sealed<T> {
@@ -122,6 +132,7 @@ mod tests {
             json!({"$sealed": {"subject": "client-1", "value": "hello"}})
         );
         assert_eq!(serde_json::from_value::<Sealed<String>>(v).unwrap(), s);
+        assert_eq!(format!("{s:?}"), "Sealed(client-1, <redacted>)");
         let e: Sealed<String> =
             serde_json::from_value(json!({"$sealed": {"subject": "c", "erased": true}})).unwrap();
         assert_eq!(e.value(), None);

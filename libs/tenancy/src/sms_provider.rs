@@ -48,7 +48,6 @@ impl SmsProvider {
 }
 
 /// Settings as an admin gives them, before validation.
-#[derive(Debug)]
 pub struct SmsSettingsInput {
     pub kind: String,
     pub account_sid: Option<String>,
@@ -56,6 +55,21 @@ pub struct SmsSettingsInput {
     pub from: Option<String>,
     pub messaging_service_sid: Option<String>,
     pub price_per_segment_usd: Option<f64>,
+}
+
+impl std::fmt::Debug for SmsSettingsInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSettingsInput")
+            .field("kind", &self.kind)
+            .field("account_sid", &self.account_sid)
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("from", &self.from)
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .finish()
+    }
 }
 
 fn sid(what: &str, prefix: &str, value: Option<String>) -> Result<String, TenantError> {

@@ -40,11 +40,19 @@ pub struct WebhookEndpoint {
     created: bool,
 }
 
-#[derive(Debug)]
 pub struct CreateEndpoint {
     pub url: String,
     pub events: Vec<String>,
     pub secret: String,
+}
+
+impl std::fmt::Debug for CreateEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateEndpoint")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
