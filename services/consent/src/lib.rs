@@ -1,6 +1,9 @@
 //! The consent service owns each (tenant, phone number) consent state and its evidence, interprets keywords, and answers whether a number may be texted, for a purpose, now.
 //!
-//! So far it keeps its directory of tenants; the feature issues fill in its domain.
+//! So far: its directory of tenants, and what a client's text means for consent
+//! ([`keywords`]); the consent state and its enforcement come next (issue 4).
+
+pub mod keywords;
 
 use casewire_bus::Wiring;
 use casewire_tenancy::TenantDirectory;

@@ -1,0 +1,300 @@
+//! What a client's text means for consent: opt out, opt in, confirm, ask for help, or
+//! nothing. The rule (issue 4; FCC 2024: revocation "in any reasonable manner"):
+//!
+//! 1. The text is normalized: letters folded to upper case, accents kept, punctuation and
+//!    emoji around and between words dropped, runs of spaces made one.
+//! 2. A keyword counts only as the *whole* message: "STOP", "stop!", " Stop. " are STOP;
+//!    "I'll stop by the office tomorrow" is not.
+//! 3. A plain refusal counts anywhere in the message: a phrase that asks for the texts to
+//!    end ("please stop texting me", "take me off your list", "don't text me", "no me
+//!    manden mensajes"). A phrase needs the texting verb or the list: "stop" alone inside a
+//!    sentence is never enough, which is what keeps "stop by" and "can't stop worrying"
+//!    from revoking.
+//! 4. Opt-out wins over everything else; then opt-in, confirmation and help.
+//!
+//! Each tenant may replace the lists; [`Keywords::default`] holds English and Spanish.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Meaning {
+    OptOut,
+    OptIn,
+    /// Y or YES to a confirmation request (also an opt-in once revoked).
+    Confirm,
+    Help,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keywords {
+    pub opt_out: Vec<String>,
+    /// Phrases that revoke wherever they appear in the message.
+    pub refusals: Vec<String>,
+    pub opt_in: Vec<String>,
+    pub confirm: Vec<String>,
+    pub help: Vec<String>,
+}
+
+fn list(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| normalize(w)).collect()
+}
+
+impl Default for Keywords {
+    fn default() -> Self {
+        Keywords {
+            opt_out: list(&[
+                "STOP",
+                "STOPALL",
+                "UNSUBSCRIBE",
+                "CANCEL",
+                "END",
+                "QUIT",
+                "REVOKE",
+                "OPTOUT",
+                "OPT OUT",
+                "OPT-OUT", // Spanish
+                "PARAR",
+                "PARE",
+                "ALTO",
+                "BAJA",
+                "CANCELAR",
+                "DETENER",
+            ]),
+            refusals: list(&[
+                "stop texting",
+                "stop txting",
+                "stop messaging",
+                "stop sending",
+                "stop contacting",
+                "stop the texts",
+                "stop these texts",
+                "stop the messages",
+                "stop these messages",
+                "don't text",
+                "dont text",
+                "do not text",
+                "don't message",
+                "dont message",
+                "do not message",
+                "don't send",
+                "dont send",
+                "do not send",
+                "don't contact",
+                "do not contact",
+                "no more texts",
+                "no more messages",
+                "take me off",
+                "remove me from",
+                "unsubscribe me",
+                "opt me out",
+                "leave me alone", // Spanish
+                "no me envíen",
+                "no me envien",
+                "no me manden",
+                "no me escriban",
+                "no me contacten",
+                "dejen de enviar",
+                "dejen de mandar",
+                "dejen de escribir",
+                "deje de enviar",
+                "deje de mandar",
+                "no más mensajes",
+                "no mas mensajes",
+                "quítenme de",
+                "quitenme de",
+                "sáquenme de",
+                "saquenme de",
+                "dar de baja",
+            ]),
+            opt_in: list(&[
+                "START",
+                "UNSTOP",
+                "YES",
+                "SUBSCRIBE", // Spanish
+                "COMENZAR",
+                "SÍ",
+                "SI",
+            ]),
+            confirm: list(&["Y", "YES", "SÍ", "SI"]),
+            help: list(&[
+                "HELP", "INFO", // Spanish
+                "AYUDA",
+            ]),
+        }
+    }
+}
+
+/// Upper case, words of letters and digits joined by single spaces; apostrophes and
+/// hyphens inside a word are kept ("DON'T", "OPT-OUT").
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c == '’' { '\'' } else { c })
+        .collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let inner = (c == '\'' || c == '-')
+            && i > 0
+            && chars[i - 1].is_alphanumeric()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+        if c.is_alphanumeric() || inner {
+            word.extend(c.to_uppercase());
+        } else if !word.is_empty() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&word);
+            word.clear();
+        }
+    }
+    if !word.is_empty() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    out
+}
+
+/// Whether `phrase` appears in `text` as whole words.
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    !phrase.is_empty() && format!(" {text} ").contains(&format!(" {phrase} "))
+}
+
+impl Keywords {
+    pub fn classify(&self, text: &str) -> Option<Meaning> {
+        let t = normalize(text);
+        if t.is_empty() {
+            return None;
+        }
+        let whole = |words: &[String]| words.contains(&t);
+        if whole(&self.opt_out) || self.refusals.iter().any(|p| contains_phrase(&t, p)) {
+            return Some(Meaning::OptOut);
+        }
+        if whole(&self.confirm) {
+            return Some(Meaning::Confirm);
+        }
+        if whole(&self.opt_in) {
+            return Some(Meaning::OptIn);
+        }
+        if whole(&self.help) {
+            return Some(Meaning::Help);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meaning(text: &str) -> Option<Meaning> {
+        Keywords::default().classify(text)
+    }
+
+    #[test]
+    fn opt_out_keywords_count_as_the_whole_message_in_any_case_with_punctuation_around() {
+        for t in [
+            "STOP",
+            "stop",
+            " Stop. ",
+            "STOP!!!",
+            "stopall",
+            "Unsubscribe",
+            "cancel",
+            "END",
+            "quit",
+            "revoke",
+            "optout",
+            "opt out",
+            "Opt-Out",
+            "OPT  OUT",
+            "🛑 stop 🛑",
+            "Parar",
+            "BAJA",
+        ] {
+            assert_eq!(meaning(t), Some(Meaning::OptOut), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn plain_refusals_revoke_anywhere_in_the_message() {
+        for t in [
+            "please stop texting me",
+            "Take me off your list",
+            "don't text me",
+            "Don’t text me again.",
+            "DO NOT TEXT THIS NUMBER",
+            "no more texts please",
+            "can you remove me from this list",
+            "Por favor no me manden mensajes",
+            "dejen de enviar mensajes",
+            "Quítenme de la lista",
+        ] {
+            assert_eq!(meaning(t), Some(Meaning::OptOut), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_that_only_mentions_the_word_does_not_revoke() {
+        for t in [
+            "I'll stop by the office tomorrow",
+            "stop by at 3?",
+            "I can't stop worrying about the hearing",
+            "The bus didn't stop",
+            "Is this the end of my case?",
+            "Can I cancel my appointment and come Friday?",
+            "quit my job last week, does that matter?",
+            "stopped",
+            "stops",
+            "unstoppable",
+        ] {
+            assert_eq!(meaning(t), None, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn opt_in_confirmation_and_help() {
+        assert_eq!(meaning("START"), Some(Meaning::OptIn));
+        assert_eq!(meaning("unstop"), Some(Meaning::OptIn));
+        assert_eq!(meaning("yes"), Some(Meaning::Confirm));
+        assert_eq!(meaning(" Y. "), Some(Meaning::Confirm));
+        assert_eq!(meaning("Sí"), Some(Meaning::Confirm));
+        assert_eq!(
+            meaning("yes please"),
+            None,
+            "a keyword is the whole message"
+        );
+        assert_eq!(meaning("yesterday"), None);
+        assert_eq!(meaning("HELP"), Some(Meaning::Help));
+        assert_eq!(meaning("info?"), Some(Meaning::Help));
+        assert_eq!(meaning("ayuda"), Some(Meaning::Help));
+        assert_eq!(meaning("I need help with my lease"), None);
+        assert_eq!(meaning(""), None);
+        assert_eq!(meaning("   ...  "), None);
+    }
+
+    #[test]
+    fn opt_out_wins_over_everything_else() {
+        assert_eq!(meaning("yes stop texting me"), Some(Meaning::OptOut));
+    }
+
+    #[test]
+    fn a_tenant_can_replace_the_lists() {
+        let k = Keywords {
+            opt_out: list(&["BASTA"]),
+            refusals: vec![],
+            ..Keywords::default()
+        };
+        assert_eq!(k.classify("basta!"), Some(Meaning::OptOut));
+        assert_eq!(k.classify("stop"), None);
+    }
+
+    #[test]
+    fn normalizing_keeps_inner_apostrophes_and_hyphens() {
+        assert_eq!(normalize("  don’t   text-me!! "), "DON'T TEXT-ME");
+        assert_eq!(normalize("'stop'"), "STOP");
+    }
+}
