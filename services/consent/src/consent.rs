@@ -1,0 +1,422 @@
+//! A client's consent: one aggregate per (tenant, phone number), none → pending → granted →
+//! revoked and back, every change an event with its evidence. Command in, events out.
+//!
+//! Rules (issue 4):
+//! - A confirmation request makes the state pending; Y or YES grants it.
+//! - An opt-out revokes from any state, with one confirmation text back (`reply`); a second
+//!   opt-out while revoked records nothing and sends nothing: silence.
+//! - Twilio's own opt-out (an inbound `OptOutType`, or a 21610 answer to a send) revokes
+//!   without a reply: Twilio already sent one.
+//! - START, UNSTOP or YES after an opt-out grants again.
+//! - Staff may record consent given by phone, in writing or at intake, with a note.
+//!
+//! The events move to libs/events when the other services start reading them.
+
+use casewire_events::message::client_subject;
+use casewire_events::Sealed;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::keywords::Meaning;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    #[default]
+    None,
+    Pending,
+    Granted,
+    Revoked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Verbal,
+    Written,
+    Intake,
+}
+
+/// Why the state changed: what the organization shows when asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// The client's own text.
+    Inbound {
+        message_id: String,
+        text: Sealed<String>,
+    },
+    /// A person of the organization, with the API key they used.
+    Staff {
+        api_key: String,
+        method: Method,
+        note: Option<Sealed<String>>,
+    },
+    /// Twilio's opt-out handling (`OptOutType` STOP/START) or its 21610 refusal.
+    Provider { message_id: String, reason: String },
+    /// An advocate asked for the confirmation text.
+    Request { api_key: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ConsentEvent {
+    ConfirmationRequested {
+        phone: String,
+        evidence: Evidence,
+    },
+    ConsentGranted {
+        phone: String,
+        evidence: Evidence,
+    },
+    /// `reply`: send the one opt-out confirmation text.
+    ConsentRevoked {
+        phone: String,
+        evidence: Evidence,
+        reply: bool,
+    },
+}
+
+impl DomainEvent for ConsentEvent {
+    fn event_type(&self) -> String {
+        match self {
+            ConsentEvent::ConfirmationRequested { .. } => "ConfirmationRequested",
+            ConsentEvent::ConsentGranted { .. } => "ConsentGranted",
+            ConsentEvent::ConsentRevoked { .. } => "ConsentRevoked",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
+
+#[derive(Debug)]
+pub enum ConsentCommand {
+    RequestConfirmation {
+        phone: String,
+        api_key: String,
+    },
+    /// A client's text, with what it means.
+    Inbound {
+        phone: String,
+        message_id: String,
+        text: String,
+        meaning: Option<Meaning>,
+    },
+    /// Twilio handled a keyword itself (`OptOutType`: STOP or START), or refused a send with 21610.
+    Provider {
+        phone: String,
+        message_id: String,
+        opted_out: bool,
+        reason: String,
+    },
+    Record {
+        phone: String,
+        state: State,
+        method: Method,
+        note: Option<String>,
+        api_key: String,
+    },
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConsentError {
+    #[error("this client opted out: they must text START (or YES) before anything else is sent")]
+    OptedOut,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl casewire_bus::Refusal for ConsentError {
+    fn code(&self) -> &'static str {
+        match self {
+            ConsentError::OptedOut => "conflict",
+            ConsentError::Invalid(_) => "invalid",
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Consent {
+    state: State,
+}
+
+impl Consent {
+    pub fn state(&self) -> State {
+        self.state
+    }
+}
+
+impl Aggregate for Consent {
+    const TYPE: &'static str = "consent";
+    type Command = ConsentCommand;
+    type Event = ConsentEvent;
+    type Error = ConsentError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: ConsentCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), ConsentError> {
+        use ConsentCommand as C;
+        use State as S;
+        let event = match command {
+            C::RequestConfirmation { phone, api_key } => match self.state {
+                S::Revoked => return Err(ConsentError::OptedOut),
+                S::Granted => return Ok(()),
+                S::None | S::Pending => ConsentEvent::ConfirmationRequested {
+                    phone,
+                    evidence: Evidence::Request { api_key },
+                },
+            },
+            C::Inbound {
+                phone,
+                message_id,
+                text,
+                meaning,
+            } => {
+                let evidence = Evidence::Inbound {
+                    message_id,
+                    text: Sealed::new(client_subject(&phone), text),
+                };
+                match (meaning, self.state) {
+                    (Some(Meaning::OptOut), S::Revoked) => return Ok(()),
+                    (Some(Meaning::OptOut), _) => ConsentEvent::ConsentRevoked {
+                        phone,
+                        evidence,
+                        reply: true,
+                    },
+                    (Some(Meaning::Confirm), S::Pending | S::Revoked)
+                    | (Some(Meaning::OptIn), S::None | S::Pending | S::Revoked) => {
+                        ConsentEvent::ConsentGranted { phone, evidence }
+                    }
+                    _ => return Ok(()),
+                }
+            }
+            C::Provider {
+                phone,
+                message_id,
+                opted_out,
+                reason,
+            } => {
+                let evidence = Evidence::Provider { message_id, reason };
+                match (opted_out, self.state) {
+                    (true, S::Revoked) | (false, S::Granted) => return Ok(()),
+                    (true, _) => ConsentEvent::ConsentRevoked {
+                        phone,
+                        evidence,
+                        reply: false,
+                    },
+                    (false, _) => ConsentEvent::ConsentGranted { phone, evidence },
+                }
+            }
+            C::Record {
+                phone,
+                state,
+                method,
+                note,
+                api_key,
+            } => {
+                let note = note
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .map(|n| Sealed::new(client_subject(&phone), n));
+                let evidence = Evidence::Staff {
+                    api_key,
+                    method,
+                    note,
+                };
+                match state {
+                    _ if state == self.state => return Ok(()),
+                    S::Granted => ConsentEvent::ConsentGranted { phone, evidence },
+                    // Recorded by staff: the client asked in person, no text goes back.
+                    S::Revoked => ConsentEvent::ConsentRevoked {
+                        phone,
+                        evidence,
+                        reply: false,
+                    },
+                    S::None | S::Pending => {
+                        return Err(ConsentError::Invalid(
+                            "state must be granted or revoked".into(),
+                        ))
+                    }
+                }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: ConsentEvent) {
+        self.state = match event {
+            ConsentEvent::ConfirmationRequested { .. } => State::Pending,
+            ConsentEvent::ConsentGranted { .. } => State::Granted,
+            ConsentEvent::ConsentRevoked { .. } => State::Revoked,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    type Given = TestFramework<Consent>;
+    const PHONE: &str = "+13125550100";
+
+    fn text(message_id: &str, body: &str, meaning: Option<Meaning>) -> ConsentCommand {
+        ConsentCommand::Inbound {
+            phone: PHONE.into(),
+            message_id: message_id.into(),
+            text: body.into(),
+            meaning,
+        }
+    }
+
+    fn inbound(message_id: &str, body: &str) -> Evidence {
+        Evidence::Inbound {
+            message_id: message_id.into(),
+            text: Sealed::new(client_subject(PHONE), body.to_string()),
+        }
+    }
+
+    fn requested() -> ConsentEvent {
+        ConsentEvent::ConfirmationRequested {
+            phone: PHONE.into(),
+            evidence: Evidence::Request {
+                api_key: "k1".into(),
+            },
+        }
+    }
+
+    fn revoked(message_id: &str, body: &str) -> ConsentEvent {
+        ConsentEvent::ConsentRevoked {
+            phone: PHONE.into(),
+            evidence: inbound(message_id, body),
+            reply: true,
+        }
+    }
+
+    #[test]
+    fn a_confirmation_request_makes_it_pending_and_yes_grants_it() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(ConsentCommand::RequestConfirmation {
+                phone: PHONE.into(),
+                api_key: "k1".into(),
+            })
+            .then_expect_events(vec![requested()]);
+        Given::with(())
+            .given(vec![requested()])
+            .when(text("SM1", "Yes!", Some(Meaning::Confirm)))
+            .then_expect_events(vec![ConsentEvent::ConsentGranted {
+                phone: PHONE.into(),
+                evidence: inbound("SM1", "Yes!"),
+            }]);
+        Given::with(())
+            .given(vec![requested()])
+            .when(text("SM1", "what is this?", None))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn an_opt_out_revokes_with_one_reply_and_a_second_one_is_silence() {
+        Given::with(())
+            .given(vec![requested()])
+            .when(text("SM2", "STOP", Some(Meaning::OptOut)))
+            .then_expect_events(vec![revoked("SM2", "STOP")]);
+        Given::with(())
+            .given(vec![requested(), revoked("SM2", "STOP")])
+            .when(text("SM3", "stop texting me", Some(Meaning::OptOut)))
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given(vec![requested(), revoked("SM2", "STOP")])
+            .when(ConsentCommand::RequestConfirmation {
+                phone: PHONE.into(),
+                api_key: "k1".into(),
+            })
+            .then_expect_error(ConsentError::OptedOut);
+    }
+
+    #[test]
+    fn start_or_yes_opts_back_in() {
+        for (body, meaning) in [("START", Meaning::OptIn), ("YES", Meaning::Confirm)] {
+            Given::with(())
+                .given(vec![revoked("SM2", "STOP")])
+                .when(text("SM4", body, Some(meaning)))
+                .then_expect_events(vec![ConsentEvent::ConsentGranted {
+                    phone: PHONE.into(),
+                    evidence: inbound("SM4", body),
+                }]);
+        }
+    }
+
+    #[test]
+    fn twilios_own_opt_out_revokes_without_a_second_reply() {
+        let provider = |opted_out| ConsentCommand::Provider {
+            phone: PHONE.into(),
+            message_id: "SM5".into(),
+            opted_out,
+            reason: "21610".into(),
+        };
+        let evidence = Evidence::Provider {
+            message_id: "SM5".into(),
+            reason: "21610".into(),
+        };
+        Given::with(())
+            .given_no_previous_events()
+            .when(provider(true))
+            .then_expect_events(vec![ConsentEvent::ConsentRevoked {
+                phone: PHONE.into(),
+                evidence,
+                reply: false,
+            }]);
+        Given::with(())
+            .given(vec![revoked("SM2", "STOP")])
+            .when(provider(true))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn staff_record_consent_given_in_person_with_a_sealed_note() {
+        let record = |state| ConsentCommand::Record {
+            phone: PHONE.into(),
+            state,
+            method: Method::Intake,
+            note: Some(" signed the intake form ".into()),
+            api_key: "k2".into(),
+        };
+        let evidence = Evidence::Staff {
+            api_key: "k2".into(),
+            method: Method::Intake,
+            note: Some(Sealed::new(
+                client_subject(PHONE),
+                "signed the intake form".to_string(),
+            )),
+        };
+        Given::with(())
+            .given_no_previous_events()
+            .when(record(State::Granted))
+            .then_expect_events(vec![ConsentEvent::ConsentGranted {
+                phone: PHONE.into(),
+                evidence: evidence.clone(),
+            }]);
+        Given::with(())
+            .given(vec![ConsentEvent::ConsentGranted {
+                phone: PHONE.into(),
+                evidence,
+            }])
+            .when(record(State::Granted))
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given_no_previous_events()
+            .when(record(State::Pending))
+            .then_expect_error(ConsentError::Invalid(
+                "state must be granted or revoked".into(),
+            ));
+    }
+}
