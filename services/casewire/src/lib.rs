@@ -138,13 +138,14 @@ pub async fn run(
             Service::Gateway => casewire_gateway::wiring(),
             Service::Messaging => casewire_messaging::wiring(
                 &store,
+                &bus,
                 casewire_messaging::MessagingSettings {
                     public_url: public_url.clone(),
                     twilio_api_base: config.twilio_api_base.clone(),
                     sandbox_by_default,
                 },
             ),
-            Service::Consent => casewire_consent::wiring(),
+            Service::Consent => casewire_consent::wiring(&store),
             Service::CaseLink => casewire_case_link::wiring(&store),
             Service::All => unreachable!("expanded above"),
         };

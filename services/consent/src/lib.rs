@@ -1,18 +1,40 @@
-//! The consent service owns each (tenant, phone number) consent state and its evidence, interprets keywords, and answers whether a number may be texted, for a purpose, now.
-//!
-//! So far: its directory of tenants, and what a client's text means for consent
-//! ([`keywords`]), and the consent state machine ([`consent`]); its API, evidence
-//! history and enforcement come next (issue 4).
+//! The consent service owns each (tenant, phone number) consent state and its evidence
+//! ([`consent`]), interprets keywords ([`keywords`]), and answers whether a number may be
+//! texted ([`states::may_text`]). Confirmation texts, HELP replies, purposes, policy and
+//! quiet hours come next (issue 4).
 
+mod commands;
 pub mod consent;
 pub mod keywords;
+pub mod states;
 
-use casewire_bus::Wiring;
+use std::sync::Arc;
+
+use casewire_bus::{Projection, Wiring};
+use casewire_eventstore::EventStore;
 use casewire_tenancy::TenantDirectory;
+
+pub use states::ConsentView;
 
 pub const SERVICE: &str = "consent";
 
+fn projections() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(TenantDirectory::new("consent_tenants", "consent_tenants")),
+        Arc::new(states::Consents),
+    ]
+}
+
 /// What this service runs: start it with `Bus::start`.
-pub fn wiring() -> Wiring {
-    Wiring::new(SERVICE).projection(TenantDirectory::new("consent_tenants", "consent_tenants"))
+pub fn wiring(store: &EventStore) -> Wiring {
+    let mut w = Wiring::new(SERVICE)
+        .commands(commands::Commands {
+            store: store.clone(),
+            projections: projections(),
+        })
+        .worker(states::KeywordReader {
+            projections: projections(),
+        });
+    w.projections = projections();
+    w
 }

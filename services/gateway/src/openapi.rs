@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, cases, health, sandbox, tenants, twilio, webhook_endpoints};
+use crate::routes::{audit, cases, consents, health, sandbox, tenants, twilio, webhook_endpoints};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::routes::{audit, cases, health, sandbox, tenants, twilio, webhook_endp
         tenants::put_sms_provider, tenants::get_sms_provider,
         cases::put, cases::show, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted,
         webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
+        consents::show, consents::record,
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
         audit::verify,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use casewire_bus::{CommandError, CommandHandler, Envelope, Projection};
+use casewire_bus::{Bus, CommandError, CommandHandler, Envelope, Projection};
 use casewire_eventstore::EventStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -13,6 +13,7 @@ use crate::MessagingSettings;
 
 pub struct Commands {
     pub(crate) store: EventStore,
+    pub(crate) bus: Bus,
     pub(crate) projections: Vec<Arc<dyn Projection>>,
     pub(crate) settings: Arc<MessagingSettings>,
 }
@@ -45,6 +46,26 @@ fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<Envelope<T>, Com
 }
 
 impl Commands {
+    /// Asks consent before every text; a number that opted out is refused. When consent
+    /// cannot answer, nothing is sent.
+    async fn consented(
+        &self,
+        tenant: &str,
+        metadata: &std::collections::HashMap<String, String>,
+        phone: &str,
+    ) -> Result<(), CommandError> {
+        let ask = json!({ "tenant": tenant, "metadata": metadata, "body": { "phone": phone } });
+        let answer = self.bus.request("consent", "may_text", ask).await?;
+        if answer["allowed"] == true {
+            return Ok(());
+        }
+        Err(CommandError::new(
+            "conflict",
+            "the client opted out of texts (they replied STOP or asked to stop): nothing was sent; \
+             they must text START or YES to receive texts again",
+        ))
+    }
+
     async fn view(&self, tenant: &str, id: &str) -> Result<Value, CommandError> {
         let view = crate::messages::find(&self.store, tenant, id)
             .await
@@ -80,6 +101,7 @@ impl CommandHandler for Commands {
                         "no such case: link it first with PUT /v1/cases/{case_id}",
                     )
                 })?;
+                self.consented(&tenant, &metadata, &to).await?;
                 let price = crate::providers()
                     .get(store, &tenant)
                     .await

@@ -10,7 +10,7 @@ pub mod provider;
 
 use std::sync::Arc;
 
-use casewire_bus::{Projection, Wiring};
+use casewire_bus::{Bus, Projection, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::{RetryPolicy, TwilioClient};
 use casewire_tenancy::{SmsProviders, TenantDirectory};
@@ -47,7 +47,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
 }
 
 /// What this service runs: start it with `Bus::start`.
-pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
+pub fn wiring(store: &EventStore, bus: &Bus, settings: MessagingSettings) -> Wiring {
     let settings = Arc::new(settings);
     // One attempt per call: the dispatcher decides about retries, so that each is recorded.
     let twilio =
@@ -55,6 +55,7 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
     let mut w = Wiring::new(SERVICE)
         .commands(commands::Commands {
             store: store.clone(),
+            bus: bus.clone(),
             projections: projections(),
             settings: settings.clone(),
         })

@@ -14,6 +14,7 @@ use casewire_sms::twilio::{Credentials, Sender, TwilioClient};
 use casewire_tenancy::{SmsSettingsInput, Tenant, TenantCommand};
 use casewire_testkit::FakeTwilio;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "the-auth-token";
@@ -61,7 +62,16 @@ async fn world() -> World {
         twilio_api_base: twilio.url(),
         sandbox_by_default: false,
     };
-    let w = wiring(&store, settings);
+    // The consent service answers "may we text?" before every text, as in production.
+    let bus = casewire_bus::Bus::in_process();
+    bus.start(
+        &store,
+        casewire_consent::wiring(&store),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let w = wiring(&store, &bus, settings);
     // The case, as case-link records it.
     let case = json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": "client:+13125550100", "value": "Ana"}}, "phone": CLIENT, "language": "en"}, "status": "open", "problem_code": null, "office": null, "advocates": []}}});
     store
@@ -146,7 +156,7 @@ fn wiring_projections(store: &EventStore) -> Vec<Arc<dyn casewire_bus::Projectio
         twilio_api_base: String::new(),
         sandbox_by_default: false,
     };
-    wiring(store, settings).projections
+    wiring(store, &casewire_bus::Bus::in_process(), settings).projections
 }
 
 fn begin() -> MessageCommand {

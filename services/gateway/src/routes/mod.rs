@@ -5,6 +5,7 @@ use crate::Gateway;
 
 pub(crate) mod audit;
 pub(crate) mod cases;
+pub(crate) mod consents;
 pub(crate) mod health;
 pub(crate) mod sandbox;
 pub(crate) mod tenants;
@@ -39,6 +40,10 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/messages/{message_id}", get(cases::message))
         .route("/v1/messages/{message_id}/case", put(cases::file_on_case))
         .route("/v1/inbox/unrouted", get(cases::unrouted))
+        .route(
+            "/v1/consents/{phone}",
+            get(consents::show).put(consents::record),
+        )
         .route("/v1/webhook-endpoints", post(webhook_endpoints::create))
         .route(
             "/v1/webhook-endpoints/{endpoint_id}",
