@@ -41,19 +41,23 @@ impl Projection for Consents {
         _: &EventStore,
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        if e.aggregate_type == casewire_events::message::AGGREGATE
-            && e.event_type == "InboundReceived"
-        {
-            // Every client's text is read for keywords, before or besides its routing.
-            jobs::enqueue(
-                tx,
-                QUEUE,
-                &e.tenant_id,
-                &e.aggregate_id,
-                &json!({}),
-                chrono::Utc::now(),
-            )
-            .await?;
+        if e.aggregate_type == casewire_events::message::AGGREGATE {
+            // Every client's text is read for keywords, before or besides its routing; a
+            // send Twilio refused because the number replied STOP to it (21610) is an
+            // opt-out recorded without a reply.
+            let unsubscribed = e.event_type == "Failed"
+                && matches!(e.decode()?, MessageEvent::Failed { error_code: Some(code), .. } if code == "21610");
+            if e.event_type == "InboundReceived" || unsubscribed {
+                jobs::enqueue(
+                    tx,
+                    QUEUE,
+                    &e.tenant_id,
+                    &e.aggregate_id,
+                    &json!({}),
+                    chrono::Utc::now(),
+                )
+                .await?;
+            }
             return Ok(());
         }
         if e.aggregate_type != <Consent as cqrs_es::Aggregate>::TYPE {
@@ -110,17 +114,37 @@ impl Worker for KeywordReader {
                 0,
             )
             .await?;
-        let Some(MessageEvent::InboundReceived {
-            from,
-            body,
-            opt_out_type,
-            ..
-        }) = events
+        let (from, body, opt_out_type) = match events
             .first()
             .map(|e| serde_json::from_str(&e.payload))
             .transpose()?
-        else {
-            return Ok(Outcome::Done);
+        {
+            Some(MessageEvent::InboundReceived {
+                from,
+                body,
+                opt_out_type,
+                ..
+            }) => (from, body, opt_out_type),
+            Some(MessageEvent::OutboundQueued { to, .. }) => {
+                let command = ConsentCommand::Provider {
+                    phone: to.clone(),
+                    message_id: job.id.clone(),
+                    opted_out: true,
+                    reason: "Twilio 21610: the number replied STOP".into(),
+                };
+                let metadata = Metadata::new(Actor::Twilio).into_map();
+                casewire_bus::execute::<Consent>(
+                    store,
+                    &self.projections,
+                    &job.tenant_id,
+                    &to,
+                    command,
+                    metadata,
+                )
+                .await?;
+                return Ok(Outcome::Done);
+            }
+            _ => return Ok(Outcome::Done),
         };
         let command = match opt_out_type
             .as_deref()

@@ -388,6 +388,19 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         failed["error_reason"].as_str().unwrap().contains("STOP"),
         "{failed}"
     );
+    // Twilio's 21610 is the number's opt-out, recorded as such (without a second reply).
+    let consent = api
+        .wait_get(
+            "the 21610 opt-out",
+            "/v1/consents/+13125550123",
+            &advocate,
+            |c| c["state"] == "revoked",
+        )
+        .await;
+    assert_eq!(
+        consent["history"][0]["evidence"]["kind"], "provider",
+        "{consent}"
+    );
 
     // Twilio takes a text but its answer is lost: casewire looks before sending again.
     twilio.lose_next_answers(1);
