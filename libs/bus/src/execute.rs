@@ -18,6 +18,14 @@ pub struct Envelope<T> {
     pub body: T,
 }
 
+impl<T: serde::de::DeserializeOwned> Envelope<T> {
+    /// A command's body as it came over the bus; a malformed one is refused as invalid.
+    pub fn parse(body: serde_json::Value) -> Result<Self, CommandError> {
+        serde_json::from_value(body)
+            .map_err(|e| CommandError::invalid(format!("malformed command: {e}")))
+    }
+}
+
 /// The kind of a refused command, which the gateway turns into an HTTP status.
 pub trait Refusal: std::error::Error {
     /// `not_found`, `invalid` or `conflict`.

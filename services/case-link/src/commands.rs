@@ -35,11 +35,6 @@ struct NewEndpoint {
     events: Vec<String>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<Envelope<T>, CommandError> {
-    serde_json::from_value(body)
-        .map_err(|e| CommandError::invalid(format!("malformed command: {e}")))
-}
-
 #[async_trait]
 impl CommandHandler for Commands {
     async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
@@ -49,7 +44,7 @@ impl CommandHandler for Commands {
                     tenant,
                     metadata,
                     body,
-                } = parse::<PutCase>(body)?;
+                } = Envelope::<PutCase>::parse(body)?;
                 let (case, _) = casewire_bus::load::<Case>(&self.store, &tenant, &body.case_id)
                     .await
                     .map_err(CommandError::internal)?;
@@ -75,7 +70,7 @@ impl CommandHandler for Commands {
                     tenant,
                     metadata,
                     body,
-                } = parse::<NewEndpoint>(body)?;
+                } = Envelope::<NewEndpoint>::parse(body)?;
                 let id = uuid::Uuid::now_v7().to_string();
                 let secret = casewire_webhooks::Secret::generate();
                 let create = CreateEndpoint {
@@ -108,7 +103,7 @@ impl CommandHandler for Commands {
                     tenant,
                     metadata,
                     body,
-                } = parse::<Correct>(body)?;
+                } = Envelope::<Correct>::parse(body)?;
                 casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
                 let case = crate::cases::find(&self.store, &tenant, &body.case_id)
                     .await

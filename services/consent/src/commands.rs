@@ -28,18 +28,13 @@ struct Record {
     note: Option<String>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<Envelope<T>, CommandError> {
-    serde_json::from_value(body)
-        .map_err(|e| CommandError::invalid(format!("malformed command: {e}")))
-}
-
 #[async_trait]
 impl CommandHandler for Commands {
     async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
         match command {
             // Asked by messaging before every text.
             "may_text" => {
-                let Envelope { tenant, body, .. } = parse::<MayText>(body)?;
+                let Envelope { tenant, body, .. } = Envelope::<MayText>::parse(body)?;
                 casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
                 let allowed = crate::states::may_text(&self.store, &tenant, &body.phone)
                     .await
@@ -51,7 +46,7 @@ impl CommandHandler for Commands {
                     tenant,
                     metadata,
                     body,
-                } = parse::<Record>(body)?;
+                } = Envelope::<Record>::parse(body)?;
                 let api_key = metadata.get("actor").cloned().unwrap_or_default();
                 let record = ConsentCommand::Record {
                     phone: body.phone.clone(),

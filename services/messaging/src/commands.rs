@@ -40,11 +40,6 @@ struct ReportStatus {
     error_code: Option<String>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<Envelope<T>, CommandError> {
-    serde_json::from_value(body)
-        .map_err(|e| CommandError::invalid(format!("malformed command: {e}")))
-}
-
 impl Commands {
     /// Asks consent before every text; a number that opted out is refused. When consent
     /// cannot answer, nothing is sent.
@@ -85,7 +80,7 @@ impl CommandHandler for Commands {
                     tenant,
                     metadata,
                     body,
-                } = parse::<Send>(body)?;
+                } = Envelope::<Send>::parse(body)?;
                 // The case may have been linked a moment ago: read it as the log has it.
                 casewire_bus::caught_up(store, projections, &tenant).await?;
                 let case: Option<(String,)> = sqlx::query_as(
@@ -130,7 +125,7 @@ impl CommandHandler for Commands {
                     tenant,
                     metadata,
                     body,
-                } = parse::<Receive>(body)?;
+                } = Envelope::<Receive>::parse(body)?;
                 let from = casewire_sms::phone::normalize(&body.from)
                     .map_err(|e| CommandError::invalid(format!("From: {e}")))?;
                 let receive = MessageCommand::Receive {
@@ -156,7 +151,7 @@ impl CommandHandler for Commands {
                     tenant,
                     metadata,
                     body,
-                } = parse::<ReportStatus>(body)?;
+                } = Envelope::<ReportStatus>::parse(body)?;
                 let report = MessageCommand::ReportStatus {
                     status: body.status,
                     error_code: body.error_code,
