@@ -103,9 +103,46 @@ pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationT
     }
 }
 
+/// How much work a queue holds: what the operator looks at first when texts are slow.
+#[derive(Debug, serde::Serialize)]
+pub struct Depth {
+    pub queue: &'static str,
+    /// Jobs due now, running or not.
+    pub due: i64,
+    /// Jobs waiting for a later time (quiet hours, a retry).
+    pub scheduled: i64,
+    /// Jobs that failed at least once and wait to be tried again.
+    pub retrying: i64,
+    /// When the oldest due job became due.
+    pub oldest_due_at: Option<String>,
+}
+
+pub async fn depth(store: &EventStore, queue: &'static str) -> anyhow::Result<Depth> {
+    let now = timestamp(casewire_events::utc_now());
+    let (due, scheduled, retrying, oldest_due_at): (i64, i64, i64, Option<String>) =
+        sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN due_at <= $2 THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN due_at > $2 THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                MIN(CASE WHEN due_at <= $2 THEN due_at END) \
+         FROM jobs WHERE queue = $1",
+        )
+        .bind(queue)
+        .bind(&now)
+        .fetch_one(store.db().reader())
+        .await?;
+    Ok(Depth {
+        queue,
+        due,
+        scheduled,
+        retrying,
+        oldest_due_at,
+    })
+}
+
 /// Claims and runs the jobs due now; returns how many it ran.
 pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<usize> {
-    let now = Utc::now();
+    let now = casewire_events::utc_now();
     let due: Vec<(String, String)> = sqlx::query_as(
         "SELECT tenant_id, id FROM jobs WHERE queue = $1 AND due_at <= $2 \
          AND (lease_until IS NULL OR lease_until < $2) ORDER BY due_at LIMIT 64",
@@ -140,7 +177,7 @@ async fn claim(
     tenant: &str,
     id: &str,
 ) -> anyhow::Result<Option<Job>> {
-    let now = Utc::now();
+    let now = casewire_events::utc_now();
     let lease_until = now + chrono::Duration::from_std(LEASE)?;
     // Conditional on the lease still being free: of two replicas, one wins.
     let claimed = sqlx::query(
@@ -190,7 +227,7 @@ async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
         Err(e) => {
             // A failure of casewire itself (store down): try again soon, keep the reason.
             tracing::warn!(queue = worker.queue(), id = %job.id, error = %e, "job failed; will retry");
-            let at = Utc::now() + chrono::Duration::seconds(5);
+            let at = casewire_events::utc_now() + chrono::Duration::seconds(5);
             reschedule(store, worker, &job, at, &e.to_string()).await
         }
     };

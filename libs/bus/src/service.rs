@@ -105,6 +105,13 @@ impl CommandHandler for Status {
             let behind: i64 = lag.iter().map(|l| l.head - l.cursor).sum();
             projections.push(json!({ "name": p.name(), "events_behind": behind }));
         }
-        Ok(json!({ "service": self.wiring.service, "projections": projections }))
+        let mut queues = Vec::new();
+        for w in &self.wiring.workers {
+            let q = crate::jobs::depth(&self.store, w.queue())
+                .await
+                .map_err(|e| CommandError::unavailable(e.to_string()))?;
+            queues.push(json!(q));
+        }
+        Ok(json!({ "service": self.wiring.service, "projections": projections, "jobs": queues }))
     }
 }

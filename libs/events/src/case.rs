@@ -42,6 +42,10 @@ pub struct CaseDetails {
     pub problem_code: Option<String>,
     pub office: Option<String>,
     pub advocates: Vec<String>,
+    /// IANA zone where the client lives, when it differs from the organization's: quiet
+    /// hours and reminder times are the client's local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

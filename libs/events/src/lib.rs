@@ -9,9 +9,9 @@ mod metadata;
 mod recorded;
 mod sealed;
 pub mod subjects;
-mod time;
+pub mod time;
 
 pub use metadata::{Actor, Metadata};
 pub use recorded::RecordedEvent;
 pub use sealed::{Sealed, SealedSchema, SEALED_TAG};
-pub use time::{now, timestamp};
+pub use time::{now, timestamp, utc_now};

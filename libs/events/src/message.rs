@@ -13,11 +13,40 @@ pub fn client_subject(phone: &str) -> String {
     format!("client:{phone}")
 }
 
+/// Why a text is sent, which decides the consent it needs and whether quiet hours hold it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// An advocate's text in a two-way conversation: sent unless the client opted out
+    /// (or, by tenant policy, only once they consented).
+    #[default]
+    Conversation,
+    /// A reminder of a court date, meeting or deadline: needs consent, waits out quiet hours.
+    Reminder,
+    /// One of many texts to a group: needs consent, waits out quiet hours.
+    Bulk,
+    /// casewire's own answer to the client (the confirmation request, the opt-out
+    /// confirmation, HELP): required by carrier rules, sent at once.
+    System,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Conversation => "conversation",
+            Purpose::Reminder => "reminder",
+            Purpose::Bulk => "bulk",
+            Purpose::System => "system",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum MessageEvent {
-    /// An advocate's text, accepted by casewire and waiting to be dispatched.
+    /// A text accepted by casewire and waiting to be dispatched.
     OutboundQueued {
-        case_id: String,
+        /// None for casewire's own answers that belong to no case yet.
+        case_id: Option<String>,
         to: String,
         #[schema(value_type = crate::SealedSchema)]
         body: Sealed<String>,
@@ -25,6 +54,24 @@ pub enum MessageEvent {
         encoding: String,
         /// The estimate at the tenant's rate, in micro-dollars.
         price_micros: u64,
+        #[serde(default)]
+        purpose: Purpose,
+        /// Held until then (quiet hours): the dispatcher does not send it before.
+        #[serde(default)]
+        deliver_after: Option<String>,
+        /// The client's text this answers (a HELP or STOP reply).
+        #[serde(default)]
+        in_reply_to: Option<String>,
+    },
+    /// casewire refused to send a text: the client opted out, or has not consented to this
+    /// purpose. Nothing went to the provider; the record shows the refusal was enforced.
+    OutboundRefused {
+        case_id: Option<String>,
+        to: String,
+        purpose: Purpose,
+        /// The consent state that refused it: revoked, none or pending.
+        consent: String,
+        reason: String,
     },
     /// About to call the provider. Recorded first, so that after a crash casewire knows a
     /// call may have happened and looks before it sends again.
@@ -39,18 +86,18 @@ pub enum MessageEvent {
     DispatchAbandoned { attempt: u32, reason: String },
     /// The provider accepted the text.
     Accepted {
-        case_id: String,
+        case_id: Option<String>,
         provider_sid: String,
     },
     /// Final: the provider refused it, or it could not be handed over.
     Failed {
-        case_id: String,
+        case_id: Option<String>,
         error_code: Option<String>,
         reason: String,
     },
     /// A status callback that moved the text forward.
     StatusReported {
-        case_id: String,
+        case_id: Option<String>,
         status: String,
         error_code: Option<String>,
     },

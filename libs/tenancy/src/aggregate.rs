@@ -5,7 +5,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Role, SmsSettings, SmsSettingsInput};
+use crate::{Policy, Role, SmsSettings, SmsSettingsInput};
 
 /// A legal-aid organization: its name, time zone and API keys.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -13,6 +13,7 @@ pub struct Tenant {
     created: bool,
     /// key id → revoked?
     keys: HashMap<String, bool>,
+    policy: Option<Policy>,
 }
 
 #[derive(Debug)]
@@ -32,6 +33,7 @@ pub enum TenantCommand {
         key_id: String,
     },
     ConfigureSms(SmsSettingsInput),
+    SetPolicy(Policy),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -55,6 +57,10 @@ pub enum TenantEvent {
     SmsProviderConfigured {
         settings: SmsSettings,
     },
+    /// The whole policy, defaults filled in: each event says what held from then on.
+    PolicySet {
+        policy: Policy,
+    },
 }
 
 impl DomainEvent for TenantEvent {
@@ -64,6 +70,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::ApiKeyIssued { .. } => "ApiKeyIssued",
             TenantEvent::ApiKeyRevoked { .. } => "ApiKeyRevoked",
             TenantEvent::SmsProviderConfigured { .. } => "SmsProviderConfigured",
+            TenantEvent::PolicySet { .. } => "PolicySet",
         }
         .to_string()
     }
@@ -89,6 +96,8 @@ pub enum TenantError {
     NoSuchKey,
     #[error("sms provider: {0}")]
     InvalidSmsProvider(String),
+    #[error("policy: {0}")]
+    InvalidPolicy(String),
 }
 
 fn check_name(what: &str, name: &str) -> Result<(), TenantError> {
@@ -175,6 +184,16 @@ impl Aggregate for Tenant {
                     settings: input.validate()?,
                 }
             }
+            TenantCommand::SetPolicy(policy) => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                policy.validate().map_err(TenantError::InvalidPolicy)?;
+                if self.policy.as_ref() == Some(&policy) {
+                    return Ok(());
+                }
+                TenantEvent::PolicySet { policy }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -190,6 +209,7 @@ impl Aggregate for Tenant {
                 self.keys.insert(key_id, true);
             }
             TenantEvent::SmsProviderConfigured { .. } => {}
+            TenantEvent::PolicySet { policy } => self.policy = Some(policy),
         }
     }
 }

@@ -4,12 +4,19 @@
 
 mod aggregate;
 mod api_key;
+mod policy;
 mod projection;
 mod sms_provider;
 
 pub use aggregate::{Tenant, TenantCommand, TenantError, TenantEvent};
 pub use api_key::{ApiKeySecret, Role};
-pub use projection::{ApiKeys, SmsProviders, TenantDirectory};
+pub use policy::{
+    ConsentPolicy, ConversationConsent, KeywordLists, Policy, QuietHours, ReplyTexts,
+    REPLY_VARIABLES,
+};
+pub use projection::{
+    ApiKeys, Policies, SmsProviders, TenantDirectory, TenantSetting, TenantSettings,
+};
 pub use sms_provider::{
     SmsProvider, SmsSettings, SmsSettingsInput, AUTH_TOKEN_SUBJECT,
     DEFAULT_PRICE_PER_SEGMENT_MICROS,

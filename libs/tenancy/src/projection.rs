@@ -110,32 +110,53 @@ impl Projection for ApiKeys {
     }
 }
 
-/// A service's copy of each tenant's SMS provider, auth token still sealed.
-pub struct SmsProviders {
+/// A setting a tenant records whole in one event, kept by the services that read it.
+pub trait TenantSetting: serde::de::DeserializeOwned + Send + Sync + 'static {
+    /// The tenant event that records it, and the event's field that holds it.
+    const EVENT: &'static str;
+    const FIELD: &'static str;
+}
+
+impl TenantSetting for crate::SmsSettings {
+    const EVENT: &'static str = "SmsProviderConfigured";
+    const FIELD: &'static str = "settings";
+}
+
+impl TenantSetting for crate::Policy {
+    const EVENT: &'static str = "PolicySet";
+    const FIELD: &'static str = "policy";
+}
+
+/// A service's copy of a tenant setting, the latest one, as recorded: sealed fields (the
+/// Twilio auth token) stay encrypted at rest and are opened on read.
+pub struct TenantSettings<T> {
     name: &'static str,
     upsert: String,
     select: String,
+    setting: std::marker::PhantomData<fn() -> T>,
 }
 
-impl SmsProviders {
+/// Each tenant's SMS provider.
+pub type SmsProviders = TenantSettings<crate::SmsSettings>;
+/// Each tenant's texting policy.
+pub type Policies = TenantSettings<crate::Policy>;
+
+impl<T: TenantSetting> TenantSettings<T> {
     /// `table` has columns (tenant_id, settings, updated_at); `name` names the cursor.
     pub fn new(name: &'static str, table: &'static str) -> Self {
-        SmsProviders {
+        TenantSettings {
             name,
             upsert: format!(
                 "INSERT INTO {table} (tenant_id, settings, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at"
             ),
             select: format!("SELECT settings FROM {table} WHERE tenant_id = $1"),
+            setting: std::marker::PhantomData,
         }
     }
 
-    /// A tenant's settings with the auth token opened, or `None` when it configured none.
-    pub async fn get(
-        &self,
-        store: &EventStore,
-        tenant: &str,
-    ) -> anyhow::Result<Option<crate::SmsSettings>> {
+    /// A tenant's setting with sealed fields opened, or `None` when it set none.
+    pub async fn get(&self, store: &EventStore, tenant: &str) -> anyhow::Result<Option<T>> {
         let row: Option<(String,)> = sqlx::query_as(&self.select)
             .bind(tenant)
             .fetch_optional(store.db().reader())
@@ -150,7 +171,7 @@ impl SmsProviders {
 }
 
 #[async_trait]
-impl Projection for SmsProviders {
+impl<T: TenantSetting> Projection for TenantSettings<T> {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -161,12 +182,12 @@ impl Projection for SmsProviders {
         _: &EventStore,
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        if e.aggregate_type == Tenant::TYPE && e.event_type == "SmsProviderConfigured" {
-            // Kept as recorded (sealed), not as parsed: the token stays encrypted at rest.
+        if e.aggregate_type == Tenant::TYPE && e.event_type == T::EVENT {
+            // Kept as recorded (sealed), not as parsed.
             let payload: serde_json::Value = serde_json::from_str(&e.payload)?;
             sqlx::query(&self.upsert)
                 .bind(&e.tenant_id)
-                .bind(payload["SmsProviderConfigured"]["settings"].to_string())
+                .bind(payload[T::EVENT][T::FIELD].to_string())
                 .bind(&e.recorded_at)
                 .execute(&mut **tx)
                 .await?;

@@ -22,6 +22,7 @@ pub struct CaseInput {
     pub office: Option<String>,
     #[serde(default)]
     pub advocates: Vec<String>,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +95,15 @@ impl CaseInput {
                 )))
             }
         };
+        let time_zone = match self.time_zone.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(tz) if tz.parse::<chrono_tz::Tz>().is_ok() => Some(tz.to_string()),
+            Some(tz) => {
+                return Err(CaseError::Invalid(format!(
+                    "time_zone: {tz:?} is not an IANA time zone such as America/Chicago"
+                )))
+            }
+        };
         if self.advocates.len() > 50 {
             return Err(CaseError::Invalid("advocates: at most 50".into()));
         }
@@ -114,6 +124,7 @@ impl CaseInput {
                 .iter()
                 .map(|a| text("advocates[]", a, 200))
                 .collect::<Result<_, _>>()?,
+            time_zone,
         })
     }
 }
@@ -184,6 +195,7 @@ mod tests {
             problem_code: Some("63".into()),
             office: None,
             advocates: vec!["adv-7".into()],
+            time_zone: None,
         }
     }
 
@@ -198,6 +210,7 @@ mod tests {
             problem_code: Some("63".into()),
             office: None,
             advocates: vec!["adv-7".into()],
+            time_zone: None,
         }
     }
 

@@ -70,6 +70,8 @@ pub struct CaseView {
     pub problem_code: Option<String>,
     pub office: Option<String>,
     pub advocates: Vec<String>,
+    /// The client's IANA time zone, when the CMS gave one; else the organization's holds.
+    pub time_zone: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub last_texted_at: Option<String>,
@@ -111,6 +113,7 @@ pub async fn find(
         problem_code: d.problem_code,
         office: d.office,
         advocates: d.advocates,
+        time_zone: d.time_zone,
         created_at,
         updated_at,
         last_texted_at,

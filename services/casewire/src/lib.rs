@@ -145,7 +145,7 @@ pub async fn run(
                     sandbox_by_default,
                 },
             ),
-            Service::Consent => casewire_consent::wiring(&store),
+            Service::Consent => casewire_consent::wiring(&store, &bus),
             Service::CaseLink => casewire_case_link::wiring(&store),
             Service::All => unreachable!("expanded above"),
         };

@@ -1,9 +1,11 @@
 //! The commands consent answers over the bus.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use casewire_bus::{CommandError, CommandHandler, Envelope, Projection};
+use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,6 +20,22 @@ pub struct Commands {
 #[derive(Deserialize)]
 struct MayText {
     phone: String,
+    #[serde(default)]
+    purpose: Purpose,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    phone: String,
+    language: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct List {
+    state: Option<String>,
+    #[serde(default)]
+    after: String,
+    limit: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -28,6 +46,32 @@ struct Record {
     note: Option<String>,
 }
 
+impl Commands {
+    /// Runs a command on a number's consent and answers with the number's consent as it
+    /// now stands.
+    async fn execute(
+        &self,
+        tenant: &str,
+        phone: &str,
+        command: ConsentCommand,
+        metadata: HashMap<String, String>,
+    ) -> Result<Value, CommandError> {
+        casewire_bus::execute::<Consent>(
+            &self.store,
+            &self.projections,
+            tenant,
+            phone,
+            command,
+            metadata,
+        )
+        .await?;
+        let view = crate::states::find(&self.store, tenant, phone)
+            .await
+            .map_err(CommandError::internal)?;
+        Ok(json!(view))
+    }
+}
+
 #[async_trait]
 impl CommandHandler for Commands {
     async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
@@ -36,10 +80,66 @@ impl CommandHandler for Commands {
             "may_text" => {
                 let Envelope { tenant, body, .. } = Envelope::<MayText>::parse(body)?;
                 casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
-                let allowed = crate::states::may_text(&self.store, &tenant, &body.phone)
-                    .await
-                    .map_err(CommandError::internal)?;
-                Ok(json!({ "allowed": allowed }))
+                let answer =
+                    crate::states::may_text(&self.store, &tenant, &body.phone, body.purpose)
+                        .await
+                        .map_err(CommandError::internal)?;
+                Ok(json!(answer))
+            }
+            "request" => {
+                let Envelope {
+                    tenant,
+                    metadata,
+                    body,
+                } = Envelope::<Request>::parse(body)?;
+                let language = match body.language.as_deref().map(str::trim) {
+                    None | Some("") => "en".to_string(),
+                    Some(l)
+                        if l.len() <= 12
+                            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+                    {
+                        l.to_ascii_lowercase()
+                    }
+                    Some(l) => {
+                        return Err(CommandError::invalid(format!(
+                            "language: {l:?} is not a language code such as en or es"
+                        )))
+                    }
+                };
+                let request = ConsentCommand::RequestConfirmation {
+                    phone: body.phone.clone(),
+                    api_key: metadata.get("actor").cloned().unwrap_or_default(),
+                    language,
+                };
+                self.execute(&tenant, &body.phone, request, metadata).await
+            }
+            "list" => {
+                let Envelope { tenant, body, .. } = Envelope::<List>::parse(body)?;
+                if let Some(state) = body.state.as_deref() {
+                    if !["none", "pending", "granted", "revoked"].contains(&state) {
+                        return Err(CommandError::invalid(format!(
+                            "state must be pending, granted or revoked, not {state:?}"
+                        )));
+                    }
+                }
+                let limit = body.limit.unwrap_or(500);
+                if !(1..=1000).contains(&limit) {
+                    return Err(CommandError::invalid("limit must be between 1 and 1000"));
+                }
+                casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
+                let items = crate::states::list(
+                    &self.store,
+                    &tenant,
+                    body.state.as_deref(),
+                    &body.after,
+                    limit,
+                )
+                .await
+                .map_err(CommandError::internal)?;
+                let next = (items.len() as i64 == limit)
+                    .then(|| items.last().map(|c| c.phone.clone()))
+                    .flatten();
+                Ok(json!({ "items": items, "next_after": next }))
             }
             "record" => {
                 let Envelope {
@@ -55,19 +155,7 @@ impl CommandHandler for Commands {
                     note: body.note,
                     api_key,
                 };
-                casewire_bus::execute::<Consent>(
-                    &self.store,
-                    &self.projections,
-                    &tenant,
-                    &body.phone,
-                    record,
-                    metadata,
-                )
-                .await?;
-                let view = crate::states::find(&self.store, &tenant, &body.phone)
-                    .await
-                    .map_err(CommandError::internal)?;
-                Ok(json!(view))
+                self.execute(&tenant, &body.phone, record, metadata).await
             }
             other => Err(CommandError::new(
                 "unknown_command",

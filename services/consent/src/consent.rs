@@ -5,6 +5,7 @@
 //! - A confirmation request makes the state pending; Y or YES grants it.
 //! - An opt-out revokes from any state, with one confirmation text back (`reply`); a second
 //!   opt-out while revoked records nothing and sends nothing: silence.
+//! - A client who subscribes by text (YES, START) is told so (`reply`).
 //! - Twilio's own opt-out (an inbound `OptOutType`, or a 21610 answer to a send) revokes
 //!   without a reply: Twilio already sent one.
 //! - START, UNSTOP or YES after an opt-out grants again.
@@ -61,19 +62,26 @@ pub enum Evidence {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ConsentEvent {
+    /// The confirmation text goes out in `language`.
     ConfirmationRequested {
         phone: String,
         evidence: Evidence,
+        language: String,
     },
+    /// `reply`: the language of the text that tells the client they are subscribed, when
+    /// they subscribed by text themselves.
     ConsentGranted {
         phone: String,
         evidence: Evidence,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<String>,
     },
-    /// `reply`: send the one opt-out confirmation text.
+    /// `reply`: the language of the one opt-out confirmation text; `None` is silence.
     ConsentRevoked {
         phone: String,
         evidence: Evidence,
-        reply: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<String>,
     },
 }
 
@@ -97,13 +105,15 @@ pub enum ConsentCommand {
     RequestConfirmation {
         phone: String,
         api_key: String,
+        language: String,
     },
-    /// A client's text, with what it means.
+    /// A client's text, with what it means and the language it said it in.
     Inbound {
         phone: String,
         message_id: String,
         text: String,
         meaning: Option<Meaning>,
+        language: String,
     },
     /// Twilio handled a keyword itself (`OptOutType`: STOP or START), or refused a send with 21610.
     Provider {
@@ -165,12 +175,17 @@ impl Aggregate for Consent {
         use ConsentCommand as C;
         use State as S;
         let event = match command {
-            C::RequestConfirmation { phone, api_key } => match self.state {
+            C::RequestConfirmation {
+                phone,
+                api_key,
+                language,
+            } => match self.state {
                 S::Revoked => return Err(ConsentError::OptedOut),
                 S::Granted => return Ok(()),
                 S::None | S::Pending => ConsentEvent::ConfirmationRequested {
                     phone,
                     evidence: Evidence::Request { api_key },
+                    language,
                 },
             },
             C::Inbound {
@@ -178,6 +193,7 @@ impl Aggregate for Consent {
                 message_id,
                 text,
                 meaning,
+                language,
             } => {
                 let evidence = Evidence::Inbound {
                     message_id,
@@ -188,11 +204,15 @@ impl Aggregate for Consent {
                     (Some(Meaning::OptOut), _) => ConsentEvent::ConsentRevoked {
                         phone,
                         evidence,
-                        reply: true,
+                        reply: Some(language),
                     },
                     (Some(Meaning::Confirm), S::Pending | S::Revoked)
                     | (Some(Meaning::OptIn), S::None | S::Pending | S::Revoked) => {
-                        ConsentEvent::ConsentGranted { phone, evidence }
+                        ConsentEvent::ConsentGranted {
+                            phone,
+                            evidence,
+                            reply: Some(language),
+                        }
                     }
                     _ => return Ok(()),
                 }
@@ -209,9 +229,14 @@ impl Aggregate for Consent {
                     (true, _) => ConsentEvent::ConsentRevoked {
                         phone,
                         evidence,
-                        reply: false,
+                        reply: None,
                     },
-                    (false, _) => ConsentEvent::ConsentGranted { phone, evidence },
+                    // Twilio answered the client's START itself.
+                    (false, _) => ConsentEvent::ConsentGranted {
+                        phone,
+                        evidence,
+                        reply: None,
+                    },
                 }
             }
             C::Record {
@@ -232,12 +257,16 @@ impl Aggregate for Consent {
                 };
                 match state {
                     _ if state == self.state => return Ok(()),
-                    S::Granted => ConsentEvent::ConsentGranted { phone, evidence },
-                    // Recorded by staff: the client asked in person, no text goes back.
+                    // Recorded by staff: the client spoke in person, no text goes back.
+                    S::Granted => ConsentEvent::ConsentGranted {
+                        phone,
+                        evidence,
+                        reply: None,
+                    },
                     S::Revoked => ConsentEvent::ConsentRevoked {
                         phone,
                         evidence,
-                        reply: false,
+                        reply: None,
                     },
                     S::None | S::Pending => {
                         return Err(ConsentError::Invalid(
@@ -274,6 +303,7 @@ mod tests {
             message_id: message_id.into(),
             text: body.into(),
             meaning,
+            language: "en".into(),
         }
     }
 
@@ -290,6 +320,7 @@ mod tests {
             evidence: Evidence::Request {
                 api_key: "k1".into(),
             },
+            language: "es".into(),
         }
     }
 
@@ -297,7 +328,7 @@ mod tests {
         ConsentEvent::ConsentRevoked {
             phone: PHONE.into(),
             evidence: inbound(message_id, body),
-            reply: true,
+            reply: Some("en".into()),
         }
     }
 
@@ -308,6 +339,7 @@ mod tests {
             .when(ConsentCommand::RequestConfirmation {
                 phone: PHONE.into(),
                 api_key: "k1".into(),
+                language: "es".into(),
             })
             .then_expect_events(vec![requested()]);
         Given::with(())
@@ -316,6 +348,7 @@ mod tests {
             .then_expect_events(vec![ConsentEvent::ConsentGranted {
                 phone: PHONE.into(),
                 evidence: inbound("SM1", "Yes!"),
+                reply: Some("en".into()),
             }]);
         Given::with(())
             .given(vec![requested()])
@@ -338,6 +371,7 @@ mod tests {
             .when(ConsentCommand::RequestConfirmation {
                 phone: PHONE.into(),
                 api_key: "k1".into(),
+                language: "es".into(),
             })
             .then_expect_error(ConsentError::OptedOut);
     }
@@ -351,6 +385,7 @@ mod tests {
                 .then_expect_events(vec![ConsentEvent::ConsentGranted {
                     phone: PHONE.into(),
                     evidence: inbound("SM4", body),
+                    reply: Some("en".into()),
                 }]);
         }
     }
@@ -373,7 +408,7 @@ mod tests {
             .then_expect_events(vec![ConsentEvent::ConsentRevoked {
                 phone: PHONE.into(),
                 evidence,
-                reply: false,
+                reply: None,
             }]);
         Given::with(())
             .given(vec![revoked("SM2", "STOP")])
@@ -404,11 +439,13 @@ mod tests {
             .then_expect_events(vec![ConsentEvent::ConsentGranted {
                 phone: PHONE.into(),
                 evidence: evidence.clone(),
+                reply: None,
             }]);
         Given::with(())
             .given(vec![ConsentEvent::ConsentGranted {
                 phone: PHONE.into(),
                 evidence,
+                reply: None,
             }])
             .when(record(State::Granted))
             .then_expect_events(vec![]);

@@ -12,8 +12,13 @@
 //!    from revoking.
 //! 4. Opt-out wins over everything else; then opt-in, confirmation and help.
 //!
-//! Each tenant may replace the lists; [`Keywords::default`] holds English and Spanish.
+//! Each tenant may replace the lists and add languages ([`Keywords::for_policy`]), but the
+//! opt-out keywords carriers require ([`REQUIRED_OPT_OUT`]) always stay;
+//! [`Keywords::default`] holds English and Spanish.
 
+use std::collections::BTreeMap;
+
+use casewire_tenancy::Policy;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,8 +31,9 @@ pub enum Meaning {
     Help,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Keywords {
+/// One language's lists, normalized.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lists {
     pub opt_out: Vec<String>,
     /// Phrases that revoke wherever they appear in the message.
     pub refusals: Vec<String>,
@@ -36,92 +42,130 @@ pub struct Keywords {
     pub help: Vec<String>,
 }
 
+/// The lists of every language casewire reads, by language code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keywords {
+    pub by_language: BTreeMap<String, Lists>,
+}
+
 fn list(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| normalize(w)).collect()
+}
+
+/// The opt-out keywords carriers and the FCC require every sender to honor: a tenant's
+/// lists add to them and can never remove them.
+pub const REQUIRED_OPT_OUT: [&str; 8] = [
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+];
+
+fn english() -> Lists {
+    let mut opt_out = list(&REQUIRED_OPT_OUT);
+    opt_out.extend(list(&["OPT OUT", "OPT-OUT"]));
+    Lists {
+        opt_out,
+        refusals: list(&[
+            "stop texting",
+            "stop txting",
+            "stop messaging",
+            "stop sending",
+            "stop contacting",
+            "stop the texts",
+            "stop these texts",
+            "stop the messages",
+            "stop these messages",
+            "don't text",
+            "dont text",
+            "do not text",
+            "don't message",
+            "dont message",
+            "do not message",
+            "don't send",
+            "dont send",
+            "do not send",
+            "don't contact",
+            "do not contact",
+            "no more texts",
+            "no more messages",
+            "take me off",
+            "remove me from",
+            "unsubscribe me",
+            "opt me out",
+            "leave me alone",
+        ]),
+        opt_in: list(&["START", "UNSTOP", "YES", "SUBSCRIBE"]),
+        confirm: list(&["Y", "YES"]),
+        help: list(&["HELP", "INFO"]),
+    }
+}
+
+fn spanish() -> Lists {
+    Lists {
+        opt_out: list(&["PARAR", "PARE", "ALTO", "BAJA", "CANCELAR", "DETENER"]),
+        refusals: list(&[
+            "no me envíen",
+            "no me envien",
+            "no me manden",
+            "no me escriban",
+            "no me contacten",
+            "dejen de enviar",
+            "dejen de mandar",
+            "dejen de escribir",
+            "deje de enviar",
+            "deje de mandar",
+            "no más mensajes",
+            "no mas mensajes",
+            "quítenme de",
+            "quitenme de",
+            "sáquenme de",
+            "saquenme de",
+            "dar de baja",
+        ]),
+        opt_in: list(&["COMENZAR", "SÍ", "SI"]),
+        confirm: list(&["SÍ", "SI"]),
+        help: list(&["AYUDA"]),
+    }
 }
 
 impl Default for Keywords {
     fn default() -> Self {
         Keywords {
-            opt_out: list(&[
-                "STOP",
-                "STOPALL",
-                "UNSUBSCRIBE",
-                "CANCEL",
-                "END",
-                "QUIT",
-                "REVOKE",
-                "OPTOUT",
-                "OPT OUT",
-                "OPT-OUT", // Spanish
-                "PARAR",
-                "PARE",
-                "ALTO",
-                "BAJA",
-                "CANCELAR",
-                "DETENER",
-            ]),
-            refusals: list(&[
-                "stop texting",
-                "stop txting",
-                "stop messaging",
-                "stop sending",
-                "stop contacting",
-                "stop the texts",
-                "stop these texts",
-                "stop the messages",
-                "stop these messages",
-                "don't text",
-                "dont text",
-                "do not text",
-                "don't message",
-                "dont message",
-                "do not message",
-                "don't send",
-                "dont send",
-                "do not send",
-                "don't contact",
-                "do not contact",
-                "no more texts",
-                "no more messages",
-                "take me off",
-                "remove me from",
-                "unsubscribe me",
-                "opt me out",
-                "leave me alone", // Spanish
-                "no me envíen",
-                "no me envien",
-                "no me manden",
-                "no me escriban",
-                "no me contacten",
-                "dejen de enviar",
-                "dejen de mandar",
-                "dejen de escribir",
-                "deje de enviar",
-                "deje de mandar",
-                "no más mensajes",
-                "no mas mensajes",
-                "quítenme de",
-                "quitenme de",
-                "sáquenme de",
-                "saquenme de",
-                "dar de baja",
-            ]),
-            opt_in: list(&[
-                "START",
-                "UNSTOP",
-                "YES",
-                "SUBSCRIBE", // Spanish
-                "COMENZAR",
-                "SÍ",
-                "SI",
-            ]),
-            confirm: list(&["Y", "YES", "SÍ", "SI"]),
-            help: list(&[
-                "HELP", "INFO", // Spanish
-                "AYUDA",
-            ]),
+            by_language: BTreeMap::from([("en".into(), english()), ("es".into(), spanish())]),
         }
+    }
+}
+
+impl Keywords {
+    /// casewire's lists with the tenant's replacements: a list the tenant gives replaces
+    /// that language's list; a language it adds is read too.
+    pub fn for_policy(policy: &Policy) -> Self {
+        let mut k = Keywords::default();
+        for (lang, given) in &policy.keywords {
+            let lists = k.by_language.entry(lang.clone()).or_default();
+            let replace = |into: &mut Vec<String>, from: &Option<Vec<String>>| {
+                if let Some(words) = from {
+                    *into = words.iter().map(|w| normalize(w)).collect();
+                }
+            };
+            replace(&mut lists.opt_out, &given.opt_out);
+            replace(&mut lists.refusals, &given.refusals);
+            replace(&mut lists.opt_in, &given.opt_in);
+            replace(&mut lists.confirm, &given.confirm);
+            replace(&mut lists.help, &given.help);
+        }
+        let en = k.by_language.entry("en".into()).or_default();
+        for required in list(&REQUIRED_OPT_OUT) {
+            if !en.opt_out.contains(&required) {
+                en.opt_out.push(required);
+            }
+        }
+        k
     }
 }
 
@@ -164,25 +208,41 @@ fn contains_phrase(text: &str, phrase: &str) -> bool {
 }
 
 impl Keywords {
-    pub fn classify(&self, text: &str) -> Option<Meaning> {
+    /// What the text means, and the language of the keyword that said so (the language
+    /// casewire answers in).
+    pub fn classify(&self, text: &str) -> Option<(Meaning, &str)> {
         let t = normalize(text);
         if t.is_empty() {
             return None;
         }
-        let whole = |words: &[String]| words.contains(&t);
-        if whole(&self.opt_out) || self.refusals.iter().any(|p| contains_phrase(&t, p)) {
-            return Some(Meaning::OptOut);
+        [
+            Meaning::OptOut,
+            Meaning::Confirm,
+            Meaning::OptIn,
+            Meaning::Help,
+        ]
+        .into_iter()
+        .find_map(|meaning| {
+            self.by_language
+                .iter()
+                .find(|(_, lists)| lists.say(&t, meaning))
+                .map(|(lang, _)| (meaning, lang.as_str()))
+        })
+    }
+}
+
+impl Lists {
+    /// Whether the normalized text `t` means `meaning` by these lists.
+    fn say(&self, t: &str, meaning: Meaning) -> bool {
+        let whole = |words: &[String]| words.iter().any(|w| w == t);
+        match meaning {
+            Meaning::OptOut => {
+                whole(&self.opt_out) || self.refusals.iter().any(|p| contains_phrase(t, p))
+            }
+            Meaning::Confirm => whole(&self.confirm),
+            Meaning::OptIn => whole(&self.opt_in),
+            Meaning::Help => whole(&self.help),
         }
-        if whole(&self.confirm) {
-            return Some(Meaning::Confirm);
-        }
-        if whole(&self.opt_in) {
-            return Some(Meaning::OptIn);
-        }
-        if whole(&self.help) {
-            return Some(Meaning::Help);
-        }
-        None
     }
 }
 
@@ -191,7 +251,7 @@ mod tests {
     use super::*;
 
     fn meaning(text: &str) -> Option<Meaning> {
-        Keywords::default().classify(text)
+        Keywords::default().classify(text).map(|(m, _)| m)
     }
 
     #[test]
@@ -282,14 +342,51 @@ mod tests {
     }
 
     #[test]
-    fn a_tenant_can_replace_the_lists() {
-        let k = Keywords {
-            opt_out: list(&["BASTA"]),
-            refusals: vec![],
-            ..Keywords::default()
-        };
-        assert_eq!(k.classify("basta!"), Some(Meaning::OptOut));
-        assert_eq!(k.classify("stop"), None);
+    fn the_language_of_the_keyword_is_the_language_of_the_answer() {
+        let k = Keywords::default();
+        assert_eq!(k.classify("STOP"), Some((Meaning::OptOut, "en")));
+        assert_eq!(k.classify("parar"), Some((Meaning::OptOut, "es")));
+        assert_eq!(
+            k.classify("no me manden nada"),
+            Some((Meaning::OptOut, "es"))
+        );
+        assert_eq!(k.classify("Sí"), Some((Meaning::Confirm, "es")));
+        assert_eq!(k.classify("ayuda"), Some((Meaning::Help, "es")));
+        assert_eq!(k.classify("help"), Some((Meaning::Help, "en")));
+    }
+
+    #[test]
+    fn a_tenant_can_replace_a_list_and_add_a_language() {
+        let policy: Policy = serde_json::from_value(serde_json::json!({
+            "keywords": {
+                "en": { "opt_out": ["BASTA"], "refusals": ["enough texts"] },
+                "pt": { "opt_out": ["PARE DE ENVIAR"], "help": ["AJUDA"] }
+            }
+        }))
+        .unwrap();
+        let k = Keywords::for_policy(&policy);
+        assert_eq!(k.classify("basta!"), Some((Meaning::OptOut, "en")));
+        assert_eq!(
+            k.classify("opt out"),
+            None,
+            "the tenant's list replaced OPT OUT"
+        );
+        assert_eq!(
+            k.classify("stop"),
+            Some((Meaning::OptOut, "en")),
+            "STOP can never be removed"
+        );
+        assert_eq!(
+            k.classify("ok, enough texts"),
+            Some((Meaning::OptOut, "en"))
+        );
+        assert_eq!(
+            k.classify("HELP"),
+            Some((Meaning::Help, "en")),
+            "other lists kept"
+        );
+        assert_eq!(k.classify("parar"), Some((Meaning::OptOut, "es")));
+        assert_eq!(k.classify("ajuda"), Some((Meaning::Help, "pt")));
     }
 
     #[test]

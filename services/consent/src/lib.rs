@@ -1,32 +1,38 @@
 //! The consent service owns each (tenant, phone number) consent state and its evidence
-//! ([`consent`]), interprets keywords ([`keywords`]), and answers whether a number may be
-//! texted ([`states::may_text`]). Confirmation texts, HELP replies, purposes, policy and
-//! quiet hours come next (issue 4).
+//! ([`consent`]), reads clients' texts for keywords ([`keywords`]), answers them
+//! ([`replies`]), and tells messaging whether a text for a purpose may go
+//! ([`states::may_text`]), by the tenant's policy. docs/consent.md has the rules.
 
 mod commands;
 pub mod consent;
 pub mod keywords;
+pub mod replies;
 pub mod states;
 
 use std::sync::Arc;
 
-use casewire_bus::{Projection, Wiring};
+use casewire_bus::{Bus, Projection, Wiring};
 use casewire_eventstore::EventStore;
-use casewire_tenancy::TenantDirectory;
+use casewire_tenancy::{Policies, TenantDirectory};
 
 pub use states::ConsentView;
 
 pub const SERVICE: &str = "consent";
 
+pub(crate) fn policies() -> Policies {
+    Policies::new("consent_policies", "consent_policies")
+}
+
 fn projections() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(TenantDirectory::new("consent_tenants", "consent_tenants")),
+        Arc::new(policies()),
         Arc::new(states::Consents),
     ]
 }
 
 /// What this service runs: start it with `Bus::start`.
-pub fn wiring(store: &EventStore) -> Wiring {
+pub fn wiring(store: &EventStore, bus: &Bus) -> Wiring {
     let mut w = Wiring::new(SERVICE)
         .commands(commands::Commands {
             store: store.clone(),
@@ -34,7 +40,9 @@ pub fn wiring(store: &EventStore) -> Wiring {
         })
         .worker(states::KeywordReader {
             projections: projections(),
-        });
+            bus: bus.clone(),
+        })
+        .worker(states::Replier { bus: bus.clone() });
     w.projections = projections();
     w
 }

@@ -5,18 +5,30 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::Projection;
-use casewire_events::message::MessageEvent;
+use casewire_bus::{Bus, Projection};
+use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
-use crate::consent::{Consent, ConsentCommand, ConsentEvent, State};
-use crate::keywords::Keywords;
+use crate::consent::{Consent, ConsentCommand, ConsentEvent, Evidence, State};
+use crate::keywords::{Keywords, Meaning};
+use crate::replies::{render, Reply};
 
 pub const QUEUE: &str = "consent.inbound";
+/// casewire's answers to clients.
+pub const REPLIES: &str = "consent.replies";
+
+/// One answer to send: what, to whom, in which language.
+#[derive(Debug, Serialize, Deserialize)]
+struct Answer {
+    phone: String,
+    reply: Reply,
+    language: String,
+    in_reply_to: Option<String>,
+}
 
 fn state_name(s: State) -> &'static str {
     match s {
@@ -63,17 +75,62 @@ impl Projection for Consents {
         if e.aggregate_type != <Consent as cqrs_es::Aggregate>::TYPE {
             return Ok(());
         }
-        let (phone, state) = match e.decode()? {
-            ConsentEvent::ConfirmationRequested { phone, .. } => (phone, State::Pending),
-            ConsentEvent::ConsentGranted { phone, .. } => (phone, State::Granted),
-            ConsentEvent::ConsentRevoked { phone, .. } => (phone, State::Revoked),
+        let event: ConsentEvent = e.decode()?;
+        let (phone, state, reply) = match &event {
+            ConsentEvent::ConfirmationRequested {
+                phone, language, ..
+            } => (
+                phone,
+                State::Pending,
+                Some((Reply::Confirmation, language.clone())),
+            ),
+            ConsentEvent::ConsentGranted { phone, reply, .. } => (
+                phone,
+                State::Granted,
+                reply.clone().map(|l| (Reply::OptIn, l)),
+            ),
+            ConsentEvent::ConsentRevoked { phone, reply, .. } => (
+                phone,
+                State::Revoked,
+                reply.clone().map(|l| (Reply::OptOut, l)),
+            ),
         };
+        if let Some((reply, language)) = reply {
+            // The answer is sent as a job made with the event, once: its message id is the
+            // event's id, so a retry after a crash cannot send it twice.
+            let in_reply_to = match &event {
+                ConsentEvent::ConsentGranted {
+                    evidence: Evidence::Inbound { message_id, .. },
+                    ..
+                }
+                | ConsentEvent::ConsentRevoked {
+                    evidence: Evidence::Inbound { message_id, .. },
+                    ..
+                } => Some(message_id.clone()),
+                _ => None,
+            };
+            let answer = Answer {
+                phone: phone.clone(),
+                reply,
+                language,
+                in_reply_to,
+            };
+            jobs::enqueue(
+                tx,
+                REPLIES,
+                &e.tenant_id,
+                &e.event_id,
+                &serde_json::to_value(&answer)?,
+                casewire_events::utc_now(),
+            )
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO consent_states (tenant_id, phone, state, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, phone) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
         )
         .bind(&e.tenant_id)
-        .bind(&phone)
+        .bind(phone)
         .bind(state_name(state))
         .bind(&e.recorded_at)
         .execute(&mut **tx)
@@ -84,7 +141,7 @@ impl Projection for Consents {
         )
         .bind(&e.tenant_id)
         .bind(e.tenant_seq)
-        .bind(&phone)
+        .bind(phone)
         .bind(state_name(state))
         .bind(e.sealed_at(&format!("/{}/evidence", e.event_type)).unwrap_or_default())
         .bind(&e.recorded_at)
@@ -97,6 +154,7 @@ impl Projection for Consents {
 /// Reads each client's text for keywords and records what it means for consent.
 pub struct KeywordReader {
     pub(crate) projections: Vec<Arc<dyn Projection>>,
+    pub(crate) bus: Bus,
 }
 
 #[async_trait]
@@ -164,13 +222,41 @@ impl Worker for KeywordReader {
                 opted_out: false,
                 reason: "OptOutType START".into(),
             },
+            // Twilio answered HELP itself.
+            Some("HELP") => return Ok(Outcome::Done),
             _ => {
                 let text = body.value().cloned().unwrap_or_default();
+                let policy = crate::policies()
+                    .get(store, &job.tenant_id)
+                    .await?
+                    .unwrap_or_default();
+                let keywords = Keywords::for_policy(&policy);
+                let (meaning, language) = match keywords.classify(&text) {
+                    Some((m, l)) => (Some(m), l.to_string()),
+                    None => (None, "en".to_string()),
+                };
+                if meaning == Some(Meaning::Help) {
+                    // Not a change of consent: answered at once, under an id made from the
+                    // client's text so that a retried job answers once.
+                    let answer = Answer {
+                        phone: from.clone(),
+                        reply: Reply::Help,
+                        language,
+                        in_reply_to: Some(job.id.clone()),
+                    };
+                    let id = uuid::Uuid::new_v5(
+                        &uuid::Uuid::NAMESPACE_OID,
+                        format!("{}/{}/help", job.tenant_id, job.id).as_bytes(),
+                    );
+                    send(store, &self.bus, &job.tenant_id, &id.to_string(), &answer).await?;
+                    return Ok(Outcome::Done);
+                }
                 ConsentCommand::Inbound {
                     phone: from.clone(),
                     message_id: job.id.clone(),
-                    meaning: Keywords::default().classify(&text),
+                    meaning,
                     text,
+                    language,
                 }
             }
         };
@@ -186,6 +272,67 @@ impl Worker for KeywordReader {
         .await?;
         Ok(Outcome::Done)
     }
+}
+
+/// Sends casewire's answers to clients.
+pub struct Replier {
+    pub(crate) bus: Bus,
+}
+
+#[async_trait]
+impl Worker for Replier {
+    fn queue(&self) -> &'static str {
+        REPLIES
+    }
+
+    async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
+        let answer: Answer = serde_json::from_value(job.payload.clone())?;
+        match send(store, &self.bus, &job.tenant_id, &job.id, &answer).await {
+            Ok(()) => Ok(Outcome::Done),
+            // Messaging is down, or the tenant has no provider yet: try again later.
+            Err(e) => {
+                let wait = jobs::backoff(
+                    job.attempts,
+                    std::time::Duration::from_secs(5),
+                    std::time::Duration::from_secs(3600),
+                );
+                Ok(Outcome::RetryAt(
+                    casewire_events::utc_now() + chrono::Duration::from_std(wait)?,
+                    e.to_string(),
+                ))
+            }
+        }
+    }
+}
+
+/// Asks messaging to send an answer under `id`: asked twice, it is sent once.
+async fn send(
+    store: &EventStore,
+    bus: &Bus,
+    tenant: &str,
+    id: &str,
+    answer: &Answer,
+) -> anyhow::Result<()> {
+    let policy = crate::policies()
+        .get(store, tenant)
+        .await?
+        .unwrap_or_default();
+    let organization: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM consent_tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(store.db().reader())
+            .await?;
+    let organization = organization.map(|(n,)| n).unwrap_or_default();
+    let body = render(answer.reply, &answer.language, &organization, &policy);
+    let request = json!({
+        "tenant": tenant,
+        "metadata": Metadata::new(Actor::System).into_map(),
+        "body": { "id": id, "to": answer.phone, "body": body, "in_reply_to": answer.in_reply_to },
+    });
+    bus.request("messaging", "reply", request)
+        .await
+        .map_err(|e| anyhow::anyhow!("messaging: {}", e.message))?;
+    Ok(())
 }
 
 /// A number's consent as the API shows it.
@@ -261,13 +408,81 @@ fn unseal(v: &mut serde_json::Value) {
     }
 }
 
-/// Whether a number may be texted for a conversation: anything but revoked.
-pub async fn may_text(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<bool> {
+/// Consent's answer for one text: whether it may go, and if not, why.
+#[derive(Debug, Serialize)]
+pub struct MayText {
+    pub allowed: bool,
+    /// none, pending, granted or revoked.
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+/// Whether a text for `purpose` may go to `phone`, by its consent and the tenant's policy.
+pub async fn may_text(
+    store: &EventStore,
+    tenant: &str,
+    phone: &str,
+    purpose: Purpose,
+) -> anyhow::Result<MayText> {
     let state: Option<(String,)> =
         sqlx::query_as("SELECT state FROM consent_states WHERE tenant_id = $1 AND phone = $2")
             .bind(tenant)
             .bind(phone)
             .fetch_optional(store.db().reader())
             .await?;
-    Ok(state.is_none_or(|(s,)| s != "revoked"))
+    let state = state.map_or_else(|| "none".to_string(), |(s,)| s);
+    let policy = crate::policies()
+        .get(store, tenant)
+        .await?
+        .unwrap_or_default();
+    let allowed = policy.allows(purpose, &state);
+    let reason = (!allowed).then(|| match (state.as_str(), purpose) {
+        ("revoked", _) => "the client opted out of texts (they replied STOP or asked to stop); \
+                           they must text START or YES to receive texts again"
+            .to_string(),
+        (_, Purpose::Conversation) => format!(
+            "the organization's policy needs the client's consent before an advocate texts them, \
+             and this number's consent is {state}: ask with POST /v1/consents/{phone}/request, \
+             or record consent given in person with PUT /v1/consents/{phone}"
+        ),
+        _ => format!(
+            "{} texts need the client's consent, and this number's consent is {state}: \
+             ask with POST /v1/consents/{phone}/request, or record consent given in person \
+             with PUT /v1/consents/{phone}",
+            purpose.as_str()
+        ),
+    });
+    Ok(MayText {
+        allowed,
+        state,
+        reason,
+    })
+}
+
+/// One number in the list of consents.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ConsentSummary {
+    pub phone: String,
+    pub state: String,
+    pub updated_at: String,
+}
+
+/// The tenant's numbers in `state` (all when `None`), by phone, `limit` after `after`.
+pub async fn list(
+    store: &EventStore,
+    tenant: &str,
+    state: Option<&str>,
+    after: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<ConsentSummary>> {
+    Ok(sqlx::query_as(
+        "SELECT phone, state, updated_at FROM consent_states \
+         WHERE tenant_id = $1 AND ($2 = '' OR state = $2) AND phone > $3 ORDER BY phone LIMIT $4",
+    )
+    .bind(tenant)
+    .bind(state.unwrap_or_default())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(store.db().reader())
+    .await?)
 }

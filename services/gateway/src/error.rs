@@ -131,9 +131,10 @@ impl DomainError for casewire_tenancy::TenantError {
             T::NoSuchTenant => ApiError::not_found("no such tenant"),
             T::NoSuchKey => ApiError::not_found("no such API key"),
             T::AlreadyExists | T::KeyExists => ApiError::conflict(self.to_string()),
-            T::InvalidName(_) | T::InvalidTimezone(_) | T::InvalidSmsProvider(_) => {
-                ApiError::unprocessable(self.to_string())
-            }
+            T::InvalidName(_)
+            | T::InvalidTimezone(_)
+            | T::InvalidSmsProvider(_)
+            | T::InvalidPolicy(_) => ApiError::unprocessable(self.to_string()),
         }
     }
 }

@@ -15,7 +15,9 @@ use std::time::Duration;
 use axum::Router;
 use casewire_bus::{Bus, Projection, Wiring};
 use casewire_eventstore::EventStore;
-use casewire_tenancy::{ApiKeys, Role, SmsProviders, SmsSettings, TenantDirectory};
+use casewire_tenancy::{
+    ApiKeys, Policies, Policy, Role, SmsProviders, SmsSettings, TenantDirectory,
+};
 use cqrs_es::Aggregate;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -57,6 +59,11 @@ pub fn wiring() -> Wiring {
         .projection(TenantDirectory::new("gateway_tenants", "gateway_tenants"))
         .projection(ApiKeys)
         .projection(sms_providers())
+        .projection(policies())
+}
+
+fn policies() -> Policies {
+    Policies::new("gateway_policies", "gateway_policies")
 }
 
 fn sms_providers() -> SmsProviders {
@@ -192,6 +199,15 @@ impl Gateway {
             .get(&self.inner.store, tenant)
             .await
             .map_err(ApiError::internal)
+    }
+
+    /// A tenant's texting policy: casewire's defaults until it sets one.
+    pub async fn policy(&self, tenant: &str) -> Result<Policy, ApiError> {
+        Ok(policies()
+            .get(&self.inner.store, tenant)
+            .await
+            .map_err(ApiError::internal)?
+            .unwrap_or_default())
     }
 
     pub fn public_url(&self) -> Option<&str> {

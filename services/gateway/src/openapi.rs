@@ -12,10 +12,10 @@ use crate::routes::{audit, cases, consents, health, sandbox, tenants, twilio, we
     paths(
         health::healthz, health::readyz, health::status,
         tenants::create, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
-        tenants::put_sms_provider, tenants::get_sms_provider,
+        tenants::put_sms_provider, tenants::get_sms_provider, tenants::put_policy, tenants::get_policy,
         cases::put, cases::show, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted,
         webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
-        consents::show, consents::record,
+        consents::show, consents::record, consents::request, consents::list,
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
         audit::verify,

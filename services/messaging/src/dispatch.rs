@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::Projection;
+use casewire_bus::{Bus, Projection};
+use casewire_events::message::MessageEvent;
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::TwilioClient;
@@ -27,6 +28,8 @@ use crate::provider::{verdict, Provider, Verdict};
 use crate::MessagingSettings;
 
 pub const QUEUE: &str = "messaging.dispatch";
+/// The error code of a held text consent no longer allows when its time comes.
+pub const WITHDRAWN: &str = "consent_withdrawn";
 /// Attempts before a text the provider keeps not taking is failed.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -48,15 +51,15 @@ impl Projection for Outbox {
         if e.aggregate_type == casewire_events::message::AGGREGATE
             && e.event_type == "OutboundQueued"
         {
-            jobs::enqueue(
-                tx,
-                QUEUE,
-                &e.tenant_id,
-                &e.aggregate_id,
-                &json!({}),
-                Utc::now(),
-            )
-            .await?;
+            let MessageEvent::OutboundQueued { deliver_after, .. } = e.decode()? else {
+                return Ok(());
+            };
+            // A text held by quiet hours is due when they end.
+            let due = match deliver_after {
+                Some(at) => DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
+                None => casewire_events::utc_now(),
+            };
+            jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &json!({}), due).await?;
         }
         Ok(())
     }
@@ -65,6 +68,7 @@ impl Projection for Outbox {
 pub struct Dispatcher {
     pub(crate) settings: Arc<MessagingSettings>,
     pub(crate) twilio: TwilioClient,
+    pub(crate) bus: Bus,
 }
 
 impl Dispatcher {
@@ -74,6 +78,30 @@ impl Dispatcher {
             None if self.settings.sandbox_by_default => Some(Provider::Sandbox),
             None => None,
         })
+    }
+
+    /// A text that waited out quiet hours is asked about again: the client may have opted
+    /// out while it waited. `Some(reason)` when it must not go.
+    async fn withdrawn(&self, tenant: &str, m: &Message) -> anyhow::Result<Option<String>> {
+        let ask = json!({
+            "tenant": tenant,
+            "metadata": Metadata::new(Actor::System).into_map(),
+            "body": { "phone": m.phone, "purpose": m.purpose },
+        });
+        let answer = self
+            .bus
+            .request("consent", "may_text", ask)
+            .await
+            .map_err(|e| anyhow::anyhow!("asking consent: {}", e.message))?;
+        if answer["allowed"] == true {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "not sent: while it waited for quiet hours to end, {}",
+            answer["reason"]
+                .as_str()
+                .unwrap_or("the client's consent changed")
+        )))
     }
 
     fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {
@@ -103,7 +131,7 @@ fn later(attempt: u32, at_least: Option<Duration>) -> DateTime<Utc> {
         Duration::from_secs(600),
     )
     .max(at_least.unwrap_or_default());
-    Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
+    casewire_events::utc_now() + chrono::Duration::from_std(wait).unwrap_or_default()
 }
 
 #[async_trait]
@@ -117,6 +145,22 @@ impl Worker for Dispatcher {
         let (m, _) = casewire_bus::load::<Message>(store, tenant, id).await?;
         if !m.is_outbound() || m.dispatched() {
             return Ok(Outcome::Done);
+        }
+        if let Some(after) = &m.deliver_after {
+            let after = DateTime::parse_from_rfc3339(after)?.with_timezone(&Utc);
+            if after > casewire_events::utc_now() {
+                return Ok(Outcome::RetryAt(after, "held by quiet hours".into()));
+            }
+            if m.attempts == 0 {
+                if let Some(reason) = self.withdrawn(tenant, &m).await? {
+                    let fail = MessageCommand::Fail {
+                        error_code: Some(WITHDRAWN.into()),
+                        reason,
+                    };
+                    record(store, tenant, id, fail).await?;
+                    return Ok(Outcome::Done);
+                }
+            }
         }
         let body = m.body.clone().unwrap_or_default();
         let Some(provider) = self.provider(store, tenant).await? else {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use casewire_bus::{Bus, Projection, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::{RetryPolicy, TwilioClient};
-use casewire_tenancy::{SmsProviders, TenantDirectory};
+use casewire_tenancy::{Policies, SmsProviders, TenantDirectory};
 
 pub use messages::MessageView;
 
@@ -34,6 +34,10 @@ pub(crate) fn providers() -> SmsProviders {
     SmsProviders::new("messaging_sms_providers", "messaging_sms_providers")
 }
 
+pub(crate) fn policies() -> Policies {
+    Policies::new("messaging_policies", "messaging_policies")
+}
+
 fn projections() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(TenantDirectory::new(
@@ -41,6 +45,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
             "messaging_tenants",
         )),
         Arc::new(providers()),
+        Arc::new(policies()),
         Arc::new(messages::Messages),
         Arc::new(dispatch::Outbox),
     ]
@@ -59,7 +64,11 @@ pub fn wiring(store: &EventStore, bus: &Bus, settings: MessagingSettings) -> Wir
             projections: projections(),
             settings: settings.clone(),
         })
-        .worker(dispatch::Dispatcher { settings, twilio });
+        .worker(dispatch::Dispatcher {
+            settings,
+            twilio,
+            bus: bus.clone(),
+        });
     w.projections = projections();
     w
 }

@@ -2,7 +2,7 @@
 //! status callbacks, or a client's inbound one. Command in, events out; no I/O.
 
 use casewire_bus::Refusal;
-use casewire_events::message::{client_subject, status_rank, MessageEvent};
+use casewire_events::message::{client_subject, status_rank, MessageEvent, Purpose};
 use casewire_events::Sealed;
 use casewire_sms::segments;
 use cqrs_es::event_sink::EventSink;
@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Message {
     pub direction: Option<String>,
-    pub case_id: String,
+    pub case_id: Option<String>,
+    /// Held by quiet hours until then.
+    pub deliver_after: Option<String>,
+    pub purpose: Purpose,
     /// The client's number: the recipient of an outbound text, the sender of an inbound one.
     pub phone: String,
     /// Plain in memory only; the log has it sealed.
@@ -29,10 +32,21 @@ pub struct Message {
 #[derive(Debug)]
 pub enum MessageCommand {
     Queue {
-        case_id: String,
+        case_id: Option<String>,
         to: String,
         body: String,
         price_per_segment_micros: u64,
+        purpose: Purpose,
+        deliver_after: Option<String>,
+        in_reply_to: Option<String>,
+    },
+    /// Consent said no: record that the text was refused, and why.
+    Refuse {
+        case_id: Option<String>,
+        to: String,
+        purpose: Purpose,
+        consent: String,
+        reason: String,
     },
     BeginDispatch {
         provider: String,
@@ -124,6 +138,9 @@ impl Aggregate for Message {
                 to,
                 body,
                 price_per_segment_micros,
+                purpose,
+                deliver_after,
+                in_reply_to,
             } => {
                 if self.direction.is_some() {
                     return Err(MessageError::Exists);
@@ -138,6 +155,27 @@ impl Aggregate for Message {
                     segments: count.segments,
                     encoding: encoding_name(count.encoding).into(),
                     price_micros: segments::estimated_price(&count, price_per_segment_micros),
+                    purpose,
+                    deliver_after,
+                    in_reply_to,
+                }
+            }
+            C::Refuse {
+                case_id,
+                to,
+                purpose,
+                consent,
+                reason,
+            } => {
+                if self.direction.is_some() {
+                    return Err(MessageError::Exists);
+                }
+                MessageEvent::OutboundRefused {
+                    case_id,
+                    to,
+                    purpose,
+                    consent,
+                    reason,
                 }
             }
             C::BeginDispatch { provider, now } => {
@@ -153,6 +191,12 @@ impl Aggregate for Message {
                     return Err(MessageError::Conflict(
                         "an earlier attempt may have reached the provider; look it up first".into(),
                     ));
+                }
+                // Timestamps are RFC 3339 UTC with microseconds: they compare as text.
+                if let Some(after) = self.deliver_after.as_ref().filter(|a| **a > now) {
+                    return Err(MessageError::Conflict(format!(
+                        "held by quiet hours until {after}"
+                    )));
                 }
                 MessageEvent::DispatchStarted {
                     attempt: self.attempts + 1,
@@ -236,10 +280,17 @@ impl Aggregate for Message {
         use MessageEvent as E;
         match event {
             E::OutboundQueued {
-                case_id, to, body, ..
+                case_id,
+                to,
+                body,
+                deliver_after,
+                purpose,
+                ..
             } => {
                 self.direction = Some("outbound".into());
                 self.case_id = case_id;
+                self.deliver_after = deliver_after;
+                self.purpose = purpose;
                 self.phone = to;
                 self.body = body.value().cloned();
                 self.status = "queued".into();
@@ -267,6 +318,10 @@ impl Aggregate for Message {
                 self.last_reason = Some(reason);
             }
             E::StatusReported { status, .. } => self.advance(&status),
+            E::OutboundRefused { .. } => {
+                self.direction = Some("refused".into());
+                self.status = "refused".into();
+            }
             E::InboundReceived {
                 from,
                 body,
@@ -307,7 +362,7 @@ mod tests {
 
     fn queued() -> MessageEvent {
         MessageEvent::OutboundQueued {
-            case_id: "c1".into(),
+            case_id: Some("c1".into()),
             to: "+13125550100".into(),
             body: Sealed::new(
                 "client:+13125550100",
@@ -316,6 +371,9 @@ mod tests {
             segments: 1,
             encoding: "GSM-7".into(),
             price_micros: 8_300,
+            purpose: Purpose::Conversation,
+            deliver_after: None,
+            in_reply_to: None,
         }
     }
 
@@ -329,7 +387,7 @@ mod tests {
 
     fn accepted() -> MessageEvent {
         MessageEvent::Accepted {
-            case_id: "c1".into(),
+            case_id: Some("c1".into()),
             provider_sid: "SM1".into(),
         }
     }
@@ -346,10 +404,13 @@ mod tests {
         Given::with(())
             .given_no_previous_events()
             .when(MessageCommand::Queue {
-                case_id: "c1".into(),
+                case_id: Some("c1".into()),
                 to: "+13125550100".into(),
                 body: "Your hearing is Monday at 9".into(),
                 price_per_segment_micros: 8_300,
+                purpose: Purpose::Conversation,
+                deliver_after: None,
+                in_reply_to: None,
             })
             .then_expect_events(vec![queued()]);
     }
@@ -359,10 +420,13 @@ mod tests {
         Given::with(())
             .given_no_previous_events()
             .when(MessageCommand::Queue {
-                case_id: "c1".into(),
+                case_id: Some("c1".into()),
                 to: "+13125550100".into(),
                 body: "a".repeat(1601),
                 price_per_segment_micros: 1,
+                purpose: Purpose::Conversation,
+                deliver_after: None,
+                in_reply_to: None,
             })
             .then_expect_error_message(
                 "body: the message body is 1601 characters long; Twilio accepts at most 1600",
@@ -402,9 +466,82 @@ mod tests {
     }
 
     #[test]
+    fn a_text_held_by_quiet_hours_is_not_dispatched_before_its_time() {
+        let held = match queued() {
+            MessageEvent::OutboundQueued {
+                case_id,
+                to,
+                body,
+                segments,
+                encoding,
+                price_micros,
+                in_reply_to,
+                ..
+            } => MessageEvent::OutboundQueued {
+                case_id,
+                to,
+                body,
+                segments,
+                encoding,
+                price_micros,
+                purpose: Purpose::Reminder,
+                deliver_after: Some("2026-11-30T14:00:00.000000Z".into()),
+                in_reply_to,
+            },
+            _ => unreachable!(),
+        };
+        let begin = |now: &str| MessageCommand::BeginDispatch {
+            provider: "twilio".into(),
+            now: now.into(),
+        };
+        Given::with(())
+            .given(vec![held.clone()])
+            .when(begin("2026-11-30T13:59:59.000000Z"))
+            .then_expect_error(MessageError::Conflict(
+                "held by quiet hours until 2026-11-30T14:00:00.000000Z".into(),
+            ));
+        Given::with(())
+            .given(vec![held])
+            .when(begin("2026-11-30T14:00:00.000000Z"))
+            .then_expect_events(vec![MessageEvent::DispatchStarted {
+                attempt: 1,
+                provider: "twilio".into(),
+                started_at: "2026-11-30T14:00:00.000000Z".into(),
+            }]);
+    }
+
+    #[test]
+    fn a_refused_text_is_recorded_and_can_never_be_dispatched() {
+        let refused = MessageEvent::OutboundRefused {
+            case_id: Some("c1".into()),
+            to: "+13125550100".into(),
+            purpose: Purpose::Reminder,
+            consent: "none".into(),
+            reason: "no consent".into(),
+        };
+        Given::with(())
+            .given_no_previous_events()
+            .when(MessageCommand::Refuse {
+                case_id: Some("c1".into()),
+                to: "+13125550100".into(),
+                purpose: Purpose::Reminder,
+                consent: "none".into(),
+                reason: "no consent".into(),
+            })
+            .then_expect_events(vec![refused.clone()]);
+        Given::with(())
+            .given(vec![refused])
+            .when(MessageCommand::BeginDispatch {
+                provider: "twilio".into(),
+                now: "2026-11-30T14:00:00.000000Z".into(),
+            })
+            .then_expect_error(MessageError::NoSuchMessage);
+    }
+
+    #[test]
     fn a_status_never_moves_back_and_a_duplicate_changes_nothing() {
         let reported = |s: &str| MessageEvent::StatusReported {
-            case_id: "c1".into(),
+            case_id: Some("c1".into()),
             status: s.into(),
             error_code: None,
         };
@@ -436,7 +573,7 @@ mod tests {
     #[test]
     fn a_callback_before_the_answer_is_recorded_still_lets_the_sid_be_recorded() {
         let reported = MessageEvent::StatusReported {
-            case_id: "c1".into(),
+            case_id: Some("c1".into()),
             status: "sent".into(),
             error_code: None,
         };

@@ -53,14 +53,16 @@ impl Projection for Messages {
                 let (CaseEvent::CaseLinked { details } | CaseEvent::CaseUpdated { details }) =
                     e.decode()?;
                 sqlx::query(
-                    "INSERT INTO messaging_cases (tenant_id, case_id, phone, language, status) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (tenant_id, case_id) DO UPDATE SET phone = excluded.phone, language = excluded.language, status = excluded.status",
+                    "INSERT INTO messaging_cases (tenant_id, case_id, phone, language, status, time_zone) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (tenant_id, case_id) DO UPDATE SET phone = excluded.phone, language = excluded.language, \
+                     status = excluded.status, time_zone = excluded.time_zone",
                 )
                 .bind(&e.tenant_id)
                 .bind(&e.aggregate_id)
                 .bind(&details.client.phone)
                 .bind(&details.client.language)
                 .bind(details.status.as_str())
+                .bind(&details.time_zone)
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
@@ -77,11 +79,18 @@ impl Projection for Messages {
                     }
                 };
                 sqlx::query("UPDATE messaging_messages SET case_id = $1, routing = $2, routing_reason = $3 WHERE tenant_id = $4 AND id = $5")
-                    .bind(case_id)
+                    .bind(&case_id)
                     .bind(routing)
                     .bind(reason)
                     .bind(&e.tenant_id)
-                    .bind(message_id)
+                    .bind(&message_id)
+                    .execute(&mut **tx)
+                    .await?;
+                // casewire's answer to that text follows it to its case.
+                sqlx::query("UPDATE messaging_messages SET case_id = $1 WHERE tenant_id = $2 AND in_reply_to = $3")
+                    .bind(&case_id)
+                    .bind(&e.tenant_id)
+                    .bind(&message_id)
                     .execute(&mut **tx)
                     .await?;
                 Ok(())
@@ -104,21 +113,29 @@ async fn apply_message(
             segments,
             encoding,
             price_micros,
+            purpose,
+            deliver_after,
+            in_reply_to,
             ..
         } => {
             insert(
                 tx,
                 e,
-                Some(&case_id),
-                "outbound",
-                &to,
-                "/OutboundQueued/body",
-                "queued",
-                segments,
-                &encoding,
-                price_micros as i64,
-                None,
-                None,
+                NewRow {
+                    case_id: case_id.as_deref(),
+                    direction: "outbound",
+                    phone: &to,
+                    body_at: "/OutboundQueued/body",
+                    status: "queued",
+                    segments,
+                    encoding: &encoding,
+                    price_micros: price_micros as i64,
+                    provider_sid: None,
+                    routing: None,
+                    purpose: Some(purpose.as_str()),
+                    deliver_after: deliver_after.as_deref(),
+                    in_reply_to: in_reply_to.as_deref(),
+                },
             )
             .await?;
         }
@@ -132,19 +149,26 @@ async fn apply_message(
             insert(
                 tx,
                 e,
-                None,
-                "inbound",
-                &from,
-                "/InboundReceived/body",
-                "received",
-                segments,
-                &encoding,
-                0,
-                Some(&provider_sid),
-                Some("pending"),
+                NewRow {
+                    case_id: None,
+                    direction: "inbound",
+                    phone: &from,
+                    body_at: "/InboundReceived/body",
+                    status: "received",
+                    segments,
+                    encoding: &encoding,
+                    price_micros: 0,
+                    provider_sid: Some(&provider_sid),
+                    routing: Some("pending"),
+                    purpose: None,
+                    deliver_after: None,
+                    in_reply_to: None,
+                },
             )
             .await?;
         }
+        // Refused texts never reach the thread: the API answered 409, the log keeps the record.
+        MessageEvent::OutboundRefused { .. } => {}
         MessageEvent::DispatchStarted { provider, .. } => {
             update("UPDATE messaging_messages SET provider = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
                 .bind(provider)
@@ -195,38 +219,51 @@ async fn apply_message(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+struct NewRow<'a> {
+    case_id: Option<&'a str>,
+    direction: &'a str,
+    phone: &'a str,
+    /// Where the sealed body sits in the event.
+    body_at: &'a str,
+    status: &'a str,
+    segments: u32,
+    encoding: &'a str,
+    price_micros: i64,
+    provider_sid: Option<&'a str>,
+    routing: Option<&'a str>,
+    purpose: Option<&'a str>,
+    deliver_after: Option<&'a str>,
+    in_reply_to: Option<&'a str>,
+}
+
 async fn insert(
     tx: &mut Transaction<'static, Any>,
     e: &RecordedEvent,
-    case_id: Option<&str>,
-    direction: &str,
-    phone: &str,
-    body_at: &str,
-    status: &str,
-    segments: u32,
-    encoding: &str,
-    price_micros: i64,
-    provider_sid: Option<&str>,
-    routing: Option<&str>,
+    row: NewRow<'_>,
 ) -> anyhow::Result<()> {
+    // A reply to a client's text joins the thread that text was routed to.
     sqlx::query(
         "INSERT INTO messaging_messages (tenant_id, id, case_id, direction, phone, body, status, segments, encoding, price_micros, \
-         provider_sid, routing, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+         provider_sid, routing, purpose, deliver_after, in_reply_to, created_at, updated_at) \
+         VALUES ($1, $2, COALESCE($3, (SELECT m.case_id FROM messaging_messages m WHERE m.tenant_id = $1 AND m.id = $15)), \
+         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
          ON CONFLICT (tenant_id, id) DO NOTHING",
     )
     .bind(&e.tenant_id)
     .bind(&e.aggregate_id)
-    .bind(case_id)
-    .bind(direction)
-    .bind(phone)
-    .bind(e.sealed_at(body_at).unwrap_or_default())
-    .bind(status)
-    .bind(segments as i64)
-    .bind(encoding)
-    .bind(price_micros)
-    .bind(provider_sid)
-    .bind(routing)
+    .bind(row.case_id)
+    .bind(row.direction)
+    .bind(row.phone)
+    .bind(e.sealed_at(row.body_at).unwrap_or_default())
+    .bind(row.status)
+    .bind(row.segments as i64)
+    .bind(row.encoding)
+    .bind(row.price_micros)
+    .bind(row.provider_sid)
+    .bind(row.routing)
+    .bind(row.purpose)
+    .bind(row.deliver_after)
+    .bind(row.in_reply_to)
     .bind(&e.recorded_at)
     .execute(&mut **tx)
     .await?;
@@ -237,7 +274,7 @@ async fn insert(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub id: String,
-    /// null for an inbound text not routed to a case.
+    /// null for an inbound text not routed to a case, or casewire's answer to one.
     pub case_id: Option<String>,
     /// inbound or outbound.
     pub direction: String,
@@ -255,6 +292,10 @@ pub struct MessageView {
     pub encoding: String,
     /// The estimated price in US dollars, at the tenant's rate per segment.
     pub price_usd: f64,
+    /// outbound: conversation, reminder, bulk or system (casewire's answer to a keyword).
+    pub purpose: Option<String>,
+    /// outbound: held by quiet hours until then (RFC 3339), or null when it goes at once.
+    pub deliver_after: Option<String>,
     /// inbound: routed, unrouted or pending.
     pub routing: Option<String>,
     pub routing_reason: Option<String>,
@@ -262,26 +303,29 @@ pub struct MessageView {
     pub updated_at: String,
 }
 
-type Row = (
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    case_id: Option<String>,
+    direction: String,
+    phone: String,
+    body: String,
+    status: String,
+    error_code: Option<String>,
+    error_reason: Option<String>,
+    segments: i64,
+    encoding: String,
+    price_micros: i64,
+    purpose: Option<String>,
+    deliver_after: Option<String>,
+    routing: Option<String>,
+    routing_reason: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
 
 const COLUMNS: &str = "id, case_id, direction, phone, body, status, error_code, error_reason, segments, encoding, price_micros, \
-                       routing, routing_reason, created_at, updated_at";
+                       purpose, deliver_after, routing, routing_reason, created_at, updated_at";
 
 async fn views(
     store: &EventStore,
@@ -289,42 +333,27 @@ async fn views(
     rows: Vec<Row>,
 ) -> anyhow::Result<Vec<MessageView>> {
     let mut out = Vec::with_capacity(rows.len());
-    for (
-        id,
-        case_id,
-        direction,
-        phone,
-        body,
-        status,
-        error_code,
-        error_reason,
-        segments,
-        encoding,
-        price,
-        routing,
-        routing_reason,
-        created_at,
-        updated_at,
-    ) in rows
-    {
+    for r in rows {
         let body: Sealed<String> =
-            serde_json::from_value(store.open_payload(tenant, &body).await?)?;
+            serde_json::from_value(store.open_payload(tenant, &r.body).await?)?;
         out.push(MessageView {
-            id,
-            case_id,
-            direction,
-            phone,
+            id: r.id,
+            case_id: r.case_id,
+            direction: r.direction,
+            phone: r.phone,
             body: body.value().cloned(),
-            status,
-            error_code,
-            error_reason,
-            segments,
-            encoding,
-            price_usd: price as f64 / 1e6,
-            routing,
-            routing_reason,
-            created_at,
-            updated_at,
+            status: r.status,
+            error_code: r.error_code,
+            error_reason: r.error_reason,
+            segments: r.segments,
+            encoding: r.encoding,
+            price_usd: r.price_micros as f64 / 1e6,
+            purpose: r.purpose,
+            deliver_after: r.deliver_after,
+            routing: r.routing,
+            routing_reason: r.routing_reason,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         });
     }
     Ok(out)

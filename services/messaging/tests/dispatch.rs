@@ -66,7 +66,7 @@ async fn world() -> World {
     let bus = casewire_bus::Bus::in_process();
     bus.start(
         &store,
-        casewire_consent::wiring(&store),
+        casewire_consent::wiring(&store, &bus),
         CancellationToken::new(),
     )
     .await

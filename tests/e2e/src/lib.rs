@@ -12,6 +12,7 @@ use tokio::process::{Child, Command};
 
 pub use casewire_testkit::{wait_for, NatsServer, PgServer};
 
+pub mod consent;
 pub mod suite;
 pub mod texting;
 
@@ -273,7 +274,8 @@ impl Api {
     }
 
     /// Waits (bounded) until all four services answer `GET /v1/status` with every projection
-    /// at the head of the log: the events reached each of them, over NATS in production.
+    /// at the head of the log and no job due: the events reached each of them (over NATS in
+    /// production) and the work they made is done.
     pub async fn wait_until_every_service_is_caught_up(&self) {
         wait_for(
             "every service to be caught up",
@@ -288,6 +290,9 @@ impl Api {
                             && svc["projections"]
                                 .as_array()
                                 .is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
+                            && svc["jobs"]
+                                .as_array()
+                                .is_some_and(|qs| qs.iter().all(|q| q["due"] == 0))
                     });
                 caught_up.then_some(())
             },
@@ -328,4 +333,16 @@ pub fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str)
             .is_some_and(|m| !m.is_empty()),
         "{body}"
     );
+}
+
+/// How many events of `event_type` the log holds: what a compliance officer would find.
+pub async fn events_of_type(database_url: &str, event_type: &str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE event_type = $1")
+        .bind(event_type)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    n
 }

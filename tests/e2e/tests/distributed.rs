@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use casewire_e2e::{free_port, suite, texting, wait_for, Api, Casewire, NatsServer, PgServer};
+use casewire_e2e::{
+    consent, events_of_type, free_port, suite, texting, wait_for, Api, Casewire, NatsServer,
+    PgServer,
+};
+use casewire_testkit::FakeTwilio;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenancy_with_each_service_in_its_own_process() {
@@ -64,13 +68,9 @@ async fn serve_all_runs_every_service_in_one_process() {
     assert!(all.terminate().await.success(), "SIGTERM is a clean stop");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn texting_with_each_service_in_its_own_process() {
-    let pg = PgServer::start().await.unwrap();
-    let nats = NatsServer::start().await.unwrap();
-    let db = pg.fresh_database().await.unwrap();
-    let twilio = casewire_testkit::FakeTwilio::start().await;
-    // Twilio signs over the public URL, which the messaging process must know too.
+/// The four services, each in its own process, on one database and NATS, with Twilio
+/// faked: the gateway first (its address is the public URL Twilio signs over).
+async fn four_processes(db: &str, nats: &str, twilio: &FakeTwilio) -> Vec<Casewire> {
     let addr = format!("127.0.0.1:{}", free_port());
     let public = format!("http://{addr}");
     let env = [
@@ -79,14 +79,24 @@ async fn texting_with_each_service_in_its_own_process() {
         ("CASEWIRE_HTTP_ADDR", addr.clone()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let gateway = Casewire::serve_with("gateway", &db, &nats.url(), &env).await;
+    let gateway = Casewire::serve_with("gateway", db, nats, &env).await;
     assert_eq!(gateway.url, public);
-    let _others = [
-        Casewire::serve_with("messaging", &db, &nats.url(), &env).await,
-        Casewire::serve("consent", &db, &nats.url()).await,
-        Casewire::serve("case-link", &db, &nats.url()).await,
-    ];
-    texting::texting(&Api::new(&gateway.url), &twilio).await;
+    vec![
+        gateway,
+        Casewire::serve_with("messaging", db, nats, &env).await,
+        Casewire::serve("consent", db, nats).await,
+        Casewire::serve("case-link", db, nats).await,
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn texting_with_each_service_in_its_own_process() {
+    let pg = PgServer::start().await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = FakeTwilio::start().await;
+    let processes = four_processes(&db, &nats.url(), &twilio).await;
+    texting::texting(&Api::new(&processes[0].url), &twilio).await;
 
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE payload LIKE $1")
@@ -95,4 +105,18 @@ async fn texting_with_each_service_in_its_own_process() {
         .await
         .unwrap();
     assert_eq!(n, 0, "a message body is in the log in clear");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_with_each_service_in_its_own_process() {
+    let pg = PgServer::start().await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = FakeTwilio::start().await;
+    let processes = four_processes(&db, &nats.url(), &twilio).await;
+    consent::consent(&Api::new(&processes[0].url), &twilio).await;
+    assert!(
+        events_of_type(&db, "OutboundRefused").await >= 5,
+        "every refused text is on the record"
+    );
 }

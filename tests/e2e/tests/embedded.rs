@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use casewire_e2e::{assert_error, suite, texting, Api, Casewire};
+use casewire_e2e::{assert_error, consent, events_of_type, suite, texting, Api, Casewire};
 use serde_json::json;
 
 #[tokio::test]
@@ -263,102 +263,14 @@ async fn a_cms_endpoint_that_fails_is_retried_and_the_log_shows_each_attempt() {
 }
 
 #[tokio::test]
-async fn a_client_who_texts_stop_gets_no_more_texts_until_start() {
+async fn consent_over_twilio_in_the_embedded_mode() {
     let dir = tempfile::tempdir().unwrap();
-    let cw = Casewire::dev(dir.path(), &[]).await;
-    let api = Api::new(&cw.url);
-    let (tenant, _) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
-    let advocate = api.key(&tenant, "advocate").await;
-    let (s, _) = api
-        .put(
-            "/v1/cases/7",
-            &advocate,
-            json!({"client": {"name": "Ana", "phone": "3125550100"}}),
-        )
-        .await;
-    assert_eq!(s, 201);
-    let (s, _) = api
-        .post("/v1/cases/7/messages", &advocate, json!({"body": "Hello"}))
-        .await;
-    assert_eq!(s, 202);
-
-    // "I'll stop by" is not an opt-out; "Stop." is.
-    api.post(
-        "/v1/sandbox/inbound",
-        &advocate,
-        json!({"from": "+13125550100", "body": "I'll stop by tomorrow"}),
-    )
-    .await;
-    api.post(
-        "/v1/sandbox/inbound",
-        &advocate,
-        json!({"from": "+13125550100", "body": "Stop."}),
-    )
-    .await;
-    let c = api
-        .wait_get("the opt-out", "/v1/consents/+13125550100", &advocate, |c| {
-            c["state"] == "revoked"
-        })
-        .await;
-    assert_eq!(c["history"].as_array().unwrap().len(), 1, "{c}");
-    assert_eq!(c["history"][0]["evidence"]["text"], "Stop.", "{c}");
-    let (s, e) = api
-        .post(
-            "/v1/cases/7/messages",
-            &advocate,
-            json!({"body": "Are you there?"}),
-        )
-        .await;
-    assert_error(s, &e, 409, "conflict");
+    let twilio = casewire_testkit::FakeTwilio::start().await;
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
+    consent::consent(&Api::new(&cw.url), &twilio).await;
+    let db = format!("sqlite://{}/casewire.db", dir.path().display());
     assert!(
-        e["error"]["message"].as_str().unwrap().contains("START"),
-        "{e}"
-    );
-
-    api.post(
-        "/v1/sandbox/inbound",
-        &advocate,
-        json!({"from": "+13125550100", "body": "START"}),
-    )
-    .await;
-    api.wait_get(
-        "the opt-in",
-        "/v1/consents/(312) 555-0100",
-        &advocate,
-        |c| c["state"] == "granted",
-    )
-    .await;
-    let (s, _) = api
-        .post(
-            "/v1/cases/7/messages",
-            &advocate,
-            json!({"body": "Welcome back"}),
-        )
-        .await;
-    assert_eq!(s, 202);
-
-    // Consent recorded in person, with a note; another tenant sees none of it.
-    let (s, c) = api
-        .put(
-            "/v1/consents/+13125550100",
-            &advocate,
-            json!({"state": "revoked", "method": "verbal", "note": "asked by phone"}),
-        )
-        .await;
-    assert_eq!((s, &c["state"]), (200, &json!("revoked")), "{c}");
-    let (s, e) = api
-        .put(
-            "/v1/consents/12",
-            &advocate,
-            json!({"state": "revoked", "method": "verbal"}),
-        )
-        .await;
-    assert_error(s, &e, 422, "validation_failed");
-    let (other, other_admin) = api.tenant_with_key("Coastal Legal Services", "admin").await;
-    let _ = other;
-    let (s, c) = api.get("/v1/consents/+13125550100", &other_admin).await;
-    assert_eq!(
-        (s, &c["state"], &c["history"]),
-        (200, &json!("none"), &json!([]))
+        events_of_type(&db, "OutboundRefused").await >= 5,
+        "every refused text is on the record"
     );
 }

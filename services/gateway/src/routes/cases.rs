@@ -57,6 +57,9 @@ pub(crate) struct PutCase {
     office: Option<String>,
     #[serde(default)]
     advocates: Vec<String>,
+    /// The client's IANA time zone (America/Denver) when it is not the organization's:
+    /// quiet hours are the client's local time.
+    time_zone: Option<String>,
 }
 
 /// Links a CMS case to casewire, or updates it. The CMS sends the whole case each time.
@@ -76,6 +79,7 @@ pub(crate) async fn put(
     let case = json!({
         "client": { "name": body.client.name, "phone": body.client.phone, "language": body.client.language },
         "status": body.status, "problem_code": body.problem_code, "office": body.office, "advocates": body.advocates,
+        "time_zone": body.time_zone,
     });
     let answer = gw
         .command(
@@ -120,6 +124,10 @@ async fn find_case(gw: &Gateway, tenant: &str, case_id: &str) -> Result<CaseView
 pub(crate) struct SendMessage {
     /// At most 1600 characters. Sealed in the log.
     body: String,
+    /// conversation (default): an advocate's text, sent unless the client opted out (or,
+    /// by the tenant's policy, only with consent); reminder or bulk: needs the client's
+    /// consent, and waits out quiet hours.
+    purpose: Option<String>,
 }
 
 /// Texts the case's client. The answer says how many segments it costs and its estimated price.
@@ -128,8 +136,8 @@ pub(crate) struct SendMessage {
 ), responses(
     (status = 202, body = MessageView, description = "accepted; it is sent in the background"),
     (status = 404, description = "no such case (or another tenant's)"),
-    (status = 409, description = "the tenant has no SMS provider"),
-    (status = 422, description = "the body is empty or over 1600 characters"),
+    (status = 409, description = "the client's consent does not allow this text (the refusal is recorded), or the tenant has no SMS provider"),
+    (status = 422, description = "the body is empty or over 1600 characters, or an unknown purpose"),
 ))]
 pub(crate) async fn send(
     State(gw): State<Gateway>,
@@ -139,13 +147,19 @@ pub(crate) async fn send(
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_case_id(&case_id)?;
+    let purpose = body.purpose.unwrap_or_else(|| "conversation".into());
+    if !matches!(purpose.as_str(), "conversation" | "reminder" | "bulk") {
+        return Err(ApiError::unprocessable(format!(
+            "purpose must be conversation, reminder or bulk, not {purpose:?}"
+        )));
+    }
     let answer = gw
         .command(
             &auth,
             &tenant,
             casewire_messaging::SERVICE,
             "send",
-            json!({ "case_id": case_id, "body": body.body }),
+            json!({ "case_id": case_id, "body": body.body, "purpose": purpose }),
         )
         .await?;
     Ok((StatusCode::ACCEPTED, axum::Json(answer)))

@@ -1,11 +1,14 @@
-//! Consent per phone number: its state and evidence, and consent recorded by staff.
+//! Consent per phone number: its state and evidence, the list for export, the
+//! confirmation request, and consent recorded by staff.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use casewire_consent::states::ConsentSummary;
 use casewire_consent::ConsentView;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::extract::{Json, Path};
+use crate::extract::{Json, OptionalJson, Path, Query};
 use crate::routes::cases::{READING, TEXTING};
 use crate::{ApiError, Auth, Gateway};
 
@@ -70,6 +73,90 @@ pub(crate) async fn record(
     }
     let answer = gw
         .command(&auth, &tenant, casewire_consent::SERVICE, "record", json!({ "phone": phone, "state": body.state, "method": body.method, "note": body.note }))
+        .await?;
+    Ok(axum::Json(answer))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RequestConsent {
+    /// The language of the confirmation text: en (default), es, or one the tenant added.
+    language: Option<String>,
+}
+
+/// Texts the client the organization's confirmation request ("Reply Y or YES to
+/// confirm") and makes the number's consent pending; their YES grants it.
+#[utoipa::path(post, path = "/v1/consents/{phone}/request", tag = "consent", security(("api_key" = [])), request_body = RequestConsent, params(
+    ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key sends nothing twice"),
+), responses(
+    (status = 202, body = ConsentView, description = "pending; the confirmation text is on its way (already granted: unchanged, nothing sent)"),
+    (status = 409, description = "the client opted out (only they can opt back in), or the tenant has no SMS provider"),
+    (status = 422, description = "not a phone number, or a bad language"),
+))]
+pub(crate) async fn request(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    OptionalJson(body): OptionalJson<RequestConsent>,
+) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    let phone = phone(&raw)?;
+    if gw.sms_settings(&tenant).await?.is_none() && !gw.sandbox_by_default() {
+        return Err(ApiError::conflict(format!(
+            "the organization has no SMS provider yet: an admin sets one with PUT /v1/tenants/{tenant}/sms-provider"
+        )));
+    }
+    let language = body.language;
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_consent::SERVICE,
+            "request",
+            json!({ "phone": phone, "language": language }),
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(answer)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// none, pending, granted or revoked; all when left out.
+    state: Option<String>,
+    /// The `next_after` of the page before.
+    after: Option<String>,
+    /// 1 to 1000; 500 when left out.
+    limit: Option<i64>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ConsentList {
+    items: Vec<ConsentSummary>,
+    /// Pass as `after` for the next page; null on the last.
+    next_after: Option<String>,
+}
+
+/// The tenant's numbers and their consent, by phone number, a page at a time: the export
+/// of who opted out (`?state=revoked`) or who consented.
+#[utoipa::path(get, path = "/v1/consents", tag = "consent", security(("api_key" = [])), params(ListQuery), responses(
+    (status = 200, body = ConsentList),
+    (status = 422, description = "a bad state or limit"),
+))]
+pub(crate) async fn list(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let tenant = auth.own_tenant(READING)?.to_string();
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_consent::SERVICE,
+            "list",
+            json!({ "state": q.state, "after": q.after.unwrap_or_default(), "limit": q.limit }),
+        )
         .await?;
     Ok(axum::Json(answer))
 }

@@ -32,6 +32,10 @@ pub(crate) fn router() -> Router<Gateway> {
             "/v1/tenants/{tenant_id}/sms-provider",
             put(tenants::put_sms_provider).get(tenants::get_sms_provider),
         )
+        .route(
+            "/v1/tenants/{tenant_id}/policy",
+            put(tenants::put_policy).get(tenants::get_policy),
+        )
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))
         .route(
             "/v1/cases/{case_id}/messages",
@@ -40,10 +44,12 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/messages/{message_id}", get(cases::message))
         .route("/v1/messages/{message_id}/case", put(cases::file_on_case))
         .route("/v1/inbox/unrouted", get(cases::unrouted))
+        .route("/v1/consents", get(consents::list))
         .route(
             "/v1/consents/{phone}",
             get(consents::show).put(consents::record),
         )
+        .route("/v1/consents/{phone}/request", post(consents::request))
         .route("/v1/webhook-endpoints", post(webhook_endpoints::create))
         .route(
             "/v1/webhook-endpoints/{endpoint_id}",

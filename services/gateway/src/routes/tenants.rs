@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_tenancy::{ApiKeySecret, Role, Tenant, TenantCommand};
+use casewire_tenancy::{ApiKeySecret, Policy, Role, Tenant, TenantCommand};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{Json, Path};
@@ -310,4 +310,45 @@ pub(crate) async fn get_sms_provider(
         }
     };
     Ok(axum::Json(provider_view(&gw, &tenant_id, settings)))
+}
+
+/// Sets the tenant's texting policy, whole: which consent each kind of text needs, quiet
+/// hours, the HELP contact, and keywords and replies that replace casewire's. A section
+/// left out takes its default.
+#[utoipa::path(put, path = "/v1/tenants/{tenant_id}/policy", tag = "tenants", security(("operator" = []), ("api_key" = [])), request_body = Policy, responses(
+    (status = 200, body = Policy, description = "the policy now in force, defaults filled in"),
+    (status = 403, description = "needs the admin role"),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+    (status = 422, description = "what is wrong with the policy"),
+))]
+pub(crate) async fn put_policy(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+    Json(policy): Json<Policy>,
+) -> Result<axum::Json<Policy>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
+    gw.execute::<Tenant>(
+        &auth,
+        &tenant_id,
+        &tenant_id,
+        TenantCommand::SetPolicy(policy),
+    )
+    .await?;
+    get_policy(State(gw), auth, Path(tenant_id)).await
+}
+
+/// The tenant's texting policy in force (casewire's defaults until one is set).
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/policy", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
+    (status = 200, body = Policy),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+))]
+pub(crate) async fn get_policy(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+) -> Result<axum::Json<Policy>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin, Role::Integration])
+        .await?;
+    Ok(axum::Json(gw.policy(&tenant_id).await?))
 }

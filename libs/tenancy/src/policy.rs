@@ -1,0 +1,449 @@
+//! A tenant's texting policy: which consent each kind of text needs, the quiet hours, and
+//! the keywords and replies that override casewire's defaults. Set whole with
+//! `PUT /v1/tenants/{id}/policy`; a section left out takes its default.
+
+use std::collections::BTreeMap;
+
+use casewire_events::message::Purpose;
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub consent: ConsentPolicy,
+    /// When reminders and bulk texts wait; `null` turns quiet hours off.
+    #[serde(default = "default_quiet_hours")]
+    pub quiet_hours: Option<QuietHours>,
+    /// How a client reaches the organization, said in the HELP reply (a phone number or
+    /// a web address).
+    pub contact: Option<String>,
+    /// Keyword lists by language (`en`, `es`, …); a list given replaces casewire's default.
+    pub keywords: BTreeMap<String, KeywordLists>,
+    /// Reply texts by language; a text given replaces casewire's default.
+    pub replies: BTreeMap<String, ReplyTexts>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            consent: ConsentPolicy::default(),
+            quiet_hours: default_quiet_hours(),
+            contact: None,
+            keywords: BTreeMap::new(),
+            replies: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsentPolicy {
+    /// What an advocate's conversation text needs. Reminders and bulk texts always need
+    /// a granted consent.
+    pub conversation: ConversationConsent,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationConsent {
+    /// Any number that has not opted out.
+    #[default]
+    UnlessRevoked,
+    /// Only a number whose consent was granted.
+    RequireGranted,
+}
+
+/// A daily window in the recipient's local time, `start` to `end` ("21:00" to "08:00"),
+/// possibly across midnight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+    /// Hold advocates' conversation texts too (by default they go at once).
+    #[serde(default)]
+    pub conversation: bool,
+}
+
+fn default_quiet_hours() -> Option<QuietHours> {
+    Some(QuietHours {
+        start: "21:00".into(),
+        end: "08:00".into(),
+        conversation: false,
+    })
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeywordLists {
+    /// Whole-message keywords that opt out (STOP).
+    pub opt_out: Option<Vec<String>>,
+    /// Phrases that opt out wherever they appear ("stop texting").
+    pub refusals: Option<Vec<String>>,
+    pub opt_in: Option<Vec<String>>,
+    pub confirm: Option<Vec<String>>,
+    pub help: Option<Vec<String>>,
+}
+
+/// The texts casewire answers with; `{organization}` and `{contact}` are filled in.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplyTexts {
+    pub confirmation: Option<String>,
+    pub opt_out: Option<String>,
+    pub opt_in: Option<String>,
+    pub help: Option<String>,
+}
+
+/// The placeholders a reply may use.
+pub const REPLY_VARIABLES: [&str; 2] = ["organization", "contact"];
+
+fn time_of_day(what: &str, v: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(v, "%H:%M")
+        .map_err(|_| format!("{what}: {v:?} is not a time of day such as 21:00"))
+}
+
+fn language(what: &str, tag: &str) -> Result<(), String> {
+    let ok = (2..=3).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_lowercase());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: {tag:?} is not a language code such as en or es"
+        ))
+    }
+}
+
+impl Policy {
+    /// Checks everything an admin may get wrong, naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(q) = &self.quiet_hours {
+            let (start, end) = (
+                time_of_day("quiet_hours.start", &q.start)?,
+                time_of_day("quiet_hours.end", &q.end)?,
+            );
+            if start == end {
+                return Err(
+                    "quiet_hours: start and end are the same time; to turn quiet hours off, set quiet_hours to null"
+                        .into(),
+                );
+            }
+        }
+        if let Some(c) = &self.contact {
+            if c.trim().is_empty() || c.chars().count() > 100 || c.chars().any(char::is_control) {
+                return Err("contact: 1 to 100 characters, on one line".into());
+            }
+        }
+        for (lang, lists) in &self.keywords {
+            language("keywords", lang)?;
+            let named = [
+                ("opt_out", &lists.opt_out),
+                ("refusals", &lists.refusals),
+                ("opt_in", &lists.opt_in),
+                ("confirm", &lists.confirm),
+                ("help", &lists.help),
+            ];
+            for (name, list) in named {
+                let Some(list) = list else { continue };
+                let what = format!("keywords.{lang}.{name}");
+                if list.is_empty() || list.len() > 100 {
+                    return Err(format!("{what}: 1 to 100 entries"));
+                }
+                if let Some(bad) = list
+                    .iter()
+                    .find(|k| !k.chars().any(char::is_alphanumeric) || k.chars().count() > 60)
+                {
+                    return Err(format!(
+                        "{what}: {bad:?} must hold a letter or digit and be at most 60 characters"
+                    ));
+                }
+            }
+        }
+        for (lang, texts) in &self.replies {
+            language("replies", lang)?;
+            let named = [
+                ("confirmation", &texts.confirmation),
+                ("opt_out", &texts.opt_out),
+                ("opt_in", &texts.opt_in),
+                ("help", &texts.help),
+            ];
+            for (name, text) in named {
+                let Some(text) = text else { continue };
+                check_reply(&format!("replies.{lang}.{name}"), text)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// When a text for `purpose` queued now to someone in `zone` may go: `None` at once,
+    /// or the end of the quiet hours it falls in. Reminders and bulk texts wait; an
+    /// advocate's conversation waits only if the tenant says so; casewire's own answers
+    /// to a client's keyword never wait.
+    pub fn release(&self, purpose: Purpose, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
+        let q = self.quiet_hours.as_ref()?;
+        let held = match purpose {
+            Purpose::Reminder | Purpose::Bulk => true,
+            Purpose::Conversation => q.conversation,
+            Purpose::System => false,
+        };
+        if held {
+            q.release(now, zone)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a text for `purpose` may go to a number whose consent is `state` (none,
+    /// pending, granted or revoked).
+    pub fn allows(&self, purpose: Purpose, state: &str) -> bool {
+        match (purpose, state) {
+            (Purpose::System, _) => true,
+            (_, "revoked") => false,
+            (_, "granted") => true,
+            (Purpose::Conversation, _) => {
+                self.consent.conversation == ConversationConsent::UnlessRevoked
+            }
+            (Purpose::Reminder | Purpose::Bulk, _) => false,
+        }
+    }
+}
+
+fn check_reply(what: &str, text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("{what}: must not be empty"));
+    }
+    // Two segments of GSM-7: carriers' limit for these answers in practice.
+    if text.chars().count() > 306 {
+        return Err(format!("{what}: at most 306 characters"));
+    }
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(format!("{what}: a {{ without its }}"));
+        };
+        let name = &after[..close];
+        if !REPLY_VARIABLES.contains(&name) {
+            return Err(format!(
+                "{what}: unknown variable {{{name}}}; use {{organization}} or {{contact}}"
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+impl QuietHours {
+    fn window(&self) -> Option<(NaiveTime, NaiveTime)> {
+        Some((
+            time_of_day("start", &self.start).ok()?,
+            time_of_day("end", &self.end).ok()?,
+        ))
+    }
+
+    /// The end of the quiet hours `now` falls in, in `zone`'s local time, or `None` when
+    /// `now` is outside them.
+    pub fn release(&self, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
+        let (start, end) = self.window()?;
+        let local = now.with_timezone(&zone);
+        let t = local.time();
+        let quiet = if start < end {
+            start <= t && t < end
+        } else {
+            t >= start || t < end
+        };
+        if !quiet {
+            return None;
+        }
+        // The end is today when it is still ahead, else tomorrow.
+        let day = if t < end {
+            local.date_naive()
+        } else {
+            local.date_naive() + Duration::days(1)
+        };
+        let mut at = day.and_time(end);
+        // A time skipped by a DST change does not exist that day: take the first minute
+        // after the gap.
+        loop {
+            match zone.from_local_datetime(&at) {
+                chrono::LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
+                chrono::LocalResult::Ambiguous(earliest, _) => {
+                    return Some(earliest.with_timezone(&Utc))
+                }
+                chrono::LocalResult::None => at += Duration::minutes(1),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn default_quiet() -> QuietHours {
+        default_quiet_hours().unwrap()
+    }
+
+    #[test]
+    fn a_text_at_night_waits_until_eight_in_the_recipients_zone() {
+        let q = default_quiet();
+        // 22:30 in Chicago (CST, UTC-6) waits for 08:00 Chicago the next morning.
+        assert_eq!(
+            q.release(at("2026-12-02T04:30:00Z"), chrono_tz::America::Chicago),
+            Some(at("2026-12-02T14:00:00Z"))
+        );
+        // The same instant is 20:30 in Los Angeles: no wait.
+        assert_eq!(
+            q.release(at("2026-12-02T04:30:00Z"), chrono_tz::America::Los_Angeles),
+            None
+        );
+        // 06:00 in New York waits two hours, the same day.
+        assert_eq!(
+            q.release(at("2026-12-02T11:00:00Z"), chrono_tz::America::New_York),
+            Some(at("2026-12-02T13:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_edges_of_the_window() {
+        let q = default_quiet();
+        let ny = chrono_tz::America::New_York;
+        // 20:59:59 goes; 21:00 waits; 07:59 waits; 08:00 goes.
+        assert_eq!(q.release(at("2026-12-03T01:59:59Z"), ny), None);
+        assert!(q.release(at("2026-12-03T02:00:00Z"), ny).is_some());
+        assert_eq!(
+            q.release(at("2026-12-03T12:59:00Z"), ny),
+            Some(at("2026-12-03T13:00:00Z"))
+        );
+        assert_eq!(q.release(at("2026-12-03T13:00:00Z"), ny), None);
+    }
+
+    #[test]
+    fn across_a_dst_change_eight_stays_eight_local() {
+        let q = default_quiet();
+        let ny = chrono_tz::America::New_York;
+        // Saturday 2026-03-07 22:00 EST; clocks spring forward that night; 08:00 is EDT (UTC-4).
+        assert_eq!(
+            q.release(at("2026-03-08T03:00:00Z"), ny),
+            Some(at("2026-03-08T12:00:00Z"))
+        );
+        // Saturday 2026-10-31 23:00 EDT; clocks fall back; 08:00 is EST (UTC-5).
+        assert_eq!(
+            q.release(at("2026-11-01T03:00:00Z"), ny),
+            Some(at("2026-11-01T13:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_window_inside_one_day_and_an_end_skipped_by_dst() {
+        let q = QuietHours {
+            start: "12:00".into(),
+            end: "13:00".into(),
+            conversation: false,
+        };
+        let utc = chrono_tz::UTC;
+        assert_eq!(
+            q.release(at("2026-12-03T12:30:00Z"), utc),
+            Some(at("2026-12-03T13:00:00Z"))
+        );
+        assert_eq!(q.release(at("2026-12-03T13:30:00Z"), utc), None);
+        // 02:30 does not exist in New York on 2026-03-08: the release is 03:00 EDT.
+        let q = QuietHours {
+            start: "01:00".into(),
+            end: "02:30".into(),
+            conversation: false,
+        };
+        assert_eq!(
+            q.release(at("2026-03-08T06:30:00Z"), chrono_tz::America::New_York),
+            Some(at("2026-03-08T07:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn which_purposes_each_consent_state_allows() {
+        let mut p = Policy::default();
+        let table = |p: &Policy| {
+            ["none", "pending", "granted", "revoked"].map(|s| {
+                [
+                    Purpose::Conversation,
+                    Purpose::Reminder,
+                    Purpose::Bulk,
+                    Purpose::System,
+                ]
+                .map(|purpose| p.allows(purpose, s))
+            })
+        };
+        assert_eq!(
+            table(&p),
+            [
+                [true, false, false, true],
+                [true, false, false, true],
+                [true, true, true, true],
+                [false, false, false, true],
+            ]
+        );
+        p.consent.conversation = ConversationConsent::RequireGranted;
+        assert_eq!(table(&p)[0], [false, false, false, true]);
+        assert_eq!(table(&p)[2], [true, true, true, true]);
+    }
+
+    #[test]
+    fn only_reminders_and_bulk_wait_unless_the_tenant_holds_conversations_too() {
+        let night = at("2026-12-02T04:30:00Z");
+        let chicago = chrono_tz::America::Chicago;
+        let mut p = Policy::default();
+        assert!(p.release(Purpose::Reminder, night, chicago).is_some());
+        assert!(p.release(Purpose::Bulk, night, chicago).is_some());
+        assert_eq!(p.release(Purpose::Conversation, night, chicago), None);
+        assert_eq!(p.release(Purpose::System, night, chicago), None);
+        p.quiet_hours.as_mut().unwrap().conversation = true;
+        assert!(p.release(Purpose::Conversation, night, chicago).is_some());
+        assert_eq!(p.release(Purpose::System, night, chicago), None);
+        p.quiet_hours = None;
+        assert_eq!(p.release(Purpose::Reminder, night, chicago), None);
+    }
+
+    #[test]
+    fn a_policy_names_what_is_wrong() {
+        let parse = |v: serde_json::Value| -> Result<Policy, String> {
+            let p: Policy = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            p.validate()?;
+            Ok(p)
+        };
+        assert_eq!(parse(serde_json::json!({})).unwrap(), Policy::default());
+        assert_eq!(
+            parse(serde_json::json!({ "quiet_hours": null }))
+                .unwrap()
+                .quiet_hours,
+            None
+        );
+        let err = |v| parse(v).unwrap_err();
+        assert!(
+            err(serde_json::json!({ "consent": { "conversation": "always" } }))
+                .contains("unknown variant `always`")
+        );
+        assert!(err(serde_json::json!({ "quiet": {} })).contains("unknown field `quiet`"));
+        assert_eq!(
+            err(serde_json::json!({ "quiet_hours": { "start": "9pm", "end": "08:00" } })),
+            "quiet_hours.start: \"9pm\" is not a time of day such as 21:00"
+        );
+        assert_eq!(
+            err(serde_json::json!({ "replies": { "en": { "help": "Call {phone}" } } })),
+            "replies.en.help: unknown variable {phone}; use {organization} or {contact}"
+        );
+        assert_eq!(
+            err(serde_json::json!({ "keywords": { "english": { "help": ["HELP"] } } })),
+            "keywords: \"english\" is not a language code such as en or es"
+        );
+        assert_eq!(
+            err(serde_json::json!({ "keywords": { "en": { "opt_out": ["!!"] } } })),
+            "keywords.en.opt_out: \"!!\" must hold a letter or digit and be at most 60 characters"
+        );
+    }
+}
