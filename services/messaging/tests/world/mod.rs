@@ -1,0 +1,197 @@
+//! The world the messaging tests run in: a real (SQLite) event store, the consent service
+//! on the in-process bus, a fake Twilio over loopback, a tenant with Twilio, and a case.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use casewire_bus::jobs::run_due;
+use casewire_bus::{Bus, CommandHandler, Worker};
+use casewire_crypto::Key;
+use casewire_events::{Actor, Metadata};
+use casewire_eventstore::{Db, EventStore};
+use casewire_messaging::message::{Message, MessageCommand};
+use casewire_messaging::{wiring, MessageView, MessagingSettings};
+use casewire_tenancy::{SmsSettingsInput, Tenant, TenantCommand};
+use casewire_testkit::FakeTwilio;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+pub const SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const TOKEN: &str = "the-auth-token";
+pub const FROM: &str = "+13125550199";
+pub const CLIENT: &str = "+13125550100";
+pub const TENANT: &str = "t1";
+
+pub struct World {
+    _dir: tempfile::TempDir,
+    pub store: EventStore,
+    pub twilio: FakeTwilio,
+    pub bus: Bus,
+    pub commands: Arc<dyn CommandHandler>,
+    pub dispatcher: Arc<dyn Worker>,
+}
+
+pub async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite_file(&dir.path().join("log.db")).await.unwrap();
+    db.migrate().await.unwrap();
+    let store = EventStore::new(db, Key::generate());
+    let twilio = FakeTwilio::start().await;
+    twilio.account(SID, TOKEN);
+    let tenant = |c| async {
+        casewire_eventstore::framework::<Tenant>(&store, TENANT, ())
+            .execute(TENANT, c)
+            .await
+            .unwrap()
+    };
+    tenant(TenantCommand::Create {
+        name: "Prairie Legal Aid".into(),
+        timezone: "America/Chicago".into(),
+    })
+    .await;
+    tenant(TenantCommand::ConfigureSms(SmsSettingsInput {
+        kind: "twilio".into(),
+        account_sid: Some(SID.into()),
+        auth_token: Some(TOKEN.into()),
+        from: Some(FROM.into()),
+        messaging_service_sid: None,
+        price_per_segment_usd: None,
+    }))
+    .await;
+    let settings = MessagingSettings {
+        public_url: Some("https://casewire.example.org".into()),
+        twilio_api_base: twilio.url(),
+        sandbox_by_default: false,
+    };
+    // The consent service answers "may we text?" before every text, as in production.
+    let bus = casewire_bus::Bus::in_process();
+    bus.start(
+        &store,
+        casewire_consent::wiring(&store, &bus),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let w = wiring(&store, &bus, settings);
+    let world = World {
+        _dir: dir,
+        store,
+        twilio,
+        bus,
+        commands: w.commands.unwrap(),
+        dispatcher: w.workers[0].clone(),
+    };
+    world.link_case("C-1", None).await;
+    world
+}
+
+impl World {
+    pub async fn queue(&self, body: &str) -> String {
+        self.send("C-1", body, "conversation").await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An advocate's text for `purpose` on a case: messaging's answer, or its refusal.
+    pub async fn send(
+        &self,
+        case_id: &str,
+        body: &str,
+        purpose: &str,
+    ) -> Result<Value, casewire_bus::CommandError> {
+        self.commands
+            .handle(
+                "send",
+                json!({"tenant": TENANT, "metadata": {}, "body": {"case_id": case_id, "body": body, "purpose": purpose}}),
+            )
+            .await
+    }
+
+    /// Links a case for the client, as case-link records it.
+    pub async fn link_case(&self, case_id: &str, time_zone: Option<&str>) {
+        let case = json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": "client:+13125550100", "value": "Ana"}}, "phone": CLIENT, "language": "en"}, "status": "open", "problem_code": null, "office": null, "advocates": [], "time_zone": time_zone}}});
+        self.store
+            .append(
+                TENANT,
+                vec![casewire_eventstore::NewEvent {
+                    aggregate_type: "case".into(),
+                    aggregate_id: case_id.into(),
+                    sequence: 1,
+                    event_type: "CaseLinked".into(),
+                    event_version: "1".into(),
+                    payload: case,
+                    metadata: json!({}),
+                }],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Staff record the client's consent (granted or revoked), through the consent service.
+    pub async fn consent(&self, state: &str) {
+        self.bus
+            .request(
+                "consent",
+                "record",
+                json!({"tenant": TENANT, "metadata": {}, "body": {"phone": CLIENT, "state": state, "method": "intake", "note": null}}),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Runs the dispatcher on the jobs due by casewire's clock.
+    pub async fn dispatch_due(&self) -> usize {
+        run_due(&self.store, self.dispatcher.as_ref())
+            .await
+            .unwrap()
+    }
+
+    pub async fn record(&self, id: &str, command: MessageCommand) {
+        casewire_bus::execute::<Message>(
+            &self.store,
+            &[],
+            TENANT,
+            id,
+            command,
+            Metadata::new(Actor::System).into_map(),
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn message(&self, id: &str) -> MessageView {
+        casewire_bus::caught_up(&self.store, &wiring_projections(&self.store), TENANT)
+            .await
+            .unwrap();
+        casewire_messaging::messages::find(&self.store, TENANT, id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Runs the dispatcher as if every retry were due now.
+    pub async fn dispatch(&self) -> usize {
+        sqlx::query("UPDATE jobs SET due_at = '2000-01-01T00:00:00.000000Z'")
+            .execute(self.store.db().writer())
+            .await
+            .unwrap();
+        run_due(&self.store, self.dispatcher.as_ref())
+            .await
+            .unwrap()
+    }
+
+    pub fn sent(&self, body: &str) -> usize {
+        self.twilio.sent().iter().filter(|m| m.body == body).count()
+    }
+}
+
+pub fn wiring_projections(store: &EventStore) -> Vec<Arc<dyn casewire_bus::Projection>> {
+    let settings = MessagingSettings {
+        public_url: None,
+        twilio_api_base: String::new(),
+        sandbox_by_default: false,
+    };
+    wiring(store, &casewire_bus::Bus::in_process(), settings).projections
+}
