@@ -26,6 +26,8 @@ macro_rules! domain_event {
 }
 
 domain_event!(
+    crate::appointment::AppointmentEvent,
+    crate::appointment::CaseRemindersEvent,
     crate::message::MessageEvent,
     crate::case::CaseEvent,
     crate::case::InboundRouteEvent,

@@ -2,6 +2,7 @@
 //! travels on the bus, the metadata every event carries, sealed personal fields, and the
 //! NATS subject names.
 
+pub mod appointment;
 pub mod case;
 mod domain;
 pub mod message;

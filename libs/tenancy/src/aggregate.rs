@@ -5,7 +5,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Policy, Role, SmsSettings, SmsSettingsInput};
+use crate::{Policy, ReminderPolicy, Role, SmsSettings, SmsSettingsInput};
 
 /// A legal-aid organization: its name, time zone and API keys.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -34,6 +34,7 @@ pub enum TenantCommand {
     },
     ConfigureSms(SmsSettingsInput),
     SetPolicy(Policy),
+    SetReminderPolicy(ReminderPolicy),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -61,6 +62,9 @@ pub enum TenantEvent {
     PolicySet {
         policy: Policy,
     },
+    ReminderPolicySet {
+        policy: ReminderPolicy,
+    },
 }
 
 impl DomainEvent for TenantEvent {
@@ -71,6 +75,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::ApiKeyRevoked { .. } => "ApiKeyRevoked",
             TenantEvent::SmsProviderConfigured { .. } => "SmsProviderConfigured",
             TenantEvent::PolicySet { .. } => "PolicySet",
+            TenantEvent::ReminderPolicySet { .. } => "ReminderPolicySet",
         }
         .to_string()
     }
@@ -194,6 +199,13 @@ impl Aggregate for Tenant {
                 }
                 TenantEvent::PolicySet { policy }
             }
+            TenantCommand::SetReminderPolicy(policy) => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                policy.validate().map_err(TenantError::InvalidPolicy)?;
+                TenantEvent::ReminderPolicySet { policy }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -210,6 +222,7 @@ impl Aggregate for Tenant {
             }
             TenantEvent::SmsProviderConfigured { .. } => {}
             TenantEvent::PolicySet { policy } => self.policy = Some(policy),
+            TenantEvent::ReminderPolicySet { .. } => {}
         }
     }
 }

@@ -6,6 +6,7 @@ mod aggregate;
 mod api_key;
 mod policy;
 mod projection;
+mod reminder_policy;
 mod sms_provider;
 
 pub use aggregate::{Tenant, TenantCommand, TenantError, TenantEvent};
@@ -15,8 +16,10 @@ pub use policy::{
     REPLY_VARIABLES,
 };
 pub use projection::{
-    ApiKeys, Policies, SmsProviders, TenantDirectory, TenantSetting, TenantSettings,
+    ApiKeys, Policies, ReminderPolicies, SmsProviders, TenantDirectory, TenantSetting,
+    TenantSettings,
 };
+pub use reminder_policy::{KindPolicy, Offset, ReminderPolicy, TEMPLATE_VARIABLES};
 pub use sms_provider::{
     SmsProvider, SmsSettings, SmsSettingsInput, AUTH_TOKEN_SUBJECT,
     DEFAULT_PRICE_PER_SEGMENT_MICROS,

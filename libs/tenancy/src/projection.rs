@@ -127,6 +127,11 @@ impl TenantSetting for crate::Policy {
     const FIELD: &'static str = "policy";
 }
 
+impl TenantSetting for crate::ReminderPolicy {
+    const EVENT: &'static str = "ReminderPolicySet";
+    const FIELD: &'static str = "policy";
+}
+
 /// A service's copy of a tenant setting, the latest one, as recorded: sealed fields (the
 /// Twilio auth token) stay encrypted at rest and are opened on read.
 pub struct TenantSettings<T> {
@@ -140,6 +145,8 @@ pub struct TenantSettings<T> {
 pub type SmsProviders = TenantSettings<crate::SmsSettings>;
 /// Each tenant's texting policy.
 pub type Policies = TenantSettings<crate::Policy>;
+/// Each tenant's reminder policy.
+pub type ReminderPolicies = TenantSettings<crate::ReminderPolicy>;
 
 impl<T: TenantSetting> TenantSettings<T> {
     /// `table` has columns (tenant_id, settings, updated_at); `name` names the cursor.

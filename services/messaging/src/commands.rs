@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use casewire_bus::{Bus, CommandError, CommandHandler, Envelope, Projection};
-use casewire_events::message::Purpose;
+use casewire_events::appointment::{Appointment, AppointmentKind};
+use casewire_events::message::{client_subject, Purpose};
+use casewire_events::Sealed;
 use casewire_eventstore::EventStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::appointment::{AppointmentCommand, AppointmentState, CaseReminders, Switch};
 use crate::message::{Message, MessageCommand};
+use crate::reminders::CaseFacts;
 use crate::MessagingSettings;
 
 pub struct Commands {
@@ -52,6 +56,92 @@ struct ReportStatus {
     message_id: String,
     status: String,
     error_code: Option<String>,
+}
+
+/// An appointment as the CMS sends it, before validation.
+#[derive(Deserialize)]
+struct AppointmentInput {
+    kind: AppointmentKind,
+    starts_at: String,
+    location: Option<String>,
+    time_zone: Option<String>,
+    note_for_client: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PutAppointment {
+    case_id: String,
+    appointment_id: String,
+    appointment: AppointmentInput,
+}
+
+#[derive(Deserialize)]
+struct CaseAppointment {
+    case_id: String,
+    appointment_id: String,
+}
+
+#[derive(Deserialize)]
+struct SetReminders {
+    case_id: String,
+    enabled: bool,
+}
+
+#[derive(Deserialize)]
+struct OfCase {
+    case_id: String,
+}
+
+#[derive(Deserialize)]
+struct Preview {
+    case_id: String,
+    language: Option<String>,
+    appointment: AppointmentInput,
+}
+
+fn optional_text(
+    what: &str,
+    v: Option<String>,
+    max: usize,
+) -> Result<Option<String>, CommandError> {
+    let Some(v) = v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(CommandError::invalid(format!(
+            "{what}: at most {max} characters, on one line"
+        )));
+    }
+    Ok(Some(v))
+}
+
+impl AppointmentInput {
+    /// The appointment as recorded: its time checked, the client's details sealed.
+    fn validate(self, phone: &str) -> Result<Appointment, CommandError> {
+        chrono::DateTime::parse_from_rfc3339(&self.starts_at).map_err(|_| {
+            CommandError::invalid(format!(
+                "starts_at: {:?} is not an RFC 3339 time with its offset, such as 2026-12-14T09:00:00-06:00",
+                self.starts_at
+            ))
+        })?;
+        let time_zone = match self.time_zone.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(z) if z.parse::<chrono_tz::Tz>().is_ok() => Some(z.to_string()),
+            Some(z) => {
+                return Err(CommandError::invalid(format!(
+                    "time_zone: {z:?} is not an IANA time zone such as America/Chicago"
+                )))
+            }
+        };
+        let seal = |v: String| Sealed::new(client_subject(phone), v);
+        Ok(Appointment {
+            kind: self.kind,
+            starts_at: self.starts_at,
+            time_zone,
+            location: optional_text("location", self.location, 200)?.map(seal),
+            note_for_client: optional_text("note_for_client", self.note_for_client, 300)?.map(seal),
+        })
+    }
 }
 
 /// Consent's answer for one number and purpose.
@@ -142,23 +232,31 @@ impl Commands {
             .await
             .map_err(CommandError::internal)?
             .unwrap_or_default();
-        let zone = match case_zone {
-            Some(z) => Some(z),
-            None => sqlx::query_as::<_, (String,)>(
-                "SELECT timezone FROM messaging_tenants WHERE id = $1",
-            )
-            .bind(tenant)
-            .fetch_optional(store.db().reader())
+        let zone = crate::zone(store, tenant, case_zone.as_deref())
             .await
-            .map_err(CommandError::internal)?
-            .map(|(z,)| z),
-        };
-        let zone: chrono_tz::Tz = zone
-            .and_then(|z| z.parse().ok())
-            .unwrap_or(chrono_tz::America::New_York);
+            .map_err(CommandError::internal)?;
         Ok(policy
             .release(purpose, casewire_events::utc_now(), zone)
             .map(casewire_events::timestamp))
+    }
+
+    async fn case(&self, tenant: &str, case_id: &str) -> Result<CaseFacts, CommandError> {
+        casewire_bus::caught_up(&self.store, &self.projections, tenant).await?;
+        crate::reminders::case_facts(&self.store, tenant, case_id)
+            .await
+            .map_err(CommandError::internal)?
+            .ok_or_else(|| {
+                CommandError::not_found("no such case: link it first with PUT /v1/cases/{case_id}")
+            })
+    }
+
+    /// A case's reminders, as the log has them.
+    async fn reminders(&self, tenant: &str, case_id: &str) -> Result<Value, CommandError> {
+        casewire_bus::caught_up(&self.store, &self.projections, tenant).await?;
+        let list = crate::reminders::list(&self.store, tenant, case_id)
+            .await
+            .map_err(CommandError::internal)?;
+        Ok(json!(list))
     }
 
     async fn view(&self, tenant: &str, id: &str) -> Result<Value, CommandError> {
@@ -249,6 +347,121 @@ impl CommandHandler for Commands {
                     other => other?,
                 }
                 self.view(&tenant, &body.id).await
+            }
+            "put_appointment" => {
+                let Envelope {
+                    tenant,
+                    metadata,
+                    body,
+                } = Envelope::<PutAppointment>::parse(body)?;
+                let case = self.case(&tenant, &body.case_id).await?;
+                let appointment = body.appointment.validate(&case.phone)?;
+                let plan = crate::reminders::plan(store, &tenant, &appointment, &case)
+                    .await
+                    .map_err(CommandError::internal)?;
+                let id = crate::reminders::aggregate_id(&body.case_id, &body.appointment_id);
+                let (before, _) = casewire_bus::load::<AppointmentState>(store, &tenant, &id)
+                    .await
+                    .map_err(CommandError::internal)?;
+                let set = AppointmentCommand::Set {
+                    case_id: body.case_id.clone(),
+                    appointment_id: body.appointment_id.clone(),
+                    appointment,
+                    plan,
+                };
+                casewire_bus::execute::<AppointmentState>(
+                    store,
+                    projections,
+                    &tenant,
+                    &id,
+                    set,
+                    metadata,
+                )
+                .await?;
+                let reminders = self.reminders(&tenant, &body.case_id).await?;
+                let mine: Vec<&Value> = reminders
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r["appointment_id"] == body.appointment_id.as_str())
+                    .collect();
+                Ok(json!({
+                    "created": before.appointment.is_none() || before.cancelled,
+                    "reminders": mine,
+                }))
+            }
+            "cancel_appointment" => {
+                let Envelope {
+                    tenant,
+                    metadata,
+                    body,
+                } = Envelope::<CaseAppointment>::parse(body)?;
+                let id = crate::reminders::aggregate_id(&body.case_id, &body.appointment_id);
+                casewire_bus::execute::<AppointmentState>(
+                    store,
+                    projections,
+                    &tenant,
+                    &id,
+                    AppointmentCommand::Cancel,
+                    metadata,
+                )
+                .await?;
+                Ok(json!({}))
+            }
+            "set_reminders" => {
+                let Envelope {
+                    tenant,
+                    metadata,
+                    body,
+                } = Envelope::<SetReminders>::parse(body)?;
+                self.case(&tenant, &body.case_id).await?;
+                let switch = Switch {
+                    enabled: body.enabled,
+                };
+                casewire_bus::execute::<CaseReminders>(
+                    store,
+                    projections,
+                    &tenant,
+                    &body.case_id,
+                    switch,
+                    metadata,
+                )
+                .await?;
+                // The replan job does the same; doing it now lets the answer show it.
+                crate::reminders::replan(store, &tenant, Some(&body.case_id))
+                    .await
+                    .map_err(CommandError::internal)?;
+                Ok(json!({
+                    "enabled": body.enabled,
+                    "reminders": self.reminders(&tenant, &body.case_id).await?,
+                }))
+            }
+            "reminders" => {
+                let Envelope { tenant, body, .. } = Envelope::<OfCase>::parse(body)?;
+                self.case(&tenant, &body.case_id).await?;
+                self.reminders(&tenant, &body.case_id).await
+            }
+            "preview" => {
+                let Envelope { tenant, body, .. } = Envelope::<Preview>::parse(body)?;
+                let case = self.case(&tenant, &body.case_id).await?;
+                let appointment = body.appointment.validate(&case.phone)?;
+                let text = crate::reminders::word(
+                    store,
+                    &tenant,
+                    &appointment,
+                    &case,
+                    body.language.as_deref(),
+                )
+                .await
+                .map_err(CommandError::internal)?;
+                let count = casewire_sms::segments::count(&text);
+                let price = self.price(&tenant).await?;
+                Ok(json!({
+                    "text": text,
+                    "segments": count.segments,
+                    "encoding": crate::message::encoding_name(count.encoding),
+                    "price_usd": casewire_sms::segments::estimated_price(&count, price) as f64 / 1e6,
+                }))
             }
             "receive" => {
                 let Envelope {

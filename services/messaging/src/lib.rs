@@ -2,18 +2,21 @@
 //! ([`message`]), and dispatch to the SMS provider ([`dispatch`]), through Twilio or the
 //! sandbox ([`provider`]). Scheduling and bulk campaigns come with their issues.
 
+pub mod appointment;
 mod commands;
 pub mod dispatch;
 pub mod message;
 pub mod messages;
 pub mod provider;
+pub mod reminders;
+pub mod template;
 
 use std::sync::Arc;
 
 use casewire_bus::{Bus, Projection, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::{RetryPolicy, TwilioClient};
-use casewire_tenancy::{Policies, SmsProviders, TenantDirectory};
+use casewire_tenancy::{Policies, ReminderPolicies, SmsProviders, TenantDirectory};
 
 pub use messages::MessageView;
 
@@ -38,6 +41,30 @@ pub(crate) fn policies() -> Policies {
     Policies::new("messaging_policies", "messaging_policies")
 }
 
+pub(crate) fn reminder_policies() -> ReminderPolicies {
+    ReminderPolicies::new("messaging_reminder_policies", "messaging_reminder_policies")
+}
+
+/// The zone a client's local times are in: `own` (the appointment's or the case's), else
+/// the tenant's, else New York (a tenant always has one; the fallback is for safety).
+pub(crate) async fn zone(
+    store: &EventStore,
+    tenant: &str,
+    own: Option<&str>,
+) -> anyhow::Result<chrono_tz::Tz> {
+    if let Some(z) = own.and_then(|z| z.parse().ok()) {
+        return Ok(z);
+    }
+    let tenant_zone: Option<(String,)> =
+        sqlx::query_as("SELECT timezone FROM messaging_tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(store.db().reader())
+            .await?;
+    Ok(tenant_zone
+        .and_then(|(z,)| z.parse().ok())
+        .unwrap_or(chrono_tz::America::New_York))
+}
+
 fn projections() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(TenantDirectory::new(
@@ -46,8 +73,10 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         )),
         Arc::new(providers()),
         Arc::new(policies()),
+        Arc::new(reminder_policies()),
         Arc::new(messages::Messages),
         Arc::new(dispatch::Outbox),
+        Arc::new(reminders::Reminders),
     ]
 }
 
@@ -68,7 +97,9 @@ pub fn wiring(store: &EventStore, bus: &Bus, settings: MessagingSettings) -> Wir
             settings,
             twilio,
             bus: bus.clone(),
-        });
+        })
+        .worker(reminders::Scheduler { bus: bus.clone() })
+        .worker(reminders::Replanner);
     w.projections = projections();
     w
 }

@@ -52,10 +52,14 @@ impl Projection for Messages {
             casewire_events::case::AGGREGATE => {
                 let (CaseEvent::CaseLinked { details } | CaseEvent::CaseUpdated { details }) =
                     e.decode()?;
+                // The name stays sealed: a reminder opens it when it words the text.
+                let name = e.sealed_at(&format!("/{}/details/client/name", e.event_type));
                 sqlx::query(
-                    "INSERT INTO messaging_cases (tenant_id, case_id, phone, language, status, time_zone) VALUES ($1, $2, $3, $4, $5, $6) \
+                    "INSERT INTO messaging_cases (tenant_id, case_id, phone, language, status, time_zone, client_name, advocate) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (tenant_id, case_id) DO UPDATE SET phone = excluded.phone, language = excluded.language, \
-                     status = excluded.status, time_zone = excluded.time_zone",
+                     status = excluded.status, time_zone = excluded.time_zone, client_name = excluded.client_name, \
+                     advocate = excluded.advocate",
                 )
                 .bind(&e.tenant_id)
                 .bind(&e.aggregate_id)
@@ -63,6 +67,8 @@ impl Projection for Messages {
                 .bind(&details.client.language)
                 .bind(details.status.as_str())
                 .bind(&details.time_zone)
+                .bind(name)
+                .bind(details.advocates.first())
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
