@@ -34,3 +34,4 @@ CREATE TABLE messaging_reminders (
     updated_at     TEXT NOT NULL,
     PRIMARY KEY (tenant_id, case_id, appointment_id, offset_iso)
 );
+CREATE TABLE gateway_reminder_policies (tenant_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated_at TEXT NOT NULL);

@@ -16,7 +16,8 @@ use axum::Router;
 use casewire_bus::{Bus, Projection, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_tenancy::{
-    ApiKeys, Policies, Policy, Role, SmsProviders, SmsSettings, TenantDirectory,
+    ApiKeys, Policies, Policy, ReminderPolicies, ReminderPolicy, Role, SmsProviders, SmsSettings,
+    TenantDirectory, TenantSetting, TenantSettings,
 };
 use cqrs_es::Aggregate;
 use tokio::net::TcpListener;
@@ -60,6 +61,11 @@ pub fn wiring() -> Wiring {
         .projection(ApiKeys)
         .projection(sms_providers())
         .projection(policies())
+        .projection(reminder_policies())
+}
+
+fn reminder_policies() -> ReminderPolicies {
+    ReminderPolicies::new("gateway_reminder_policies", "gateway_reminder_policies")
 }
 
 fn policies() -> Policies {
@@ -203,7 +209,20 @@ impl Gateway {
 
     /// A tenant's texting policy: casewire's defaults until it sets one.
     pub async fn policy(&self, tenant: &str) -> Result<Policy, ApiError> {
-        Ok(policies()
+        self.setting(&policies(), tenant).await
+    }
+
+    /// A tenant's reminder policy: casewire's defaults until it sets one.
+    pub async fn reminder_policy(&self, tenant: &str) -> Result<ReminderPolicy, ApiError> {
+        self.setting(&reminder_policies(), tenant).await
+    }
+
+    async fn setting<T: TenantSetting + Default>(
+        &self,
+        table: &TenantSettings<T>,
+        tenant: &str,
+    ) -> Result<T, ApiError> {
+        Ok(table
             .get(&self.inner.store, tenant)
             .await
             .map_err(ApiError::internal)?

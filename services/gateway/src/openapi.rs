@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, cases, consents, health, sandbox, tenants, twilio, webhook_endpoints};
+use crate::routes::{
+    audit, cases, consents, health, reminders, sandbox, tenants, twilio, webhook_endpoints,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,9 +15,11 @@ use crate::routes::{audit, cases, consents, health, sandbox, tenants, twilio, we
         health::healthz, health::readyz, health::status,
         tenants::create, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
         tenants::put_sms_provider, tenants::get_sms_provider, tenants::put_policy, tenants::get_policy,
+        tenants::put_reminder_policy, tenants::get_reminder_policy,
         cases::put, cases::show, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted,
         webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
         consents::show, consents::record, consents::request, consents::list,
+        reminders::put, reminders::cancel, reminders::list, reminders::set, reminders::preview,
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
         audit::verify,

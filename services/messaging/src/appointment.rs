@@ -367,6 +367,12 @@ pub struct CaseReminders {
     off: bool,
 }
 
+impl CaseReminders {
+    pub fn enabled(&self) -> bool {
+        !self.off
+    }
+}
+
 #[derive(Debug)]
 pub struct Switch {
     pub enabled: bool,
@@ -385,7 +391,7 @@ impl Aggregate for CaseReminders {
         _: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), AppointmentError> {
-        if enabled == !self.off {
+        if enabled == self.enabled() {
             return Ok(());
         }
         sink.write(CaseRemindersEvent::RemindersSwitched { enabled }, self)

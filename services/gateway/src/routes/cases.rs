@@ -22,16 +22,17 @@ pub(crate) const READING: &[Role] = &[
 ];
 
 /// A CMS's own case id: what fits in a URL path segment without escaping surprises.
-pub(crate) fn check_case_id(id: &str) -> Result<(), ApiError> {
+/// A CMS's own id (a case's, an appointment's): what fits in a URL path unescaped.
+pub(crate) fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
     if id.is_empty()
         || id.len() > 128
         || !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
     {
-        return Err(ApiError::bad_request(
-            "case_id must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'",
-        ));
+        return Err(ApiError::bad_request(format!(
+            "{what} must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'"
+        )));
     }
     Ok(())
 }
@@ -75,7 +76,7 @@ pub(crate) async fn put(
     Json(body): Json<PutCase>,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
-    check_case_id(&case_id)?;
+    check_id("case_id", &case_id)?;
     let case = json!({
         "client": { "name": body.client.name, "phone": body.client.phone, "language": body.client.language },
         "status": body.status, "problem_code": body.problem_code, "office": body.office, "advocates": body.advocates,
@@ -146,7 +147,7 @@ pub(crate) async fn send(
     Json(body): Json<SendMessage>,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
-    check_case_id(&case_id)?;
+    check_id("case_id", &case_id)?;
     let purpose = body.purpose.unwrap_or_else(|| "conversation".into());
     if !matches!(purpose.as_str(), "conversation" | "reminder" | "bulk") {
         return Err(ApiError::unprocessable(format!(
@@ -238,7 +239,7 @@ pub(crate) async fn file_on_case(
     Json(body): Json<FileOnCase>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
-    check_case_id(&body.case_id)?;
+    check_id("case_id", &body.case_id)?;
     let inbound = casewire_messaging::messages::find(gw.store(), &tenant, &message_id)
         .await
         .map_err(ApiError::internal)?

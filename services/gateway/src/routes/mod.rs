@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod consents;
 pub(crate) mod health;
+pub(crate) mod reminders;
 pub(crate) mod sandbox;
 pub(crate) mod tenants;
 pub(crate) mod twilio;
@@ -36,11 +37,24 @@ pub(crate) fn router() -> Router<Gateway> {
             "/v1/tenants/{tenant_id}/policy",
             put(tenants::put_policy).get(tenants::get_policy),
         )
+        .route(
+            "/v1/tenants/{tenant_id}/reminder-policy",
+            put(tenants::put_reminder_policy).get(tenants::get_reminder_policy),
+        )
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))
         .route(
             "/v1/cases/{case_id}/messages",
             post(cases::send).get(cases::thread),
         )
+        .route(
+            "/v1/cases/{case_id}/appointments/{appointment_id}",
+            put(reminders::put).delete(reminders::cancel),
+        )
+        .route(
+            "/v1/cases/{case_id}/reminders",
+            get(reminders::list).put(reminders::set),
+        )
+        .route("/v1/templates/preview", post(reminders::preview))
         .route("/v1/messages/{message_id}", get(cases::message))
         .route("/v1/messages/{message_id}/case", put(cases::file_on_case))
         .route("/v1/inbox/unrouted", get(cases::unrouted))

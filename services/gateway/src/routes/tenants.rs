@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_tenancy::{ApiKeySecret, Policy, Role, Tenant, TenantCommand};
+use casewire_tenancy::{ApiKeySecret, Policy, ReminderPolicy, Role, Tenant, TenantCommand};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{Json, Path};
@@ -351,4 +351,45 @@ pub(crate) async fn get_policy(
     auth.require(&gw, &tenant_id, &[Role::Admin, Role::Integration])
         .await?;
     Ok(axum::Json(gw.policy(&tenant_id).await?))
+}
+
+/// Sets when reminders go before each kind of appointment (ISO 8601 offsets) and their
+/// wording by language. A kind left out takes casewire's default; scheduled reminders
+/// follow the new policy.
+#[utoipa::path(put, path = "/v1/tenants/{tenant_id}/reminder-policy", tag = "tenants", security(("operator" = []), ("api_key" = [])), request_body = ReminderPolicy, responses(
+    (status = 200, body = ReminderPolicy, description = "the policy now in force, defaults filled in"),
+    (status = 403, description = "needs the admin role"),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+    (status = 422, description = "what is wrong with the policy"),
+))]
+pub(crate) async fn put_reminder_policy(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+    Json(policy): Json<ReminderPolicy>,
+) -> Result<axum::Json<ReminderPolicy>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
+    gw.execute::<Tenant>(
+        &auth,
+        &tenant_id,
+        &tenant_id,
+        TenantCommand::SetReminderPolicy(policy),
+    )
+    .await?;
+    get_reminder_policy(State(gw), auth, Path(tenant_id)).await
+}
+
+/// The tenant's reminder policy in force (casewire's defaults until one is set).
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/reminder-policy", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
+    (status = 200, body = ReminderPolicy),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+))]
+pub(crate) async fn get_reminder_policy(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+) -> Result<axum::Json<ReminderPolicy>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin, Role::Integration])
+        .await?;
+    Ok(axum::Json(gw.reminder_policy(&tenant_id).await?))
 }

@@ -30,6 +30,7 @@ pub struct World {
     pub bus: Bus,
     pub commands: Arc<dyn CommandHandler>,
     pub dispatcher: Arc<dyn Worker>,
+    pub scheduler: Arc<dyn Worker>,
 }
 
 pub async fn world() -> World {
@@ -81,6 +82,7 @@ pub async fn world() -> World {
         bus,
         commands: w.commands.unwrap(),
         dispatcher: w.workers[0].clone(),
+        scheduler: w.workers[1].clone(),
     };
     world.link_case("C-1", None).await;
     world
@@ -141,11 +143,49 @@ impl World {
             .unwrap();
     }
 
-    /// Runs the dispatcher on the jobs due by casewire's clock.
+    /// A command of the tenant (its reminder policy, say), as an admin would give it.
+    pub async fn tenant(&self, command: TenantCommand) {
+        casewire_eventstore::framework::<Tenant>(&self.store, TENANT, ())
+            .execute(TENANT, command)
+            .await
+            .unwrap();
+    }
+
+    /// Any command of messaging's, as the gateway sends it.
+    pub async fn command(
+        &self,
+        name: &str,
+        body: Value,
+    ) -> Result<Value, casewire_bus::CommandError> {
+        self.commands
+            .handle(
+                name,
+                json!({"tenant": TENANT, "metadata": {}, "body": body}),
+            )
+            .await
+    }
+
+    /// Runs the scheduler, then the dispatcher, on what is due by casewire's clock.
+    pub async fn remind_due(&self) -> usize {
+        self.catch_up().await;
+        let n = run_due(&self.store, self.scheduler.as_ref()).await.unwrap();
+        self.dispatch_due().await;
+        n
+    }
+
+    /// Runs the dispatcher on the jobs due by casewire's clock, once messaging's read
+    /// models (and so its jobs) have caught up with the log, as the bus keeps them.
     pub async fn dispatch_due(&self) -> usize {
+        self.catch_up().await;
         run_due(&self.store, self.dispatcher.as_ref())
             .await
             .unwrap()
+    }
+
+    async fn catch_up(&self) {
+        casewire_bus::caught_up(&self.store, &wiring_projections(&self.store), TENANT)
+            .await
+            .unwrap();
     }
 
     pub async fn record(&self, id: &str, command: MessageCommand) {

@@ -1,0 +1,209 @@
+//! Appointments on a case and their reminders: the CMS sends an appointment (again when it
+//! moves), and casewire reminds the client before it by the tenant's reminder policy.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use casewire_messaging::reminders::ReminderView;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::extract::{Json, Path};
+use crate::routes::cases::{check_id, READING, TEXTING};
+use crate::{ApiError, Auth, Gateway};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PutAppointment {
+    /// court_date, meeting or deadline.
+    kind: String,
+    /// RFC 3339 with its offset: 2026-12-14T09:00:00-06:00.
+    starts_at: String,
+    /// Sealed in the log.
+    location: Option<String>,
+    /// IANA zone the time is written for; else the client's, else the organization's.
+    time_zone: Option<String>,
+    /// Added to the reminder's text. Sealed in the log.
+    note_for_client: Option<String>,
+}
+
+fn check_kind(kind: &str) -> Result<(), ApiError> {
+    if matches!(kind, "court_date" | "meeting" | "deadline") {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(format!(
+            "kind must be court_date, meeting or deadline, not {kind:?}"
+        )))
+    }
+}
+
+fn appointment(body: &PutAppointment) -> Result<Value, ApiError> {
+    check_kind(&body.kind)?;
+    Ok(json!({
+        "kind": body.kind, "starts_at": body.starts_at, "location": body.location,
+        "time_zone": body.time_zone, "note_for_client": body.note_for_client,
+    }))
+}
+
+/// Sets an appointment on a case: new, or moved (the CMS sends it again), and its
+/// reminders follow. The answer lists the appointment's reminders.
+#[utoipa::path(put, path = "/v1/cases/{case_id}/appointments/{appointment_id}", tag = "reminders", security(("api_key" = [])), request_body = PutAppointment, responses(
+    (status = 201, body = [ReminderView], description = "set; its reminders"),
+    (status = 200, body = [ReminderView], description = "moved or unchanged; its reminders"),
+    (status = 404, description = "no such case (or another tenant's)"),
+    (status = 422, description = "what is wrong with the appointment"),
+))]
+pub(crate) async fn put(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path((case_id, appointment_id)): Path<(String, String)>,
+    Json(body): Json<PutAppointment>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    check_id("case_id", &case_id)?;
+    check_id("appointment_id", &appointment_id)?;
+    let command = json!({ "case_id": case_id, "appointment_id": appointment_id, "appointment": appointment(&body)? });
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_messaging::SERVICE,
+            "put_appointment",
+            command,
+        )
+        .await?;
+    let status = if answer["created"] == true {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(answer["reminders"].clone())))
+}
+
+/// Cancels an appointment: its reminders that have not gone are cancelled.
+#[utoipa::path(delete, path = "/v1/cases/{case_id}/appointments/{appointment_id}", tag = "reminders", security(("api_key" = [])), responses(
+    (status = 204, description = "cancelled (again: nothing changes)"),
+    (status = 404, description = "no such appointment (or another tenant's)"),
+))]
+pub(crate) async fn cancel(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path((case_id, appointment_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    check_id("case_id", &case_id)?;
+    check_id("appointment_id", &appointment_id)?;
+    gw.command(
+        &auth,
+        &tenant,
+        casewire_messaging::SERVICE,
+        "cancel_appointment",
+        json!({ "case_id": case_id, "appointment_id": appointment_id }),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every reminder of the case: when it is due, and whether it is scheduled, deferred (and
+/// when it will go), sent (and its message), skipped or cancelled (and why).
+#[utoipa::path(get, path = "/v1/cases/{case_id}/reminders", tag = "reminders", security(("api_key" = [])), responses(
+    (status = 200, body = [ReminderView]),
+    (status = 404, description = "no such case (or another tenant's)"),
+))]
+pub(crate) async fn list(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let tenant = auth.own_tenant(READING)?.to_string();
+    check_id("case_id", &case_id)?;
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_messaging::SERVICE,
+            "reminders",
+            json!({ "case_id": case_id }),
+        )
+        .await?;
+    Ok(axum::Json(answer))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SetReminders {
+    enabled: bool,
+}
+
+/// Turns a case's reminders off (those waiting are cancelled) or back on (those still
+/// ahead are scheduled again).
+#[utoipa::path(put, path = "/v1/cases/{case_id}/reminders", tag = "reminders", security(("api_key" = [])), request_body = SetReminders, responses(
+    (status = 200, description = "{enabled, reminders}"),
+    (status = 404, description = "no such case (or another tenant's)"),
+))]
+pub(crate) async fn set(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+    Json(body): Json<SetReminders>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    check_id("case_id", &case_id)?;
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_messaging::SERVICE,
+            "set_reminders",
+            json!({ "case_id": case_id, "enabled": body.enabled }),
+        )
+        .await?;
+    Ok(axum::Json(answer))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PreviewRequest {
+    /// court_date, meeting or deadline.
+    kind: String,
+    /// The client's language when left out.
+    language: Option<String>,
+    case_id: String,
+    starts_at: String,
+    location: Option<String>,
+}
+
+/// A reminder as the client would read it, with what it costs.
+#[utoipa::path(post, path = "/v1/templates/preview", tag = "reminders", security(("api_key" = [])), request_body = PreviewRequest, responses(
+    (status = 200, description = "{text, segments, encoding, price_usd}"),
+    (status = 404, description = "no such case (or another tenant's)"),
+    (status = 422, description = "a bad kind, time or language"),
+))]
+pub(crate) async fn preview(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Json(body): Json<PreviewRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let tenant = auth.own_tenant(READING)?.to_string();
+    check_id("case_id", &body.case_id)?;
+    check_kind(&body.kind)?;
+    if let Some(l) = &body.language {
+        if !(2..=12).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(ApiError::unprocessable(format!(
+                "language: {l:?} is not a language tag such as en or es"
+            )));
+        }
+    }
+    let appointment =
+        json!({ "kind": body.kind, "starts_at": body.starts_at, "location": body.location });
+    let answer = gw
+        .command(
+            &auth,
+            &tenant,
+            casewire_messaging::SERVICE,
+            "preview",
+            json!({ "case_id": body.case_id, "language": body.language, "appointment": appointment }),
+        )
+        .await?;
+    Ok(axum::Json(answer))
+}
