@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use casewire_e2e::{
-    consent, events_of_type, free_port, suite, texting, wait_for, Api, Casewire, NatsServer,
-    PgServer,
+    consent, events_of_type, free_port, reminders, suite, texting, wait_for, Api, Casewire,
+    NatsServer, PgServer,
 };
 use casewire_testkit::FakeTwilio;
 
@@ -119,4 +119,14 @@ async fn consent_with_each_service_in_its_own_process() {
         events_of_type(&db, "OutboundRefused").await >= 5,
         "every refused text is on the record"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_with_each_service_in_its_own_process() {
+    let pg = PgServer::start().await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = FakeTwilio::start().await;
+    let processes = four_processes(&db, &nats.url(), &twilio).await;
+    reminders::reminders(&Api::new(&processes[0].url), &twilio).await;
 }

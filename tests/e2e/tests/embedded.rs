@@ -2,7 +2,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use casewire_e2e::{assert_error, consent, events_of_type, suite, texting, Api, Casewire};
+use casewire_e2e::{
+    assert_error, consent, events_of_type, reminders, suite, texting, Api, Casewire,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -273,4 +275,12 @@ async fn consent_over_twilio_in_the_embedded_mode() {
         events_of_type(&db, "OutboundRefused").await >= 5,
         "every refused text is on the record"
     );
+}
+
+#[tokio::test]
+async fn reminders_over_twilio_in_the_embedded_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let twilio = casewire_testkit::FakeTwilio::start().await;
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
+    reminders::reminders(&Api::new(&cw.url), &twilio).await;
 }
