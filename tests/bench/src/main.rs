@@ -16,11 +16,16 @@
 //! 3. **Texting end to end** (texting.rs): texts accepted by the API and carried into a fake
 //!    Twilio, embedded and on PostgreSQL + NATS, with POST and end-to-end latencies.
 //!
-//! `cargo run --release -p casewire-bench -- texting` runs only the third.
+//! 4. **Reminders at scale** (reminders.rs): 100,000 appointments set over the API, then all
+//!    their reminders due at once and carried into a fake Twilio; time and peak memory.
+//!
+//! `cargo run --release -p casewire-bench -- texting` runs only the third,
+//! `… -- reminders` only the fourth.
 //! The targets of the design are printed next to the figures. Timing lives here, never in tests.
 
 mod appends;
 mod contenders;
+mod reminders;
 mod report;
 mod texting;
 mod verify;
@@ -63,6 +68,11 @@ const VERIFY_EVENTS: usize = 100_000;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let only_texting = std::env::args().any(|a| a == "texting");
+    if std::env::args().any(|a| a == "reminders") {
+        let figures = reminders::run().await?;
+        reminders::print(&figures);
+        return Ok(());
+    }
     if let Ok(filter) = std::env::var("BENCH_LOG") {
         // For looking inside a probe, e.g. BENCH_LOG=sqlx=debug shows each statement's time.
         tracing_subscriber::fmt()
@@ -84,8 +94,17 @@ async fn main() -> anyhow::Result<()> {
         texting::embedded().await?,
         texting::distributed(&server).await?,
     ];
+    let reminders = if only_texting {
+        None
+    } else {
+        eprintln!("reminders…");
+        Some(reminders::run().await?)
+    };
     report::print(&heading, &sections, &notes);
     texting::print(&texting);
+    if let Some(r) = &reminders {
+        reminders::print(r);
+    }
     Ok(())
 }
 

@@ -60,17 +60,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// The baseline: texts straight to the fake Twilio, `clients()` at a time.
 pub async fn direct() -> anyhow::Result<Figures> {
+    direct_with(messages(), clients()).await
+}
+
+/// Texts per second straight to the fake Twilio: `n` texts, `clients` at a time.
+pub async fn direct_rate(n: usize, clients: usize) -> anyhow::Result<f64> {
+    Ok(direct_with(n, clients).await?.delivered_per_sec)
+}
+
+async fn direct_with(messages: usize, clients: usize) -> anyhow::Result<Figures> {
     let twilio = FakeTwilio::start().await;
     twilio.account(ACCOUNT, TOKEN);
     let client = TwilioClient::new(&twilio.url()).with_retry_policy(RetryPolicy::none());
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(messages())));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(messages)));
     let start = Instant::now();
-    let tasks: Vec<_> = (0..clients())
+    let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let (client, latencies) = (client.clone(), latencies.clone());
             tokio::spawn(async move {
                 let creds = Credentials::new(ACCOUNT, TOKEN);
-                for i in (c..messages()).step_by(clients()) {
+                for i in (c..messages).step_by(clients) {
                     let t = Instant::now();
                     client
                         .send(
@@ -93,7 +102,7 @@ pub async fn direct() -> anyhow::Result<Figures> {
     let elapsed = start.elapsed();
     let mut l = latencies.lock().await.clone();
     l.sort();
-    let rate = messages() as f64 / elapsed.as_secs_f64();
+    let rate = messages as f64 / elapsed.as_secs_f64();
     Ok(Figures {
         label: "straight to the fake Twilio (baseline)".into(),
         accepted_per_sec: rate,
@@ -130,7 +139,24 @@ pub async fn distributed(pg: &PgServer) -> anyhow::Result<Figures> {
     .await
 }
 
-async fn measure(label: &str, mut config: Config, mode: Mode) -> anyhow::Result<Figures> {
+/// casewire running in this process, with a tenant, its admin key and a fake Twilio.
+pub(crate) struct Running {
+    pub gw: Gateway,
+    pub key: String,
+    pub tenant: String,
+    pub twilio: FakeTwilio,
+    stop: CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.server.await;
+    }
+}
+
+pub(crate) async fn start(mut config: Config, mode: Mode) -> anyhow::Result<Running> {
     let twilio = FakeTwilio::start().await;
     twilio.account(ACCOUNT, TOKEN);
     config.twilio_api_base = twilio.url();
@@ -178,12 +204,25 @@ async fn measure(label: &str, mut config: Config, mode: Mode) -> anyhow::Result<
         json!({"kind": "twilio", "account_sid": ACCOUNT, "auth_token": TOKEN, "from": FROM}),
     )
     .await?;
+    Ok(Running {
+        gw,
+        key,
+        tenant,
+        twilio,
+        stop,
+        server,
+    })
+}
+
+async fn measure(label: &str, config: Config, mode: Mode) -> anyhow::Result<Figures> {
+    let running = start(config, mode).await?;
+    let (gw, key, twilio) = (&running.gw, &running.key, &running.twilio);
     for c in 0..CASES {
         let phone = format!("+1312555{:04}", 1000 + c);
         gw.call(
             reqwest::Method::PUT,
             format!("/v1/cases/B-{c}"),
-            &key,
+            key,
             json!({"client": {"name": "Client", "phone": phone}}),
         )
         .await?;
@@ -213,7 +252,7 @@ async fn measure(label: &str, mut config: Config, mode: Mode) -> anyhow::Result<
             for _ in 0..3 {
                 let t = Instant::now();
                 let _ = gw
-                    .call(method.clone(), path.clone(), &key, body.clone())
+                    .call(method.clone(), path.clone(), key, body.clone())
                     .await;
                 eprintln!("probe {label}: {what} {:?}", t.elapsed());
                 tokio::time::sleep(Duration::from_millis(300)).await;
@@ -289,8 +328,7 @@ async fn measure(label: &str, mut config: Config, mode: Mode) -> anyhow::Result<
         .unwrap_or(first_post);
     let mut l = latencies.lock().await.clone();
     l.sort();
-    stop.cancel();
-    let _ = server.await;
+    running.stop().await;
     Ok(Figures {
         label: label.into(),
         accepted_per_sec: messages() as f64 / accepted_in.as_secs_f64(),
@@ -303,13 +341,13 @@ async fn measure(label: &str, mut config: Config, mode: Mode) -> anyhow::Result<
 }
 
 #[derive(Clone)]
-struct Gateway {
+pub(crate) struct Gateway {
     http: reqwest::Client,
     base: String,
 }
 
 impl Gateway {
-    async fn call(
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: String,
