@@ -1,31 +1,14 @@
 //! The consent scenario every mode must pass (issue 4), against a fake Twilio: what a
 //! client on a phone, an advocate and a compliance officer would notice.
 
-use std::time::Duration;
-
-use casewire_testkit::{wait_for, FakeTwilio};
+use casewire_testkit::FakeTwilio;
 use serde_json::{json, Value};
 
 use crate::texting::{twilio_tenant, ACCOUNT_A, CLIENT, NUMBER_A, TOKEN_A};
 use crate::{assert_error, Api};
 
-/// Waits until the fake Twilio has been asked to send `n` texts to the client, and returns
-/// their bodies in order.
 async fn texts_to_client(twilio: &FakeTwilio, n: usize) -> Vec<String> {
-    wait_for(
-        &format!("{n} texts to the client"),
-        Duration::from_secs(20),
-        || async {
-            let bodies: Vec<String> = twilio
-                .sent()
-                .into_iter()
-                .filter(|m| m.to == CLIENT)
-                .map(|m| m.body)
-                .collect();
-            (bodies.len() >= n).then_some(bodies)
-        },
-    )
-    .await
+    crate::texts_to(twilio, CLIENT, n).await
 }
 
 async fn client_texts(api: &Api, twilio: &FakeTwilio, tenant: &str, body: &str) {

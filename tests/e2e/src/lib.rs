@@ -347,3 +347,22 @@ pub async fn events_of_type(database_url: &str, event_type: &str) -> i64 {
         .unwrap();
     n
 }
+
+/// Waits (bounded) until the fake Twilio has been asked to send at least `n` texts to `to`,
+/// and returns all their bodies, oldest first.
+pub async fn texts_to(twilio: &casewire_testkit::FakeTwilio, to: &str, n: usize) -> Vec<String> {
+    wait_for(
+        &format!("{n} texts to {to}"),
+        Duration::from_secs(20),
+        || async {
+            let bodies: Vec<String> = twilio
+                .sent()
+                .into_iter()
+                .filter(|m| m.to == to)
+                .map(|m| m.body)
+                .collect();
+            (bodies.len() >= n).then_some(bodies)
+        },
+    )
+    .await
+}

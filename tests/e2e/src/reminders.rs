@@ -3,9 +3,7 @@
 //! one reminder is made due a few seconds ahead; the clock-controlled cases (moves across
 //! DST, quiet hours, crashes, replicas) are in services/messaging/tests/reminders.rs.
 
-use std::time::Duration;
-
-use casewire_testkit::{wait_for, FakeTwilio};
+use casewire_testkit::FakeTwilio;
 use chrono::Utc;
 use serde_json::{json, Value};
 
@@ -207,20 +205,7 @@ pub async fn reminders(api: &Api, twilio: &FakeTwilio) {
         .as_str()
         .unwrap()
         .to_string();
-    let texts = wait_for(
-        "the reminder at Twilio",
-        Duration::from_secs(20),
-        || async {
-            let t: Vec<String> = twilio
-                .sent()
-                .into_iter()
-                .filter(|m| m.to == CLIENT)
-                .map(|m| m.body)
-                .collect();
-            (!t.is_empty()).then_some(t)
-        },
-    )
-    .await;
+    let texts = crate::texts_to(twilio, CLIENT, 1).await;
     assert_eq!(texts.len(), 1, "{texts:?}");
     assert!(
         texts[0].contains("tiene una reunion con Ms. Lee") && texts[0].contains("our office"),
