@@ -32,29 +32,40 @@ impl FromRequestParts<Gateway> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, gw: &Gateway) -> Result<Self, ApiError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("missing credential: send Authorization: Bearer <API key>")
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be: Bearer <API key>")
-            })?;
         let request_id = parts
             .headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        // Already authenticated by the Idempotency-Key layer: not looked up twice.
+        if let Some(caller) = parts.extensions.get::<Caller>().cloned() {
+            return Ok(Auth { caller, request_id });
+        }
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Err(ApiError::unauthorized(
+                "missing credential: send Authorization: Bearer <API key>",
+            ));
+        }
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be: Bearer <API key>")
+        })?;
         let caller = gw.authenticate(token).await?;
         Ok(Auth { caller, request_id })
     }
+}
+
+/// The bearer token a request sent, if any.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 impl Auth {

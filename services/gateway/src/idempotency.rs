@@ -42,28 +42,20 @@ async fn replay_or_run(gw: &Gateway, request: Request, next: Next) -> Result<Res
             ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
         })?
         .to_string();
-    let token = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    if token.is_empty() {
+    let Some(token) = crate::auth::bearer(request.headers()).map(str::to_string) else {
         // Without a credential there is no one to keep the key for: the handler answers 401.
         return Ok(next.run(request).await);
-    }
-    let tenant = match gw.authenticate(&token).await? {
-        Caller::Key { tenant_id, .. } => tenant_id,
+    };
+    let caller = gw.authenticate(&token).await?;
+    let tenant = match &caller {
+        Caller::Key { tenant_id, .. } => tenant_id.clone(),
         Caller::Operator => "operator".to_string(),
     };
     let scope = casewire_crypto::hash_secret(&token);
 
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // The handler's `Auth` takes the caller from here instead of looking it up again.
+    parts.extensions.insert(caller);
     let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
         ApiError::with_status(StatusCode::PAYLOAD_TOO_LARGE, "the body is over 1 MiB")
     })?;
