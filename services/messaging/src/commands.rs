@@ -144,14 +144,6 @@ impl AppointmentInput {
     }
 }
 
-/// Consent's answer for one number and purpose.
-#[derive(Deserialize)]
-struct MayText {
-    allowed: bool,
-    state: String,
-    reason: Option<String>,
-}
-
 impl Commands {
     /// Asks consent before every text. A text consent refuses is recorded as refused and
     /// answered 409 with the reason; when consent cannot answer, nothing is sent.
@@ -163,20 +155,11 @@ impl Commands {
         phone: &str,
         purpose: Purpose,
     ) -> Result<(), CommandError> {
-        let ask = json!({
-            "tenant": tenant,
-            "metadata": metadata,
-            "body": { "phone": phone, "purpose": purpose },
-        });
-        let answer: MayText =
-            serde_json::from_value(self.bus.request("consent", "may_text", ask).await?)
-                .map_err(CommandError::internal)?;
+        let answer = crate::checks::consent(&self.bus, tenant, metadata, phone, purpose).await?;
         if answer.allowed {
             return Ok(());
         }
-        let reason = answer
-            .reason
-            .unwrap_or_else(|| "the client's consent does not allow this text".into());
+        let reason = answer.reason();
         let id = uuid::Uuid::now_v7().to_string();
         let refuse = MessageCommand::Refuse {
             case_id: Some(case_id.to_string()),
@@ -202,11 +185,9 @@ impl Commands {
 
     /// The tenant's price per segment; `None` when it cannot text at all.
     async fn price(&self, tenant: &str) -> Result<u64, CommandError> {
-        let price = crate::providers()
-            .get(&self.store, tenant)
+        let price = crate::checks::price(&self.store, tenant)
             .await
-            .map_err(CommandError::internal)?
-            .map(|s| s.price_per_segment_micros);
+            .map_err(CommandError::internal)?;
         match price {
             Some(p) => Ok(p),
             None if self.settings.sandbox_by_default => {
@@ -219,27 +200,6 @@ impl Commands {
         }
     }
 
-    /// When quiet hours let a text for `purpose` to this case's client go: `None` at once.
-    async fn deliver_after(
-        &self,
-        tenant: &str,
-        case_zone: Option<String>,
-        purpose: Purpose,
-    ) -> Result<Option<String>, CommandError> {
-        let store = &self.store;
-        let policy = crate::policies()
-            .get(store, tenant)
-            .await
-            .map_err(CommandError::internal)?
-            .unwrap_or_default();
-        let zone = crate::zone(store, tenant, case_zone.as_deref())
-            .await
-            .map_err(CommandError::internal)?;
-        Ok(policy
-            .release(purpose, casewire_events::utc_now(), zone)
-            .map(casewire_events::timestamp))
-    }
-
     async fn case(&self, tenant: &str, case_id: &str) -> Result<CaseFacts, CommandError> {
         casewire_bus::caught_up(&self.store, &self.projections, tenant).await?;
         crate::reminders::case_facts(&self.store, tenant, case_id)
@@ -250,10 +210,15 @@ impl Commands {
             })
     }
 
-    /// A case's reminders, as the log has them.
-    async fn reminders(&self, tenant: &str, case_id: &str) -> Result<Value, CommandError> {
-        casewire_bus::caught_up(&self.store, &self.projections, tenant).await?;
-        let list = crate::reminders::list(&self.store, tenant, case_id)
+    /// A case's reminders (one appointment's, when named), as the read model has them:
+    /// callers catch it up first.
+    async fn reminders(
+        &self,
+        tenant: &str,
+        case_id: &str,
+        appointment_id: Option<&str>,
+    ) -> Result<Value, CommandError> {
+        let list = crate::reminders::list(&self.store, tenant, case_id, appointment_id)
             .await
             .map_err(CommandError::internal)?;
         Ok(json!(list))
@@ -302,7 +267,11 @@ impl CommandHandler for Commands {
                 self.consented(&tenant, &metadata, &body.case_id, &to, body.purpose)
                     .await?;
                 let price = self.price(&tenant).await?;
-                let deliver_after = self.deliver_after(&tenant, zone, body.purpose).await?;
+                let deliver_after =
+                    crate::checks::release(store, &tenant, zone.as_deref(), body.purpose)
+                        .await
+                        .map_err(CommandError::internal)?
+                        .map(casewire_events::timestamp);
                 let id = uuid::Uuid::now_v7().to_string();
                 let queue = MessageCommand::Queue {
                     case_id: Some(body.case_id),
@@ -378,13 +347,9 @@ impl CommandHandler for Commands {
                     metadata,
                 )
                 .await?;
-                let reminders = self.reminders(&tenant, &body.case_id).await?;
-                let mine: Vec<&Value> = reminders
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|r| r["appointment_id"] == body.appointment_id.as_str())
-                    .collect();
+                let mine = self
+                    .reminders(&tenant, &body.case_id, Some(&body.appointment_id))
+                    .await?;
                 Ok(json!({
                     "created": before.appointment.is_none() || before.cancelled,
                     "reminders": mine,
@@ -431,15 +396,16 @@ impl CommandHandler for Commands {
                 crate::reminders::replan(store, &tenant, Some(&body.case_id))
                     .await
                     .map_err(CommandError::internal)?;
+                casewire_bus::caught_up(store, projections, &tenant).await?;
                 Ok(json!({
                     "enabled": body.enabled,
-                    "reminders": self.reminders(&tenant, &body.case_id).await?,
+                    "reminders": self.reminders(&tenant, &body.case_id, None).await?,
                 }))
             }
             "reminders" => {
                 let Envelope { tenant, body, .. } = Envelope::<OfCase>::parse(body)?;
                 self.case(&tenant, &body.case_id).await?;
-                self.reminders(&tenant, &body.case_id).await
+                self.reminders(&tenant, &body.case_id, None).await
             }
             "preview" => {
                 let Envelope { tenant, body, .. } = Envelope::<Preview>::parse(body)?;

@@ -83,25 +83,15 @@ impl Dispatcher {
     /// A text that waited out quiet hours is asked about again: the client may have opted
     /// out while it waited. `Some(reason)` when it must not go.
     async fn withdrawn(&self, tenant: &str, m: &Message) -> anyhow::Result<Option<String>> {
-        let ask = json!({
-            "tenant": tenant,
-            "metadata": Metadata::new(Actor::System).into_map(),
-            "body": { "phone": m.phone, "purpose": m.purpose },
-        });
-        let answer = self
-            .bus
-            .request("consent", "may_text", ask)
-            .await
-            .map_err(|e| anyhow::anyhow!("asking consent: {}", e.message))?;
-        if answer["allowed"] == true {
-            return Ok(None);
-        }
-        Ok(Some(format!(
-            "not sent: while it waited for quiet hours to end, {}",
-            answer["reason"]
-                .as_str()
-                .unwrap_or("the client's consent changed")
-        )))
+        let system = Metadata::new(Actor::System).into_map();
+        let answer =
+            crate::checks::consent(&self.bus, tenant, &system, &m.phone, m.purpose).await?;
+        Ok((!answer.allowed).then(|| {
+            format!(
+                "not sent: while it waited for quiet hours to end, {}",
+                answer.reason()
+            )
+        }))
     }
 
     fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {

@@ -3,6 +3,7 @@
 //! sandbox ([`provider`]). Scheduling and bulk campaigns come with their issues.
 
 pub mod appointment;
+mod checks;
 mod commands;
 pub mod dispatch;
 pub mod message;
@@ -43,26 +44,6 @@ pub(crate) fn policies() -> Policies {
 
 pub(crate) fn reminder_policies() -> ReminderPolicies {
     ReminderPolicies::new("messaging_reminder_policies", "messaging_reminder_policies")
-}
-
-/// The zone a client's local times are in: `own` (the appointment's or the case's), else
-/// the tenant's, else New York (a tenant always has one; the fallback is for safety).
-pub(crate) async fn zone(
-    store: &EventStore,
-    tenant: &str,
-    own: Option<&str>,
-) -> anyhow::Result<chrono_tz::Tz> {
-    if let Some(z) = own.and_then(|z| z.parse().ok()) {
-        return Ok(z);
-    }
-    let tenant_zone: Option<(String,)> =
-        sqlx::query_as("SELECT timezone FROM messaging_tenants WHERE id = $1")
-            .bind(tenant)
-            .fetch_optional(store.db().reader())
-            .await?;
-    Ok(tenant_zone
-        .and_then(|(z,)| z.parse().ok())
-        .unwrap_or(chrono_tz::America::New_York))
 }
 
 fn projections() -> Vec<Arc<dyn Projection>> {

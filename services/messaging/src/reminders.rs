@@ -79,7 +79,7 @@ async fn appointment_zone(
         .time_zone
         .as_deref()
         .or(case.time_zone.as_deref());
-    crate::zone(store, tenant, own).await
+    crate::checks::zone(store, tenant, own).await
 }
 
 pub fn starts_at(appointment: &Appointment) -> anyhow::Result<DateTime<Utc>> {
@@ -384,12 +384,9 @@ async fn queue(
     case_id: &str,
     text: &SentText,
 ) -> anyhow::Result<()> {
-    let price = crate::providers()
-        .get(store, tenant)
+    let price = crate::checks::price(store, tenant)
         .await?
-        .map_or(casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS, |s| {
-            s.price_per_segment_micros
-        });
+        .unwrap_or(casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS);
     let queue = MessageCommand::Queue {
         case_id: Some(case_id.to_string()),
         to: text.to.clone(),
@@ -431,30 +428,17 @@ impl Scheduler {
         if case.reminders_enabled == 0 {
             return skip(crate::appointment::OFF);
         }
-        let ask = json!({
-            "tenant": tenant,
-            "metadata": Metadata::new(Actor::System).into_map(),
-            "body": { "phone": case.phone, "purpose": Purpose::Reminder },
-        });
-        let answer = self
-            .bus
-            .request("consent", "may_text", ask)
-            .await
-            .map_err(|e| anyhow::anyhow!("asking consent: {}", e.message))?;
-        if answer["allowed"] != true {
-            return skip(
-                answer["reason"]
-                    .as_str()
-                    .unwrap_or("the client's consent does not allow it"),
-            );
+        let system = Metadata::new(Actor::System).into_map();
+        let answer =
+            crate::checks::consent(&self.bus, tenant, &system, &case.phone, Purpose::Reminder)
+                .await?;
+        if !answer.allowed {
+            return skip(&answer.reason());
         }
-        let policy = crate::policies()
-            .get(store, tenant)
-            .await?
-            .unwrap_or_default();
-        let zone = crate::zone(store, tenant, case.time_zone.as_deref()).await?;
-        let now = casewire_events::utc_now();
-        if let Some(until) = policy.release(Purpose::Reminder, now, zone) {
+        let own_zone = case.time_zone.as_deref();
+        if let Some(until) =
+            crate::checks::release(store, tenant, own_zone, Purpose::Reminder).await?
+        {
             return Ok(Decision::Defer {
                 until: casewire_events::timestamp(until),
                 reason: "quiet hours in the client's time zone".into(),
@@ -599,19 +583,21 @@ pub struct ReminderView {
     pub updated_at: String,
 }
 
-/// A case's reminders, by appointment and due time.
+/// A case's reminders (one appointment's, when named), by appointment and due time.
 pub async fn list(
     store: &EventStore,
     tenant: &str,
     case_id: &str,
+    appointment_id: Option<&str>,
 ) -> anyhow::Result<Vec<ReminderView>> {
     Ok(sqlx::query_as(
         "SELECT appointment_id || ':' || offset_iso AS id, appointment_id, offset_iso AS \"offset\", due_at, sends_at, \
          state, reason, message_id, updated_at FROM messaging_reminders \
-         WHERE tenant_id = $1 AND case_id = $2 ORDER BY appointment_id, due_at",
+         WHERE tenant_id = $1 AND case_id = $2 AND ($3 = '' OR appointment_id = $3) ORDER BY appointment_id, due_at",
     )
     .bind(tenant)
     .bind(case_id)
+    .bind(appointment_id.unwrap_or_default())
     .fetch_all(store.db().reader())
     .await?)
 }

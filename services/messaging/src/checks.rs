@@ -1,0 +1,91 @@
+//! What a text asks before it goes, in one place for the advocate's send, the dispatcher's
+//! second look at a text held by quiet hours, and the reminder scheduler: consent's answer,
+//! the end of the client's quiet hours, and the tenant's price.
+
+use std::collections::HashMap;
+
+use casewire_bus::{Bus, CommandError};
+use casewire_events::message::Purpose;
+use casewire_eventstore::EventStore;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Consent's answer for one number and purpose.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Consent {
+    pub allowed: bool,
+    /// none, pending, granted or revoked.
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+impl Consent {
+    /// Why it may not go, as consent said it.
+    pub fn reason(&self) -> String {
+        self.reason
+            .clone()
+            .unwrap_or_else(|| "the client's consent does not allow this text".into())
+    }
+}
+
+/// Asks the consent service whether a text for `purpose` may go to `phone`.
+pub(crate) async fn consent(
+    bus: &Bus,
+    tenant: &str,
+    metadata: &HashMap<String, String>,
+    phone: &str,
+    purpose: Purpose,
+) -> Result<Consent, CommandError> {
+    let ask = json!({
+        "tenant": tenant,
+        "metadata": metadata,
+        "body": { "phone": phone, "purpose": purpose },
+    });
+    serde_json::from_value(bus.request("consent", "may_text", ask).await?)
+        .map_err(CommandError::internal)
+}
+
+/// The zone a client's local times are in: `own` (the appointment's or the case's), else
+/// the tenant's, else New York (a tenant always has one; the fallback is for safety).
+pub(crate) async fn zone(
+    store: &EventStore,
+    tenant: &str,
+    own: Option<&str>,
+) -> anyhow::Result<chrono_tz::Tz> {
+    if let Some(z) = own.and_then(|z| z.parse().ok()) {
+        return Ok(z);
+    }
+    let tenant_zone: Option<(String,)> =
+        sqlx::query_as("SELECT timezone FROM messaging_tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(store.db().reader())
+            .await?;
+    Ok(tenant_zone
+        .and_then(|(z,)| z.parse().ok())
+        .unwrap_or(chrono_tz::America::New_York))
+}
+
+/// When the tenant's quiet hours let a text for `purpose` go, now, to someone in the zone
+/// `own` (else the tenant's): `None` at once.
+pub(crate) async fn release(
+    store: &EventStore,
+    tenant: &str,
+    own: Option<&str>,
+    purpose: Purpose,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let policy = crate::policies()
+        .get(store, tenant)
+        .await?
+        .unwrap_or_default();
+    let zone = zone(store, tenant, own).await?;
+    Ok(policy.release(purpose, casewire_events::utc_now(), zone))
+}
+
+/// The tenant's price per segment in micro-dollars, or `None` when it set no provider.
+pub(crate) async fn price(store: &EventStore, tenant: &str) -> anyhow::Result<Option<u64>> {
+    Ok(crate::providers()
+        .get(store, tenant)
+        .await?
+        .map(|s| s.price_per_segment_micros))
+}
