@@ -8,6 +8,7 @@ mod policy;
 mod projection;
 mod reminder_policy;
 mod sms_provider;
+mod wording;
 
 pub use aggregate::{Tenant, TenantCommand, TenantError, TenantEvent};
 pub use api_key::{ApiKeySecret, Role};

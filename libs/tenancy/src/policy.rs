@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use casewire_events::message::Purpose;
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+
+use crate::wording::{check_language, check_text, local_to_utc};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -105,17 +107,6 @@ fn time_of_day(what: &str, v: &str) -> Result<NaiveTime, String> {
         .map_err(|_| format!("{what}: {v:?} is not a time of day such as 21:00"))
 }
 
-fn language(what: &str, tag: &str) -> Result<(), String> {
-    let ok = (2..=3).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_lowercase());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what}: {tag:?} is not a language code such as en or es"
-        ))
-    }
-}
-
 impl Policy {
     /// Checks everything an admin may get wrong, naming the field.
     pub fn validate(&self) -> Result<(), String> {
@@ -137,7 +128,7 @@ impl Policy {
             }
         }
         for (lang, lists) in &self.keywords {
-            language("keywords", lang)?;
+            check_language("keywords", lang)?;
             let named = [
                 ("opt_out", &lists.opt_out),
                 ("refusals", &lists.refusals),
@@ -162,7 +153,7 @@ impl Policy {
             }
         }
         for (lang, texts) in &self.replies {
-            language("replies", lang)?;
+            check_language("replies", lang)?;
             let named = [
                 ("confirmation", &texts.confirmation),
                 ("opt_out", &texts.opt_out),
@@ -211,28 +202,8 @@ impl Policy {
 }
 
 fn check_reply(what: &str, text: &str) -> Result<(), String> {
-    if text.trim().is_empty() {
-        return Err(format!("{what}: must not be empty"));
-    }
     // Two segments of GSM-7: carriers' limit for these answers in practice.
-    if text.chars().count() > 306 {
-        return Err(format!("{what}: at most 306 characters"));
-    }
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            return Err(format!("{what}: a {{ without its }}"));
-        };
-        let name = &after[..close];
-        if !REPLY_VARIABLES.contains(&name) {
-            return Err(format!(
-                "{what}: unknown variable {{{name}}}; use {{organization}} or {{contact}}"
-            ));
-        }
-        rest = &after[close + 1..];
-    }
-    Ok(())
+    check_text(what, text, 306, &REPLY_VARIABLES)
 }
 
 impl QuietHours {
@@ -263,18 +234,7 @@ impl QuietHours {
         } else {
             local.date_naive() + Duration::days(1)
         };
-        let mut at = day.and_time(end);
-        // A time skipped by a DST change does not exist that day: take the first minute
-        // after the gap.
-        loop {
-            match zone.from_local_datetime(&at) {
-                chrono::LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
-                chrono::LocalResult::Ambiguous(earliest, _) => {
-                    return Some(earliest.with_timezone(&Utc))
-                }
-                chrono::LocalResult::None => at += Duration::minutes(1),
-            }
-        }
+        Some(local_to_utc(zone, day.and_time(end)))
     }
 }
 

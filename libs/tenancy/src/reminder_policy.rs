@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 
 use casewire_events::appointment::AppointmentKind;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+
+use crate::wording::{check_language, check_text, local_to_utc};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -126,16 +128,7 @@ impl Offset {
     /// When a reminder this long before `starts_at` goes, in `zone`'s calendar.
     pub fn before(&self, starts_at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
         let local = starts_at.with_timezone(&zone).naive_local() - Duration::days(self.days);
-        let mut at = local;
-        // A wall time skipped by a DST change: the first minute after the gap.
-        let day_before = loop {
-            match zone.from_local_datetime(&at) {
-                chrono::LocalResult::Single(t) => break t.with_timezone(&Utc),
-                chrono::LocalResult::Ambiguous(earliest, _) => break earliest.with_timezone(&Utc),
-                chrono::LocalResult::None => at += Duration::minutes(1),
-            }
-        };
-        day_before - Duration::minutes(self.minutes)
+        local_to_utc(zone, local) - Duration::minutes(self.minutes)
     }
 }
 
@@ -171,29 +164,8 @@ impl ReminderPolicy {
 }
 
 fn check_template(what: &str, language: &str, text: &str) -> Result<(), String> {
-    if !((2..=3).contains(&language.len()) && language.chars().all(|c| c.is_ascii_lowercase())) {
-        return Err(format!(
-            "{what}: {language:?} is not a language code such as en or es"
-        ));
-    }
-    if text.trim().is_empty() || text.chars().count() > 480 {
-        return Err(format!("{what}: 1 to 480 characters"));
-    }
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("{what}: a {{ without its }}"))?;
-        let name = &after[..close];
-        if !TEMPLATE_VARIABLES.contains(&name) {
-            return Err(format!(
-                "{what}: unknown variable {{{name}}}; use {}",
-                TEMPLATE_VARIABLES.map(|v| format!("{{{v}}}")).join(", ")
-            ));
-        }
-        rest = &after[close + 1..];
-    }
+    check_language(what, language)?;
+    check_text(what, text, 480, &TEMPLATE_VARIABLES)?;
     // Every reminder says who is sending and how to stop.
     if !text.contains("{organization}") {
         return Err(format!(
@@ -283,7 +255,7 @@ mod tests {
         );
         assert_eq!(
             err(serde_json::json!({"meeting": {"offsets": ["P1D"], "templates": {"en": "{organization}: see you {when}. Reply STOP to stop."}}})),
-            Err("meeting.templates.en: unknown variable {when}; use {client_first_name}, {date}, {time}, {location}, {organization}, {advocate}".into())
+            Err("meeting.templates.en: unknown variable {when}; use {client_first_name}, {date}, {time}, {location}, {organization} or {advocate}".into())
         );
         assert!(err(serde_json::json!({"hearing": {"offsets": []}})).is_err());
     }
