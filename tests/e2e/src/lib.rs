@@ -336,6 +336,17 @@ pub fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str)
     );
 }
 
+/// [`assert_error`], and the message says `says`: the part a user reads to mend the request.
+pub fn assert_error_says(status: u16, body: &Value, expected_status: u16, code: &str, says: &str) {
+    assert_error(status, body, expected_status, code);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(says)),
+        "the error should say {says:?}: {body}"
+    );
+}
+
 /// How many events of `event_type` the log holds: what a compliance officer would find.
 pub async fn events_of_type(database_url: &str, event_type: &str) -> i64 {
     sqlx::any::install_default_drivers();

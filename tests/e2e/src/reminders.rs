@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::texting::{twilio_tenant, ACCOUNT_A, CLIENT, TOKEN_A};
-use crate::{assert_error, Api};
+use crate::{assert_error, assert_error_says, Api};
 
 fn in_days(days: i64) -> String {
     (Utc::now() + chrono::Duration::days(days))
@@ -58,14 +58,7 @@ pub async fn reminders(api: &Api, twilio: &FakeTwilio) {
             json!({"court_date": {"offsets": ["P7D", "a week"]}}),
         )
         .await;
-    assert_error(s, &e, 422, "validation_failed");
-    assert!(
-        e["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("court_date.offsets[1]"),
-        "{e}"
-    );
+    assert_error_says(s, &e, 422, "validation_failed", "court_date.offsets[1]");
     let (s, e) = api
         .put(
             &policy,
@@ -140,11 +133,7 @@ pub async fn reminders(api: &Api, twilio: &FakeTwilio) {
         let (s, e) = api
             .put("/v1/cases/C-1/appointments/BAD", &advocate, body)
             .await;
-        assert_error(s, &e, 422, "validation_failed");
-        assert!(
-            e["error"]["message"].as_str().unwrap().contains(what),
-            "{e}"
-        );
+        assert_error_says(s, &e, 422, "validation_failed", what);
     }
     let (s, e) = api
         .put(

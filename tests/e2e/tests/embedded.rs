@@ -271,9 +271,10 @@ async fn consent_over_twilio_in_the_embedded_mode() {
     let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
     consent::consent(&Api::new(&cw.url), &twilio).await;
     let db = format!("sqlite://{}/casewire.db", dir.path().display());
-    assert!(
-        events_of_type(&db, "OutboundRefused").await >= 5,
-        "every refused text is on the record"
+    assert_eq!(
+        events_of_type(&db, "OutboundRefused").await,
+        consent::REFUSED_TEXTS,
+        "every refused text is on the record, once"
     );
 }
 
