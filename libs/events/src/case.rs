@@ -19,6 +19,15 @@ pub struct Client {
     pub language: String,
 }
 
+/// Whether `l` is a BCP 47 language tag of the shape casewire keeps: `en`, `es`, `es-MX`.
+pub fn is_language_tag(l: &str) -> bool {
+    let mut parts = l.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {

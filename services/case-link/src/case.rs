@@ -1,7 +1,7 @@
 //! A CMS case as casewire knows it: the client to text and what routing needs.
 
 use casewire_bus::Refusal;
-use casewire_events::case::{CaseDetails, CaseEvent, CaseStatus, Client};
+use casewire_events::case::{is_language_tag, CaseDetails, CaseEvent, CaseStatus, Client};
 use casewire_events::message::client_subject;
 use casewire_events::Sealed;
 use cqrs_es::event_sink::EventSink;
@@ -127,14 +127,6 @@ impl CaseInput {
             time_zone,
         })
     }
-}
-
-fn is_language_tag(l: &str) -> bool {
-    let mut parts = l.split('-');
-    let primary = parts.next().unwrap_or("");
-    (2..=3).contains(&primary.len())
-        && primary.chars().all(|c| c.is_ascii_alphabetic())
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 impl Aggregate for Case {

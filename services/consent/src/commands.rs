@@ -94,12 +94,7 @@ impl CommandHandler for Commands {
                 } = Envelope::<Request>::parse(body)?;
                 let language = match body.language.as_deref().map(str::trim) {
                     None | Some("") => "en".to_string(),
-                    Some(l)
-                        if l.len() <= 12
-                            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
-                    {
-                        l.to_ascii_lowercase()
-                    }
+                    Some(l) if casewire_events::case::is_language_tag(l) => l.to_ascii_lowercase(),
                     Some(l) => {
                         return Err(CommandError::invalid(format!(
                             "language: {l:?} is not a language code such as en or es"

@@ -257,7 +257,9 @@ impl Projection for Reminders {
                 let case = json!({ "case_id": e.aggregate_id });
                 return jobs::enqueue(tx, REPLAN, &e.tenant_id, &id, &case, now).await;
             }
-            "tenant" if e.event_type == "ReminderPolicySet" => {
+            <casewire_tenancy::Tenant as cqrs_es::Aggregate>::TYPE
+                if e.event_type == "ReminderPolicySet" =>
+            {
                 let id = format!("policy@{}", e.tenant_seq);
                 let now = casewire_events::utc_now();
                 let all = json!({ "case_id": null });

@@ -187,8 +187,7 @@ pub(crate) async fn preview(
     check_id("case_id", &body.case_id)?;
     check_kind(&body.kind)?;
     if let Some(l) = &body.language {
-        if !(2..=12).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if !casewire_events::case::is_language_tag(l) {
             return Err(ApiError::unprocessable(format!(
                 "language: {l:?} is not a language tag such as en or es"
             )));
