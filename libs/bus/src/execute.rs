@@ -1,12 +1,14 @@
 //! Running an aggregate command inside a service, for a command that came over the bus.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use cqrs_es::{Aggregate, AggregateError};
+use casewire_events::RecordedEvent;
+use casewire_eventstore::{EventStore, NewEvent, StoreError};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, AggregateError, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{catch_up_all, CommandError, Projection};
+use crate::{CommandError, Reader};
 
 /// Every command between services names its tenant (taken by the gateway from the
 /// credential) and carries the metadata its events will record.
@@ -51,52 +53,112 @@ impl<E: Refusal> From<AggregateError<E>> for CommandError {
     }
 }
 
-/// Runs `command` on an aggregate of `tenant`, then brings `projections` up to date for
-/// the tenant, so whoever asked reads what the command did.
-pub async fn execute<A>(
-    store: &casewire_eventstore::EventStore,
-    projections: &[Arc<dyn Projection>],
+impl From<StoreError> for CommandError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { .. } => CommandError::new(
+                "conflict",
+                "changed concurrently by another request; try again",
+            ),
+            StoreError::Database(e) => {
+                tracing::error!(error = %e, "event store unavailable");
+                CommandError::unavailable("the event store is unavailable; try again")
+            }
+            other => CommandError::internal(other),
+        }
+    }
+}
+
+/// Runs `command` on an aggregate of `tenant` and appends what it decided: the recorded
+/// events, in order, each with its place in the tenant's log. Nothing waits for read models:
+/// for a worker, whose next step reads the aggregate or the events.
+pub async fn record<A>(
+    store: &EventStore,
     tenant: &str,
     aggregate_id: &str,
     command: A::Command,
     metadata: HashMap<String, String>,
-) -> Result<(), CommandError>
+) -> Result<Vec<RecordedEvent>, CommandError>
 where
     A: Aggregate<Services = ()>,
     A::Error: Refusal,
 {
-    casewire_eventstore::framework::<A>(store, tenant, ())
-        .execute_with_metadata(aggregate_id, command, metadata)
-        .await?;
-    caught_up(store, projections, tenant).await
+    let (mut aggregate, version) = load::<A>(store, tenant, aggregate_id).await?;
+    let sink = EventSink::default();
+    aggregate
+        .handle(command, &(), &sink)
+        .await
+        .map_err(|e| CommandError::new(e.code(), e.to_string()))?;
+    let metadata = serde_json::to_value(&metadata).map_err(CommandError::internal)?;
+    let mut events = Vec::new();
+    for (sequence, e) in (version + 1..).zip(sink.collect().await) {
+        events.push(NewEvent {
+            aggregate_type: A::TYPE.to_string(),
+            aggregate_id: aggregate_id.to_string(),
+            sequence,
+            event_type: e.event_type(),
+            event_version: e.event_version(),
+            payload: serde_json::to_value(&e).map_err(CommandError::internal)?,
+            metadata: metadata.clone(),
+        });
+    }
+    Ok(store.append(tenant, events).await?)
 }
 
-/// Brings `projections` up to the head of `tenant`'s log.
-pub async fn caught_up(
-    store: &casewire_eventstore::EventStore,
-    projections: &[Arc<dyn Projection>],
+/// Runs `command` on an aggregate of `tenant`, then waits until the service's reader has
+/// applied the events it recorded, so whoever asked reads what the command did.
+pub async fn execute<A>(
+    reader: &Reader,
     tenant: &str,
-) -> Result<(), CommandError> {
-    let projections: Vec<&dyn Projection> = projections.iter().map(|p| p.as_ref()).collect();
-    catch_up_all(store, &projections, tenant)
+    aggregate_id: &str,
+    command: A::Command,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<RecordedEvent>, CommandError>
+where
+    A: Aggregate<Services = ()>,
+    A::Error: Refusal,
+{
+    let recorded = record::<A>(reader.store(), tenant, aggregate_id, command, metadata).await?;
+    if let Some(last) = recorded.last() {
+        reader
+            .reach(tenant, last.tenant_seq)
+            .await
+            .map_err(CommandError::internal)?;
+    }
+    Ok(recorded)
+}
+
+/// Brings the reader's projections up to `tenant`'s head as it is now, for a command that
+/// reads what another service recorded a moment ago.
+pub async fn caught_up(reader: &Reader, tenant: &str) -> Result<(), CommandError> {
+    reader
+        .catch_up(tenant)
         .await
         .map_err(CommandError::internal)
 }
 
 /// An aggregate's current state and version, for a worker that must look before it acts.
-/// What it then does goes through [`execute`], which refuses if the aggregate moved on.
+/// What it then does goes through [`record`] or [`execute`], which refuse if the aggregate
+/// moved on meanwhile.
 pub async fn load<A: Aggregate>(
-    store: &casewire_eventstore::EventStore,
+    store: &EventStore,
     tenant: &str,
     aggregate_id: &str,
-) -> anyhow::Result<(A, i64)> {
+) -> Result<(A, i64), StoreError> {
     let mut aggregate = A::default();
     let mut version = 0;
     for e in store
         .read_aggregate(tenant, A::TYPE, aggregate_id, 0)
         .await?
     {
-        aggregate.apply(serde_json::from_str(&e.payload)?);
+        let event = serde_json::from_str(&e.payload).map_err(|err| {
+            StoreError::Corrupt(format!(
+                "{} {aggregate_id} event {}: {err}",
+                A::TYPE,
+                e.sequence
+            ))
+        })?;
+        aggregate.apply(event);
         version = e.sequence;
     }
     Ok((aggregate, version))

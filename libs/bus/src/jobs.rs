@@ -6,12 +6,13 @@
 //! Jobs are claimed with a lease, so replicas of a service share a queue and a job whose
 //! worker died is taken up again when its lease runs out.
 
-use std::sync::{Arc, LazyLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use casewire_events::timestamp;
-use casewire_eventstore::EventStore;
+use casewire_eventstore::{Backend, EventStore};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
@@ -21,12 +22,22 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a claimed job belongs to its worker. Longer than any provider call.
 const LEASE: Duration = Duration::from_secs(60);
-/// Jobs run at once per worker.
-const CONCURRENCY: usize = 16;
+/// Jobs claimed at once, and run at once, per worker.
+const CONCURRENCY: i64 = 16;
 /// Jobs enqueued by another process are noticed within this.
 const POLL: Duration = Duration::from_millis(500);
 
-static ENQUEUED: LazyLock<Notify> = LazyLock::new(Notify::new);
+/// One bell per queue: a reader rings the bells of the queues its projections fed.
+static BELLS: LazyLock<Mutex<HashMap<String, Arc<Notify>>>> = LazyLock::new(Default::default);
+
+fn bell(queue: &str) -> Arc<Notify> {
+    BELLS
+        .lock()
+        .expect("job bells")
+        .entry(queue.to_string())
+        .or_default()
+        .clone()
+}
 
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -76,15 +87,17 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Wakes this process's workers: called after a projection commits.
-pub(crate) fn wake() {
-    ENQUEUED.notify_waiters();
+/// Wakes this process's workers of `queue`: called after a projection that feeds it
+/// committed.
+pub(crate) fn wake(queue: &str) {
+    bell(queue).notify_waiters();
 }
 
 /// Runs a worker until `stop`.
 pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationToken) {
+    let bell = bell(worker.queue());
     loop {
-        let woken = ENQUEUED.notified();
+        let woken = bell.notified();
         let busy = match run_due(&store, worker.as_ref()).await {
             Ok(n) => n > 0,
             Err(e) => {
@@ -140,74 +153,49 @@ pub async fn depth(store: &EventStore, queue: &'static str) -> anyhow::Result<De
     })
 }
 
-/// Claims and runs the jobs due now; returns how many it ran.
+/// Claims the jobs due now, up to [`CONCURRENCY`], and runs them at once; returns how many
+/// it ran.
 pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<usize> {
-    let now = casewire_events::utc_now();
-    let due: Vec<(String, String)> = sqlx::query_as(
-        "SELECT tenant_id, id FROM jobs WHERE queue = $1 AND due_at <= $2 \
-         AND (lease_until IS NULL OR lease_until < $2) ORDER BY due_at LIMIT 64",
-    )
-    .bind(worker.queue())
-    .bind(timestamp(now))
-    .fetch_all(store.db().reader())
-    .await?;
-    let ran = futures::stream::iter(due)
-        .map(|(tenant, id)| async move {
-            match claim(store, worker.queue(), &tenant, &id).await {
-                Ok(Some(job)) => {
-                    finish(store, worker, job).await;
-                    1
-                }
-                Ok(None) => 0,
-                Err(e) => {
-                    tracing::warn!(queue = worker.queue(), error = %e, "claiming a job failed");
-                    0
-                }
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<usize>>()
+    let jobs = claim(store, worker.queue()).await?;
+    let ran = jobs.len();
+    futures::stream::iter(jobs)
+        .for_each_concurrent(None, |job| finish(store, worker, job))
         .await;
-    Ok(ran.into_iter().sum())
+    Ok(ran)
 }
 
-async fn claim(
-    store: &EventStore,
-    queue: &str,
-    tenant: &str,
-    id: &str,
-) -> anyhow::Result<Option<Job>> {
+/// Claims due jobs whose lease is free, in one statement. Of two replicas, each row goes to
+/// one: PostgreSQL skips the rows another claim holds, SQLite has one writer.
+async fn claim(store: &EventStore, queue: &str) -> anyhow::Result<Vec<Job>> {
     let now = casewire_events::utc_now();
     let lease_until = now + chrono::Duration::from_std(LEASE)?;
-    // Conditional on the lease still being free: of two replicas, one wins.
-    let claimed = sqlx::query(
+    let skip_locked = match store.db().backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
         "UPDATE jobs SET lease_until = $1, attempts = attempts + 1 \
-         WHERE queue = $2 AND tenant_id = $3 AND id = $4 AND (lease_until IS NULL OR lease_until < $5)",
-    )
+         WHERE queue = $2 AND (tenant_id, id) IN (SELECT tenant_id, id FROM jobs \
+            WHERE queue = $2 AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+            ORDER BY due_at LIMIT $4{skip_locked}) \
+         RETURNING tenant_id, id, payload, attempts"
+    ))
     .bind(timestamp(lease_until))
     .bind(queue)
-    .bind(tenant)
-    .bind(id)
     .bind(timestamp(now))
-    .execute(store.db().writer())
+    .bind(CONCURRENCY)
+    .fetch_all(store.db().writer())
     .await?;
-    if claimed.rows_affected() != 1 {
-        return Ok(None);
-    }
-    let (payload, attempts): (String, i64) = sqlx::query_as(
-        "SELECT payload, attempts FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3",
-    )
-    .bind(queue)
-    .bind(tenant)
-    .bind(id)
-    .fetch_one(store.db().writer())
-    .await?;
-    Ok(Some(Job {
-        tenant_id: tenant.to_string(),
-        id: id.to_string(),
-        payload: serde_json::from_str(&payload)?,
-        attempts,
-    }))
+    rows.into_iter()
+        .map(|(tenant_id, id, payload, attempts)| {
+            Ok(Job {
+                tenant_id,
+                id,
+                payload: serde_json::from_str(&payload)?,
+                attempts,
+            })
+        })
+        .collect()
 }
 
 async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {

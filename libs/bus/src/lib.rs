@@ -1,13 +1,14 @@
 //! How services share events and send each other commands.
 //!
 //! The log is the outbox: events are committed to the event store, and readers follow it.
-//! - [`Projection`]: a read model fed by events, applied with its cursor in one transaction,
-//!   so a redelivered event is skipped ([`apply`]).
-//! - Embedded mode ([`Bus::in_process`]): projections follow the log directly ([`follow`]);
-//!   commands are calls to handlers registered in this process.
-//! - Production ([`Bus::nats`]): the [`relay`] publishes the log to JetStream; each
-//!   service's projections ([`Group`]) share a durable pull consumer; commands are NATS
-//!   request/reply.
+//! - [`Projection`]: a read model fed by the events it [`Reads`].
+//! - [`Reader`]: a service's one reader of the log, feeding all its projections in batches,
+//!   one transaction and one cursor write per batch; commands wait on its position.
+//! - Embedded mode ([`Bus::in_process`]): the reader follows the log directly; commands are
+//!   calls to handlers registered in this process.
+//! - Production ([`Bus::nats`]): the [`relay`] publishes the log to JetStream; a service's
+//!   reader is woken by its durable pull consumer, filtered to the events it reads; commands
+//!   are NATS request/reply.
 //! - [`jobs`]: work that follows an event, enqueued by a projection, run by leased workers.
 
 mod commands;
@@ -15,21 +16,22 @@ mod execute;
 pub mod jobs;
 mod nats;
 mod projection;
+mod reader;
 pub mod relay;
 mod service;
 
 use std::sync::Arc;
 
-use casewire_eventstore::EventStore;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use commands::{CommandError, CommandHandler};
-pub use execute::{caught_up, execute, load, Envelope, Refusal};
+pub use execute::{caught_up, execute, load, record, Envelope, Refusal};
 pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};
-pub use projection::{apply, catch_up, catch_up_all, follow, Applied, Group, Projection};
+pub use projection::{Of, Projection, Reads};
+pub use reader::Reader;
 pub use service::Wiring;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,30 +77,14 @@ impl Bus {
         }
     }
 
-    /// Runs a projection until `stop`: following the log in-process, or as a durable
-    /// JetStream consumer.
-    pub fn run_projection(
-        &self,
-        store: &EventStore,
-        projection: Arc<dyn Projection>,
-        stop: CancellationToken,
-    ) -> JoinHandle<()> {
-        self.run_group(store, Group::of_one(projection), stop)
-    }
-
-    /// Runs a group of projections until `stop`, fed together (see [`Group`]).
-    pub fn run_group(
-        &self,
-        store: &EventStore,
-        group: Group,
-        stop: CancellationToken,
-    ) -> JoinHandle<()> {
-        let store = store.clone();
+    /// Runs a service's reader until `stop`: following the log in-process, or woken by its
+    /// durable JetStream consumer.
+    pub fn run_reader(&self, reader: Reader, stop: CancellationToken) -> JoinHandle<()> {
         match &self.transport {
-            Transport::InProcess(_) => tokio::spawn(follow(store, group, stop)),
+            Transport::InProcess(_) => tokio::spawn(reader.follow(stop)),
             Transport::Nats(n) => {
                 let n = n.clone();
-                tokio::spawn(async move { n.consume(store, group, stop).await })
+                tokio::spawn(async move { n.consume(reader, stop).await })
             }
         }
     }

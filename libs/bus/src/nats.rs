@@ -6,15 +6,16 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, stream, AckKind};
 use async_nats::HeaderMap;
 use casewire_events::{subjects, RecordedEvent};
-use casewire_eventstore::EventStore;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::projection::{catch_up_all, follow_once, Group};
-use crate::{BusError, CommandError, CommandHandler, Result};
+use crate::{BusError, CommandError, CommandHandler, Reader, Result};
+
+/// A consumer with no message for this long catches up on the events no message announced.
+const IDLE: Duration = Duration::from_millis(500);
 
 /// How the events stream is set up. Production runs a 3- or 5-node cluster with
 /// `replicas: 3` (infra/nats/production.conf).
@@ -113,7 +114,7 @@ impl Nats {
         e: &RecordedEvent,
     ) -> Result<jetstream::context::PublishAckFuture> {
         let mut headers = HeaderMap::new();
-        for (k, v) in crate::projection::trace_context(e) {
+        for (k, v) in crate::reader::trace_context(e) {
             headers.insert(k.as_str(), v.as_str());
         }
         let body = serde_json::to_vec(e).expect("an event serializes");
@@ -129,13 +130,16 @@ impl Nats {
             .map_err(nats_err)
     }
 
-    /// Feeds a group of projections from its durable pull consumer until `stop`. Gaps (a
-    /// consumer created after the stream dropped old messages, or events published out of
-    /// order after a relay retry) are filled from the log itself.
-    pub(crate) async fn consume(&self, store: EventStore, group: Group, stop: CancellationToken) {
+    /// Feeds a service's reader from its durable pull consumer until `stop`. A message says
+    /// that a tenant's log reached a seq; the reader applies the log itself from its
+    /// position, in batches, so a burst costs a few transactions, and a redelivered event
+    /// the reader has passed costs nothing. Gaps (a consumer created after the stream
+    /// dropped old messages, events published out of order after a relay retry) are read
+    /// from the log like the rest.
+    pub(crate) async fn consume(&self, reader: Reader, stop: CancellationToken) {
         while !stop.is_cancelled() {
-            if let Err(e) = self.consume_until_error(&store, &group, &stop).await {
-                tracing::warn!(consumer = group.name, error = %e, "consumer failed; restarting");
+            if let Err(e) = self.consume_until_error(&reader, &stop).await {
+                tracing::warn!(consumer = reader.name(), error = %e, "consumer failed; restarting");
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -146,32 +150,37 @@ impl Nats {
 
     async fn consume_until_error(
         &self,
-        store: &EventStore,
-        group: &Group,
+        reader: &Reader,
         stop: &CancellationToken,
     ) -> anyhow::Result<()> {
         // Start from the log, so nothing committed while this service was down is missed.
-        follow_once(store, group).await?;
+        reader.follow_once().await?;
         let stream = self.js.get_stream(subjects::EVENTS_STREAM).await?;
+        // Created, or updated to this version's filters: only what the service reads
+        // crosses the wire to it.
         let consumer: consumer::PullConsumer = stream
-            .get_or_create_consumer(
-                group.name,
-                consumer::pull::Config {
-                    durable_name: Some(group.name.to_string()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(30),
-                    filter_subject: subjects::EVENTS_ALL.to_string(),
-                    ..Default::default()
-                },
-            )
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(reader.name().to_string()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                filter_subjects: reader.subjects(),
+                ..Default::default()
+            })
             .await?;
         let mut messages = consumer.messages().await?;
         loop {
             let msg = tokio::select! {
                 _ = stop.cancelled() => return Ok(()),
-                m = messages.next() => match m {
-                    Some(m) => m.map_err(|e| anyhow::anyhow!("{e}"))?,
-                    None => return Ok(()),
+                m = tokio::time::timeout(IDLE, messages.next()) => match m {
+                    // Quiet: catch up on events no message announced (skipped ones move the
+                    // position only) and write the position.
+                    Err(_) => {
+                        reader.follow_once().await?;
+                        reader.flush().await?;
+                        continue;
+                    }
+                    Ok(Some(m)) => m.map_err(|e| anyhow::anyhow!("{e}"))?,
+                    Ok(None) => return Ok(()),
                 },
             };
             let event: RecordedEvent = match serde_json::from_slice(&msg.payload) {
@@ -182,23 +191,20 @@ impl Nats {
                     continue;
                 }
             };
-            let span = tracing::info_span!("consume", consumer = group.name, event_type = %event.event_type, tenant_seq = event.tenant_seq);
-            casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
-            // The message says the tenant's log moved; the log itself is applied, in
-            // batches from the cursor, so a burst costs a few transactions, not one per
-            // event, and what was applied already (a redelivery) costs one read.
-            let outcome = async {
-                if event.tenant_seq > group.cursor(store, &event.tenant_id).await? {
-                    catch_up_all(store, &group.members(), &event.tenant_id).await?;
-                }
-                anyhow::Ok(())
+            if !reader.reads(&event) {
+                msg.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                continue;
             }
-            .instrument(span)
-            .await;
+            let span = tracing::info_span!("consume", consumer = reader.name(), event_type = %event.event_type, tenant_seq = event.tenant_seq);
+            casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
+            let outcome = reader
+                .reach(&event.tenant_id, event.tenant_seq)
+                .instrument(span)
+                .await;
             match outcome {
                 Ok(()) => msg.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?,
                 Err(e) => {
-                    tracing::warn!(consumer = group.name, error = %e, "event not applied; redelivering");
+                    tracing::warn!(consumer = reader.name(), error = %e, "event not applied; redelivering");
                     let _ = msg
                         .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
                         .await;

@@ -8,30 +8,27 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, CommandError, CommandHandler, Group, Projection, Result, Worker};
+use crate::{Bus, CommandError, CommandHandler, Reader, Result, Worker};
 
-/// What a service runs. Every service also answers the `status` command: how far each of
-/// its projections is behind the log, so an operator can see a stuck consumer.
+/// What a service runs: its reader of the log (with its projections), its commands and its
+/// workers. Every service also answers the `status` command: how far its reader is behind
+/// the log and how much work its queues hold, so an operator can see a stuck consumer.
 pub struct Wiring {
     pub service: &'static str,
-    pub projections: Vec<Arc<dyn Projection>>,
+    pub reader: Reader,
     pub commands: Option<Arc<dyn CommandHandler>>,
     pub workers: Vec<Arc<dyn Worker>>,
 }
 
 impl Wiring {
-    pub fn new(service: &'static str) -> Self {
+    /// A service named after its reader.
+    pub fn new(reader: Reader) -> Self {
         Wiring {
-            service,
-            projections: Vec::new(),
+            service: reader.name(),
+            reader,
             commands: None,
             workers: Vec::new(),
         }
-    }
-
-    pub fn projection(mut self, p: impl Projection) -> Self {
-        self.projections.push(Arc::new(p));
-        self
     }
 
     pub fn commands(mut self, handler: impl CommandHandler) -> Self {
@@ -53,13 +50,7 @@ impl Bus {
         wiring: Wiring,
         stop: CancellationToken,
     ) -> Result<Vec<JoinHandle<()>>> {
-        // One reader per service: each event costs a service one transaction, whatever
-        // the number of its projections.
-        let group = Group {
-            name: wiring.service,
-            projections: wiring.projections.clone(),
-        };
-        let mut tasks = vec![self.run_group(store, group, stop.clone())];
+        let mut tasks = vec![self.run_reader(wiring.reader.clone(), stop.clone())];
         tasks.extend(
             wiring
                 .workers
@@ -95,16 +86,15 @@ impl CommandHandler for Status {
                 )),
             };
         }
-        let mut projections = Vec::new();
-        for p in &self.wiring.projections {
-            let lag = self
-                .store
-                .lagging(p.name())
-                .await
-                .map_err(|e| CommandError::unavailable(e.to_string()))?;
-            let behind: i64 = lag.iter().map(|l| l.head - l.cursor).sum();
-            projections.push(json!({ "name": p.name(), "events_behind": behind }));
-        }
+        let behind = self
+            .wiring
+            .reader
+            .events_behind()
+            .await
+            .map_err(|e| CommandError::unavailable(e.to_string()))?;
+        let projections: Vec<Value> = (self.wiring.reader.projections().iter())
+            .map(|p| json!({ "name": p.name(), "events_behind": behind }))
+            .collect();
         let mut queues = Vec::new();
         for w in &self.wiring.workers {
             let q = crate::jobs::depth(&self.store, w.queue())

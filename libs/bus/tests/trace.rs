@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use casewire_bus::{relay, Bus, Nats, NatsSettings, Projection};
+use casewire_bus::{relay, Bus, Nats, NatsSettings, Projection, Reader, Reads};
 use casewire_crypto::Key;
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::{Db, EventStore, NewEvent};
@@ -22,6 +22,9 @@ struct Ignore;
 impl Projection for Ignore {
     fn name(&self) -> &'static str {
         "test_trace"
+    }
+    fn reads(&self) -> Reads {
+        Reads::Everything
     }
     async fn apply(
         &self,
@@ -59,7 +62,10 @@ async fn a_request_and_the_consumer_of_its_event_share_one_trace() {
         .unwrap();
     let stop = CancellationToken::new();
     tokio::spawn(relay::run(store.clone(), nats.clone(), stop.clone()));
-    Bus::nats(nats.clone()).run_projection(&store, Arc::new(Ignore), stop.clone());
+    Bus::nats(nats.clone()).run_reader(
+        Reader::new(&store, "test_trace", vec![Arc::new(Ignore)]),
+        stop.clone(),
+    );
     // Append only once the consumer listens, so the event reaches it through NATS.
     wait_for("the durable consumer", Duration::from_secs(30), || async {
         let stream = nats

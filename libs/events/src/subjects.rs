@@ -10,6 +10,14 @@ pub fn event(tenant: &str, aggregate_type: &str, event_type: &str) -> String {
     format!("casewire.evt.{tenant}.{aggregate_type}.{event_type}")
 }
 
+/// The events of an aggregate type in every tenant: one event type, or all of them.
+pub fn event_filter(aggregate_type: &str, event_type: Option<&str>) -> String {
+    format!(
+        "casewire.evt.*.{aggregate_type}.{}",
+        event_type.unwrap_or(">")
+    )
+}
+
 /// `casewire.cmd.<service>.<command>`
 pub fn command(service: &str, command: &str) -> String {
     format!("casewire.cmd.{service}.{command}")

@@ -44,32 +44,20 @@ impl EventStore {
         Ok(row.map_or(0, |(s,)| s))
     }
 
-    /// Moves a cursor forward (never back).
+    /// Moves a cursor forward (never back), in one statement of its own.
     pub async fn advance_cursor(&self, name: &str, tenant: &str, seq: i64) -> Result<()> {
-        let mut tx = self.db.writer().begin().await?;
-        set_cursor(&mut tx, name, tenant, seq).await?;
-        tx.commit().await?;
-        Ok(())
+        set_cursor(self.db.writer(), name, tenant, seq).await
     }
 }
 
-/// Reads a cursor inside a transaction, locking its row on PostgreSQL so that two replicas
-/// of one projection apply a tenant's events one at a time.
-pub async fn lock_cursor(
-    tx: &mut Transaction<'_, Any>,
-    db: &crate::Db,
-    name: &str,
-    tenant: &str,
-) -> Result<i64> {
-    sqlx::query("INSERT INTO cursors (name, tenant_id, seq) VALUES ($1, $2, 0) ON CONFLICT (name, tenant_id) DO NOTHING")
-        .bind(name)
-        .bind(tenant)
-        .execute(&mut **tx)
-        .await?;
-    let (seq,): (i64,) = sqlx::query_as(&format!(
-        "SELECT seq FROM cursors WHERE name = $1 AND tenant_id = $2{}",
-        db.for_update()
-    ))
+/// Reads a cursor inside a transaction, making its row if it has none, in one statement.
+/// On PostgreSQL the upsert locks the row, so two replicas of a reader apply a tenant's
+/// events one at a time; SQLite's single writer already serializes them.
+pub async fn lock_cursor(tx: &mut Transaction<'_, Any>, name: &str, tenant: &str) -> Result<i64> {
+    let (seq,): (i64,) = sqlx::query_as(
+        "INSERT INTO cursors (name, tenant_id, seq) VALUES ($1, $2, 0) \
+         ON CONFLICT (name, tenant_id) DO UPDATE SET seq = cursors.seq RETURNING seq",
+    )
     .bind(name)
     .bind(tenant)
     .fetch_one(&mut **tx)
@@ -77,8 +65,9 @@ pub async fn lock_cursor(
     Ok(seq)
 }
 
-pub async fn set_cursor(
-    tx: &mut Transaction<'_, Any>,
+/// Moves a cursor forward, never back.
+pub async fn set_cursor<'e>(
+    db: impl sqlx::Executor<'e, Database = Any>,
     name: &str,
     tenant: &str,
     seq: i64,
@@ -90,7 +79,7 @@ pub async fn set_cursor(
     .bind(name)
     .bind(tenant)
     .bind(seq)
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -24,6 +24,9 @@ pub enum Backend {
 pub struct Db {
     reader: AnyPool,
     writer: AnyPool,
+    /// For read models: on PostgreSQL its connections commit without waiting for the disk
+    /// (see [`Db::begin_read_model`]); on SQLite the writer.
+    read_models: AnyPool,
     backend: Backend,
 }
 
@@ -33,13 +36,27 @@ impl Db {
         sqlx::any::install_default_drivers();
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
-                .max_connections(32)
+                .max_connections(24)
                 .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            // Set once per connection, not once per transaction: a statement saved on every
+            // read-model commit.
+            let read_models = AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("SET synchronous_commit TO OFF").await?;
+                        Ok(())
+                    })
+                })
                 .connect(url)
                 .await?;
             Ok(Db {
                 reader: pool.clone(),
                 writer: pool,
+                read_models,
                 backend: Backend::Postgres,
             })
         } else if url.starts_with("sqlite:") {
@@ -49,6 +66,7 @@ impl Db {
             let reader = sqlite_pool(8).connect(url).await?;
             Ok(Db {
                 reader,
+                read_models: writer.clone(),
                 writer,
                 backend: Backend::Sqlite,
             })
@@ -91,30 +109,15 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
-
-    /// `FOR UPDATE` where the database has row locks; SQLite's single writer already
-    /// serializes.
-    pub(crate) fn for_update(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
-    }
 }
 
 impl Db {
     /// Begins a transaction for a read model: a change that can always be made again from
     /// the log. On PostgreSQL it commits without waiting for the disk: a crash may lose the
     /// last such transactions, each whole (read-model change and cursor together), and the
-    /// projection applies those events again. The log itself is always committed durably.
+    /// reader applies those events again. The log itself is always committed durably.
     pub async fn begin_read_model(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        let mut tx = self.writer.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SET LOCAL synchronous_commit TO OFF")
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(tx)
+        Ok(self.read_models.begin().await?)
     }
 }
 

@@ -1,11 +1,14 @@
 use async_trait::async_trait;
-use casewire_bus::Projection;
+use casewire_bus::{Of, Projection, Reads};
 use casewire_events::RecordedEvent;
 use casewire_eventstore::EventStore;
 use cqrs_es::Aggregate;
 use sqlx::{Any, Transaction};
 
 use crate::{Tenant, TenantEvent};
+
+/// Tenants' events are few: their projections read them all and pick.
+const TENANT_EVENTS: Reads = Reads::Only(&[Of::all(Tenant::TYPE)]);
 
 fn tenant_event(e: &RecordedEvent) -> anyhow::Result<Option<TenantEvent>> {
     if e.aggregate_type != Tenant::TYPE {
@@ -38,6 +41,10 @@ impl Projection for TenantDirectory {
         self.name
     }
 
+    fn reads(&self) -> Reads {
+        TENANT_EVENTS
+    }
+
     async fn apply(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -64,6 +71,10 @@ pub struct ApiKeys;
 impl Projection for ApiKeys {
     fn name(&self) -> &'static str {
         "gateway_api_keys"
+    }
+
+    fn reads(&self) -> Reads {
+        TENANT_EVENTS
     }
 
     async fn apply(
@@ -181,6 +192,10 @@ impl<T: TenantSetting> TenantSettings<T> {
 impl<T: TenantSetting> Projection for TenantSettings<T> {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn reads(&self) -> Reads {
+        TENANT_EVENTS
     }
 
     async fn apply(

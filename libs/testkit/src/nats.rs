@@ -9,9 +9,13 @@ use tokio::net::TcpStream;
 
 use crate::proc::{self, ServerProcess};
 
-const NOT_FOUND: &str = "nats-server not found: run `make deps` or `apt-get install nats-server`";
+const NOT_FOUND: &str =
+    "nats-server not found: run `make deps`, which installs a current one into .tools/bin";
 /// infra/nats/test.conf, compiled in so the harness does not depend on the working directory.
 const TEST_CONF: &str = include_str!("../../../infra/nats/test.conf");
+/// Where `make deps` installs the nats-server the tests are written for (2.10 or later:
+/// consumers with several filter subjects). It comes before `PATH`, which may hold Debian's 2.9.
+const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools/bin");
 /// Where to look after `PATH`: Debian installs nats-server in /usr/sbin, which is not on a
 /// non-root user's `PATH`.
 const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin"];
@@ -39,8 +43,12 @@ impl NatsServer {
     /// Starts the server on free ports and returns once it accepts clients and its health check
     /// (which covers JetStream) answers OK, within 30 s.
     pub async fn start() -> anyhow::Result<NatsServer> {
-        let bin =
-            proc::find_executable("nats-server", EXTRA_DIRS).ok_or_else(|| anyhow!(NOT_FOUND))?;
+        let tools = PathBuf::from(TOOLS).join("nats-server");
+        let bin = match proc::is_executable(&tools) {
+            true => tools,
+            false => proc::find_executable("nats-server", EXTRA_DIRS)
+                .ok_or_else(|| anyhow!(NOT_FOUND))?,
+        };
         let dir = tempfile::Builder::new()
             .prefix("casewire-nats-")
             .tempdir()

@@ -1,7 +1,7 @@
 //! case-link's read model of cases: the phone to route by, the status, when it last texted.
 
 use async_trait::async_trait;
-use casewire_bus::Projection;
+use casewire_bus::{Of, Projection, Reads};
 use casewire_events::case::{CaseDetails, CaseEvent};
 use casewire_events::message::MessageEvent;
 use casewire_events::RecordedEvent;
@@ -15,6 +15,14 @@ pub struct Cases;
 impl Projection for Cases {
     fn name(&self) -> &'static str {
         "caselink_cases"
+    }
+
+    fn reads(&self) -> Reads {
+        const OF: &[Of] = &[
+            Of::all(casewire_events::case::AGGREGATE),
+            Of::only(casewire_events::message::AGGREGATE, &["OutboundQueued"]),
+        ];
+        Reads::Only(OF)
     }
 
     async fn apply(

@@ -1,9 +1,8 @@
 //! The commands case-link answers over the bus.
 
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use casewire_bus::{CommandError, CommandHandler, Envelope, Projection};
+use casewire_bus::{CommandError, CommandHandler, Envelope, Reader};
 use casewire_eventstore::EventStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,7 +13,7 @@ use crate::webhooks::{CreateEndpoint, WebhookEndpoint};
 
 pub struct Commands {
     pub(crate) store: EventStore,
-    pub(crate) projections: Vec<Arc<dyn Projection>>,
+    pub(crate) reader: Reader,
 }
 
 #[derive(Deserialize)]
@@ -49,8 +48,7 @@ impl CommandHandler for Commands {
                     .await
                     .map_err(CommandError::internal)?;
                 casewire_bus::execute::<Case>(
-                    &self.store,
-                    &self.projections,
+                    &self.reader,
                     &tenant,
                     &body.case_id,
                     CaseCommand::Put(body.case),
@@ -79,8 +77,7 @@ impl CommandHandler for Commands {
                     secret: secret.as_str().to_string(),
                 };
                 casewire_bus::execute::<WebhookEndpoint>(
-                    &self.store,
-                    &self.projections,
+                    &self.reader,
                     &tenant,
                     &id,
                     create,
@@ -104,7 +101,7 @@ impl CommandHandler for Commands {
                     metadata,
                     body,
                 } = Envelope::<Correct>::parse(body)?;
-                casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
+                casewire_bus::caught_up(&self.reader, &tenant).await?;
                 let case = crate::cases::find(&self.store, &tenant, &body.case_id)
                     .await
                     .map_err(CommandError::internal)?;
@@ -126,8 +123,7 @@ impl CommandHandler for Commands {
                     case_id: body.case_id.clone(),
                 };
                 casewire_bus::execute::<InboundRoute>(
-                    &self.store,
-                    &self.projections,
+                    &self.reader,
                     &tenant,
                     &body.message_id,
                     correct,

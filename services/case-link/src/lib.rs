@@ -10,7 +10,7 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
-use casewire_bus::{Projection, Wiring};
+use casewire_bus::{Projection, Reader, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_tenancy::TenantDirectory;
 
@@ -30,15 +30,12 @@ fn projections() -> Vec<Arc<dyn Projection>> {
 
 /// What this service runs: start it with `Bus::start`.
 pub fn wiring(store: &EventStore) -> Wiring {
-    let mut w = Wiring::new(SERVICE)
+    let reader = Reader::new(store, SERVICE, projections());
+    Wiring::new(reader.clone())
         .commands(commands::Commands {
             store: store.clone(),
-            projections: projections(),
+            reader: reader.clone(),
         })
-        .worker(routing::Router {
-            projections: vec![Arc::new(cases::Cases)],
-        })
-        .worker(webhooks::Deliverer::new());
-    w.projections = projections();
-    w
+        .worker(routing::Router { reader })
+        .worker(webhooks::Deliverer::new())
 }

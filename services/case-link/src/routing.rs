@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::{Projection, Refusal};
+use casewire_bus::{Of, Projection, Reads, Refusal};
 use casewire_events::case::InboundRouteEvent;
 use casewire_events::message::MessageEvent;
 use casewire_events::RecordedEvent;
@@ -176,6 +176,18 @@ impl Projection for RoutingInbox {
         "caselink_routing_inbox"
     }
 
+    fn reads(&self) -> Reads {
+        const OF: &[Of] = &[Of::only(
+            casewire_events::message::AGGREGATE,
+            &["InboundReceived"],
+        )];
+        Reads::Only(OF)
+    }
+
+    fn feeds(&self) -> &'static [&'static str] {
+        &[QUEUE]
+    }
+
     async fn apply(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -205,7 +217,7 @@ impl Projection for RoutingInbox {
 
 /// Routes inbound texts: reads the cases with the number, decides, records the decision.
 pub struct Router {
-    pub(crate) projections: Vec<std::sync::Arc<dyn Projection>>,
+    pub(crate) reader: casewire_bus::Reader,
 }
 
 #[async_trait]
@@ -216,7 +228,7 @@ impl Worker for Router {
 
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         // Decide on the cases as the log has them now, not as a lagging read model has them.
-        casewire_bus::caught_up(store, &self.projections, &job.tenant_id).await?;
+        casewire_bus::caught_up(&self.reader, &job.tenant_id).await?;
         let from = job.payload["from"].as_str().unwrap_or_default();
         let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT case_id, status, updated_at, last_texted_at FROM caselink_cases WHERE tenant_id = $1 AND phone = $2",
@@ -237,7 +249,7 @@ impl Worker for Router {
         let route = route(&job.id, decide(&candidates));
         let metadata: HashMap<String, String> =
             casewire_events::Metadata::new(casewire_events::Actor::System).into_map();
-        casewire_bus::execute::<InboundRoute>(store, &[], &job.tenant_id, &job.id, route, metadata)
+        casewire_bus::record::<InboundRoute>(store, &job.tenant_id, &job.id, route, metadata)
             .await?;
         Ok(Outcome::Done)
     }

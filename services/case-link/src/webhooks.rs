@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::{Projection, Refusal};
+use casewire_bus::{Of, Projection, Reads, Refusal};
 use casewire_events::case::{InboundRouteEvent, WebhookEndpointEvent, WEBHOOK_EVENT_TYPES};
 use casewire_events::message::MessageEvent;
 use casewire_events::{RecordedEvent, Sealed};
@@ -194,6 +194,20 @@ fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String,
 impl Projection for Webhooks {
     fn name(&self) -> &'static str {
         "caselink_webhooks"
+    }
+
+    fn reads(&self) -> Reads {
+        use casewire_events::{case, message};
+        const OF: &[Of] = &[
+            Of::all(case::ENDPOINT_AGGREGATE),
+            Of::all(case::ROUTE_AGGREGATE),
+            Of::all(message::AGGREGATE),
+        ];
+        Reads::Only(OF)
+    }
+
+    fn feeds(&self) -> &'static [&'static str] {
+        &[QUEUE]
     }
 
     async fn apply(

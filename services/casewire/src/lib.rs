@@ -132,10 +132,11 @@ pub async fn run(
     };
     let sandbox_by_default = matches!(mode, Mode::Dev);
 
+    let gateway_reader = casewire_gateway::reader(&store);
     let mut tasks = Vec::new();
     for service in &services {
         let wiring = match service {
-            Service::Gateway => casewire_gateway::wiring(),
+            Service::Gateway => casewire_bus::Wiring::new(gateway_reader.clone()),
             Service::Messaging => casewire_messaging::wiring(
                 &store,
                 &bus,
@@ -173,7 +174,7 @@ pub async fn run(
         println!("casewire listening on http://{addr}");
         tracing::info!(%addr, mode = ?mode, "gateway listening");
         let gateway = Gateway::new(
-            store.clone(),
+            gateway_reader,
             bus.clone(),
             GatewaySettings {
                 operator_token,

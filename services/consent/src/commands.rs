@@ -1,10 +1,9 @@
 //! The commands consent answers over the bus.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use casewire_bus::{CommandError, CommandHandler, Envelope, Projection};
+use casewire_bus::{CommandError, CommandHandler, Envelope, Reader};
 use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use crate::consent::{Consent, ConsentCommand, Method, State};
 
 pub struct Commands {
     pub(crate) store: EventStore,
-    pub(crate) projections: Vec<Arc<dyn Projection>>,
+    pub(crate) reader: Reader,
 }
 
 #[derive(Deserialize)]
@@ -56,15 +55,7 @@ impl Commands {
         command: ConsentCommand,
         metadata: HashMap<String, String>,
     ) -> Result<Value, CommandError> {
-        casewire_bus::execute::<Consent>(
-            &self.store,
-            &self.projections,
-            tenant,
-            phone,
-            command,
-            metadata,
-        )
-        .await?;
+        casewire_bus::execute::<Consent>(&self.reader, tenant, phone, command, metadata).await?;
         let view = crate::states::find(&self.store, tenant, phone)
             .await
             .map_err(CommandError::internal)?;
@@ -79,7 +70,7 @@ impl CommandHandler for Commands {
             // Asked by messaging before every text.
             "may_text" => {
                 let Envelope { tenant, body, .. } = Envelope::<MayText>::parse(body)?;
-                casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
+                casewire_bus::caught_up(&self.reader, &tenant).await?;
                 let answer =
                     crate::states::may_text(&self.store, &tenant, &body.phone, body.purpose)
                         .await
@@ -121,7 +112,7 @@ impl CommandHandler for Commands {
                 if !(1..=1000).contains(&limit) {
                     return Err(CommandError::invalid("limit must be between 1 and 1000"));
                 }
-                casewire_bus::caught_up(&self.store, &self.projections, &tenant).await?;
+                casewire_bus::caught_up(&self.reader, &tenant).await?;
                 let items = crate::states::list(
                     &self.store,
                     &tenant,

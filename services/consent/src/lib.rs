@@ -11,7 +11,7 @@ pub mod states;
 
 use std::sync::Arc;
 
-use casewire_bus::{Bus, Projection, Wiring};
+use casewire_bus::{Bus, Projection, Reader, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_tenancy::{Policies, TenantDirectory};
 
@@ -33,16 +33,15 @@ fn projections() -> Vec<Arc<dyn Projection>> {
 
 /// What this service runs: start it with `Bus::start`.
 pub fn wiring(store: &EventStore, bus: &Bus) -> Wiring {
-    let mut w = Wiring::new(SERVICE)
+    let reader = Reader::new(store, SERVICE, projections());
+    Wiring::new(reader.clone())
         .commands(commands::Commands {
             store: store.clone(),
-            projections: projections(),
+            reader: reader.clone(),
         })
         .worker(states::KeywordReader {
-            projections: projections(),
+            reader,
             bus: bus.clone(),
         })
-        .worker(states::Replier { bus: bus.clone() });
-    w.projections = projections();
-    w
+        .worker(states::Replier { bus: bus.clone() })
 }

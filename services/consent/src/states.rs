@@ -1,11 +1,9 @@
 //! consent's read model (each number's state and the evidence of every change) and the
 //! worker that reads clients' texts for keywords.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::{Bus, Projection};
+use casewire_bus::{Bus, Of, Projection, Reader, Reads};
 use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
@@ -45,6 +43,21 @@ pub struct Consents;
 impl Projection for Consents {
     fn name(&self) -> &'static str {
         "consent_states"
+    }
+
+    fn reads(&self) -> Reads {
+        const OF: &[Of] = &[
+            Of::only(
+                casewire_events::message::AGGREGATE,
+                &["InboundReceived", "Failed"],
+            ),
+            Of::all(<Consent as cqrs_es::Aggregate>::TYPE),
+        ];
+        Reads::Only(OF)
+    }
+
+    fn feeds(&self) -> &'static [&'static str] {
+        &[QUEUE, REPLIES]
     }
 
     async fn apply(
@@ -153,7 +166,7 @@ impl Projection for Consents {
 
 /// Reads each client's text for keywords and records what it means for consent.
 pub struct KeywordReader {
-    pub(crate) projections: Vec<Arc<dyn Projection>>,
+    pub(crate) reader: Reader,
     pub(crate) bus: Bus,
 }
 
@@ -192,8 +205,7 @@ impl Worker for KeywordReader {
                 };
                 let metadata = Metadata::new(Actor::Twilio).into_map();
                 casewire_bus::execute::<Consent>(
-                    store,
-                    &self.projections,
+                    &self.reader,
                     &job.tenant_id,
                     &to,
                     command,
@@ -261,15 +273,8 @@ impl Worker for KeywordReader {
             }
         };
         let metadata = Metadata::new(Actor::System).into_map();
-        casewire_bus::execute::<Consent>(
-            store,
-            &self.projections,
-            &job.tenant_id,
-            &from,
-            command,
-            metadata,
-        )
-        .await?;
+        casewire_bus::execute::<Consent>(&self.reader, &job.tenant_id, &from, command, metadata)
+            .await?;
         Ok(Outcome::Done)
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use casewire_bus::{Bus, Projection, Wiring};
+use casewire_bus::{Bus, Projection, Reader};
 use casewire_eventstore::EventStore;
 use casewire_tenancy::{
     ApiKeys, Policies, Policy, ReminderPolicies, ReminderPolicy, Role, SmsProviders, SmsSettings,
@@ -51,17 +51,20 @@ struct Inner {
     operator_token_hash: String,
     public_url: Option<String>,
     sandbox_by_default: bool,
-    projections: Vec<Arc<dyn Projection>>,
+    reader: Reader,
 }
 
-/// The gateway's read models, fed by the log like any service's.
-pub fn wiring() -> Wiring {
-    Wiring::new(SERVICE)
-        .projection(TenantDirectory::new("gateway_tenants", "gateway_tenants"))
-        .projection(ApiKeys)
-        .projection(sms_providers())
-        .projection(policies())
-        .projection(reminder_policies())
+/// The gateway's reader of the log, feeding its read models like any service's. The same
+/// reader goes to `Wiring::new` and to [`Gateway::new`].
+pub fn reader(store: &EventStore) -> Reader {
+    let projections: Vec<Arc<dyn Projection>> = vec![
+        Arc::new(TenantDirectory::new("gateway_tenants", "gateway_tenants")),
+        Arc::new(ApiKeys),
+        Arc::new(sms_providers()),
+        Arc::new(policies()),
+        Arc::new(reminder_policies()),
+    ];
+    Reader::new(store, SERVICE, projections)
 }
 
 fn reminder_policies() -> ReminderPolicies {
@@ -88,11 +91,11 @@ pub struct TenantView {
 }
 
 impl Gateway {
-    pub fn new(store: EventStore, bus: Bus, settings: GatewaySettings) -> Self {
+    pub fn new(reader: Reader, bus: Bus, settings: GatewaySettings) -> Self {
         Gateway {
             inner: Arc::new(Inner {
-                projections: wiring().projections,
-                store,
+                store: reader.store().clone(),
+                reader,
                 bus,
                 operator_token_hash: casewire_crypto::hash_secret(&settings.operator_token),
                 public_url: settings.public_url,
@@ -165,7 +168,7 @@ impl Gateway {
         casewire_eventstore::framework::<A>(&self.inner.store, tenant, ())
             .execute_with_metadata(aggregate_id, command, auth.metadata().into_map())
             .await?;
-        casewire_bus::caught_up(&self.inner.store, &self.inner.projections, tenant).await?;
+        casewire_bus::caught_up(&self.inner.reader, tenant).await?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use casewire_bus::{Bus, CommandError, CommandHandler, Envelope, Projection};
+use casewire_bus::{Bus, CommandError, CommandHandler, Envelope, Reader};
 use casewire_events::appointment::{Appointment, AppointmentKind};
 use casewire_events::message::{client_subject, Purpose};
 use casewire_events::Sealed;
@@ -20,7 +20,7 @@ use crate::MessagingSettings;
 pub struct Commands {
     pub(crate) store: EventStore,
     pub(crate) bus: Bus,
-    pub(crate) projections: Vec<Arc<dyn Projection>>,
+    pub(crate) reader: Reader,
     pub(crate) settings: Arc<MessagingSettings>,
 }
 
@@ -168,15 +168,8 @@ impl Commands {
             consent: answer.state,
             reason: reason.clone(),
         };
-        casewire_bus::execute::<Message>(
-            &self.store,
-            &self.projections,
-            tenant,
-            &id,
-            refuse,
-            metadata.clone(),
-        )
-        .await?;
+        casewire_bus::execute::<Message>(&self.reader, tenant, &id, refuse, metadata.clone())
+            .await?;
         Err(CommandError::new(
             "conflict",
             format!("{reason}; nothing was sent (refusal {id} is on the record)"),
@@ -201,7 +194,7 @@ impl Commands {
     }
 
     async fn case(&self, tenant: &str, case_id: &str) -> Result<CaseFacts, CommandError> {
-        casewire_bus::caught_up(&self.store, &self.projections, tenant).await?;
+        casewire_bus::caught_up(&self.reader, tenant).await?;
         crate::reminders::case_facts(&self.store, tenant, case_id)
             .await
             .map_err(CommandError::internal)?
@@ -236,7 +229,7 @@ impl Commands {
 #[async_trait]
 impl CommandHandler for Commands {
     async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
-        let (store, projections) = (&self.store, &self.projections);
+        let store = &self.store;
         match command {
             "send" => {
                 let Envelope {
@@ -250,7 +243,7 @@ impl CommandHandler for Commands {
                     ));
                 }
                 // The case may have been linked a moment ago: read it as the log has it.
-                casewire_bus::caught_up(store, projections, &tenant).await?;
+                casewire_bus::caught_up(&self.reader, &tenant).await?;
                 let case: Option<(String, Option<String>)> = sqlx::query_as(
                     "SELECT phone, time_zone FROM messaging_cases WHERE tenant_id = $1 AND case_id = $2",
                 )
@@ -282,7 +275,7 @@ impl CommandHandler for Commands {
                     deliver_after,
                     in_reply_to: None,
                 };
-                casewire_bus::execute::<Message>(store, projections, &tenant, &id, queue, metadata)
+                casewire_bus::execute::<Message>(&self.reader, &tenant, &id, queue, metadata)
                     .await?;
                 self.view(&tenant, &id).await
             }
@@ -302,8 +295,7 @@ impl CommandHandler for Commands {
                     in_reply_to: body.in_reply_to,
                 };
                 match casewire_bus::execute::<Message>(
-                    store,
-                    projections,
+                    &self.reader,
                     &tenant,
                     &body.id,
                     queue,
@@ -313,7 +305,7 @@ impl CommandHandler for Commands {
                 {
                     // Asked again after a crash: it is already queued, once.
                     Err(e) if e.code == "conflict" => {}
-                    other => other?,
+                    other => drop(other?),
                 }
                 self.view(&tenant, &body.id).await
             }
@@ -339,8 +331,7 @@ impl CommandHandler for Commands {
                     plan,
                 };
                 casewire_bus::execute::<AppointmentState>(
-                    store,
-                    projections,
+                    &self.reader,
                     &tenant,
                     &id,
                     set,
@@ -363,8 +354,7 @@ impl CommandHandler for Commands {
                 } = Envelope::<CaseAppointment>::parse(body)?;
                 let id = crate::reminders::aggregate_id(&body.case_id, &body.appointment_id);
                 casewire_bus::execute::<AppointmentState>(
-                    store,
-                    projections,
+                    &self.reader,
                     &tenant,
                     &id,
                     AppointmentCommand::Cancel,
@@ -384,8 +374,7 @@ impl CommandHandler for Commands {
                     enabled: body.enabled,
                 };
                 casewire_bus::execute::<CaseReminders>(
-                    store,
-                    projections,
+                    &self.reader,
                     &tenant,
                     &body.case_id,
                     switch,
@@ -396,7 +385,7 @@ impl CommandHandler for Commands {
                 crate::reminders::replan(store, &tenant, Some(&body.case_id))
                     .await
                     .map_err(CommandError::internal)?;
-                casewire_bus::caught_up(store, projections, &tenant).await?;
+                casewire_bus::caught_up(&self.reader, &tenant).await?;
                 Ok(json!({
                     "enabled": body.enabled,
                     "reminders": self.reminders(&tenant, &body.case_id, None).await?,
@@ -445,8 +434,7 @@ impl CommandHandler for Commands {
                     opt_out_type: body.opt_out_type,
                 };
                 casewire_bus::execute::<Message>(
-                    store,
-                    projections,
+                    &self.reader,
                     &tenant,
                     &body.provider_sid,
                     receive,
@@ -466,8 +454,7 @@ impl CommandHandler for Commands {
                     error_code: body.error_code,
                 };
                 casewire_bus::execute::<Message>(
-                    store,
-                    projections,
+                    &self.reader,
                     &tenant,
                     &body.message_id,
                     report,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::{Bus, Projection};
+use casewire_bus::{Bus, Of, Projection, Reads};
 use casewire_events::message::MessageEvent;
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
@@ -40,6 +40,18 @@ pub struct Outbox;
 impl Projection for Outbox {
     fn name(&self) -> &'static str {
         "messaging_outbox"
+    }
+
+    fn reads(&self) -> Reads {
+        const OF: &[Of] = &[Of::only(
+            casewire_events::message::AGGREGATE,
+            &["OutboundQueued"],
+        )];
+        Reads::Only(OF)
+    }
+
+    fn feeds(&self) -> &'static [&'static str] {
+        &[QUEUE]
     }
 
     async fn apply(
@@ -110,7 +122,7 @@ async fn record(
     command: MessageCommand,
 ) -> anyhow::Result<()> {
     let metadata = Metadata::new(Actor::System).into_map();
-    casewire_bus::execute::<Message>(store, &[], tenant, id, command, metadata).await?;
+    casewire_bus::record::<Message>(store, tenant, id, command, metadata).await?;
     Ok(())
 }
 

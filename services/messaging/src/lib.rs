@@ -14,7 +14,7 @@ pub mod template;
 
 use std::sync::Arc;
 
-use casewire_bus::{Bus, Projection, Wiring};
+use casewire_bus::{Bus, Projection, Reader, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::{RetryPolicy, TwilioClient};
 use casewire_tenancy::{Policies, ReminderPolicies, SmsProviders, TenantDirectory};
@@ -61,17 +61,23 @@ fn projections() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
+/// The service's reader of the log, feeding all its read models.
+pub fn reader(store: &EventStore) -> Reader {
+    Reader::new(store, SERVICE, projections())
+}
+
 /// What this service runs: start it with `Bus::start`.
 pub fn wiring(store: &EventStore, bus: &Bus, settings: MessagingSettings) -> Wiring {
+    let reader = reader(store);
     let settings = Arc::new(settings);
     // One attempt per call: the dispatcher decides about retries, so that each is recorded.
     let twilio =
         TwilioClient::new(&settings.twilio_api_base).with_retry_policy(RetryPolicy::none());
-    let mut w = Wiring::new(SERVICE)
+    Wiring::new(reader.clone())
         .commands(commands::Commands {
             store: store.clone(),
             bus: bus.clone(),
-            projections: projections(),
+            reader,
             settings: settings.clone(),
         })
         .worker(dispatch::Dispatcher {
@@ -80,7 +86,5 @@ pub fn wiring(store: &EventStore, bus: &Bus, settings: MessagingSettings) -> Wir
             bus: bus.clone(),
         })
         .worker(reminders::Scheduler { bus: bus.clone() })
-        .worker(reminders::Replanner);
-    w.projections = projections();
-    w
+        .worker(reminders::Replanner)
 }

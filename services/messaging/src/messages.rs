@@ -2,7 +2,7 @@
 //! as messaging needs them (where to send).
 
 use async_trait::async_trait;
-use casewire_bus::Projection;
+use casewire_bus::{Of, Projection, Reads};
 use casewire_events::case::{CaseEvent, InboundRouteEvent};
 use casewire_events::message::{status_rank, MessageEvent};
 use casewire_events::{RecordedEvent, Sealed};
@@ -39,6 +39,16 @@ async fn set_status(
 impl Projection for Messages {
     fn name(&self) -> &'static str {
         "messaging_messages"
+    }
+
+    fn reads(&self) -> Reads {
+        use casewire_events::{case, message};
+        const OF: &[Of] = &[
+            Of::all(message::AGGREGATE),
+            Of::all(case::AGGREGATE),
+            Of::all(case::ROUTE_AGGREGATE),
+        ];
+        Reads::Only(OF)
     }
 
     async fn apply(

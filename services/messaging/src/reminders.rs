@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::{Bus, Projection};
+use casewire_bus::{Bus, Of, Projection, Reads};
 use casewire_events::appointment::{Appointment, AppointmentEvent, CaseRemindersEvent};
 use casewire_events::message::{client_subject, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent, Sealed};
@@ -235,6 +235,23 @@ impl Projection for Reminders {
         "messaging_reminders"
     }
 
+    fn reads(&self) -> Reads {
+        use casewire_events::appointment;
+        const OF: &[Of] = &[
+            Of::all(appointment::AGGREGATE),
+            Of::all(appointment::SWITCH_AGGREGATE),
+            Of::only(
+                <casewire_tenancy::Tenant as cqrs_es::Aggregate>::TYPE,
+                &["ReminderPolicySet"],
+            ),
+        ];
+        Reads::Only(OF)
+    }
+
+    fn feeds(&self) -> &'static [&'static str] {
+        &[QUEUE, REPLAN]
+    }
+
     async fn apply(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -376,7 +393,9 @@ async fn record(
     command: AppointmentCommand,
 ) -> Result<(), casewire_bus::CommandError> {
     let metadata = Metadata::new(Actor::System).into_map();
-    casewire_bus::execute::<AppointmentState>(store, &[], tenant, id, command, metadata).await
+    casewire_bus::record::<AppointmentState>(store, tenant, id, command, metadata)
+        .await
+        .map(drop)
 }
 
 /// Queues a decided reminder text under its own id: asked twice, it is queued once.
@@ -399,11 +418,9 @@ async fn queue(
         in_reply_to: None,
     };
     let metadata = Metadata::new(Actor::System).into_map();
-    match casewire_bus::execute::<Message>(store, &[], tenant, &text.message_id, queue, metadata)
-        .await
-    {
+    match casewire_bus::record::<Message>(store, tenant, &text.message_id, queue, metadata).await {
         Err(e) if e.code == "conflict" => Ok(()),
-        other => other.map_err(|e| anyhow::anyhow!(e.message)),
+        other => other.map(drop).map_err(|e| anyhow::anyhow!(e.message)),
     }
 }
 

@@ -250,9 +250,8 @@ async fn quiet_hours_defer_a_reminder_a_crash_does_not_lose_it_and_two_replicas_
             "Prairie Legal Aid: decided before the crash. Reply STOP to stop texts.".to_string(),
         ),
     };
-    casewire_bus::execute::<AppointmentState>(
+    casewire_bus::record::<AppointmentState>(
         &w.store,
-        &[],
         TENANT,
         "C-1/M-2",
         AppointmentCommand::Fire {

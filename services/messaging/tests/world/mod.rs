@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use casewire_bus::jobs::run_due;
-use casewire_bus::{Bus, CommandHandler, Worker};
+use casewire_bus::{Bus, CommandHandler, Reader, Worker};
 use casewire_crypto::Key;
 use casewire_events::{Actor, Metadata};
 use casewire_eventstore::{Db, EventStore};
@@ -28,6 +28,9 @@ pub struct World {
     pub store: EventStore,
     pub twilio: FakeTwilio,
     pub bus: Bus,
+    /// Messaging's reader of the log: its projections are caught up on demand here, as the
+    /// bus's follower would.
+    pub reader: Reader,
     pub commands: Arc<dyn CommandHandler>,
     pub dispatcher: Arc<dyn Worker>,
     pub scheduler: Arc<dyn Worker>,
@@ -80,6 +83,7 @@ pub async fn world() -> World {
         store,
         twilio,
         bus,
+        reader: w.reader,
         commands: w.commands.unwrap(),
         dispatcher: w.workers[0].clone(),
         scheduler: w.workers[1].clone(),
@@ -183,15 +187,12 @@ impl World {
     }
 
     async fn catch_up(&self) {
-        casewire_bus::caught_up(&self.store, &wiring_projections(&self.store), TENANT)
-            .await
-            .unwrap();
+        self.reader.catch_up(TENANT).await.unwrap();
     }
 
     pub async fn record(&self, id: &str, command: MessageCommand) {
-        casewire_bus::execute::<Message>(
+        casewire_bus::record::<Message>(
             &self.store,
-            &[],
             TENANT,
             id,
             command,
@@ -202,9 +203,7 @@ impl World {
     }
 
     pub async fn message(&self, id: &str) -> MessageView {
-        casewire_bus::caught_up(&self.store, &wiring_projections(&self.store), TENANT)
-            .await
-            .unwrap();
+        self.catch_up().await;
         casewire_messaging::messages::find(&self.store, TENANT, id)
             .await
             .unwrap()
@@ -225,13 +224,4 @@ impl World {
     pub fn sent(&self, body: &str) -> usize {
         self.twilio.sent().iter().filter(|m| m.body == body).count()
     }
-}
-
-pub fn wiring_projections(store: &EventStore) -> Vec<Arc<dyn casewire_bus::Projection>> {
-    let settings = MessagingSettings {
-        public_url: None,
-        twilio_api_base: String::new(),
-        sandbox_by_default: false,
-    };
-    wiring(store, &casewire_bus::Bus::in_process(), settings).projections
 }

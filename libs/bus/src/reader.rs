@@ -1,0 +1,345 @@
+//! A service's one reader of the log.
+//!
+//! Each service has one [`Reader`]: it feeds all the service's projections, keeps one
+//! position per tenant (the `cursors` row named after the service), and reads the log in
+//! batches, so a batch of events costs one read and at most one transaction, whatever the
+//! number of projections. The follower (in-process), the NATS consumer and the service's own
+//! commands all go through the same reader, so they never race for the same rows:
+//!
+//! - A command waits for its own events with [`Reader::reach`]: when the position in memory
+//!   is already there, that costs nothing; otherwise one caller applies a batch while the
+//!   others queue behind it, and most find their events applied when their turn comes.
+//! - A batch with no event any projection reads ([`Projection::reads`]) moves the position
+//!   in memory only. The cursor row catches up with the next batch that writes, or when the
+//!   reader is idle ([`Reader::flush`]); replaying skipped events after a crash is harmless.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use casewire_events::{subjects, RecordedEvent};
+use casewire_eventstore::{lock_cursor, set_cursor, EventStore};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{Projection, Reads};
+
+/// Events read from the log at once.
+const BATCH: i64 = 500;
+
+/// A service's reader of the log. Cheap to clone; clones share positions.
+#[derive(Clone)]
+pub struct Reader {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: &'static str,
+    store: EventStore,
+    projections: Vec<Arc<dyn Projection>>,
+    tenants: Mutex<HashMap<String, Arc<Position>>>,
+}
+
+/// What this process knows of the reader's position in one tenant's log.
+struct Position {
+    /// The last seq applied or skipped here; -1 until the cursor row was read.
+    seen: AtomicI64,
+    /// Held while applying. Inside: the last seq this process wrote to the cursor row.
+    written: tokio::sync::Mutex<i64>,
+}
+
+impl Position {
+    fn seen(&self) -> i64 {
+        self.seen.load(Ordering::Acquire)
+    }
+
+    fn saw(&self, seq: i64) {
+        self.seen.store(seq, Ordering::Release);
+    }
+}
+
+impl Reader {
+    /// `name` is the service's: its cursor rows and, on NATS, its durable consumer. Keep it
+    /// stable across versions.
+    pub fn new(
+        store: &EventStore,
+        name: &'static str,
+        projections: Vec<Arc<dyn Projection>>,
+    ) -> Self {
+        Reader {
+            inner: Arc::new(Inner {
+                name,
+                store: store.clone(),
+                projections,
+                tenants: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    pub fn projections(&self) -> &[Arc<dyn Projection>] {
+        &self.inner.projections
+    }
+
+    /// Does any of its projections read this event?
+    pub fn reads(&self, e: &RecordedEvent) -> bool {
+        self.inner.projections.iter().any(|p| p.reads().matches(e))
+    }
+
+    /// The NATS subjects of the events its projections read, for its consumer's filter.
+    /// JetStream refuses overlapping filters: an aggregate type that any projection reads
+    /// whole is one wildcard.
+    pub fn subjects(&self) -> Vec<String> {
+        use std::collections::{BTreeMap, BTreeSet};
+        // None: every event of the aggregate type.
+        let mut wanted: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
+        for p in self.projections() {
+            let Reads::Only(of) = p.reads() else {
+                return vec![subjects::EVENTS_ALL.to_string()];
+            };
+            for of in of {
+                let events = wanted.entry(of.aggregate).or_insert(Some(BTreeSet::new()));
+                match events {
+                    Some(set) if !of.events.is_empty() => set.extend(of.events),
+                    _ => *events = None,
+                }
+            }
+        }
+        wanted
+            .into_iter()
+            .flat_map(|(aggregate, events)| match events {
+                None => vec![subjects::event_filter(aggregate, None)],
+                Some(set) => set
+                    .into_iter()
+                    .map(|e| subjects::event_filter(aggregate, Some(e)))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn position(&self, tenant: &str) -> Arc<Position> {
+        let mut tenants = self.inner.tenants.lock().expect("reader positions");
+        tenants
+            .entry(tenant.to_string())
+            .or_insert_with(|| {
+                Arc::new(Position {
+                    seen: AtomicI64::new(-1),
+                    written: tokio::sync::Mutex::new(-1),
+                })
+            })
+            .clone()
+    }
+
+    /// Returns once every projection has applied `tenant`'s events up to `seq`: a command's
+    /// read-your-writes. Applies what is missing itself, in batches.
+    pub async fn reach(&self, tenant: &str, seq: i64) -> anyhow::Result<()> {
+        let position = self.position(tenant);
+        if position.seen() >= seq {
+            return Ok(());
+        }
+        let mut written = position.written.lock().await;
+        while position.seen() < seq {
+            self.step(tenant, &position, &mut written, seq).await?;
+        }
+        Ok(())
+    }
+
+    /// Brings the projections up to `tenant`'s head as it is now: for a command that reads
+    /// what other services recorded a moment ago (a case just linked).
+    pub async fn catch_up(&self, tenant: &str) -> anyhow::Result<()> {
+        let head = self.store().head(tenant).await?.map_or(0, |(seq, _)| seq);
+        self.reach(tenant, head).await
+    }
+
+    /// One batch: read the events after the position, apply those the projections read in
+    /// one transaction with the cursor, or, when there are none, only move the position.
+    async fn step(
+        &self,
+        tenant: &str,
+        position: &Position,
+        written: &mut i64,
+        seq: i64,
+    ) -> anyhow::Result<()> {
+        let store = self.store();
+        let name = self.name();
+        if position.seen() < 0 {
+            let cursor = store.cursor(name, tenant).await?;
+            *written = cursor;
+            position.saw(cursor);
+            return Ok(());
+        }
+        let seen = position.seen();
+        let mut events = store.read_log(tenant, seen, BATCH).await?;
+        // Reading from the position, a gap means the log itself lacks an event: what comes
+        // before it is applied, nothing after it can be.
+        if let Some((missing, next)) = gap(seen, &events) {
+            events.truncate((missing - seen - 1) as usize);
+            if events.is_empty() {
+                anyhow::bail!(
+                    "{name}: the log of tenant {tenant} has no event {missing} (next is {next}): run `casewire audit verify --tenant {tenant}`"
+                );
+            }
+        }
+        let Some(last) = events.last().map(|e| e.tenant_seq) else {
+            anyhow::bail!(
+                "{name}: the log of tenant {tenant} ends at {seen}, before {seq}: run `casewire audit verify --tenant {tenant}`"
+            );
+        };
+        if !events.iter().any(|e| self.reads(e)) {
+            position.saw(last);
+            return Ok(());
+        }
+        let mut tx = store.db().begin_read_model().await?;
+        let cursor = lock_cursor(&mut tx, name, tenant).await?;
+        if cursor < *written {
+            // The database lost read-model commits it had acknowledged (asynchronous commit
+            // and a crash): go back to where it is and apply those events again.
+            tracing::warn!(
+                reader = name,
+                tenant,
+                cursor,
+                written = *written,
+                "read models behind what was written; reapplying"
+            );
+            *written = cursor;
+            position.saw(cursor);
+            return Ok(());
+        }
+        // Past the cursor and the position, whichever is further: the cursor is further when
+        // another replica applied events; the position when this one skipped some.
+        let from = cursor.max(seen);
+        if from >= last {
+            *written = cursor;
+            position.saw(cursor.max(last));
+            return Ok(());
+        }
+        let mut woken = Vec::new();
+        for p in self.projections() {
+            let reads = p.reads();
+            let mut applied = false;
+            for e in events
+                .iter()
+                .filter(|e| e.tenant_seq > from && reads.matches(e))
+            {
+                let span = tracing::info_span!("apply", projection = p.name(), event_type = %e.event_type, tenant_seq = e.tenant_seq);
+                casewire_telemetry::continue_from(&span, &trace_context(e));
+                p.apply(&mut tx, store, e).instrument(span).await?;
+                applied = true;
+            }
+            if applied {
+                woken.extend_from_slice(p.feeds());
+            }
+        }
+        set_cursor(&mut *tx, name, tenant, last).await?;
+        tx.commit().await?;
+        *written = last;
+        position.saw(last);
+        for queue in woken {
+            crate::jobs::wake(queue);
+        }
+        Ok(())
+    }
+
+    /// Brings every tenant whose cursor row is behind its head up to that head. Whether it
+    /// found anything to do.
+    pub async fn follow_once(&self) -> anyhow::Result<bool> {
+        let mut moved = false;
+        for lag in self.store().lagging(self.name()).await? {
+            let position = self.position(&lag.tenant_id);
+            if position.seen() < lag.head {
+                self.reach(&lag.tenant_id, lag.head).await?;
+                moved = true;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Writes the positions that moved past the cursor rows by skipping events, so that an
+    /// operator's lag figure reaches zero when the reader is idle.
+    pub async fn flush(&self) -> anyhow::Result<()> {
+        let positions: Vec<(String, Arc<Position>)> = self
+            .inner
+            .tenants
+            .lock()
+            .expect("reader positions")
+            .iter()
+            .map(|(t, p)| (t.clone(), p.clone()))
+            .collect();
+        for (tenant, position) in positions {
+            let Ok(mut written) = position.written.try_lock() else {
+                continue; // being applied right now: that will write it
+            };
+            let seen = position.seen();
+            if seen > *written {
+                self.store()
+                    .advance_cursor(self.name(), &tenant, seen)
+                    .await?;
+                *written = seen;
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the whole log in this process until `stop`: the embedded mode's reader.
+    pub async fn follow(self, stop: CancellationToken) {
+        let mut appended = self.store().appended();
+        loop {
+            match self.follow_once().await {
+                // More may have come while it applied: look again before waiting.
+                Ok(true) => continue,
+                Ok(false) => {
+                    if let Err(e) = self.flush().await {
+                        tracing::warn!(reader = self.name(), error = %e, "could not write the reader's position");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(reader = self.name(), error = %e, "reader failed; retrying")
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = appended.changed() => {}
+                // Appends by other processes (a second casewire on the same database) do not
+                // notify this one.
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+
+    /// How far each tenant's cursor row is behind its head, summed: what `status` shows.
+    pub async fn events_behind(&self) -> anyhow::Result<i64> {
+        let lag = self.store().lagging(self.name()).await?;
+        Ok(lag
+            .iter()
+            .map(|l| {
+                let seen = self.position(&l.tenant_id).seen().max(l.cursor);
+                (l.head - seen).max(0)
+            })
+            .sum())
+    }
+}
+
+/// The first missing seq in a batch read after `after`, and the seq found in its place.
+fn gap(after: i64, events: &[RecordedEvent]) -> Option<(i64, i64)> {
+    (after + 1..)
+        .zip(events)
+        .find(|(expected, e)| e.tenant_seq != *expected)
+        .map(|(expected, e)| (expected, e.tenant_seq))
+}
+
+/// The trace context an event was recorded under.
+pub(crate) fn trace_context(e: &RecordedEvent) -> HashMap<String, String> {
+    let m = e.metadata();
+    [("traceparent", m.traceparent), ("tracestate", m.tracestate)]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect()
+}
