@@ -283,7 +283,7 @@ impl Chain {
             let written = insert(self.db.writer(), Some(&head), rows).await?;
             return Ok(written > 0);
         }
-        let mut tx = self.db.writer().begin().await?;
+        let mut tx = self.db.begin_log().await?;
         let moved = sqlx::query(
             "UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3 AND seq = $4",
         )

@@ -3,6 +3,7 @@
 //! that differ ask [`Db::backend`].
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -10,6 +11,14 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 use crate::{Result, StoreError};
+
+/// Explicit transactions begun by this process (read models, SQLite appends): a cost figure
+/// for `make bench`. A statement run on its own is not counted.
+static TRANSACTIONS_BEGUN: AtomicU64 = AtomicU64::new(0);
+
+pub fn transactions_begun() -> u64 {
+    TRANSACTIONS_BEGUN.load(Ordering::Relaxed)
+}
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -117,7 +126,14 @@ impl Db {
     /// last such transactions, each whole (read-model change and cursor together), and the
     /// reader applies those events again. The log itself is always committed durably.
     pub async fn begin_read_model(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        TRANSACTIONS_BEGUN.fetch_add(1, Ordering::Relaxed);
         Ok(self.read_models.begin().await?)
+    }
+
+    /// Begins a transaction that writes the log.
+    pub(crate) async fn begin_log(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        TRANSACTIONS_BEGUN.fetch_add(1, Ordering::Relaxed);
+        Ok(self.writer.begin().await?)
     }
 }
 

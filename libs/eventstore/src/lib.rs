@@ -25,7 +25,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 pub use cursors::{lock_cursor, set_cursor, Lag};
-pub use db::{Backend, Db};
+pub use db::{transactions_begun, Backend, Db};
 pub use error::StoreError;
 pub use repo::{framework, TenantEvents, TenantFramework};
 pub use verify::Verification;

@@ -25,6 +25,7 @@
 
 mod appends;
 mod contenders;
+mod cost;
 mod reminders;
 mod report;
 mod texting;
@@ -67,18 +68,12 @@ const VERIFY_EVENTS: usize = 100_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    install_tracing();
     let only_texting = std::env::args().any(|a| a == "texting");
     if std::env::args().any(|a| a == "reminders") {
         let figures = reminders::run().await?;
         reminders::print(&figures);
         return Ok(());
-    }
-    if let Ok(filter) = std::env::var("BENCH_LOG") {
-        // For looking inside a probe, e.g. BENCH_LOG=sqlx=debug shows each statement's time.
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
     }
     let server = PgServer::start().await?;
     let heading = heading(&server).await?;
@@ -201,4 +196,20 @@ async fn show(conn: &mut PgConnection, setting: &str) -> anyhow::Result<String> 
         .fetch_one(conn)
         .await?;
     Ok(value)
+}
+
+/// Counts every SQL statement (see cost.rs); `BENCH_LOG`, a filter such as `sqlx=debug`,
+/// also prints what it selects, for looking inside a probe.
+fn install_tracing() {
+    use tracing_subscriber::filter::{filter_fn, EnvFilter};
+    use tracing_subscriber::prelude::*;
+    let log = std::env::var("BENCH_LOG").ok().map(|filter| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(EnvFilter::new(filter))
+    });
+    tracing_subscriber::registry()
+        .with(cost::StatementCounter.with_filter(filter_fn(cost::is_statement)))
+        .with(log)
+        .init();
 }

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use casewire::{Config, Mode, Service};
 use casewire_sms::twilio::{Credentials, RetryPolicy, Sender, TwilioClient};
 use casewire_testkit::{FakeTwilio, NatsServer, PgServer};
+use futures::StreamExt;
+
+use crate::cost::{Cost, Reading};
 use chrono::Utc;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -52,6 +55,9 @@ pub struct Figures {
     /// From the POST to the text's arrival at the fake Twilio.
     pub e2e_p50: Duration,
     pub e2e_p99: Duration,
+    /// What one text cost, from its POST to its status callback applied everywhere: `None`
+    /// for the baseline.
+    pub cost: Option<Cost>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -111,6 +117,7 @@ async fn direct_with(messages: usize, clients: usize) -> anyhow::Result<Figures>
         delivered_per_sec: rate,
         e2e_p50: percentile(&l, 0.5),
         e2e_p99: percentile(&l, 0.99),
+        cost: None,
     })
 }
 
@@ -120,7 +127,13 @@ pub async fn embedded() -> anyhow::Result<Figures> {
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
-    measure("casewire dev (SQLite, in-process bus)", config, Mode::Dev).await
+    measure(
+        "casewire dev (SQLite, in-process bus)",
+        config,
+        Mode::Dev,
+        None,
+    )
+    .await
 }
 
 pub async fn distributed(pg: &PgServer) -> anyhow::Result<Figures> {
@@ -135,6 +148,7 @@ pub async fn distributed(pg: &PgServer) -> anyhow::Result<Figures> {
         "casewire serve all (PostgreSQL, NATS)",
         config,
         Mode::Serve(Service::All),
+        Some(nats.monitor_url()),
     )
     .await
 }
@@ -150,6 +164,36 @@ pub(crate) struct Running {
 }
 
 impl Running {
+    /// Waits (bounded) until every service's reader is at the head of the log and no job is
+    /// due: the work the load made is done.
+    pub async fn caught_up(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let status = self
+                .gw
+                .call(reqwest::Method::GET, "/v1/status".into(), OPERATOR, Value::Null)
+                .await?;
+            let services = status["services"].as_array().cloned().unwrap_or_default();
+            let idle = !services.is_empty()
+                && services.iter().all(|svc| {
+                    svc["projections"]
+                        .as_array()
+                        .is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
+                        && svc["jobs"]
+                            .as_array()
+                            .is_some_and(|qs| qs.iter().all(|q| q["due"] == 0))
+                });
+            if idle {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "casewire was not caught up 2 minutes after the load: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.server.await;
@@ -214,7 +258,12 @@ pub(crate) async fn start(mut config: Config, mode: Mode) -> anyhow::Result<Runn
     })
 }
 
-async fn measure(label: &str, config: Config, mode: Mode) -> anyhow::Result<Figures> {
+async fn measure(
+    label: &str,
+    config: Config,
+    mode: Mode,
+    nats_monitor: Option<String>,
+) -> anyhow::Result<Figures> {
     let running = start(config, mode).await?;
     let (gw, key, twilio) = (&running.gw, &running.key, &running.twilio);
     for c in 0..CASES {
@@ -259,6 +308,7 @@ async fn measure(label: &str, config: Config, mode: Mode) -> anyhow::Result<Figu
             }
         }
     }
+    let before = Reading::now(nats_monitor.as_deref()).await;
     let sent_at = Arc::new(Mutex::new(vec![Utc::now(); messages()]));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(messages())));
     let start = Instant::now();
@@ -328,6 +378,19 @@ async fn measure(label: &str, config: Config, mode: Mode) -> anyhow::Result<Figu
         .unwrap_or(first_post);
     let mut l = latencies.lock().await.clone();
     l.sort();
+    // Twilio reports each text delivered; then every service takes in what happened.
+    futures::stream::iter(&sent)
+        .for_each_concurrent(clients(), |m| async {
+            twilio.send_status_callback(&m.sid, "delivered", None).await;
+        })
+        .await;
+    running.caught_up().await?;
+    let cost = Reading::now(nats_monitor.as_deref()).await.since(
+        &before,
+        messages(),
+        nats_monitor.is_some(),
+        nats_monitor.is_some(),
+    );
     running.stop().await;
     Ok(Figures {
         label: label.into(),
@@ -337,6 +400,7 @@ async fn measure(label: &str, config: Config, mode: Mode) -> anyhow::Result<Figu
         delivered_per_sec: messages() as f64 / (last - first_post).to_std()?.as_secs_f64(),
         e2e_p50: percentile(&e2e, 0.5),
         e2e_p99: percentile(&e2e, 0.99),
+        cost: Some(cost),
     })
 }
 
@@ -395,4 +459,31 @@ pub fn print(rows: &[Figures]) {
         );
     }
     println!("ratio: texts into Twilio per second divided by the baseline's (the first row).");
+    println!();
+    println!(
+        "Per text (POST, Twilio's acceptance, its status callback, every service caught up):"
+    );
+    println!(
+        "{:<42} {:>11} {:>13} {:>13} {:>10} {:>11} {:>9}",
+        "", "statements", "transactions", "bus messages", "CPU here", "PostgreSQL", "NATS"
+    );
+    let opt = |v: Option<f64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v:.1}{unit}"));
+    for r in rows {
+        let Some(c) = r.cost else { continue };
+        println!(
+            "  {:<40} {:>11.1} {:>13.1} {:>13} {:>7.1} ms {:>11} {:>9}",
+            r.label,
+            c.statements,
+            c.transactions,
+            opt(c.bus_messages, ""),
+            c.cpu_self_ms,
+            opt(c.cpu_postgres_ms, " ms"),
+            opt(c.cpu_nats_ms, " ms"),
+        );
+    }
+    println!(
+        "statements: every statement sqlx ran (on SQLite, BEGIN and COMMIT are not among them); \
+         transactions: explicit ones begun; bus messages: messages clients sent to nats-server; \
+         CPU here: this process (casewire, the clients, the fake Twilio)."
+    );
 }

@@ -1,0 +1,116 @@
+//! What work costs, counted rather than timed: SQL statements (every statement sqlx runs,
+//! from its query log), explicit transactions the event store begins, messages sent to
+//! nats-server (its own `/varz` counter), and CPU time by process (this one, which runs
+//! casewire, the clients and the fake Twilio; PostgreSQL's; nats-server's).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Context, Layer};
+
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts sqlx's statement events. Install it with a per-layer filter on the target
+/// `sqlx::query`, so that no other event is enabled for its sake.
+pub struct StatementCounter;
+
+impl<S: Subscriber> Layer<S> for StatementCounter {
+    fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub fn is_statement(m: &tracing::Metadata<'_>) -> bool {
+    m.target() == "sqlx::query"
+}
+
+/// A reading of every counter at one moment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reading {
+    statements: u64,
+    transactions: u64,
+    bus_messages: u64,
+    cpu_self: f64,
+    cpu_postgres: f64,
+    cpu_nats: f64,
+}
+
+/// Per unit of work, between two readings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cost {
+    pub statements: f64,
+    pub transactions: f64,
+    /// `None` without NATS.
+    pub bus_messages: Option<f64>,
+    /// CPU milliseconds.
+    pub cpu_self_ms: f64,
+    pub cpu_postgres_ms: Option<f64>,
+    pub cpu_nats_ms: Option<f64>,
+}
+
+impl Reading {
+    /// `nats_monitor`: the monitoring URL of the nats-server in use, if any.
+    pub async fn now(nats_monitor: Option<&str>) -> Reading {
+        let bus_messages = match nats_monitor {
+            Some(url) => varz_in_msgs(url).await.unwrap_or(0),
+            None => 0,
+        };
+        Reading {
+            statements: STATEMENTS.load(Ordering::Relaxed),
+            transactions: casewire_eventstore::transactions_begun(),
+            bus_messages,
+            cpu_self: cpu_of(|pid, _| pid == std::process::id()),
+            cpu_postgres: cpu_of(|_, comm| comm == "postgres"),
+            cpu_nats: cpu_of(|_, comm| comm == "nats-server"),
+        }
+    }
+
+    /// What happened since `before`, divided by `units`.
+    pub fn since(&self, before: &Reading, units: usize, with_nats: bool, with_pg: bool) -> Cost {
+        let per = |a: f64, b: f64| (a - b) / units as f64;
+        Cost {
+            statements: per(self.statements as f64, before.statements as f64),
+            transactions: per(self.transactions as f64, before.transactions as f64),
+            bus_messages: with_nats
+                .then(|| per(self.bus_messages as f64, before.bus_messages as f64)),
+            cpu_self_ms: per(self.cpu_self, before.cpu_self) * 1e3,
+            cpu_postgres_ms: with_pg.then(|| per(self.cpu_postgres, before.cpu_postgres) * 1e3),
+            cpu_nats_ms: with_nats.then(|| per(self.cpu_nats, before.cpu_nats) * 1e3),
+        }
+    }
+}
+
+async fn varz_in_msgs(monitor: &str) -> anyhow::Result<u64> {
+    let varz: serde_json::Value = reqwest::get(format!("{monitor}/varz")).await?.json().await?;
+    Ok(varz["in_msgs"].as_u64().unwrap_or(0))
+}
+
+/// CPU seconds (user and system) of the running processes that `which` picks by pid and
+/// command name, from /proc. Processes that exited meanwhile are not counted.
+fn cpu_of(which: impl Fn(u32, &str) -> bool) -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    let mut total = 0u64;
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ... utime stime: fields 14 and 15, counted after the ")".
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !which(pid, &stat[open + 1..close]) {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        total += field(11) + field(12);
+    }
+    total as f64 / ticks
+}
