@@ -4,6 +4,7 @@
 
 pub mod appointment;
 pub mod case;
+pub mod consent;
 mod domain;
 pub mod message;
 mod metadata;

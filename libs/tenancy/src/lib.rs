@@ -13,8 +13,8 @@ mod wording;
 pub use aggregate::{Tenant, TenantCommand, TenantError, TenantEvent};
 pub use api_key::{ApiKeySecret, Role};
 pub use policy::{
-    ConsentPolicy, ConversationConsent, KeywordLists, Policy, QuietHours, ReplyTexts,
-    REPLY_VARIABLES,
+    ConsentAnswer, ConsentPolicy, ConversationConsent, KeywordLists, Policy, QuietHours,
+    ReplyTexts, REPLY_VARIABLES,
 };
 pub use projection::{
     ApiKeys, Policies, ReminderPolicies, SmsProviders, TenantDirectory, TenantSetting,

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -186,18 +187,62 @@ impl Policy {
         }
     }
 
-    /// Whether a text for `purpose` may go to a number whose consent is `state` (none,
-    /// pending, granted or revoked).
-    pub fn allows(&self, purpose: Purpose, state: &str) -> bool {
+    /// Whether a text for `purpose` may go to a number whose consent is `state`.
+    pub fn allows(&self, purpose: Purpose, state: State) -> bool {
         match (purpose, state) {
             (Purpose::System, _) => true,
-            (_, "revoked") => false,
-            (_, "granted") => true,
+            (_, State::Revoked) => false,
+            (_, State::Granted) => true,
             (Purpose::Conversation, _) => {
                 self.consent.conversation == ConversationConsent::UnlessRevoked
             }
             (Purpose::Reminder | Purpose::Bulk, _) => false,
         }
+    }
+
+    /// Consent's answer for a text for `purpose` to `phone`, whose consent is `state`: whether
+    /// it may go and, if not, what staff can do about it.
+    pub fn answer(&self, purpose: Purpose, state: State, phone: &str) -> ConsentAnswer {
+        let allowed = self.allows(purpose, state);
+        let name = state.as_str();
+        let reason = (!allowed).then(|| match (state, purpose) {
+            (State::Revoked, _) => "the client opted out of texts (they replied STOP or asked to stop); \
+                                    they must text START or YES to receive texts again"
+                .to_string(),
+            (_, Purpose::Conversation) => format!(
+                "the organization's policy needs the client's consent before an advocate texts them, \
+                 and this number's consent is {name}: ask with POST /v1/consents/{phone}/request, \
+                 or record consent given in person with PUT /v1/consents/{phone}"
+            ),
+            _ => format!(
+                "{} texts need the client's consent, and this number's consent is {name}: \
+                 ask with POST /v1/consents/{phone}/request, or record consent given in person \
+                 with PUT /v1/consents/{phone}",
+                purpose.as_str()
+            ),
+        });
+        ConsentAnswer {
+            allowed,
+            state,
+            reason,
+        }
+    }
+}
+
+/// Consent's answer for one text: whether it may go, and if not, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentAnswer {
+    pub allowed: bool,
+    pub state: State,
+    pub reason: Option<String>,
+}
+
+impl ConsentAnswer {
+    /// Why it may not go.
+    pub fn reason(&self) -> String {
+        self.reason
+            .clone()
+            .unwrap_or_else(|| "the client's consent does not allow this text".into())
     }
 }
 
@@ -329,7 +374,7 @@ mod tests {
     fn which_purposes_each_consent_state_allows() {
         let mut p = Policy::default();
         let table = |p: &Policy| {
-            ["none", "pending", "granted", "revoked"].map(|s| {
+            [State::None, State::Pending, State::Granted, State::Revoked].map(|s| {
                 [
                     Purpose::Conversation,
                     Purpose::Reminder,

@@ -1,6 +1,5 @@
 //! The commands case-link answers over the bus.
 
-
 use async_trait::async_trait;
 use casewire_bus::{CommandError, CommandHandler, Envelope, Reader};
 use casewire_eventstore::EventStore;

@@ -139,7 +139,6 @@ pub async fn run(
             Service::Gateway => casewire_bus::Wiring::new(gateway_reader.clone()),
             Service::Messaging => casewire_messaging::wiring(
                 &store,
-                &bus,
                 casewire_messaging::MessagingSettings {
                     public_url: public_url.clone(),
                     twilio_api_base: config.twilio_api_base.clone(),

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use casewire_bus::{CommandError, CommandHandler, Envelope, Reader};
-use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,13 +13,6 @@ use crate::consent::{Consent, ConsentCommand, Method, State};
 pub struct Commands {
     pub(crate) store: EventStore,
     pub(crate) reader: Reader,
-}
-
-#[derive(Deserialize)]
-struct MayText {
-    phone: String,
-    #[serde(default)]
-    purpose: Purpose,
 }
 
 #[derive(Deserialize)]
@@ -67,16 +59,6 @@ impl Commands {
 impl CommandHandler for Commands {
     async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
         match command {
-            // Asked by messaging before every text.
-            "may_text" => {
-                let Envelope { tenant, body, .. } = Envelope::<MayText>::parse(body)?;
-                casewire_bus::caught_up(&self.reader, &tenant).await?;
-                let answer =
-                    crate::states::may_text(&self.store, &tenant, &body.phone, body.purpose)
-                        .await
-                        .map_err(CommandError::internal)?;
-                Ok(json!(answer))
-            }
             "request" => {
                 let Envelope {
                     tenant,

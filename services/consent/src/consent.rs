@@ -11,94 +11,17 @@
 //! - START, UNSTOP or YES after an opt-out grants again.
 //! - Staff may record consent given by phone, in writing or at intake, with a note.
 //!
-//! The events move to libs/events when the other services start reading them.
+//! The events are in libs/events (`casewire_events::consent`): messaging reads them too.
 
 use casewire_events::message::client_subject;
 use casewire_events::Sealed;
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use crate::keywords::Meaning;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    #[default]
-    None,
-    Pending,
-    Granted,
-    Revoked,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    Verbal,
-    Written,
-    Intake,
-}
-
-/// Why the state changed: what the organization shows when asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Evidence {
-    /// The client's own text.
-    Inbound {
-        message_id: String,
-        text: Sealed<String>,
-    },
-    /// A person of the organization, with the API key they used.
-    Staff {
-        api_key: String,
-        method: Method,
-        note: Option<Sealed<String>>,
-    },
-    /// Twilio's opt-out handling (`OptOutType` STOP/START) or its 21610 refusal.
-    Provider { message_id: String, reason: String },
-    /// An advocate asked for the confirmation text.
-    Request { api_key: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ConsentEvent {
-    /// The confirmation text goes out in `language`.
-    ConfirmationRequested {
-        phone: String,
-        evidence: Evidence,
-        language: String,
-    },
-    /// `reply`: the language of the text that tells the client they are subscribed, when
-    /// they subscribed by text themselves.
-    ConsentGranted {
-        phone: String,
-        evidence: Evidence,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply: Option<String>,
-    },
-    /// `reply`: the language of the one opt-out confirmation text; `None` is silence.
-    ConsentRevoked {
-        phone: String,
-        evidence: Evidence,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply: Option<String>,
-    },
-}
-
-impl DomainEvent for ConsentEvent {
-    fn event_type(&self) -> String {
-        match self {
-            ConsentEvent::ConfirmationRequested { .. } => "ConfirmationRequested",
-            ConsentEvent::ConsentGranted { .. } => "ConsentGranted",
-            ConsentEvent::ConsentRevoked { .. } => "ConsentRevoked",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        "1".to_string()
-    }
-}
+pub use casewire_events::consent::{ConsentEvent, Evidence, Method, State};
 
 #[derive(Debug)]
 pub enum ConsentCommand {
@@ -160,7 +83,7 @@ impl Consent {
 }
 
 impl Aggregate for Consent {
-    const TYPE: &'static str = "consent";
+    const TYPE: &'static str = casewire_events::consent::AGGREGATE;
     type Command = ConsentCommand;
     type Event = ConsentEvent;
     type Error = ConsentError;

@@ -1,7 +1,8 @@
 //! The consent service owns each (tenant, phone number) consent state and its evidence
 //! ([`consent`]), reads clients' texts for keywords ([`keywords`]), answers them
-//! ([`replies`]), and tells messaging whether a text for a purpose may go
-//! ([`states::may_text`]), by the tenant's policy. docs/consent.md has the rules.
+//! ([`replies`]). Messaging reads its events and decides for each text itself whether it may
+//! go, by the tenant's policy (`casewire_tenancy::Policy::answer`). docs/consent.md has the
+//! rules.
 
 mod commands;
 pub mod consent;

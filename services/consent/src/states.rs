@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Bus, Of, Projection, Reader, Reads};
-use casewire_events::message::{MessageEvent, Purpose};
+use casewire_events::message::MessageEvent;
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
@@ -26,15 +26,6 @@ struct Answer {
     reply: Reply,
     language: String,
     in_reply_to: Option<String>,
-}
-
-fn state_name(s: State) -> &'static str {
-    match s {
-        State::None => "none",
-        State::Pending => "pending",
-        State::Granted => "granted",
-        State::Revoked => "revoked",
-    }
 }
 
 pub struct Consents;
@@ -144,7 +135,7 @@ impl Projection for Consents {
         )
         .bind(&e.tenant_id)
         .bind(phone)
-        .bind(state_name(state))
+        .bind(state.as_str())
         .bind(&e.recorded_at)
         .execute(&mut **tx)
         .await?;
@@ -155,7 +146,7 @@ impl Projection for Consents {
         .bind(&e.tenant_id)
         .bind(e.tenant_seq)
         .bind(phone)
-        .bind(state_name(state))
+        .bind(state.as_str())
         .bind(e.sealed_at(&format!("/{}/evidence", e.event_type)).unwrap_or_default())
         .bind(&e.recorded_at)
         .execute(&mut **tx)
@@ -411,57 +402,6 @@ fn unseal(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(unseal),
         _ => {}
     }
-}
-
-/// Consent's answer for one text: whether it may go, and if not, why.
-#[derive(Debug, Serialize)]
-pub struct MayText {
-    pub allowed: bool,
-    /// none, pending, granted or revoked.
-    pub state: String,
-    pub reason: Option<String>,
-}
-
-/// Whether a text for `purpose` may go to `phone`, by its consent and the tenant's policy.
-pub async fn may_text(
-    store: &EventStore,
-    tenant: &str,
-    phone: &str,
-    purpose: Purpose,
-) -> anyhow::Result<MayText> {
-    let state: Option<(String,)> =
-        sqlx::query_as("SELECT state FROM consent_states WHERE tenant_id = $1 AND phone = $2")
-            .bind(tenant)
-            .bind(phone)
-            .fetch_optional(store.db().reader())
-            .await?;
-    let state = state.map_or_else(|| "none".to_string(), |(s,)| s);
-    let policy = crate::policies()
-        .get(store, tenant)
-        .await?
-        .unwrap_or_default();
-    let allowed = policy.allows(purpose, &state);
-    let reason = (!allowed).then(|| match (state.as_str(), purpose) {
-        ("revoked", _) => "the client opted out of texts (they replied STOP or asked to stop); \
-                           they must text START or YES to receive texts again"
-            .to_string(),
-        (_, Purpose::Conversation) => format!(
-            "the organization's policy needs the client's consent before an advocate texts them, \
-             and this number's consent is {state}: ask with POST /v1/consents/{phone}/request, \
-             or record consent given in person with PUT /v1/consents/{phone}"
-        ),
-        _ => format!(
-            "{} texts need the client's consent, and this number's consent is {state}: \
-             ask with POST /v1/consents/{phone}/request, or record consent given in person \
-             with PUT /v1/consents/{phone}",
-            purpose.as_str()
-        ),
-    });
-    Ok(MayText {
-        allowed,
-        state,
-        reason,
-    })
 }
 
 /// One number in the list of consents.

@@ -2,48 +2,27 @@
 //! second look at a text held by quiet hours, and the reminder scheduler: consent's answer,
 //! the end of the client's quiet hours, and the tenant's price.
 
-use std::collections::HashMap;
-
-use casewire_bus::{Bus, CommandError};
 use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
+use casewire_tenancy::ConsentAnswer;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
 
-/// Consent's answer for one number and purpose.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Consent {
-    pub allowed: bool,
-    /// none, pending, granted or revoked.
-    pub state: String,
-    pub reason: Option<String>,
-}
-
-impl Consent {
-    /// Why it may not go, as consent said it.
-    pub fn reason(&self) -> String {
-        self.reason
-            .clone()
-            .unwrap_or_else(|| "the client's consent does not allow this text".into())
-    }
-}
-
-/// Asks the consent service whether a text for `purpose` may go to `phone`.
+/// Whether a text for `purpose` may go to `phone`: the number's consent as messaging's
+/// reader has applied it (consents.rs), by the tenant's policy. A STOP that consent recorded
+/// a moment ago and the reader has not applied yet is not seen: callers that must see it
+/// catch the reader up first.
 pub(crate) async fn consent(
-    bus: &Bus,
+    store: &EventStore,
     tenant: &str,
-    metadata: &HashMap<String, String>,
     phone: &str,
     purpose: Purpose,
-) -> Result<Consent, CommandError> {
-    let ask = json!({
-        "tenant": tenant,
-        "metadata": metadata,
-        "body": { "phone": phone, "purpose": purpose },
-    });
-    serde_json::from_value(bus.request("consent", "may_text", ask).await?)
-        .map_err(CommandError::internal)
+) -> anyhow::Result<ConsentAnswer> {
+    let state = crate::consents::state(store, tenant, phone).await?;
+    let policy = crate::policies()
+        .get(store, tenant)
+        .await?
+        .unwrap_or_default();
+    Ok(policy.answer(purpose, state, phone))
 }
 
 /// The zone a client's local times are in: `own` (the appointment's or the case's), else

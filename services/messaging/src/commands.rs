@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use casewire_bus::{Bus, CommandError, CommandHandler, Envelope, Reader};
+use casewire_bus::{CommandError, CommandHandler, Envelope, Reader};
 use casewire_events::appointment::{Appointment, AppointmentKind};
 use casewire_events::message::{client_subject, Purpose};
 use casewire_events::Sealed;
@@ -19,7 +19,6 @@ use crate::MessagingSettings;
 
 pub struct Commands {
     pub(crate) store: EventStore,
-    pub(crate) bus: Bus,
     pub(crate) reader: Reader,
     pub(crate) settings: Arc<MessagingSettings>,
 }
@@ -145,8 +144,8 @@ impl AppointmentInput {
 }
 
 impl Commands {
-    /// Asks consent before every text. A text consent refuses is recorded as refused and
-    /// answered 409 with the reason; when consent cannot answer, nothing is sent.
+    /// Checks consent before every text. A text consent refuses is recorded as refused and
+    /// answered 409 with the reason.
     async fn consented(
         &self,
         tenant: &str,
@@ -155,7 +154,9 @@ impl Commands {
         phone: &str,
         purpose: Purpose,
     ) -> Result<(), CommandError> {
-        let answer = crate::checks::consent(&self.bus, tenant, metadata, phone, purpose).await?;
+        let answer = crate::checks::consent(&self.store, tenant, phone, purpose)
+            .await
+            .map_err(CommandError::internal)?;
         if answer.allowed {
             return Ok(());
         }
@@ -165,7 +166,7 @@ impl Commands {
             case_id: Some(case_id.to_string()),
             to: phone.to_string(),
             purpose,
-            consent: answer.state,
+            consent: answer.state.as_str().to_string(),
             reason: reason.clone(),
         };
         casewire_bus::execute::<Message>(&self.reader, tenant, &id, refuse, metadata.clone())

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::{Bus, Of, Projection, Reads};
-use casewire_events::message::MessageEvent;
+use casewire_bus::{Of, Projection, Reader, Reads};
+use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::TwilioClient;
@@ -80,7 +80,8 @@ impl Projection for Outbox {
 pub struct Dispatcher {
     pub(crate) settings: Arc<MessagingSettings>,
     pub(crate) twilio: TwilioClient,
-    pub(crate) bus: Bus,
+    /// Messaging's reader: caught up before a text's consent is checked at dispatch.
+    pub(crate) reader: Reader,
 }
 
 impl Dispatcher {
@@ -92,18 +93,21 @@ impl Dispatcher {
         })
     }
 
-    /// A text that waited out quiet hours is asked about again: the client may have opted
-    /// out while it waited. `Some(reason)` when it must not go.
+    /// Consent is checked again when a text is about to go for the first time: a STOP
+    /// recorded since the text was queued (or while it waited out quiet hours) stops it.
+    /// `Some(reason)` when it must not go.
     async fn withdrawn(&self, tenant: &str, m: &Message) -> anyhow::Result<Option<String>> {
-        let system = Metadata::new(Actor::System).into_map();
+        if m.purpose == Purpose::System {
+            return Ok(None); // casewire's own answer to a keyword, STOP's included
+        }
+        self.reader.catch_up(tenant).await?;
         let answer =
-            crate::checks::consent(&self.bus, tenant, &system, &m.phone, m.purpose).await?;
-        Ok((!answer.allowed).then(|| {
-            format!(
-                "not sent: while it waited for quiet hours to end, {}",
-                answer.reason()
-            )
-        }))
+            crate::checks::consent(self.reader.store(), tenant, &m.phone, m.purpose).await?;
+        let when = match m.deliver_after {
+            Some(_) => "while it waited for quiet hours to end",
+            None => "before it went",
+        };
+        Ok((!answer.allowed).then(|| format!("not sent: {when}, {}", answer.reason())))
     }
 
     fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {
@@ -153,15 +157,15 @@ impl Worker for Dispatcher {
             if after > casewire_events::utc_now() {
                 return Ok(Outcome::RetryAt(after, "held by quiet hours".into()));
             }
-            if m.attempts == 0 {
-                if let Some(reason) = self.withdrawn(tenant, &m).await? {
-                    let fail = MessageCommand::Fail {
-                        error_code: Some(WITHDRAWN.into()),
-                        reason,
-                    };
-                    record(store, tenant, id, fail).await?;
-                    return Ok(Outcome::Done);
-                }
+        }
+        if m.attempts == 0 {
+            if let Some(reason) = self.withdrawn(tenant, &m).await? {
+                let fail = MessageCommand::Fail {
+                    error_code: Some(WITHDRAWN.into()),
+                    reason,
+                };
+                record(store, tenant, id, fail).await?;
+                return Ok(Outcome::Done);
             }
         }
         let body = m.body.clone().unwrap_or_default();

@@ -5,6 +5,7 @@
 pub mod appointment;
 mod checks;
 mod commands;
+pub mod consents;
 pub mod dispatch;
 pub mod message;
 pub mod messages;
@@ -14,7 +15,7 @@ pub mod template;
 
 use std::sync::Arc;
 
-use casewire_bus::{Bus, Projection, Reader, Wiring};
+use casewire_bus::{Projection, Reader, Wiring};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::{RetryPolicy, TwilioClient};
 use casewire_tenancy::{Policies, ReminderPolicies, SmsProviders, TenantDirectory};
@@ -58,6 +59,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(messages::Messages),
         Arc::new(dispatch::Outbox),
         Arc::new(reminders::Reminders),
+        Arc::new(consents::Consents),
     ]
 }
 
@@ -67,7 +69,7 @@ pub fn reader(store: &EventStore) -> Reader {
 }
 
 /// What this service runs: start it with `Bus::start`.
-pub fn wiring(store: &EventStore, bus: &Bus, settings: MessagingSettings) -> Wiring {
+pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
     let reader = reader(store);
     let settings = Arc::new(settings);
     // One attempt per call: the dispatcher decides about retries, so that each is recorded.
@@ -76,15 +78,14 @@ pub fn wiring(store: &EventStore, bus: &Bus, settings: MessagingSettings) -> Wir
     Wiring::new(reader.clone())
         .commands(commands::Commands {
             store: store.clone(),
-            bus: bus.clone(),
-            reader,
+            reader: reader.clone(),
             settings: settings.clone(),
         })
         .worker(dispatch::Dispatcher {
             settings,
             twilio,
-            bus: bus.clone(),
+            reader,
         })
-        .worker(reminders::Scheduler { bus: bus.clone() })
+        .worker(reminders::Scheduler)
         .worker(reminders::Replanner)
 }

@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
-use casewire_bus::{Bus, Of, Projection, Reads};
+use casewire_bus::{Of, Projection, Reads};
 use casewire_events::appointment::{Appointment, AppointmentEvent, CaseRemindersEvent};
 use casewire_events::message::{client_subject, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent, Sealed};
@@ -382,9 +382,7 @@ impl Projection for Reminders {
 }
 
 /// Runs each reminder when its time comes.
-pub struct Scheduler {
-    pub(crate) bus: Bus,
-}
+pub struct Scheduler;
 
 async fn record(
     store: &EventStore,
@@ -447,10 +445,7 @@ impl Scheduler {
         if case.reminders_enabled == 0 {
             return skip(crate::appointment::OFF);
         }
-        let system = Metadata::new(Actor::System).into_map();
-        let answer =
-            crate::checks::consent(&self.bus, tenant, &system, &case.phone, Purpose::Reminder)
-                .await?;
+        let answer = crate::checks::consent(store, tenant, &case.phone, Purpose::Reminder).await?;
         if !answer.allowed {
             return skip(&answer.reason());
         }

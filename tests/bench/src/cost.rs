@@ -81,7 +81,10 @@ impl Reading {
 }
 
 async fn varz_in_msgs(monitor: &str) -> anyhow::Result<u64> {
-    let varz: serde_json::Value = reqwest::get(format!("{monitor}/varz")).await?.json().await?;
+    let varz: serde_json::Value = reqwest::get(format!("{monitor}/varz"))
+        .await?
+        .json()
+        .await?;
     Ok(varz["in_msgs"].as_u64().unwrap_or(0))
 }
 
@@ -95,7 +98,11 @@ fn cpu_of(which: impl Fn(u32, &str) -> bool) -> f64 {
     };
     let mut total = 0u64;
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -109,7 +116,12 @@ fn cpu_of(which: impl Fn(u32, &str) -> bool) -> f64 {
             continue;
         }
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         total += field(11) + field(12);
     }
     total as f64 / ticks

@@ -171,7 +171,12 @@ impl Running {
         loop {
             let status = self
                 .gw
-                .call(reqwest::Method::GET, "/v1/status".into(), OPERATOR, Value::Null)
+                .call(
+                    reqwest::Method::GET,
+                    "/v1/status".into(),
+                    OPERATOR,
+                    Value::Null,
+                )
                 .await?;
             let services = status["services"].as_array().cloned().unwrap_or_default();
             let idle = !services.is_empty()
@@ -460,9 +465,7 @@ pub fn print(rows: &[Figures]) {
     }
     println!("ratio: texts into Twilio per second divided by the baseline's (the first row).");
     println!();
-    println!(
-        "Per text (POST, Twilio's acceptance, its status callback, every service caught up):"
-    );
+    println!("Per text (POST, Twilio's acceptance, its status callback, every service caught up):");
     println!(
         "{:<42} {:>11} {:>13} {:>13} {:>10} {:>11} {:>9}",
         "", "statements", "transactions", "bus messages", "CPU here", "PostgreSQL", "NATS"

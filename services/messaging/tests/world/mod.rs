@@ -77,7 +77,7 @@ pub async fn world() -> World {
     )
     .await
     .unwrap();
-    let w = wiring(&store, &bus, settings);
+    let w = wiring(&store, settings);
     let world = World {
         _dir: dir,
         store,

@@ -1,0 +1,59 @@
+//! Messaging's own copy of each number's consent, from consent's events: every text is
+//! checked against it without asking the consent service, so a text goes while consent is
+//! down, and costs no bus round trip.
+
+use async_trait::async_trait;
+use casewire_bus::{Of, Projection, Reads};
+use casewire_events::consent::{ConsentEvent, State, AGGREGATE};
+use casewire_events::RecordedEvent;
+use casewire_eventstore::EventStore;
+use sqlx::{Any, Transaction};
+
+pub struct Consents;
+
+#[async_trait]
+impl Projection for Consents {
+    fn name(&self) -> &'static str {
+        "messaging_consents"
+    }
+
+    fn reads(&self) -> Reads {
+        const OF: &[Of] = &[Of::all(AGGREGATE)];
+        Reads::Only(OF)
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        let event: ConsentEvent = e.decode()?;
+        sqlx::query(
+            "INSERT INTO messaging_consents (tenant_id, phone, state) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, phone) DO UPDATE SET state = excluded.state",
+        )
+        .bind(&e.tenant_id)
+        .bind(event.phone())
+        .bind(event.state().as_str())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// A number's consent as messaging's reader last applied it.
+pub(crate) async fn state(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<State> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT state FROM messaging_consents WHERE tenant_id = $1 AND phone = $2")
+            .bind(tenant)
+            .bind(phone)
+            .fetch_optional(store.db().reader())
+            .await?;
+    Ok(match row.as_ref().map(|(s,)| s.as_str()) {
+        Some("pending") => State::Pending,
+        Some("granted") => State::Granted,
+        Some("revoked") => State::Revoked,
+        _ => State::None,
+    })
+}
