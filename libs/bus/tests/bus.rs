@@ -348,3 +348,74 @@ async fn catching_up_over_a_log_with_a_missing_event_stops_with_a_clear_error() 
         "what came before the gap was applied"
     );
 }
+
+/// Reads only another aggregate's events: to the reader, the test's `case` events are noise.
+struct Elsewhere;
+
+#[async_trait]
+impl Projection for Elsewhere {
+    fn name(&self) -> &'static str {
+        "test_elsewhere"
+    }
+    fn reads(&self) -> Reads {
+        const OF: &[casewire_bus::Of] = &[casewire_bus::Of::all("appointment")];
+        Reads::Only(OF)
+    }
+    async fn apply(
+        &self,
+        _: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        panic!("handed an event it does not read: {}", e.event_type)
+    }
+}
+
+#[tokio::test]
+async fn a_reader_passes_events_no_projection_reads_without_writing_and_records_its_place_when_idle(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    append_many(&store, &["t1"], 5).await;
+    let reader = Reader::new(&store, "test_elsewhere", vec![Arc::new(Elsewhere)]);
+    reader.reach("t1", 5).await.unwrap();
+    assert_eq!(reader.events_behind().await.unwrap(), 0);
+    assert_eq!(
+        store.cursor("test_elsewhere", "t1").await.unwrap(),
+        0,
+        "no transaction: the place is kept in memory"
+    );
+    reader.flush().await.unwrap();
+    assert_eq!(store.cursor("test_elsewhere", "t1").await.unwrap(), 5);
+    assert_eq!(
+        reader.subjects(),
+        vec![casewire_events::subjects::event_filter("appointment", None)],
+        "its consumer on NATS receives only what it reads"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_of_a_reader_apply_each_event_once() {
+    let pg = PgServer::start().await.unwrap();
+    let store = pg_store(&pg).await;
+    let (a, b) = (seen_reader(&store), seen_reader(&store));
+    let appending = append_many(&store, &["t1"], 40);
+    let racing = async {
+        for seq in (2..=40).step_by(2) {
+            // Each asks for its own events, as a command in each replica would.
+            let (x, y) = tokio::join!(a.reach("t1", seq - 1), b.reach("t1", seq));
+            if x.is_err() || y.is_err() {
+                return Err(format!("{x:?} {y:?}"));
+            }
+        }
+        Ok(())
+    };
+    // The appends go first; the replicas chase them in parallel, racing for the same rows.
+    appending.await;
+    racing.await.unwrap();
+    assert_eq!(
+        seen(&store).await,
+        40,
+        "a second application would break `seen`'s key"
+    );
+}

@@ -145,3 +145,22 @@ async fn two_dispatchers_at_once_send_each_text_once() {
         assert_eq!(w.message(&id).await.status, "accepted");
     }
 }
+
+/// Messaging checks consent from its own copy of consent's events; a STOP recorded after a
+/// text was queued and before it goes still stops it.
+#[tokio::test]
+async fn a_stop_recorded_after_a_text_was_queued_stops_it_at_dispatch() {
+    let w = world().await;
+    let id = w.queue("See you at the clinic on Tuesday").await;
+    w.consent("revoked").await;
+    assert_eq!(w.dispatch().await, 1);
+    let m = w.message(&id).await;
+    assert_eq!(
+        (m.status.as_str(), m.error_code.as_deref()),
+        ("failed", Some(casewire_messaging::dispatch::WITHDRAWN))
+    );
+    assert_eq!(w.twilio.requests_count(), 0, "nothing reached Twilio");
+    // And the next text is refused when it is asked for.
+    let refused = w.send("C-1", "Are you there?", "conversation").await;
+    assert_eq!(refused.unwrap_err().code, "conflict");
+}
