@@ -288,11 +288,22 @@ impl Reader {
         Ok(())
     }
 
-    /// Follows the whole log in this process until `stop`: the embedded mode's reader.
+    /// Follows the whole log in this process until `stop`: the embedded mode's reader. Woken
+    /// by this process's appends, it reads where they moved the heads; every 2 s, and when
+    /// it starts, it asks the database which tenants are ahead of it, for appends by another
+    /// process on the same database.
     pub async fn follow(self, stop: CancellationToken) {
         let mut appended = self.store().appended();
+        let mut everywhere = true;
         loop {
-            match self.follow_once().await {
+            let moved = match everywhere {
+                true => self.follow_once().await,
+                false => {
+                    let heads = appended.borrow_and_update().clone();
+                    self.follow_heads(&heads).await
+                }
+            };
+            match moved {
                 // More may have come while it applied: look again before waiting.
                 Ok(true) => continue,
                 Ok(false) => {
@@ -306,12 +317,22 @@ impl Reader {
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = appended.changed() => {}
-                // Appends by other processes (a second casewire on the same database) do not
-                // notify this one.
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = appended.changed() => everywhere = false,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => everywhere = true,
             }
         }
+    }
+
+    /// Brings every tenant of `heads` up to its head there. Whether it found anything to do.
+    async fn follow_heads(&self, heads: &casewire_eventstore::Heads) -> anyhow::Result<bool> {
+        let mut moved = false;
+        for (tenant, head) in heads {
+            if self.position(tenant).seen() < *head {
+                self.reach(tenant, *head).await?;
+                moved = true;
+            }
+        }
+        Ok(moved)
     }
 
     /// How far each tenant's cursor row is behind its head, summed: what `status` shows.

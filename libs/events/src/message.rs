@@ -118,14 +118,22 @@ pub enum MessageEvent {
 /// The life of an outbound text, in order. A status never moves back: a late `sent`
 /// callback after `delivered` changes nothing.
 pub fn status_rank(status: &str) -> Option<u8> {
-    Some(match status {
-        "queued" => 0,
-        "accepted" => 1,
-        "scheduled" => 1,
-        "sending" => 2,
-        "sent" => 3,
-        "delivered" | "read" => 4,
-        "undelivered" | "failed" | "canceled" => 5,
-        _ => return None,
-    })
+    STATUS_RANKS
+        .iter()
+        .find(|(name, _)| *name == status)
+        .map(|(_, rank)| *rank)
 }
+
+/// Each status Twilio reports, with its place in [`status_rank`]'s order.
+pub const STATUS_RANKS: &[(&str, u8)] = &[
+    ("queued", 0),
+    ("accepted", 1),
+    ("scheduled", 1),
+    ("sending", 2),
+    ("sent", 3),
+    ("delivered", 4),
+    ("read", 4),
+    ("undelivered", 5),
+    ("failed", 5),
+    ("canceled", 5),
+];

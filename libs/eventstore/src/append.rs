@@ -79,19 +79,22 @@ struct Request {
 pub(crate) struct Appenders {
     db: Db,
     tasks: Mutex<HashMap<String, mpsc::Sender<Request>>>,
-    appended: watch::Sender<u64>,
+    appended: watch::Sender<Heads>,
 }
+
+/// The head (last seq) of each tenant this process appended to.
+pub type Heads = HashMap<String, i64>;
 
 impl Appenders {
     pub(crate) fn new(db: Db) -> Self {
         Appenders {
             db,
             tasks: Mutex::new(HashMap::new()),
-            appended: watch::channel(0).0,
+            appended: watch::channel(Heads::new()).0,
         }
     }
 
-    pub(crate) fn appended(&self) -> watch::Receiver<u64> {
+    pub(crate) fn appended(&self) -> watch::Receiver<Heads> {
         self.appended.subscribe()
     }
 
@@ -150,7 +153,7 @@ struct Chain {
 const MAX_REMEMBERED: usize = 100_000;
 
 impl Chain {
-    async fn run(mut self, mut rx: mpsc::Receiver<Request>, appended: watch::Sender<u64>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>, appended: watch::Sender<Heads>) {
         while let Some(first) = rx.recv().await {
             let mut size = first.events.len();
             let mut group = vec![first];
@@ -167,7 +170,11 @@ impl Chain {
                 group.into_iter().map(|r| (r.events, r.reply)).unzip();
             match self.commit(&events).await {
                 Ok(outcomes) => {
-                    appended.send_modify(|n| *n += 1);
+                    if let Some((seq, _)) = self.head {
+                        appended.send_modify(|heads| {
+                            heads.insert(self.tenant.clone(), seq);
+                        });
+                    }
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         let _ = reply.send(outcome);
                     }

@@ -24,6 +24,7 @@ use casewire_events::RecordedEvent;
 use serde_json::Value;
 use tokio::sync::watch;
 
+pub use append::Heads;
 pub use cursors::{lock_cursor, set_cursor, Lag};
 pub use db::{transactions_begun, Backend, Db};
 pub use error::StoreError;
@@ -82,9 +83,10 @@ impl EventStore {
         self.appenders.submit(tenant, prepared).await
     }
 
-    /// A receiver that changes after every committed append in this process, so readers of
-    /// the log (the relay, in-process projections) wake up without polling hard.
-    pub fn appended(&self) -> watch::Receiver<u64> {
+    /// A receiver that changes after every committed append in this process, with the head
+    /// of each tenant appended to, so readers of the log (the relay, in-process readers) wake
+    /// up, and know where to read, without asking the database.
+    pub fn appended(&self) -> watch::Receiver<append::Heads> {
         self.appenders.appended()
     }
 

@@ -174,16 +174,21 @@ impl Policy {
     /// advocate's conversation waits only if the tenant says so; casewire's own answers
     /// to a client's keyword never wait.
     pub fn release(&self, purpose: Purpose, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
-        let q = self.quiet_hours.as_ref()?;
-        let held = match purpose {
+        match self.holds(purpose) {
+            true => self.quiet_hours.as_ref()?.release(now, zone),
+            false => None,
+        }
+    }
+
+    /// Whether quiet hours hold texts for `purpose` at all.
+    pub fn holds(&self, purpose: Purpose) -> bool {
+        let Some(q) = &self.quiet_hours else {
+            return false;
+        };
+        match purpose {
             Purpose::Reminder | Purpose::Bulk => true,
             Purpose::Conversation => q.conversation,
             Purpose::System => false,
-        };
-        if held {
-            q.release(now, zone)
-        } else {
-            None
         }
     }
 

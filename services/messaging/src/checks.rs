@@ -4,8 +4,17 @@
 
 use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
-use casewire_tenancy::ConsentAnswer;
+use casewire_tenancy::{ConsentAnswer, Policy};
 use chrono::{DateTime, Utc};
+
+/// The tenant's texting policy: read once for a text, then asked by [`consent`] and
+/// [`release`].
+pub(crate) async fn policy(store: &EventStore, tenant: &str) -> anyhow::Result<Policy> {
+    Ok(crate::policies()
+        .get(store, tenant)
+        .await?
+        .unwrap_or_default())
+}
 
 /// Whether a text for `purpose` may go to `phone`: the number's consent as messaging's
 /// reader has applied it (consents.rs), by the tenant's policy. A STOP that consent recorded
@@ -14,14 +23,11 @@ use chrono::{DateTime, Utc};
 pub(crate) async fn consent(
     store: &EventStore,
     tenant: &str,
+    policy: &Policy,
     phone: &str,
     purpose: Purpose,
 ) -> anyhow::Result<ConsentAnswer> {
     let state = crate::consents::state(store, tenant, phone).await?;
-    let policy = crate::policies()
-        .get(store, tenant)
-        .await?
-        .unwrap_or_default();
     Ok(policy.answer(purpose, state, phone))
 }
 
@@ -50,13 +56,13 @@ pub(crate) async fn zone(
 pub(crate) async fn release(
     store: &EventStore,
     tenant: &str,
+    policy: &Policy,
     own: Option<&str>,
     purpose: Purpose,
 ) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let policy = crate::policies()
-        .get(store, tenant)
-        .await?
-        .unwrap_or_default();
+    if !policy.holds(purpose) {
+        return Ok(None); // no need to know where the client is
+    }
     let zone = zone(store, tenant, own).await?;
     Ok(policy.release(purpose, casewire_events::utc_now(), zone))
 }

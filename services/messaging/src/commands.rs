@@ -9,6 +9,7 @@ use casewire_events::appointment::{Appointment, AppointmentKind};
 use casewire_events::message::{client_subject, Purpose};
 use casewire_events::Sealed;
 use casewire_eventstore::EventStore;
+use casewire_tenancy::Policy;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -150,11 +151,12 @@ impl Commands {
         &self,
         tenant: &str,
         metadata: &HashMap<String, String>,
+        policy: &Policy,
         case_id: &str,
         phone: &str,
         purpose: Purpose,
     ) -> Result<(), CommandError> {
-        let answer = crate::checks::consent(&self.store, tenant, phone, purpose)
+        let answer = crate::checks::consent(&self.store, tenant, policy, phone, purpose)
             .await
             .map_err(CommandError::internal)?;
         if answer.allowed {
@@ -258,11 +260,21 @@ impl CommandHandler for Commands {
                         "no such case: link it first with PUT /v1/cases/{case_id}",
                     )
                 })?;
-                self.consented(&tenant, &metadata, &body.case_id, &to, body.purpose)
-                    .await?;
+                let policy = crate::checks::policy(store, &tenant)
+                    .await
+                    .map_err(CommandError::internal)?;
+                self.consented(
+                    &tenant,
+                    &metadata,
+                    &policy,
+                    &body.case_id,
+                    &to,
+                    body.purpose,
+                )
+                .await?;
                 let price = self.price(&tenant).await?;
                 let deliver_after =
-                    crate::checks::release(store, &tenant, zone.as_deref(), body.purpose)
+                    crate::checks::release(store, &tenant, &policy, zone.as_deref(), body.purpose)
                         .await
                         .map_err(CommandError::internal)?
                         .map(casewire_events::timestamp);

@@ -101,8 +101,9 @@ impl Dispatcher {
             return Ok(None); // casewire's own answer to a keyword, STOP's included
         }
         self.reader.catch_up(tenant).await?;
-        let answer =
-            crate::checks::consent(self.reader.store(), tenant, &m.phone, m.purpose).await?;
+        let store = self.reader.store();
+        let policy = crate::checks::policy(store, tenant).await?;
+        let answer = crate::checks::consent(store, tenant, &policy, &m.phone, m.purpose).await?;
         let when = match m.deliver_after {
             Some(_) => "while it waited for quiet hours to end",
             None => "before it went",

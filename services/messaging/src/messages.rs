@@ -1,10 +1,12 @@
 //! messaging's read models: every text with its status (bodies kept sealed), and the cases
 //! as messaging needs them (where to send).
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use casewire_bus::{Of, Projection, Reads};
 use casewire_events::case::{CaseEvent, InboundRouteEvent};
-use casewire_events::message::{status_rank, MessageEvent};
+use casewire_events::message::{status_rank, MessageEvent, STATUS_RANKS};
 use casewire_events::{RecordedEvent, Sealed};
 use casewire_eventstore::EventStore;
 use serde::Serialize;
@@ -12,26 +14,34 @@ use sqlx::{Any, Transaction};
 
 pub struct Messages;
 
+/// Moves a text's status forward, never back, in one statement: the row's rank is worked
+/// out in SQL from the same table as [`status_rank`].
 async fn set_status(
     tx: &mut Transaction<'static, Any>,
     e: &RecordedEvent,
     status: &str,
 ) -> anyhow::Result<()> {
-    let current: Option<(String,)> =
-        sqlx::query_as("SELECT status FROM messaging_messages WHERE tenant_id = $1 AND id = $2")
-            .bind(&e.tenant_id)
-            .bind(&e.aggregate_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if current.is_some_and(|(c,)| status_rank(status) > status_rank(&c)) {
-        sqlx::query("UPDATE messaging_messages SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
-            .bind(status)
-            .bind(&e.recorded_at)
-            .bind(&e.tenant_id)
-            .bind(&e.aggregate_id)
-            .execute(&mut **tx)
-            .await?;
-    }
+    static SET_STATUS: LazyLock<String> = LazyLock::new(|| {
+        let ranks: String = STATUS_RANKS
+            .iter()
+            .map(|(name, rank)| format!(" WHEN '{name}' THEN {rank}"))
+            .collect();
+        format!(
+            "UPDATE messaging_messages SET status = $1, updated_at = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND COALESCE(CASE status{ranks} END, -1) < $5"
+        )
+    });
+    let Some(rank) = status_rank(status) else {
+        return Ok(()); // a status casewire does not know moves nothing
+    };
+    sqlx::query(&SET_STATUS)
+        .bind(status)
+        .bind(&e.recorded_at)
+        .bind(&e.tenant_id)
+        .bind(&e.aggregate_id)
+        .bind(rank as i64)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -445,13 +445,15 @@ impl Scheduler {
         if case.reminders_enabled == 0 {
             return skip(crate::appointment::OFF);
         }
-        let answer = crate::checks::consent(store, tenant, &case.phone, Purpose::Reminder).await?;
+        let policy = crate::checks::policy(store, tenant).await?;
+        let answer =
+            crate::checks::consent(store, tenant, &policy, &case.phone, Purpose::Reminder).await?;
         if !answer.allowed {
             return skip(&answer.reason());
         }
         let own_zone = case.time_zone.as_deref();
         if let Some(until) =
-            crate::checks::release(store, tenant, own_zone, Purpose::Reminder).await?
+            crate::checks::release(store, tenant, &policy, own_zone, Purpose::Reminder).await?
         {
             return Ok(Decision::Defer {
                 until: casewire_events::timestamp(until),
