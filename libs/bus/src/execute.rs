@@ -83,15 +83,34 @@ where
     A: Aggregate<Services = ()>,
     A::Error: Refusal,
 {
-    let (mut aggregate, version) = load::<A>(store, tenant, aggregate_id).await?;
+    let mut loaded = load::<A>(store, tenant, aggregate_id).await?;
+    record_on(store, tenant, aggregate_id, &mut loaded, command, metadata).await
+}
+
+/// [`record`] on an aggregate already loaded with [`load`], as (state, version): a worker
+/// that looks before it acts and then records several steps reads it once. On success the
+/// state and version are the aggregate's new ones; after an error, load it again.
+pub async fn record_on<A>(
+    store: &EventStore,
+    tenant: &str,
+    aggregate_id: &str,
+    (aggregate, version): &mut (A, i64),
+    command: A::Command,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<RecordedEvent>, CommandError>
+where
+    A: Aggregate<Services = ()>,
+    A::Error: Refusal,
+{
     let sink = EventSink::default();
+    // `handle` applies what it decides to the aggregate as it goes (cqrs-es's sink).
     aggregate
         .handle(command, &(), &sink)
         .await
         .map_err(|e| CommandError::new(e.code(), e.to_string()))?;
     let metadata = serde_json::to_value(&metadata).map_err(CommandError::internal)?;
     let mut events = Vec::new();
-    for (sequence, e) in (version + 1..).zip(sink.collect().await) {
+    for (sequence, e) in (*version + 1..).zip(sink.collect().await) {
         events.push(NewEvent {
             aggregate_type: A::TYPE.to_string(),
             aggregate_id: aggregate_id.to_string(),
@@ -102,7 +121,9 @@ where
             metadata: metadata.clone(),
         });
     }
-    Ok(store.append(tenant, events).await?)
+    let recorded = store.append(tenant, events).await?;
+    *version += recorded.len() as i64;
+    Ok(recorded)
 }
 
 /// Runs `command` on an aggregate of `tenant`, then waits until the service's reader has

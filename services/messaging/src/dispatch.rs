@@ -120,14 +120,16 @@ impl Dispatcher {
     }
 }
 
+/// Records a step of the text's dispatch on the message as last loaded or recorded.
 async fn record(
     store: &EventStore,
     tenant: &str,
     id: &str,
+    message: &mut (Message, i64),
     command: MessageCommand,
 ) -> anyhow::Result<()> {
     let metadata = Metadata::new(Actor::System).into_map();
-    casewire_bus::record::<Message>(store, tenant, id, command, metadata).await?;
+    casewire_bus::record_on::<Message>(store, tenant, id, message, command, metadata).await?;
     Ok(())
 }
 
@@ -149,7 +151,9 @@ impl Worker for Dispatcher {
 
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         let (tenant, id) = (job.tenant_id.as_str(), job.id.as_str());
-        let (m, _) = casewire_bus::load::<Message>(store, tenant, id).await?;
+        // Read once: each step below records on this state, which `record` keeps current.
+        let mut message = casewire_bus::load::<Message>(store, tenant, id).await?;
+        let m = message.0.clone();
         if !m.is_outbound() || m.dispatched() {
             return Ok(Outcome::Done);
         }
@@ -165,7 +169,7 @@ impl Worker for Dispatcher {
                     error_code: Some(WITHDRAWN.into()),
                     reason,
                 };
-                record(store, tenant, id, fail).await?;
+                record(store, tenant, id, &mut message, fail).await?;
                 return Ok(Outcome::Done);
             }
         }
@@ -176,6 +180,7 @@ impl Worker for Dispatcher {
                 store,
                 tenant,
                 id,
+                &mut message,
                 MessageCommand::Fail {
                     error_code: None,
                     reason,
@@ -198,6 +203,7 @@ impl Worker for Dispatcher {
                         store,
                         tenant,
                         id,
+                        &mut message,
                         MessageCommand::Accept {
                             provider_sid: sent.sid,
                         },
@@ -207,7 +213,14 @@ impl Worker for Dispatcher {
                 }
                 Ok(None) => {
                     let reason = format!("attempt {attempt} did not reach the provider (its message list has no such text)");
-                    record(store, tenant, id, MessageCommand::Abandon { reason }).await?;
+                    record(
+                        store,
+                        tenant,
+                        id,
+                        &mut message,
+                        MessageCommand::Abandon { reason },
+                    )
+                    .await?;
                 }
                 Err(e) => {
                     return Ok(Outcome::RetryAt(
@@ -226,6 +239,7 @@ impl Worker for Dispatcher {
                 store,
                 tenant,
                 id,
+                &mut message,
                 MessageCommand::Fail {
                     error_code: None,
                     reason,
@@ -240,7 +254,7 @@ impl Worker for Dispatcher {
             provider: provider.kind().into(),
             now: casewire_events::now(),
         };
-        if let Err(e) = record(store, tenant, id, begin).await {
+        if let Err(e) = record(store, tenant, id, &mut message, begin).await {
             // Another replica began at the same moment; its attempt stands.
             return Ok(Outcome::RetryAt(later(attempt, None), e.to_string()));
         }
@@ -257,6 +271,7 @@ impl Worker for Dispatcher {
                     store,
                     tenant,
                     id,
+                    &mut message,
                     MessageCommand::Accept {
                         provider_sid: sent.sid,
                     },
@@ -267,7 +282,7 @@ impl Worker for Dispatcher {
                         status: "delivered".into(),
                         error_code: None,
                     };
-                    record(store, tenant, id, delivered).await?;
+                    record(store, tenant, id, &mut message, delivered).await?;
                 }
                 Ok(Outcome::Done)
             }
@@ -277,7 +292,7 @@ impl Worker for Dispatcher {
                         error_code: e.code.map(|c| c.to_string()),
                         reason: e.reason(),
                     };
-                    record(store, tenant, id, fail).await?;
+                    record(store, tenant, id, &mut message, fail).await?;
                     Ok(Outcome::Done)
                 }
                 Verdict::NotTaken => {
@@ -285,6 +300,7 @@ impl Worker for Dispatcher {
                         store,
                         tenant,
                         id,
+                        &mut message,
                         MessageCommand::Abandon {
                             reason: e.to_string(),
                         },
