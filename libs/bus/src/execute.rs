@@ -139,7 +139,33 @@ where
     A: Aggregate<Services = ()>,
     A::Error: Refusal,
 {
-    let recorded = record::<A>(reader.store(), tenant, aggregate_id, command, metadata).await?;
+    let mut loaded = load::<A>(reader.store(), tenant, aggregate_id).await?;
+    execute_on(reader, tenant, aggregate_id, &mut loaded, command, metadata).await
+}
+
+/// [`execute`] on an aggregate already loaded, or known to be new (`Default::default()`: a
+/// fresh id, nothing to read).
+pub async fn execute_on<A>(
+    reader: &Reader,
+    tenant: &str,
+    aggregate_id: &str,
+    loaded: &mut (A, i64),
+    command: A::Command,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<RecordedEvent>, CommandError>
+where
+    A: Aggregate<Services = ()>,
+    A::Error: Refusal,
+{
+    let recorded = record_on::<A>(
+        reader.store(),
+        tenant,
+        aggregate_id,
+        loaded,
+        command,
+        metadata,
+    )
+    .await?;
     if let Some(last) = recorded.last() {
         reader
             .reach(tenant, last.tenant_seq)

@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use commands::{CommandError, CommandHandler};
-pub use execute::{caught_up, execute, load, record, record_on, Envelope, Refusal};
+pub use execute::{caught_up, execute, execute_on, load, record, record_on, Envelope, Refusal};
 pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};
 pub use projection::{Of, Projection, Reads};

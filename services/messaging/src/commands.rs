@@ -288,8 +288,17 @@ impl CommandHandler for Commands {
                     deliver_after,
                     in_reply_to: None,
                 };
-                casewire_bus::execute::<Message>(&self.reader, &tenant, &id, queue, metadata)
-                    .await?;
+                // A fresh id: the message is new, there is nothing to read first.
+                let new = &mut Default::default();
+                casewire_bus::execute_on::<Message>(
+                    &self.reader,
+                    &tenant,
+                    &id,
+                    new,
+                    queue,
+                    metadata,
+                )
+                .await?;
                 self.view(&tenant, &id).await
             }
             "reply" => {

@@ -84,11 +84,14 @@ async fn main() -> anyhow::Result<()> {
         sections.push(verify_section(&server).await?);
     }
     eprintln!("texting: baseline, embedded, PostgreSQL + NATS…");
+    let load = texting::Load::from_env();
     let texting = vec![
-        texting::direct().await?,
-        texting::embedded().await?,
-        texting::distributed(&server).await?,
+        texting::direct(load).await?,
+        texting::embedded(load).await?,
+        texting::distributed(&server, load).await?,
     ];
+    eprintln!("texting: 1, 4 and 16 clients…");
+    let sweep = texting::sweep(&server).await?;
     let reminders = if only_texting {
         None
     } else {
@@ -96,7 +99,8 @@ async fn main() -> anyhow::Result<()> {
         Some(reminders::run().await?)
     };
     report::print(&heading, &sections, &notes);
-    texting::print(&texting);
+    texting::print(&texting, load);
+    texting::print_sweep(&sweep);
     if let Some(r) = &reminders {
         reminders::print(r);
     }

@@ -30,17 +30,27 @@ const OPERATOR: &str = "bench-operator-token-0123456789";
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const MESSAGES_DEFAULT: usize = 2000;
 pub const CLIENTS_DEFAULT: usize = 16;
-fn clients() -> usize {
-    std::env::var("BENCH_CLIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CLIENTS_DEFAULT)
+/// How many texts, sent by how many concurrent clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    pub clients: usize,
+    pub messages: usize,
 }
-fn messages() -> usize {
-    std::env::var("BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(MESSAGES_DEFAULT)
+
+impl Load {
+    /// 2,000 texts by 16 clients, unless `BENCH_CLIENTS` and `BENCH_MESSAGES` say otherwise.
+    pub fn from_env() -> Load {
+        let var = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        Load {
+            clients: var("BENCH_CLIENTS", CLIENTS_DEFAULT),
+            messages: var("BENCH_MESSAGES", MESSAGES_DEFAULT),
+        }
+    }
 }
 const CASES: usize = 20;
 
@@ -64,9 +74,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-/// The baseline: texts straight to the fake Twilio, `clients()` at a time.
-pub async fn direct() -> anyhow::Result<Figures> {
-    direct_with(messages(), clients()).await
+/// The baseline: texts straight to the fake Twilio, `load.clients` at a time.
+pub async fn direct(load: Load) -> anyhow::Result<Figures> {
+    direct_with(load.messages, load.clients).await
 }
 
 /// Texts per second straight to the fake Twilio: `n` texts, `clients` at a time.
@@ -121,7 +131,7 @@ async fn direct_with(messages: usize, clients: usize) -> anyhow::Result<Figures>
     })
 }
 
-pub async fn embedded() -> anyhow::Result<Figures> {
+pub async fn embedded(load: Load) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
     let config = Config {
         data_dir: dir.path().to_path_buf(),
@@ -132,11 +142,12 @@ pub async fn embedded() -> anyhow::Result<Figures> {
         config,
         Mode::Dev,
         None,
+        load,
     )
     .await
 }
 
-pub async fn distributed(pg: &PgServer) -> anyhow::Result<Figures> {
+pub async fn distributed(pg: &PgServer, load: Load) -> anyhow::Result<Figures> {
     let nats = NatsServer::start().await?;
     let db = pg.fresh_database().await?;
     let config = Config {
@@ -149,6 +160,7 @@ pub async fn distributed(pg: &PgServer) -> anyhow::Result<Figures> {
         config,
         Mode::Serve(Service::All),
         Some(nats.monitor_url()),
+        load,
     )
     .await
 }
@@ -268,6 +280,7 @@ async fn measure(
     config: Config,
     mode: Mode,
     nats_monitor: Option<String>,
+    load: Load,
 ) -> anyhow::Result<Figures> {
     let running = start(config, mode).await?;
     let (gw, key, twilio) = (&running.gw, &running.key, &running.twilio);
@@ -314,16 +327,16 @@ async fn measure(
         }
     }
     let before = Reading::now(nats_monitor.as_deref()).await;
-    let sent_at = Arc::new(Mutex::new(vec![Utc::now(); messages()]));
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(messages())));
+    let sent_at = Arc::new(Mutex::new(vec![Utc::now(); load.messages]));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(load.messages)));
     let start = Instant::now();
     let first_post = Utc::now();
-    let tasks: Vec<_> = (0..clients())
+    let tasks: Vec<_> = (0..load.clients)
         .map(|c| {
             let (gw, key, sent_at, latencies) =
                 (gw.clone(), key.clone(), sent_at.clone(), latencies.clone());
             tokio::spawn(async move {
-                for i in (c..messages()).step_by(clients()) {
+                for i in (c..load.messages).step_by(load.clients) {
                     let t = Instant::now();
                     sent_at.lock().await[i] = Utc::now();
                     gw.call(
@@ -351,21 +364,21 @@ async fn measure(
             .filter(|m| m.body.starts_with("bench "))
             .collect::<Vec<_>>()
     };
-    while benched().len() < messages() {
+    while benched().len() < load.messages {
         anyhow::ensure!(
             Instant::now() < deadline,
             "only {} of {} texts reached Twilio in 10 minutes",
             twilio.sent().len(),
-            messages()
+            load.messages
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let sent = benched();
     anyhow::ensure!(
-        sent.len() == messages(),
+        sent.len() == load.messages,
         "{} texts reached Twilio for {} sent",
         sent.len(),
-        messages()
+        load.messages
     );
     let sent_at = sent_at.lock().await;
     let mut e2e: Vec<Duration> = sent
@@ -385,24 +398,24 @@ async fn measure(
     l.sort();
     // Twilio reports each text delivered; then every service takes in what happened.
     futures::stream::iter(&sent)
-        .for_each_concurrent(clients(), |m| async {
+        .for_each_concurrent(load.clients, |m| async {
             twilio.send_status_callback(&m.sid, "delivered", None).await;
         })
         .await;
     running.caught_up().await?;
     let cost = Reading::now(nats_monitor.as_deref()).await.since(
         &before,
-        messages(),
+        load.messages,
         nats_monitor.is_some(),
         nats_monitor.is_some(),
     );
     running.stop().await;
     Ok(Figures {
         label: label.into(),
-        accepted_per_sec: messages() as f64 / accepted_in.as_secs_f64(),
+        accepted_per_sec: load.messages as f64 / accepted_in.as_secs_f64(),
         post_p50: percentile(&l, 0.5),
         post_p99: percentile(&l, 0.99),
-        delivered_per_sec: messages() as f64 / (last - first_post).to_std()?.as_secs_f64(),
+        delivered_per_sec: load.messages as f64 / (last - first_post).to_std()?.as_secs_f64(),
         e2e_p50: percentile(&e2e, 0.5),
         e2e_p99: percentile(&e2e, 0.99),
         cost: Some(cost),
@@ -437,13 +450,12 @@ impl Gateway {
     }
 }
 
-pub fn print(rows: &[Figures]) {
+pub fn print(rows: &[Figures], load: Load) {
     let baseline = rows.first().map_or(f64::NAN, |b| b.delivered_per_sec);
     println!("{}", "-".repeat(124));
     println!(
         "Texting, {} texts by {} clients to {CASES} cases",
-        messages(),
-        clients()
+        load.messages, load.clients
     );
     println!(
         "{:<42} {:>11} {:>9} {:>9} | {:>12} {:>8} {:>9} {:>9}",
@@ -489,4 +501,51 @@ pub fn print(rows: &[Figures]) {
          transactions: explicit ones begun; bus messages: messages clients sent to nats-server; \
          CPU here: this process (casewire, the clients, the fake Twilio)."
     );
+}
+
+/// Texts per second as the clients grow, in both modes: does casewire use what the machine
+/// has, or does something serialize it?
+pub struct Sweep {
+    pub clients: usize,
+    pub embedded: Figures,
+    pub distributed: Figures,
+}
+
+pub const SWEEP_CLIENTS: [usize; 3] = [1, 4, 16];
+const SWEEP_MESSAGES: usize = 400;
+
+pub async fn sweep(pg: &PgServer) -> anyhow::Result<Vec<Sweep>> {
+    let mut rows = Vec::new();
+    for clients in SWEEP_CLIENTS {
+        let load = Load {
+            clients,
+            messages: SWEEP_MESSAGES,
+        };
+        rows.push(Sweep {
+            clients,
+            embedded: embedded(load).await?,
+            distributed: distributed(pg, load).await?,
+        });
+    }
+    Ok(rows)
+}
+
+pub fn print_sweep(rows: &[Sweep]) {
+    println!();
+    println!("Texts into Twilio per second as clients grow ({SWEEP_MESSAGES} texts each):");
+    println!(
+        "{:<10} {:>14} {:>12} {:>14} {:>12}",
+        "clients", "embedded/s", "POST p50", "distributed/s", "POST p50"
+    );
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+    for r in rows {
+        println!(
+            "{:<10} {:>14.0} {:>12} {:>14.0} {:>12}",
+            r.clients,
+            r.embedded.delivered_per_sec,
+            ms(r.embedded.post_p50),
+            r.distributed.delivered_per_sec,
+            ms(r.distributed.post_p50)
+        );
+    }
 }
