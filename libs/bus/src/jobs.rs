@@ -93,25 +93,41 @@ pub(crate) fn wake(queue: &str) {
     bell(queue).notify_waiters();
 }
 
-/// Runs a worker until `stop`.
+/// Runs a worker until `stop`: up to [`CONCURRENCY`] jobs at once, claiming more as each
+/// one ends, so one slow job (a slow provider call) does not hold up the rest. Each job is a
+/// task of its own: it goes on while this loop waits to claim (on SQLite, for the one
+/// connection that a running job may be holding).
 pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationToken) {
     let bell = bell(worker.queue());
+    let mut running = tokio::task::JoinSet::new();
     loop {
         let woken = bell.notified();
-        let busy = match run_due(&store, worker.as_ref()).await {
-            Ok(n) => n > 0,
-            Err(e) => {
-                tracing::warn!(queue = worker.queue(), error = %e, "job queue unavailable; retrying");
-                false
+        let free = CONCURRENCY - running.len() as i64;
+        // Whether the queue may hold more due jobs than this claim took.
+        let mut more = false;
+        if free > 0 {
+            match claim(&store, worker.queue(), free).await {
+                Ok(jobs) => {
+                    more = jobs.len() as i64 == free;
+                    for job in jobs {
+                        let (store, worker) = (store.clone(), worker.clone());
+                        running.spawn(async move { finish(&store, worker.as_ref(), job).await });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(queue = worker.queue(), error = %e, "job queue unavailable; retrying")
+                }
             }
-        };
-        if busy {
-            continue;
         }
         tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => {
+                // Let the jobs in hand end: each records what it did.
+                while running.join_next().await.is_some() {}
+                return;
+            }
+            Some(_) = running.join_next(), if !running.is_empty() => {}
             _ = woken => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(POLL), if !more => {}
         }
     }
 }
@@ -154,9 +170,9 @@ pub async fn depth(store: &EventStore, queue: &'static str) -> anyhow::Result<De
 }
 
 /// Claims the jobs due now, up to [`CONCURRENCY`], and runs them at once; returns how many
-/// it ran.
+/// it ran. For tests, which run a queue step by step.
 pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<usize> {
-    let jobs = claim(store, worker.queue()).await?;
+    let jobs = claim(store, worker.queue(), CONCURRENCY).await?;
     let ran = jobs.len();
     futures::stream::iter(jobs)
         .for_each_concurrent(None, |job| finish(store, worker, job))
@@ -164,9 +180,9 @@ pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<
     Ok(ran)
 }
 
-/// Claims due jobs whose lease is free, in one statement. Of two replicas, each row goes to
+/// Claims up to `limit` due jobs whose lease is free, in one statement. Of two replicas, each row goes to
 /// one: PostgreSQL skips the rows another claim holds, SQLite has one writer.
-async fn claim(store: &EventStore, queue: &str) -> anyhow::Result<Vec<Job>> {
+async fn claim(store: &EventStore, queue: &str, limit: i64) -> anyhow::Result<Vec<Job>> {
     let now = casewire_events::utc_now();
     let lease_until = now + chrono::Duration::from_std(LEASE)?;
     let skip_locked = match store.db().backend() {
@@ -183,7 +199,7 @@ async fn claim(store: &EventStore, queue: &str) -> anyhow::Result<Vec<Job>> {
     .bind(timestamp(lease_until))
     .bind(queue)
     .bind(timestamp(now))
-    .bind(CONCURRENCY)
+    .bind(limit)
     .fetch_all(store.db().writer())
     .await?;
     rows.into_iter()

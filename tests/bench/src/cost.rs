@@ -3,16 +3,23 @@
 //! nats-server (its own `/varz` counter), and CPU time by process (this one, which runs
 //! casewire, the clients and the fake Twilio; PostgreSQL's; nats-server's).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tracing::Subscriber;
 use tracing_subscriber::layer::{Context, Layer};
 
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
 
-/// Counts sqlx's statement events. Install it with a per-layer filter on the target
-/// `sqlx::query`, so that no other event is enabled for its sake.
+/// Counts sqlx's statement events while [`counting`] is on. Install it with [`is_statement`]
+/// as its per-layer filter: when counting is off, sqlx builds no log record at all, so the
+/// other measurements pay nothing for it.
 pub struct StatementCounter;
+
+/// Turns statement counting on (the texting section) or off.
+pub fn counting(on: bool) {
+    COUNTING.store(on, Ordering::Relaxed);
+}
 
 impl<S: Subscriber> Layer<S> for StatementCounter {
     fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
@@ -21,7 +28,7 @@ impl<S: Subscriber> Layer<S> for StatementCounter {
 }
 
 pub fn is_statement(m: &tracing::Metadata<'_>) -> bool {
-    m.target() == "sqlx::query"
+    COUNTING.load(Ordering::Relaxed) && m.target() == "sqlx::query"
 }
 
 /// A reading of every counter at one moment.

@@ -85,11 +85,13 @@ async fn main() -> anyhow::Result<()> {
     }
     eprintln!("texting: baseline, embedded, PostgreSQL + NATS…");
     let load = texting::Load::from_env();
+    cost::counting(true);
     let texting = vec![
         texting::direct(load).await?,
         texting::embedded(load).await?,
         texting::distributed(&server, load).await?,
     ];
+    cost::counting(false);
     eprintln!("texting: 1, 4 and 16 clients…");
     let sweep = texting::sweep(&server).await?;
     let reminders = if only_texting {
@@ -205,7 +207,8 @@ async fn show(conn: &mut PgConnection, setting: &str) -> anyhow::Result<String> 
 /// Counts every SQL statement (see cost.rs); `BENCH_LOG`, a filter such as `sqlx=debug`,
 /// also prints what it selects, for looking inside a probe.
 fn install_tracing() {
-    use tracing_subscriber::filter::{filter_fn, EnvFilter};
+    use tracing::subscriber::Interest;
+    use tracing_subscriber::filter::{dynamic_filter_fn, EnvFilter};
     use tracing_subscriber::prelude::*;
     let log = std::env::var("BENCH_LOG").ok().map(|filter| {
         tracing_subscriber::fmt::layer()
@@ -213,7 +216,15 @@ fn install_tracing() {
             .with_filter(EnvFilter::new(filter))
     });
     tracing_subscriber::registry()
-        .with(cost::StatementCounter.with_filter(filter_fn(cost::is_statement)))
+        .with(cost::StatementCounter.with_filter(
+            // Asked at every statement, so that counting can be turned on and off.
+            dynamic_filter_fn(|m, _| cost::is_statement(m)).with_callsite_filter(|m| {
+                match m.target() == "sqlx::query" {
+                    true => Interest::sometimes(),
+                    false => Interest::never(),
+                }
+            }),
+        ))
         .with(log)
         .init();
 }
