@@ -93,41 +93,28 @@ pub(crate) fn wake(queue: &str) {
     bell(queue).notify_waiters();
 }
 
-/// Runs a worker until `stop`: up to [`CONCURRENCY`] jobs at once, claiming more as each
-/// one ends, so one slow job (a slow provider call) does not hold up the rest. Each job is a
-/// task of its own: it goes on while this loop waits to claim (on SQLite, for the one
-/// connection that a running job may be holding).
+/// Runs a worker until `stop`: claims up to [`CONCURRENCY`] due jobs, runs them at once,
+/// and claims again when all have ended. (Claiming again as each job ends was tried: on
+/// SQLite it made many small claims and scattered the readers' batches, and halved the
+/// embedded mode's texts per second; docs/benchmarks.md.)
 pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationToken) {
     let bell = bell(worker.queue());
-    let mut running = tokio::task::JoinSet::new();
     loop {
         let woken = bell.notified();
-        let free = CONCURRENCY - running.len() as i64;
-        // Whether the queue may hold more due jobs than this claim took.
-        let mut more = false;
-        if free > 0 {
-            match claim(&store, worker.queue(), free).await {
-                Ok(jobs) => {
-                    more = jobs.len() as i64 == free;
-                    for job in jobs {
-                        let (store, worker) = (store.clone(), worker.clone());
-                        running.spawn(async move { finish(&store, worker.as_ref(), job).await });
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(queue = worker.queue(), error = %e, "job queue unavailable; retrying")
-                }
+        let busy = match run_due(&store, worker.as_ref()).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::warn!(queue = worker.queue(), error = %e, "job queue unavailable; retrying");
+                false
             }
+        };
+        if busy {
+            continue;
         }
         tokio::select! {
-            _ = stop.cancelled() => {
-                // Let the jobs in hand end: each records what it did.
-                while running.join_next().await.is_some() {}
-                return;
-            }
-            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = stop.cancelled() => return,
             _ = woken => {}
-            _ = tokio::time::sleep(POLL), if !more => {}
+            _ = tokio::time::sleep(POLL) => {}
         }
     }
 }
@@ -170,7 +157,7 @@ pub async fn depth(store: &EventStore, queue: &'static str) -> anyhow::Result<De
 }
 
 /// Claims the jobs due now, up to [`CONCURRENCY`], and runs them at once; returns how many
-/// it ran. For tests, which run a queue step by step.
+/// it ran.
 pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<usize> {
     let jobs = claim(store, worker.queue(), CONCURRENCY).await?;
     let ran = jobs.len();
