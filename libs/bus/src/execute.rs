@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use casewire_events::RecordedEvent;
 use casewire_eventstore::{EventStore, NewEvent, StoreError};
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, AggregateError, DomainEvent};
+use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::{CommandError, Reader};
@@ -32,25 +32,6 @@ impl<T: serde::de::DeserializeOwned> Envelope<T> {
 pub trait Refusal: std::error::Error {
     /// `not_found`, `invalid` or `conflict`.
     fn code(&self) -> &'static str;
-}
-
-impl<E: Refusal> From<AggregateError<E>> for CommandError {
-    fn from(e: AggregateError<E>) -> Self {
-        match e {
-            AggregateError::UserError(e) => CommandError::new(e.code(), e.to_string()),
-            AggregateError::AggregateConflict => CommandError::new(
-                "conflict",
-                "changed concurrently by another request; try again",
-            ),
-            AggregateError::DatabaseConnectionError(e) => {
-                tracing::error!(error = %e, "event store unavailable");
-                CommandError::unavailable("the event store is unavailable; try again")
-            }
-            AggregateError::DeserializationError(e) | AggregateError::UnexpectedError(e) => {
-                CommandError::internal(e)
-            }
-        }
-    }
 }
 
 impl From<StoreError> for CommandError {

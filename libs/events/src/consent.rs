@@ -88,6 +88,13 @@ impl DomainEvent for ConsentEvent {
 }
 
 impl State {
+    pub const ALL: [State; 4] = [State::None, State::Pending, State::Granted, State::Revoked];
+
+    /// The state a read model names, by [`State::as_str`].
+    pub fn named(name: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// As read models and answers name it.
     pub fn as_str(self) -> &'static str {
         match self {

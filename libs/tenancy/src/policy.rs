@@ -379,7 +379,7 @@ mod tests {
     fn which_purposes_each_consent_state_allows() {
         let mut p = Policy::default();
         let table = |p: &Policy| {
-            [State::None, State::Pending, State::Granted, State::Revoked].map(|s| {
+            State::ALL.map(|s| {
                 [
                     Purpose::Conversation,
                     Purpose::Reminder,

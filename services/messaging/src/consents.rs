@@ -50,10 +50,5 @@ pub(crate) async fn state(store: &EventStore, tenant: &str, phone: &str) -> anyh
             .bind(phone)
             .fetch_optional(store.db().reader())
             .await?;
-    Ok(match row.as_ref().map(|(s,)| s.as_str()) {
-        Some("pending") => State::Pending,
-        Some("granted") => State::Granted,
-        Some("revoked") => State::Revoked,
-        _ => State::None,
-    })
+    Ok(row.and_then(|(s,)| State::named(&s)).unwrap_or_default())
 }
