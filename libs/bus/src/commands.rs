@@ -1,50 +1,86 @@
-//! Commands between services: request/reply with a JSON body and a JSON answer.
+//! Commands between services: each a type of casewire-contract, carried as JSON.
+//!
+//! A sender asks with [`Bus::ask`](crate::Bus::ask); a service answers with [`Handlers`],
+//! one function per command. Under both, the transport sees a name and a JSON body.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use casewire_contract::{Command, CommandError, Envelope, ErrorCode};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use serde_json::Value;
 
-/// A service's answer to the commands sent to it.
+/// What a transport hands a service: a command's name and its JSON body.
 #[async_trait]
 pub trait CommandHandler: Send + Sync + 'static {
     async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError>;
 }
 
-/// A refused or failed command, as it travels back to the sender.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("{code}: {message}")]
-pub struct CommandError {
-    /// Machine-readable, e.g. `not_found`, `invalid`, `conflict`, `unavailable`.
-    pub code: String,
-    pub message: String,
+type Route<S> =
+    Box<dyn Fn(Arc<S>, Value) -> BoxFuture<'static, Result<Value, CommandError>> + Send + Sync>;
+
+/// A service's commands, each routed by its name to one function of the service's state:
+/// `Handlers::new(SERVICE, state).on::<Send>(Commands::send)`.
+pub struct Handlers<S> {
+    service: &'static str,
+    state: Arc<S>,
+    routes: HashMap<&'static str, Route<S>>,
 }
 
-impl CommandError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        CommandError {
-            code: code.to_string(),
-            message: message.into(),
+impl<S: Send + Sync + 'static> Handlers<S> {
+    pub fn new(service: &'static str, state: S) -> Self {
+        Handlers {
+            service,
+            state: Arc::new(state),
+            routes: HashMap::new(),
         }
     }
 
-    pub fn unavailable(message: impl Into<String>) -> Self {
-        CommandError::new("unavailable", message)
+    /// Answers `C` with `f`.
+    pub fn on<C, F, Fut>(mut self, f: F) -> Self
+    where
+        C: Command,
+        F: Fn(Arc<S>, Envelope<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<C::Answer, CommandError>> + Send + 'static,
+    {
+        assert_eq!(
+            C::SERVICE,
+            self.service,
+            "{} is not {}'s",
+            C::NAME,
+            self.service
+        );
+        let f = Arc::new(f);
+        let route: Route<S> = Box::new(move |state, body| {
+            let f = f.clone();
+            async move {
+                let answer = f(state, Envelope::parse(body)?).await?;
+                serde_json::to_value(answer).map_err(CommandError::internal)
+            }
+            .boxed()
+        });
+        assert!(
+            self.routes.insert(C::NAME, route).is_none(),
+            "{} answered twice",
+            C::NAME
+        );
+        self
     }
+}
 
-    pub fn invalid(message: impl Into<String>) -> Self {
-        CommandError::new("invalid", message)
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        CommandError::new("not_found", message)
-    }
-
-    /// A failure of casewire itself: the detail goes to the log, not to the caller.
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "command failed");
-        CommandError::new("internal", "internal error; it has been logged")
+#[async_trait]
+impl<S: Send + Sync + 'static> CommandHandler for Handlers<S> {
+    async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
+        let route = self.routes.get(command).ok_or_else(|| {
+            CommandError::new(
+                ErrorCode::UnknownCommand,
+                format!("{} has no command {command}", self.service),
+            )
+        })?;
+        route(self.state.clone(), body).await
     }
 }
 

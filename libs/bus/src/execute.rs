@@ -6,47 +6,27 @@ use casewire_events::RecordedEvent;
 use casewire_eventstore::{EventStore, NewEvent, StoreError};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
-use serde::{Deserialize, Serialize};
 
-use crate::{CommandError, Reader};
-
-/// Every command between services names its tenant (taken by the gateway from the
-/// credential) and carries the metadata its events will record.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Envelope<T> {
-    pub tenant: String,
-    #[serde(default)]
-    pub metadata: HashMap<String, String>,
-    pub body: T,
-}
-
-impl<T: serde::de::DeserializeOwned> Envelope<T> {
-    /// A command's body as it came over the bus; a malformed one is refused as invalid.
-    pub fn parse(body: serde_json::Value) -> Result<Self, CommandError> {
-        serde_json::from_value(body)
-            .map_err(|e| CommandError::invalid(format!("malformed command: {e}")))
-    }
-}
+use crate::{CommandError, ErrorCode, Reader};
 
 /// The kind of a refused command, which the gateway turns into an HTTP status.
 pub trait Refusal: std::error::Error {
-    /// `not_found`, `invalid` or `conflict`.
-    fn code(&self) -> &'static str;
+    /// Not found, invalid or conflict.
+    fn code(&self) -> ErrorCode;
 }
 
-impl From<StoreError> for CommandError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict { .. } => CommandError::new(
-                "conflict",
-                "changed concurrently by another request; try again",
-            ),
-            StoreError::Database(e) => {
-                tracing::error!(error = %e, "event store unavailable");
-                CommandError::unavailable("the event store is unavailable; try again")
-            }
-            other => CommandError::internal(other),
+/// A store failure as a command's error: a conflict the caller may retry, the store
+/// unreachable, or casewire's own failure.
+pub fn store_failure(e: StoreError) -> CommandError {
+    match e {
+        StoreError::Conflict { .. } => {
+            CommandError::conflict("changed concurrently by another request; try again")
         }
+        StoreError::Database(e) => {
+            tracing::error!(error = %e, "event store unavailable");
+            CommandError::unavailable("the event store is unavailable; try again")
+        }
+        other => CommandError::internal(other),
     }
 }
 
@@ -64,7 +44,9 @@ where
     A: Aggregate<Services = ()>,
     A::Error: Refusal,
 {
-    let mut loaded = load::<A>(store, tenant, aggregate_id).await?;
+    let mut loaded = load::<A>(store, tenant, aggregate_id)
+        .await
+        .map_err(store_failure)?;
     record_on(store, tenant, aggregate_id, &mut loaded, command, metadata).await
 }
 
@@ -102,7 +84,7 @@ where
             metadata: metadata.clone(),
         });
     }
-    let recorded = store.append(tenant, events).await?;
+    let recorded = store.append(tenant, events).await.map_err(store_failure)?;
     *version += recorded.len() as i64;
     Ok(recorded)
 }
@@ -120,7 +102,9 @@ where
     A: Aggregate<Services = ()>,
     A::Error: Refusal,
 {
-    let mut loaded = load::<A>(reader.store(), tenant, aggregate_id).await?;
+    let mut loaded = load::<A>(reader.store(), tenant, aggregate_id)
+        .await
+        .map_err(store_failure)?;
     execute_on(reader, tenant, aggregate_id, &mut loaded, command, metadata).await
 }
 

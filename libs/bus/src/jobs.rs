@@ -11,6 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use casewire_contract::QueueDepth;
 use casewire_events::timestamp;
 use casewire_eventstore::{Backend, EventStore};
 use chrono::{DateTime, Utc};
@@ -120,20 +121,7 @@ pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationT
 }
 
 /// How much work a queue holds: what the operator looks at first when texts are slow.
-#[derive(Debug, serde::Serialize)]
-pub struct Depth {
-    pub queue: &'static str,
-    /// Jobs due now, running or not.
-    pub due: i64,
-    /// Jobs waiting for a later time (quiet hours, a retry).
-    pub scheduled: i64,
-    /// Jobs that failed at least once and wait to be tried again.
-    pub retrying: i64,
-    /// When the oldest due job became due.
-    pub oldest_due_at: Option<String>,
-}
-
-pub async fn depth(store: &EventStore, queue: &'static str) -> anyhow::Result<Depth> {
+pub async fn depth(store: &EventStore, queue: &str) -> anyhow::Result<QueueDepth> {
     let now = timestamp(casewire_events::utc_now());
     let (due, scheduled, retrying, oldest_due_at): (i64, i64, i64, Option<String>) =
         sqlx::query_as(
@@ -147,8 +135,8 @@ pub async fn depth(store: &EventStore, queue: &'static str) -> anyhow::Result<De
         .bind(&now)
         .fetch_one(store.db().reader())
         .await?;
-    Ok(Depth {
-        queue,
+    Ok(QueueDepth {
+        queue: queue.to_string(),
         due,
         scheduled,
         retrying,

@@ -20,14 +20,18 @@ mod reader;
 pub mod relay;
 mod service;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use commands::{CommandError, CommandHandler};
-pub use execute::{caught_up, execute, execute_on, load, record, record_on, Envelope, Refusal};
+pub use casewire_contract::{Command, CommandError, Envelope, ErrorCode, ServiceStatus};
+pub use commands::{CommandHandler, Handlers};
+pub use execute::{
+    caught_up, execute, execute_on, load, record, record_on, store_failure, Refusal,
+};
 pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};
 pub use projection::{Of, Projection, Reads};
@@ -105,8 +109,44 @@ impl Bus {
         }
     }
 
-    /// Sends a command to a service and waits for its answer.
-    pub async fn request(
+    /// Sends `command` for `tenant` to the service that answers it and waits for its answer.
+    pub async fn ask<C: Command>(
+        &self,
+        tenant: &str,
+        metadata: HashMap<String, String>,
+        command: C,
+    ) -> Result<C::Answer, CommandError> {
+        let envelope = Envelope {
+            tenant: tenant.to_string(),
+            metadata,
+            body: command,
+        };
+        let body = serde_json::to_value(envelope).map_err(CommandError::internal)?;
+        let answer = self.request(C::SERVICE, C::NAME, body).await?;
+        serde_json::from_value(answer).map_err(|e| {
+            CommandError::internal(format!(
+                "{} answered {} with an unexpected shape: {e}",
+                C::SERVICE,
+                C::NAME
+            ))
+        })
+    }
+
+    /// Asks a running service how far behind it is; see [`ServiceStatus`].
+    pub async fn status(&self, service: &str) -> Result<ServiceStatus, CommandError> {
+        let answer = self
+            .request(service, casewire_contract::STATUS, Value::Null)
+            .await?;
+        serde_json::from_value(answer).map_err(|e| {
+            CommandError::internal(format!(
+                "{service} answered status with an unexpected shape: {e}"
+            ))
+        })
+    }
+
+    /// Sends a command to a service by name and waits for its answer: what the transports
+    /// carry under [`Bus::ask`].
+    pub(crate) async fn request(
         &self,
         service: &str,
         command: &str,

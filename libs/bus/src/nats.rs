@@ -247,7 +247,7 @@ impl Nats {
                     casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
                     let answer = async {
                         let body: Value = serde_json::from_slice(&msg.payload).map_err(|e| {
-                            CommandError::new("invalid", format!("command body is not JSON: {e}"))
+                            CommandError::invalid(format!("command body is not JSON: {e}"))
                         })?;
                         handler.handle(&command, body).await
                     }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use casewire_eventstore::EventStore;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, CommandError, CommandHandler, Reader, Result, Worker};
+use crate::{Bus, CommandError, CommandHandler, ErrorCode, Reader, Result, ServiceStatus, Worker};
 
 /// What a service runs: its reader of the log (with its projections), its commands and its
 /// workers. Every service also answers the `status` command: how far its reader is behind
@@ -77,31 +77,35 @@ struct Status {
 #[async_trait]
 impl CommandHandler for Status {
     async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
-        if command != "status" {
+        if command != casewire_contract::STATUS {
             return match &self.wiring.commands {
                 Some(h) => h.handle(command, body).await,
                 None => Err(CommandError::new(
-                    "unknown_command",
+                    ErrorCode::UnknownCommand,
                     format!("{} has no command {command}", self.wiring.service),
                 )),
             };
         }
-        let behind = self
-            .wiring
-            .reader
-            .events_behind()
-            .await
-            .map_err(|e| CommandError::unavailable(e.to_string()))?;
-        let projections: Vec<Value> = (self.wiring.reader.projections().iter())
-            .map(|p| json!({ "name": p.name(), "events_behind": behind }))
-            .collect();
-        let mut queues = Vec::new();
+        let unavailable = |e: anyhow::Error| CommandError::unavailable(e.to_string());
+        let reader = &self.wiring.reader;
+        let mut jobs = Vec::new();
         for w in &self.wiring.workers {
-            let q = crate::jobs::depth(&self.store, w.queue())
-                .await
-                .map_err(|e| CommandError::unavailable(e.to_string()))?;
-            queues.push(json!(q));
+            jobs.push(
+                crate::jobs::depth(&self.store, w.queue())
+                    .await
+                    .map_err(unavailable)?,
+            );
         }
-        Ok(json!({ "service": self.wiring.service, "projections": projections, "jobs": queues }))
+        let status = ServiceStatus {
+            service: self.wiring.service.to_string(),
+            projections: reader
+                .projections()
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+            events_behind: reader.events_behind().await.map_err(unavailable)?,
+            jobs,
+        };
+        serde_json::to_value(status).map_err(CommandError::internal)
     }
 }

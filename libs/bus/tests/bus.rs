@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casewire_bus::{
-    relay, Bus, CommandError, CommandHandler, Nats, NatsSettings, Projection, Reader, Reads,
+    relay, Bus, CommandError, Envelope, ErrorCode, Handlers, Nats, NatsSettings, Projection,
+    Reader, Reads,
 };
+use casewire_contract::messaging::{MessageView, Reply, ReportStatus};
 use casewire_crypto::Key;
 use casewire_events::{subjects, RecordedEvent};
 use casewire_eventstore::{Db, EventStore, NewEvent};
 use casewire_testkit::{wait_for, NatsServer, PgServer};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::{Any, Transaction};
 use tokio_util::sync::CancellationToken;
 
@@ -270,38 +272,72 @@ async fn the_in_process_bus_feeds_projections_from_the_log() {
     follower.await.unwrap();
 }
 
+/// A messaging that answers `reply` with the text it would queue, and nothing else.
 struct Echo;
 
-#[async_trait]
-impl CommandHandler for Echo {
-    async fn handle(&self, command: &str, body: Value) -> Result<Value, CommandError> {
-        match command {
-            "echo" => Ok(json!({"echo": body})),
-            other => Err(CommandError::new(
-                "unknown_command",
-                format!("no command {other}"),
-            )),
-        }
+impl Echo {
+    async fn reply(self: Arc<Self>, cmd: Envelope<Reply>) -> Result<MessageView, CommandError> {
+        Ok(MessageView {
+            id: cmd.body.id,
+            case_id: None,
+            direction: "outbound".into(),
+            phone: cmd.body.to,
+            body: Some(cmd.body.body),
+            status: "queued".into(),
+            error_code: None,
+            error_reason: None,
+            segments: 1,
+            encoding: "GSM-7".into(),
+            price_usd: 0.0079,
+            purpose: Some(cmd.tenant),
+            deliver_after: None,
+            routing: None,
+            routing_reason: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        })
     }
 }
 
 async fn commands_round_trip(bus: Bus) {
     let stop = CancellationToken::new();
-    bus.serve_commands("messaging", Arc::new(Echo), stop.clone())
+    let echo =
+        Handlers::new(casewire_contract::messaging::SERVICE, Echo).on::<Reply, _, _>(Echo::reply);
+    bus.serve_commands("messaging", Arc::new(echo), stop.clone())
         .await
         .unwrap();
-    let answer = bus
-        .request("messaging", "echo", json!({"x": 1}))
-        .await
-        .unwrap();
-    assert_eq!(answer, json!({"echo": {"x": 1}}));
+    let reply = Reply {
+        id: "m-1".into(),
+        to: "+13125550100".into(),
+        body: "Got it".into(),
+        in_reply_to: None,
+    };
+    let answer = bus.ask("t1", Default::default(), reply).await.unwrap();
+    assert_eq!(
+        (
+            answer.id.as_str(),
+            answer.body.as_deref(),
+            answer.purpose.as_deref()
+        ),
+        ("m-1", Some("Got it"), Some("t1")),
+        "the answer is the service's, typed, for the tenant asked"
+    );
+    let status = ReportStatus {
+        message_id: "m-1".into(),
+        status: "delivered".into(),
+        error_code: None,
+    };
+    let err = bus.ask("t1", Default::default(), status).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::UnknownCommand, "{err}");
+    let request = casewire_contract::consent::Request {
+        phone: "+13125550100".into(),
+        language: None,
+    };
     let err = bus
-        .request("messaging", "nope", json!({}))
+        .ask("t1", Default::default(), request)
         .await
         .unwrap_err();
-    assert_eq!(err.code, "unknown_command");
-    let err = bus.request("consent", "echo", json!({})).await.unwrap_err();
-    assert_eq!(err.code, "unavailable", "{err}");
+    assert_eq!(err.code, ErrorCode::Unavailable, "{err}");
     stop.cancel();
 }
 

@@ -13,24 +13,7 @@ pub struct Case {
     details: Option<CaseDetails>,
 }
 
-/// A case as the CMS sends it (`PUT /v1/cases/{case_id}`), before validation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CaseInput {
-    pub client: ClientInput,
-    pub status: Option<String>,
-    pub problem_code: Option<String>,
-    pub office: Option<String>,
-    #[serde(default)]
-    pub advocates: Vec<String>,
-    pub time_zone: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClientInput {
-    pub name: String,
-    pub phone: String,
-    pub language: Option<String>,
-}
+pub use casewire_contract::case_link::{CaseInput, ClientInput};
 
 #[derive(Debug)]
 pub enum CaseCommand {
@@ -44,8 +27,8 @@ pub enum CaseError {
 }
 
 impl Refusal for CaseError {
-    fn code(&self) -> &'static str {
-        "invalid"
+    fn code(&self) -> casewire_bus::ErrorCode {
+        casewire_bus::ErrorCode::Invalid
     }
 }
 
@@ -73,60 +56,59 @@ fn optional(what: &str, v: Option<String>) -> Result<Option<String>, CaseError> 
         .transpose()
 }
 
-impl CaseInput {
-    pub fn validate(self) -> Result<CaseDetails, CaseError> {
-        let phone = casewire_sms::phone::normalize(&self.client.phone)
-            .map_err(|e| CaseError::Invalid(format!("client.phone: {e}")))?;
-        let language = match self.client.language.as_deref().map(str::trim) {
-            None | Some("") => "en".to_string(),
-            Some(l) if is_language_tag(l) => l.to_string(),
-            Some(l) => {
-                return Err(CaseError::Invalid(format!(
-                    "client.language: {l:?} is not a language tag such as en, es or es-MX"
-                )))
-            }
-        };
-        let status = match self.status.as_deref() {
-            None | Some("open") => CaseStatus::Open,
-            Some("closed") => CaseStatus::Closed,
-            Some(s) => {
-                return Err(CaseError::Invalid(format!(
-                    "status must be open or closed, not {s:?}"
-                )))
-            }
-        };
-        let time_zone = match self.time_zone.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(tz) if tz.parse::<chrono_tz::Tz>().is_ok() => Some(tz.to_string()),
-            Some(tz) => {
-                return Err(CaseError::Invalid(format!(
-                    "time_zone: {tz:?} is not an IANA time zone such as America/Chicago"
-                )))
-            }
-        };
-        if self.advocates.len() > 50 {
-            return Err(CaseError::Invalid("advocates: at most 50".into()));
+/// A case as recorded: its phone normalized, its fields checked, the client sealed.
+pub fn validate(input: CaseInput) -> Result<CaseDetails, CaseError> {
+    let phone = casewire_sms::phone::normalize(&input.client.phone)
+        .map_err(|e| CaseError::Invalid(format!("client.phone: {e}")))?;
+    let language = match input.client.language.as_deref().map(str::trim) {
+        None | Some("") => "en".to_string(),
+        Some(l) if is_language_tag(l) => l.to_string(),
+        Some(l) => {
+            return Err(CaseError::Invalid(format!(
+                "client.language: {l:?} is not a language tag such as en, es or es-MX"
+            )))
         }
-        Ok(CaseDetails {
-            client: Client {
-                name: Sealed::new(
-                    client_subject(&phone),
-                    text("client.name", &self.client.name, 200)?,
-                ),
-                phone,
-                language,
-            },
-            status,
-            problem_code: optional("problem_code", self.problem_code)?,
-            office: optional("office", self.office)?,
-            advocates: self
-                .advocates
-                .iter()
-                .map(|a| text("advocates[]", a, 200))
-                .collect::<Result<_, _>>()?,
-            time_zone,
-        })
+    };
+    let status = match input.status.as_deref() {
+        None | Some("open") => CaseStatus::Open,
+        Some("closed") => CaseStatus::Closed,
+        Some(s) => {
+            return Err(CaseError::Invalid(format!(
+                "status must be open or closed, not {s:?}"
+            )))
+        }
+    };
+    let time_zone = match input.time_zone.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(tz) if tz.parse::<chrono_tz::Tz>().is_ok() => Some(tz.to_string()),
+        Some(tz) => {
+            return Err(CaseError::Invalid(format!(
+                "time_zone: {tz:?} is not an IANA time zone such as America/Chicago"
+            )))
+        }
+    };
+    if input.advocates.len() > 50 {
+        return Err(CaseError::Invalid("advocates: at most 50".into()));
     }
+    Ok(CaseDetails {
+        client: Client {
+            name: Sealed::new(
+                client_subject(&phone),
+                text("client.name", &input.client.name, 200)?,
+            ),
+            phone,
+            language,
+        },
+        status,
+        problem_code: optional("problem_code", input.problem_code)?,
+        office: optional("office", input.office)?,
+        advocates: input
+            .advocates
+            .iter()
+            .map(|a| text("advocates[]", a, 200))
+            .collect::<Result<_, _>>()?,
+        time_zone,
+    })
 }
 
 impl Aggregate for Case {
@@ -143,7 +125,7 @@ impl Aggregate for Case {
         sink: &EventSink<Self>,
     ) -> Result<(), CaseError> {
         let CaseCommand::Put(input) = command;
-        let details = input.validate()?;
+        let details = validate(input)?;
         let event = match &self.details {
             None => CaseEvent::CaseLinked { details },
             // The CMS sends the whole case again on every change: the same case is no change.

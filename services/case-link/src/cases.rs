@@ -6,7 +6,6 @@ use casewire_events::case::{CaseDetails, CaseEvent};
 use casewire_events::message::MessageEvent;
 use casewire_events::RecordedEvent;
 use casewire_eventstore::EventStore;
-use serde::Serialize;
 use sqlx::{Any, Transaction};
 
 pub struct Cases;
@@ -67,31 +66,7 @@ impl Projection for Cases {
     }
 }
 
-/// A case as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CaseView {
-    /// The CMS's own id.
-    pub id: String,
-    pub client: ClientView,
-    /// open or closed.
-    pub status: String,
-    pub problem_code: Option<String>,
-    pub office: Option<String>,
-    pub advocates: Vec<String>,
-    /// The client's IANA time zone, when the CMS gave one; else the organization's holds.
-    pub time_zone: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_texted_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ClientView {
-    /// null once the client's data was erased.
-    pub name: Option<String>,
-    pub phone: String,
-    pub language: String,
-}
+pub use casewire_contract::case_link::{CaseView, ClientView};
 
 /// One case of a tenant, with the client's name opened.
 pub async fn find(

@@ -17,7 +17,7 @@ use casewire_tenancy::TenantDirectory;
 pub use cases::{CaseView, ClientView};
 pub use webhooks::{DeliveryView, EndpointView};
 
-pub const SERVICE: &str = "case-link";
+pub use casewire_contract::case_link::SERVICE;
 
 fn projections() -> Vec<Arc<dyn Projection>> {
     vec![
@@ -32,10 +32,10 @@ fn projections() -> Vec<Arc<dyn Projection>> {
 pub fn wiring(store: &EventStore) -> Wiring {
     let reader = Reader::new(store, SERVICE, projections());
     Wiring::new(reader.clone())
-        .commands(commands::Commands {
+        .commands(commands::handlers(commands::Commands {
             store: store.clone(),
             reader: reader.clone(),
-        })
+        }))
         .worker(routing::Router { reader })
         .worker(webhooks::Deliverer::new())
 }

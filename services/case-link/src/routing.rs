@@ -105,7 +105,7 @@ pub fn route(message_id: &str, decision: Decision) -> RouteCommand {
 pub enum RouteError {}
 
 impl Refusal for RouteError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> casewire_bus::ErrorCode {
         match *self {}
     }
 }

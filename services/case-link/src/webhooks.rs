@@ -64,10 +64,10 @@ pub enum EndpointError {
 }
 
 impl Refusal for EndpointError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> casewire_bus::ErrorCode {
         match self {
-            EndpointError::Invalid(_) => "invalid",
-            EndpointError::Exists => "conflict",
+            EndpointError::Invalid(_) => casewire_bus::ErrorCode::Invalid,
+            EndpointError::Exists => casewire_bus::ErrorCode::Conflict,
         }
     }
 }
@@ -520,14 +520,7 @@ pub async fn deliveries(
         .collect())
 }
 
-/// An endpoint as the API shows it: never its secret.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EndpointView {
-    pub id: String,
-    pub url: String,
-    pub events: Vec<String>,
-    pub created_at: String,
-}
+pub use casewire_contract::case_link::EndpointView;
 
 pub async fn endpoint(
     store: &EventStore,

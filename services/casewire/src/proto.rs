@@ -27,7 +27,71 @@ pub fn documents() -> Vec<(String, String)> {
             casewire_events::case::ENDPOINT_AGGREGATE,
         ),
     );
+    docs.extend(command_schemas());
     docs
+}
+
+/// One JSON Schema per command of the bus: what is sent and what comes back.
+fn command_schemas() -> Vec<(String, String)> {
+    use casewire_contract::{case_link, consent, messaging};
+    vec![
+        command_schema::<messaging::Send>(),
+        command_schema::<messaging::Reply>(),
+        command_schema::<messaging::Receive>(),
+        command_schema::<messaging::ReportStatus>(),
+        command_schema::<messaging::PutAppointment>(),
+        command_schema::<messaging::CancelAppointment>(),
+        command_schema::<messaging::SetReminders>(),
+        command_schema::<messaging::PreviewReminder>(),
+        command_schema::<consent::Request>(),
+        command_schema::<consent::Record>(),
+        command_schema::<case_link::PutCase>(),
+        command_schema::<case_link::CorrectRouting>(),
+        command_schema::<case_link::CreateWebhookEndpoint>(),
+    ]
+}
+
+fn command_schema<C: casewire_contract::Command>() -> (String, String) {
+    let mut deps: Vec<(String, RefOr<Schema>)> = vec![
+        (C::name().into_owned(), C::schema()),
+        (C::Answer::name().into_owned(), C::Answer::schema()),
+        (
+            casewire_contract::ErrorCode::name().into_owned(),
+            casewire_contract::ErrorCode::schema(),
+        ),
+    ];
+    C::schemas(&mut deps);
+    C::Answer::schemas(&mut deps);
+    let defs: serde_json::Map<String, Value> = deps
+        .into_iter()
+        .map(|(name, s)| (name, serde_json::to_value(s).unwrap()))
+        .collect();
+    let (service, name) = (C::SERVICE, C::NAME);
+    let reference = |n: std::borrow::Cow<'static, str>| json!({ "$ref": format!("#/$defs/{n}") });
+    let doc = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("casewire:command:{service}.{name}"),
+        "title": format!("{service}.{name}"),
+        "$comment": format!(
+            "a request on subject casewire.cmd.{service}.{name}, its body {{tenant, metadata, body: request}}; the reply is {{ok: answer}} or {{error: {{code, message}}}}"
+        ),
+        "type": "object",
+        "properties": {
+            "request": reference(C::name()),
+            "answer": reference(C::Answer::name()),
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": reference(casewire_contract::ErrorCode::name()),
+                    "message": { "type": "string" },
+                },
+                "required": ["code", "message"],
+            },
+        },
+        "$defs": defs,
+    });
+    let text = pretty(&doc).replace("#/components/schemas/", "#/$defs/");
+    (format!("commands/{service}/{name}.json"), text)
 }
 
 fn pretty(v: &Value) -> String {

@@ -63,10 +63,10 @@ pub enum ConsentError {
 }
 
 impl casewire_bus::Refusal for ConsentError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> casewire_bus::ErrorCode {
         match self {
-            ConsentError::OptedOut => "conflict",
-            ConsentError::Invalid(_) => "invalid",
+            ConsentError::OptedOut => casewire_bus::ErrorCode::Conflict,
+            ConsentError::Invalid(_) => casewire_bus::ErrorCode::Invalid,
         }
     }
 }

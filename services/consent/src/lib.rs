@@ -18,7 +18,7 @@ use casewire_tenancy::{Policies, TenantDirectory};
 
 pub use states::ConsentView;
 
-pub const SERVICE: &str = "consent";
+pub use casewire_contract::consent::SERVICE;
 
 pub(crate) fn policies() -> Policies {
     Policies::new("consent_policies", "consent_policies")
@@ -36,10 +36,10 @@ fn projections() -> Vec<Arc<dyn Projection>> {
 pub fn wiring(store: &EventStore, bus: &Bus) -> Wiring {
     let reader = Reader::new(store, SERVICE, projections());
     Wiring::new(reader.clone())
-        .commands(commands::Commands {
+        .commands(commands::handlers(commands::Commands {
             store: store.clone(),
             reader: reader.clone(),
-        })
+        }))
         .worker(states::KeywordReader {
             reader,
             bus: bus.clone(),

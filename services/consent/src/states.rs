@@ -320,36 +320,19 @@ async fn send(
             .await?;
     let organization = organization.map(|(n,)| n).unwrap_or_default();
     let body = render(answer.reply, &answer.language, &organization, &policy);
-    let request = json!({
-        "tenant": tenant,
-        "metadata": Metadata::new(Actor::System).into_map(),
-        "body": { "id": id, "to": answer.phone, "body": body, "in_reply_to": answer.in_reply_to },
-    });
-    bus.request("messaging", "reply", request)
+    let reply = casewire_contract::messaging::Reply {
+        id: id.to_string(),
+        to: answer.phone.clone(),
+        body,
+        in_reply_to: answer.in_reply_to.clone(),
+    };
+    bus.ask(tenant, Metadata::new(Actor::System).into_map(), reply)
         .await
         .map_err(|e| anyhow::anyhow!("messaging: {}", e.message))?;
     Ok(())
 }
 
-/// A number's consent as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ConsentView {
-    pub phone: String,
-    /// none, pending, granted or revoked.
-    pub state: String,
-    pub updated_at: Option<String>,
-    /// Every change, oldest first.
-    pub history: Vec<EvidenceView>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EvidenceView {
-    pub state: String,
-    /// The client's text (opened), the staff member's key, method and note, or Twilio's reason.
-    #[schema(value_type = Object)]
-    pub evidence: serde_json::Value,
-    pub recorded_at: String,
-}
+pub use casewire_contract::consent::{ConsentView, EvidenceView};
 
 pub async fn find(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<ConsentView> {
     let state: Option<(String, String)> = sqlx::query_as(

@@ -142,15 +142,16 @@ impl DomainError for casewire_tenancy::TenantError {
 /// A service's refusal, as the gateway answers it.
 impl From<casewire_bus::CommandError> for ApiError {
     fn from(e: casewire_bus::CommandError) -> Self {
-        match e.code.as_str() {
-            "not_found" => ApiError::not_found(e.message),
-            "invalid" => ApiError::unprocessable(e.message),
-            "conflict" => ApiError::conflict(e.message),
-            "unavailable" => {
+        use casewire_bus::ErrorCode as C;
+        match e.code {
+            C::NotFound => ApiError::not_found(e.message),
+            C::Invalid => ApiError::unprocessable(e.message),
+            C::Conflict => ApiError::conflict(e.message),
+            C::Unavailable => {
                 tracing::warn!(error = %e.message, "a service is unavailable");
                 ApiError::unavailable("a casewire service is unavailable; try again")
             }
-            _ => ApiError::internal(e),
+            C::UnknownCommand | C::Internal => ApiError::internal(e),
         }
     }
 }

@@ -173,33 +173,28 @@ impl Gateway {
     }
 
     /// Sends a command to a service on behalf of `auth`, for `tenant` (from the credential).
-    pub async fn command(
+    /// Sends `command` to the service that answers it, on behalf of the credential's holder.
+    pub async fn ask<C: casewire_bus::Command>(
         &self,
         auth: &Auth,
         tenant: &str,
-        service: &str,
-        command: &str,
-        body: impl serde::Serialize,
-    ) -> Result<serde_json::Value, ApiError> {
-        self.command_as(auth.metadata(), tenant, service, command, body)
-            .await
+        command: C,
+    ) -> Result<C::Answer, ApiError> {
+        self.ask_as(auth.metadata(), tenant, command).await
     }
 
-    pub(crate) async fn command_as(
+    /// [`Gateway::ask`] with the metadata of a caller that holds no API key (Twilio).
+    pub(crate) async fn ask_as<C: casewire_bus::Command>(
         &self,
         metadata: casewire_events::Metadata,
         tenant: &str,
-        service: &str,
-        command: &str,
-        body: impl serde::Serialize,
-    ) -> Result<serde_json::Value, ApiError> {
-        let envelope = casewire_bus::Envelope {
-            tenant: tenant.to_string(),
-            metadata: metadata.into_map(),
-            body,
-        };
-        let body = serde_json::to_value(envelope).map_err(ApiError::internal)?;
-        Ok(self.inner.bus.request(service, command, body).await?)
+        command: C,
+    ) -> Result<C::Answer, ApiError> {
+        Ok(self
+            .inner
+            .bus
+            .ask(tenant, metadata.into_map(), command)
+            .await?)
     }
 
     /// A tenant's SMS provider with its auth token opened, if it configured one.

@@ -116,10 +116,10 @@ pub enum AppointmentError {
 }
 
 impl Refusal for AppointmentError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> casewire_bus::ErrorCode {
         match self {
-            AppointmentError::NoSuchAppointment => "not_found",
-            AppointmentError::Stale => "conflict",
+            AppointmentError::NoSuchAppointment => casewire_bus::ErrorCode::NotFound,
+            AppointmentError::Stale => casewire_bus::ErrorCode::Conflict,
         }
     }
 }

@@ -22,7 +22,7 @@ use casewire_tenancy::{Policies, ReminderPolicies, SmsProviders, TenantDirectory
 
 pub use messages::MessageView;
 
-pub const SERVICE: &str = "messaging";
+pub use casewire_contract::messaging::SERVICE;
 
 /// What messaging needs from the configuration.
 #[derive(Clone, Debug)]
@@ -76,11 +76,11 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
     let twilio =
         TwilioClient::new(&settings.twilio_api_base).with_retry_policy(RetryPolicy::none());
     Wiring::new(reader.clone())
-        .commands(commands::Commands {
+        .commands(commands::handlers(commands::Commands {
             store: store.clone(),
             reader: reader.clone(),
             settings: settings.clone(),
-        })
+        }))
         .worker(dispatch::Dispatcher {
             settings,
             twilio,

@@ -88,11 +88,11 @@ pub enum MessageError {
 }
 
 impl Refusal for MessageError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> casewire_bus::ErrorCode {
         match self {
-            MessageError::Invalid(_) => "invalid",
-            MessageError::NoSuchMessage => "not_found",
-            MessageError::Exists | MessageError::Conflict(_) => "conflict",
+            MessageError::Invalid(_) => casewire_bus::ErrorCode::Invalid,
+            MessageError::NoSuchMessage => casewire_bus::ErrorCode::NotFound,
+            MessageError::Exists | MessageError::Conflict(_) => casewire_bus::ErrorCode::Conflict,
         }
     }
 }

@@ -9,7 +9,6 @@ use casewire_events::case::{CaseEvent, InboundRouteEvent};
 use casewire_events::message::{status_rank, MessageEvent, STATUS_RANKS};
 use casewire_events::{RecordedEvent, Sealed};
 use casewire_eventstore::EventStore;
-use serde::Serialize;
 use sqlx::{Any, Transaction};
 
 pub struct Messages;
@@ -296,38 +295,7 @@ async fn insert(
     Ok(())
 }
 
-/// A text as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct MessageView {
-    pub id: String,
-    /// null for an inbound text not routed to a case, or casewire's answer to one.
-    pub case_id: Option<String>,
-    /// inbound or outbound.
-    pub direction: String,
-    /// The client's number (E.164).
-    pub phone: String,
-    /// null once the client's data was erased.
-    pub body: Option<String>,
-    /// outbound: queued, accepted, sending, sent, delivered, undelivered or failed; inbound: received.
-    pub status: String,
-    /// The provider's error code (Twilio's, e.g. 21610), when it failed.
-    pub error_code: Option<String>,
-    pub error_reason: Option<String>,
-    pub segments: i64,
-    /// GSM-7 or UCS-2.
-    pub encoding: String,
-    /// The estimated price in US dollars, at the tenant's rate per segment.
-    pub price_usd: f64,
-    /// outbound: conversation, reminder, bulk or system (casewire's answer to a keyword).
-    pub purpose: Option<String>,
-    /// outbound: held by quiet hours until then (RFC 3339), or null when it goes at once.
-    pub deliver_after: Option<String>,
-    /// inbound: routed, unrouted or pending.
-    pub routing: Option<String>,
-    pub routing_reason: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
+pub use casewire_contract::messaging::MessageView;
 
 #[derive(sqlx::FromRow)]
 struct Row {

@@ -417,7 +417,7 @@ async fn queue(
     };
     let metadata = Metadata::new(Actor::System).into_map();
     match casewire_bus::record::<Message>(store, tenant, &text.message_id, queue, metadata).await {
-        Err(e) if e.code == "conflict" => Ok(()),
+        Err(e) if e.code == casewire_bus::ErrorCode::Conflict => Ok(()),
         other => other.map(drop).map_err(|e| anyhow::anyhow!(e.message)),
     }
 }
@@ -517,7 +517,7 @@ impl Worker for Scheduler {
             Ok(()) => {}
             // Another replica decided first, or the appointment moved a moment ago: the
             // job for the new time will run.
-            Err(e) if e.code == "conflict" => return Ok(Outcome::Done),
+            Err(e) if e.code == casewire_bus::ErrorCode::Conflict => return Ok(Outcome::Done),
             Err(e) => anyhow::bail!(e.message),
         }
         if let Some(text) = text {
@@ -558,7 +558,7 @@ pub(crate) async fn replan(
         match record(store, tenant, &id, AppointmentCommand::Replan(plan)).await {
             Ok(()) => {}
             // Changed under us: the change made its own plan.
-            Err(e) if e.code == "conflict" => {}
+            Err(e) if e.code == casewire_bus::ErrorCode::Conflict => {}
             Err(e) => anyhow::bail!(e.message),
         }
     }
@@ -578,26 +578,7 @@ impl Worker for Replanner {
     }
 }
 
-/// A reminder as the API shows it.
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ReminderView {
-    /// `{appointment_id}:{offset}`.
-    pub id: String,
-    pub appointment_id: String,
-    /// How long before the appointment (ISO 8601).
-    pub offset: String,
-    /// When it is due by the appointment (RFC 3339).
-    pub due_at: String,
-    /// When it goes: the due time, or the end of quiet hours once deferred; null once it
-    /// went, was skipped or cancelled.
-    pub sends_at: Option<String>,
-    /// scheduled, deferred, sent, skipped or cancelled.
-    pub state: String,
-    pub reason: Option<String>,
-    /// The text, once sent.
-    pub message_id: Option<String>,
-    pub updated_at: String,
-}
+pub use casewire_contract::messaging::ReminderView;
 
 /// A case's reminders (one appointment's, when named), by appointment and due time.
 pub async fn list(

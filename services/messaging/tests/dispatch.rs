@@ -162,5 +162,5 @@ async fn a_stop_recorded_after_a_text_was_queued_stops_it_at_dispatch() {
     assert_eq!(w.twilio.requests_count(), 0, "nothing reached Twilio");
     // And the next text is refused when it is asked for.
     let refused = w.send("C-1", "Are you there?", "conversation").await;
-    assert_eq!(refused.unwrap_err().code, "conflict");
+    assert_eq!(refused.unwrap_err().code, casewire_bus::ErrorCode::Conflict);
 }

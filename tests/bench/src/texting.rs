@@ -190,17 +190,7 @@ impl Running {
                     Value::Null,
                 )
                 .await?;
-            let services = status["services"].as_array().cloned().unwrap_or_default();
-            let idle = !services.is_empty()
-                && services.iter().all(|svc| {
-                    svc["projections"]
-                        .as_array()
-                        .is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
-                        && svc["jobs"]
-                            .as_array()
-                            .is_some_and(|qs| qs.iter().all(|q| q["due"] == 0))
-                });
-            if idle {
+            if casewire_contract::ServiceStatus::all_idle(&status) {
                 return Ok(());
             }
             anyhow::ensure!(

@@ -284,18 +284,7 @@ impl Api {
             || async {
                 let (s, status) = self.get("/v1/status", OPERATOR_TOKEN).await;
                 assert_eq!(s, 200, "{status}");
-                let services = status["services"].as_array()?.clone();
-                let caught_up = services.len() == 4
-                    && services.iter().all(|svc| {
-                        svc.get("error").is_none()
-                            && svc["projections"]
-                                .as_array()
-                                .is_some_and(|ps| ps.iter().all(|p| p["events_behind"] == 0))
-                            && svc["jobs"]
-                                .as_array()
-                                .is_some_and(|qs| qs.iter().all(|q| q["due"] == 0))
-                    });
-                caught_up.then_some(())
+                casewire_contract::ServiceStatus::all_idle(&status).then_some(())
             },
         )
         .await;

@@ -2,11 +2,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_case_link::CaseView;
-use casewire_messaging::MessageView;
+use casewire_contract::case_link::{CaseInput, CaseView, CorrectRouting, PutCase, Routed};
+use casewire_contract::messaging::{MessageView, Send};
+use casewire_events::message::Purpose;
 use casewire_tenancy::Role;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::extract::{Json, Path};
 use crate::{ApiError, Auth, Gateway};
@@ -37,32 +37,6 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PutClient {
-    /// The client's name. Sealed in the log.
-    name: String,
-    /// E.164, or a US number such as (312) 555-0100.
-    phone: String,
-    /// BCP 47 (en, es, es-MX…); default en.
-    language: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PutCase {
-    client: PutClient,
-    /// open (default) or closed.
-    status: Option<String>,
-    problem_code: Option<String>,
-    office: Option<String>,
-    #[serde(default)]
-    advocates: Vec<String>,
-    /// The client's IANA time zone (America/Denver) when it is not the organization's:
-    /// quiet hours are the client's local time.
-    time_zone: Option<String>,
-}
-
 /// Links a CMS case to casewire, or updates it. The CMS sends the whole case each time.
 #[utoipa::path(put, path = "/v1/cases/{case_id}", tag = "cases", security(("api_key" = [])), request_body = PutCase, responses(
     (status = 201, body = CaseView, description = "linked"),
@@ -73,30 +47,17 @@ pub(crate) async fn put(
     State(gw): State<Gateway>,
     auth: Auth,
     Path(case_id): Path<String>,
-    Json(body): Json<PutCase>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+    Json(case): Json<CaseInput>,
+) -> Result<(StatusCode, axum::Json<CaseView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
-    let case = json!({
-        "client": { "name": body.client.name, "phone": body.client.phone, "language": body.client.language },
-        "status": body.status, "problem_code": body.problem_code, "office": body.office, "advocates": body.advocates,
-        "time_zone": body.time_zone,
-    });
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_case_link::SERVICE,
-            "put_case",
-            json!({ "case_id": case_id, "case": case }),
-        )
-        .await?;
-    let status = if answer["created"] == true {
+    let put = gw.ask(&auth, &tenant, PutCase { case_id, case }).await?;
+    let status = if put.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(answer["case"].clone())))
+    Ok((status, axum::Json(put.case)))
 }
 
 /// Shows a case.
@@ -113,7 +74,11 @@ pub(crate) async fn show(
     find_case(&gw, tenant, &case_id).await.map(axum::Json)
 }
 
-async fn find_case(gw: &Gateway, tenant: &str, case_id: &str) -> Result<CaseView, ApiError> {
+pub(crate) async fn find_case(
+    gw: &Gateway,
+    tenant: &str,
+    case_id: &str,
+) -> Result<CaseView, ApiError> {
     casewire_case_link::cases::find(gw.store(), tenant, case_id)
         .await
         .map_err(ApiError::internal)?
@@ -145,25 +110,26 @@ pub(crate) async fn send(
     auth: Auth,
     Path(case_id): Path<String>,
     Json(body): Json<SendMessage>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<MessageView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
-    let purpose = body.purpose.unwrap_or_else(|| "conversation".into());
-    if !matches!(purpose.as_str(), "conversation" | "reminder" | "bulk") {
-        return Err(ApiError::unprocessable(format!(
-            "purpose must be conversation, reminder or bulk, not {purpose:?}"
-        )));
-    }
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_messaging::SERVICE,
-            "send",
-            json!({ "case_id": case_id, "body": body.body, "purpose": purpose }),
-        )
-        .await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(answer)))
+    let purpose = match body.purpose.as_deref() {
+        None | Some("conversation") => Purpose::Conversation,
+        Some("reminder") => Purpose::Reminder,
+        Some("bulk") => Purpose::Bulk,
+        Some(other) => {
+            return Err(ApiError::unprocessable(format!(
+                "purpose must be conversation, reminder or bulk, not {other:?}"
+            )))
+        }
+    };
+    let send = Send {
+        case_id,
+        body: body.body,
+        purpose,
+    };
+    let view = gw.ask(&auth, &tenant, send).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(view)))
 }
 
 /// The case's thread: every text, both directions, oldest first.
@@ -228,7 +194,7 @@ pub(crate) struct FileOnCase {
 /// unrouted inbox). The correction is an event; the CMS gets the text again as
 /// `message.inbound` with reason `corrected`.
 #[utoipa::path(put, path = "/v1/messages/{message_id}/case", tag = "messages", security(("api_key" = [])), request_body = FileOnCase, responses(
-    (status = 200, description = "{message_id, case_id, reason}"),
+    (status = 200, body = Routed, description = "filed on the case"),
     (status = 404, description = "no such inbound text or case (or another tenant's)"),
     (status = 409, description = "the text is not routed yet"),
 ))]
@@ -237,7 +203,7 @@ pub(crate) async fn file_on_case(
     auth: Auth,
     Path(message_id): Path<String>,
     Json(body): Json<FileOnCase>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<Routed>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &body.case_id)?;
     let inbound = casewire_messaging::messages::find(gw.store(), &tenant, &message_id)
@@ -247,14 +213,9 @@ pub(crate) async fn file_on_case(
     if inbound.is_none() {
         return Err(ApiError::not_found("no such inbound text"));
     }
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_case_link::SERVICE,
-            "correct_routing",
-            json!({ "message_id": message_id, "case_id": body.case_id }),
-        )
-        .await?;
-    Ok(axum::Json(answer))
+    let correct = CorrectRouting {
+        message_id,
+        case_id: body.case_id,
+    };
+    Ok(axum::Json(gw.ask(&auth, &tenant, correct).await?))
 }

@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use casewire_consent::states::ConsentSummary;
-use casewire_consent::ConsentView;
+use casewire_contract::consent::{ConsentView, Record, Request};
+use casewire_events::consent::{Method, State as Consent};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::extract::{Json, OptionalJson, Path, Query};
 use crate::routes::cases::{READING, TEXTING};
@@ -56,25 +56,35 @@ pub(crate) async fn record(
     auth: Auth,
     Path(raw): Path<String>,
     Json(body): Json<RecordConsent>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<ConsentView>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     let phone = phone(&raw)?;
-    if !matches!(body.state.as_str(), "granted" | "revoked") {
-        return Err(ApiError::unprocessable(format!(
-            "state must be granted or revoked, not {:?}",
-            body.state
-        )));
-    }
-    if !matches!(body.method.as_str(), "verbal" | "written" | "intake") {
-        return Err(ApiError::unprocessable(format!(
-            "method must be verbal, written or intake, not {:?}",
-            body.method
-        )));
-    }
-    let answer = gw
-        .command(&auth, &tenant, casewire_consent::SERVICE, "record", json!({ "phone": phone, "state": body.state, "method": body.method, "note": body.note }))
-        .await?;
-    Ok(axum::Json(answer))
+    let state = match Consent::named(&body.state) {
+        Some(s @ (Consent::Granted | Consent::Revoked)) => s,
+        _ => {
+            return Err(ApiError::unprocessable(format!(
+                "state must be granted or revoked, not {:?}",
+                body.state
+            )))
+        }
+    };
+    let method = match body.method.as_str() {
+        "verbal" => Method::Verbal,
+        "written" => Method::Written,
+        "intake" => Method::Intake,
+        other => {
+            return Err(ApiError::unprocessable(format!(
+                "method must be verbal, written or intake, not {other:?}"
+            )))
+        }
+    };
+    let record = Record {
+        phone,
+        state,
+        method,
+        note: body.note,
+    };
+    Ok(axum::Json(gw.ask(&auth, &tenant, record).await?))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -98,7 +108,7 @@ pub(crate) async fn request(
     auth: Auth,
     Path(raw): Path<String>,
     OptionalJson(body): OptionalJson<RequestConsent>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<ConsentView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     let phone = phone(&raw)?;
     if gw.sms_settings(&tenant).await?.is_none() && !gw.sandbox_by_default() {
@@ -106,17 +116,12 @@ pub(crate) async fn request(
             "the organization has no SMS provider yet: an admin sets one with PUT /v1/tenants/{tenant}/sms-provider"
         )));
     }
-    let language = body.language;
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_consent::SERVICE,
-            "request",
-            json!({ "phone": phone, "language": language }),
-        )
-        .await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(answer)))
+    let request = Request {
+        phone,
+        language: body.language,
+    };
+    let view = gw.ask(&auth, &tenant, request).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(view)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -147,16 +152,26 @@ pub(crate) async fn list(
     State(gw): State<Gateway>,
     auth: Auth,
     Query(q): Query<ListQuery>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let tenant = auth.own_tenant(READING)?.to_string();
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_consent::SERVICE,
-            "list",
-            json!({ "state": q.state, "after": q.after.unwrap_or_default(), "limit": q.limit }),
-        )
-        .await?;
-    Ok(axum::Json(answer))
+) -> Result<axum::Json<ConsentList>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    if let Some(state) = q.state.as_deref() {
+        if Consent::named(state).is_none() {
+            return Err(ApiError::unprocessable(format!(
+                "state must be none, pending, granted or revoked, not {state:?}"
+            )));
+        }
+    }
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 1000"));
+    }
+    let after = q.after.unwrap_or_default();
+    let items =
+        casewire_consent::states::list(gw.store(), tenant, q.state.as_deref(), &after, limit)
+            .await
+            .map_err(ApiError::internal)?;
+    let next_after = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.phone.clone()))
+        .flatten();
+    Ok(axum::Json(ConsentList { items, next_after }))
 }

@@ -47,9 +47,9 @@ pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 pub(crate) async fn status(State(gw): State<Gateway>, auth: Auth) -> Result<Json<Value>, ApiError> {
     auth.require_operator()?;
     let mut services = Vec::new();
-    for service in [crate::SERVICE, "messaging", "consent", "case-link"] {
-        services.push(match gw.bus().request(service, "status", json!({})).await {
-            Ok(v) => v,
+    for service in casewire_contract::SERVICES {
+        services.push(match gw.bus().status(service).await {
+            Ok(status) => json!(status),
             Err(e) => json!({ "service": service, "error": e.message }),
         });
     }

@@ -3,9 +3,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_messaging::reminders::ReminderView;
+use casewire_contract::messaging::{
+    AppointmentInput, CancelAppointment, PreviewReminder, PutAppointment as Put, ReminderPreview,
+    ReminderView, RemindersSet, SetReminders as Set,
+};
+use casewire_events::appointment::AppointmentKind;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::extract::{Json, Path};
 use crate::routes::cases::{check_id, READING, TEXTING};
@@ -26,22 +29,15 @@ pub(crate) struct PutAppointment {
     note_for_client: Option<String>,
 }
 
-fn check_kind(kind: &str) -> Result<(), ApiError> {
-    if matches!(kind, "court_date" | "meeting" | "deadline") {
-        Ok(())
-    } else {
-        Err(ApiError::unprocessable(format!(
-            "kind must be court_date, meeting or deadline, not {kind:?}"
-        )))
-    }
-}
-
-fn appointment(body: &PutAppointment) -> Result<Value, ApiError> {
-    check_kind(&body.kind)?;
-    Ok(json!({
-        "kind": body.kind, "starts_at": body.starts_at, "location": body.location,
-        "time_zone": body.time_zone, "note_for_client": body.note_for_client,
-    }))
+fn kind(kind: &str) -> Result<AppointmentKind, ApiError> {
+    AppointmentKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "kind must be court_date, meeting or deadline, not {kind:?}"
+            ))
+        })
 }
 
 /// Sets an appointment on a case: new, or moved (the CMS sends it again), and its
@@ -57,26 +53,28 @@ pub(crate) async fn put(
     auth: Auth,
     Path((case_id, appointment_id)): Path<(String, String)>,
     Json(body): Json<PutAppointment>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<Vec<ReminderView>>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
     check_id("appointment_id", &appointment_id)?;
-    let command = json!({ "case_id": case_id, "appointment_id": appointment_id, "appointment": appointment(&body)? });
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_messaging::SERVICE,
-            "put_appointment",
-            command,
-        )
-        .await?;
-    let status = if answer["created"] == true {
+    let put = Put {
+        case_id,
+        appointment_id,
+        appointment: AppointmentInput {
+            kind: kind(&body.kind)?,
+            starts_at: body.starts_at,
+            location: body.location,
+            time_zone: body.time_zone,
+            note_for_client: body.note_for_client,
+        },
+    };
+    let set = gw.ask(&auth, &tenant, put).await?;
+    let status = if set.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(answer["reminders"].clone())))
+    Ok((status, axum::Json(set.reminders)))
 }
 
 /// Cancels an appointment: its reminders that have not gone are cancelled.
@@ -92,14 +90,11 @@ pub(crate) async fn cancel(
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
     check_id("appointment_id", &appointment_id)?;
-    gw.command(
-        &auth,
-        &tenant,
-        casewire_messaging::SERVICE,
-        "cancel_appointment",
-        json!({ "case_id": case_id, "appointment_id": appointment_id }),
-    )
-    .await?;
+    let cancel = CancelAppointment {
+        case_id,
+        appointment_id,
+    };
+    gw.ask(&auth, &tenant, cancel).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,19 +108,14 @@ pub(crate) async fn list(
     State(gw): State<Gateway>,
     auth: Auth,
     Path(case_id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let tenant = auth.own_tenant(READING)?.to_string();
+) -> Result<axum::Json<Vec<ReminderView>>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
     check_id("case_id", &case_id)?;
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_messaging::SERVICE,
-            "reminders",
-            json!({ "case_id": case_id }),
-        )
-        .await?;
-    Ok(axum::Json(answer))
+    crate::routes::cases::find_case(&gw, tenant, &case_id).await?;
+    casewire_messaging::reminders::list(gw.store(), tenant, &case_id, None)
+        .await
+        .map(axum::Json)
+        .map_err(ApiError::internal)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -137,7 +127,7 @@ pub(crate) struct SetReminders {
 /// Turns a case's reminders off (those waiting are cancelled) or back on (those still
 /// ahead are scheduled again).
 #[utoipa::path(put, path = "/v1/cases/{case_id}/reminders", tag = "reminders", security(("api_key" = [])), request_body = SetReminders, responses(
-    (status = 200, description = "{enabled, reminders}"),
+    (status = 200, body = RemindersSet, description = "on or off, and every reminder of the case"),
     (status = 404, description = "no such case (or another tenant's)"),
 ))]
 pub(crate) async fn set(
@@ -145,19 +135,14 @@ pub(crate) async fn set(
     auth: Auth,
     Path(case_id): Path<String>,
     Json(body): Json<SetReminders>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<RemindersSet>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_messaging::SERVICE,
-            "set_reminders",
-            json!({ "case_id": case_id, "enabled": body.enabled }),
-        )
-        .await?;
-    Ok(axum::Json(answer))
+    let set = Set {
+        case_id,
+        enabled: body.enabled,
+    };
+    Ok(axum::Json(gw.ask(&auth, &tenant, set).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -174,7 +159,7 @@ pub(crate) struct PreviewRequest {
 
 /// A reminder as the client would read it, with what it costs.
 #[utoipa::path(post, path = "/v1/templates/preview", tag = "reminders", security(("api_key" = [])), request_body = PreviewRequest, responses(
-    (status = 200, description = "{text, segments, encoding, price_usd}"),
+    (status = 200, body = ReminderPreview, description = "the text, its segments and price"),
     (status = 404, description = "no such case (or another tenant's)"),
     (status = 422, description = "a bad kind, time or language"),
 ))]
@@ -182,10 +167,10 @@ pub(crate) async fn preview(
     State(gw): State<Gateway>,
     auth: Auth,
     Json(body): Json<PreviewRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ReminderPreview>, ApiError> {
     let tenant = auth.own_tenant(READING)?.to_string();
     check_id("case_id", &body.case_id)?;
-    check_kind(&body.kind)?;
+    let kind = kind(&body.kind)?;
     if let Some(l) = &body.language {
         if !casewire_events::case::is_language_tag(l) {
             return Err(ApiError::unprocessable(format!(
@@ -193,16 +178,16 @@ pub(crate) async fn preview(
             )));
         }
     }
-    let appointment =
-        json!({ "kind": body.kind, "starts_at": body.starts_at, "location": body.location });
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_messaging::SERVICE,
-            "preview",
-            json!({ "case_id": body.case_id, "language": body.language, "appointment": appointment }),
-        )
-        .await?;
-    Ok(axum::Json(answer))
+    let preview = PreviewReminder {
+        case_id: body.case_id,
+        language: body.language,
+        appointment: AppointmentInput {
+            kind,
+            starts_at: body.starts_at,
+            location: body.location,
+            time_zone: None,
+            note_for_client: None,
+        },
+    };
+    Ok(axum::Json(gw.ask(&auth, &tenant, preview).await?))
 }

@@ -3,10 +3,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_messaging::MessageView;
+use casewire_contract::messaging::{MessageView, Receive};
 use casewire_tenancy::SmsProvider;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::extract::Json;
 use crate::routes::cases::TEXTING;
@@ -57,13 +56,19 @@ pub(crate) async fn inbound(
     State(gw): State<Gateway>,
     auth: Auth,
     Json(reply): Json<SimulatedReply>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<MessageView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     require_sandbox(&gw, &tenant).await?;
     casewire_sms::segments::validate_body(&reply.body)
         .map_err(|e| ApiError::unprocessable(format!("body: {e}")))?;
     let sid = format!("SM{}", uuid::Uuid::new_v4().simple());
-    let inbound = json!({ "provider_sid": sid, "from": reply.from, "to": "sandbox", "body": reply.body, "opt_out_type": null });
-    let view = crate::routes::twilio::receive(&gw, auth.metadata(), &tenant, inbound).await?;
+    let inbound = Receive {
+        provider_sid: sid,
+        from: reply.from,
+        to: "sandbox".to_string(),
+        body: reply.body,
+        opt_out_type: None,
+    };
+    let view = gw.ask(&auth, &tenant, inbound).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }

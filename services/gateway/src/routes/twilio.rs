@@ -4,10 +4,10 @@
 use axum::extract::{RawForm, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use casewire_contract::messaging::{Receive, ReportStatus};
 use casewire_events::{Actor, Metadata};
 use casewire_sms::SmsError;
 use casewire_tenancy::SmsProvider;
-use serde_json::json;
 
 use crate::extract::Path;
 use crate::{ApiError, Gateway};
@@ -84,23 +84,6 @@ fn twilio_metadata(headers: &HeaderMap) -> Metadata {
     }
 }
 
-/// An inbound text, from Twilio or the sandbox: recorded once per provider id, then routed.
-pub(crate) async fn receive(
-    gw: &Gateway,
-    metadata: Metadata,
-    tenant: &str,
-    inbound: serde_json::Value,
-) -> Result<serde_json::Value, ApiError> {
-    gw.command_as(
-        metadata,
-        tenant,
-        casewire_messaging::SERVICE,
-        "receive",
-        inbound,
-    )
-    .await
-}
-
 /// A client's text (Twilio's "A message comes in" webhook).
 #[utoipa::path(post, path = "/webhooks/twilio/{tenant_id}/inbound", tag = "twilio", request_body(content_type = "application/x-www-form-urlencoded", description = "Twilio's inbound message parameters"), responses(
     (status = 200, description = "empty TwiML"),
@@ -116,14 +99,16 @@ pub(crate) async fn inbound(
     RawForm(form): RawForm,
 ) -> Result<Response, ApiError> {
     let params = verified(&gw, &tenant, &uri, &headers, &form).await?;
-    let inbound = json!({
-        "provider_sid": required(&params, "MessageSid")?,
-        "from": required(&params, "From")?,
-        "to": param(&params, "To").unwrap_or_default(),
-        "body": param(&params, "Body").unwrap_or_default(),
-        "opt_out_type": param(&params, "OptOutType"),
-    });
-    receive(&gw, twilio_metadata(&headers), &tenant, inbound).await?;
+    // Recorded once per provider id, then routed.
+    let inbound = Receive {
+        provider_sid: required(&params, "MessageSid")?.to_string(),
+        from: required(&params, "From")?.to_string(),
+        to: param(&params, "To").unwrap_or_default().to_string(),
+        body: param(&params, "Body").unwrap_or_default().to_string(),
+        opt_out_type: param(&params, "OptOutType").map(str::to_string),
+    };
+    gw.ask_as(twilio_metadata(&headers), &tenant, inbound)
+        .await?;
     Ok((StatusCode::OK, [("content-type", "text/xml")], EMPTY_TWIML).into_response())
 }
 
@@ -152,21 +137,14 @@ pub(crate) async fn status(
         })
         .and_then(|q| param(&q, "message_id").map(str::to_string))
         .ok_or_else(|| ApiError::bad_request("the callback URL has no message_id"))?;
-    let report = json!({
-        "message_id": message_id,
-        "status": required(&params, "MessageStatus")?,
-        "error_code": param(&params, "ErrorCode").filter(|c| !c.is_empty()),
-    });
-    match gw
-        .command_as(
-            twilio_metadata(&headers),
-            &tenant,
-            casewire_messaging::SERVICE,
-            "report_status",
-            report,
-        )
-        .await
-    {
+    let report = ReportStatus {
+        message_id: message_id.clone(),
+        status: required(&params, "MessageStatus")?.to_string(),
+        error_code: param(&params, "ErrorCode")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+    };
+    match gw.ask_as(twilio_metadata(&headers), &tenant, report).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
         // Twilio cannot fix these by retrying: note them and let it stop.
         Err(e)

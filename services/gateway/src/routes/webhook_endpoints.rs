@@ -2,10 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_case_link::{DeliveryView, EndpointView};
+use casewire_case_link::DeliveryView;
+use casewire_contract::case_link::{CreateWebhookEndpoint, CreatedEndpoint, EndpointView};
 use casewire_tenancy::Role;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 
 use crate::extract::{Json, Path};
 use crate::{ApiError, Auth, Gateway};
@@ -21,16 +21,6 @@ pub(crate) struct CreateEndpoint {
     events: Vec<String>,
 }
 
-/// A new endpoint. `secret` (whsec_…) is shown this once: verify every delivery with it.
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-pub(crate) struct CreatedEndpoint {
-    id: String,
-    url: String,
-    events: Vec<String>,
-    secret: String,
-    created_at: String,
-}
-
 /// Subscribes a URL to casewire's events, signed per Standard Webhooks.
 #[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "webhooks", security(("api_key" = [])), request_body = CreateEndpoint, responses(
     (status = 201, body = CreatedEndpoint),
@@ -40,18 +30,14 @@ pub(crate) async fn create(
     State(gw): State<Gateway>,
     auth: Auth,
     Json(body): Json<CreateEndpoint>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<CreatedEndpoint>), ApiError> {
     let tenant = auth.own_tenant(MANAGING)?.to_string();
-    let answer = gw
-        .command(
-            &auth,
-            &tenant,
-            casewire_case_link::SERVICE,
-            "create_webhook_endpoint",
-            json!({ "url": body.url, "events": body.events }),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(answer)))
+    let create = CreateWebhookEndpoint {
+        url: body.url,
+        events: body.events,
+    };
+    let created = gw.ask(&auth, &tenant, create).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
 /// Shows an endpoint, without its secret.

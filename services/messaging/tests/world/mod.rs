@@ -68,7 +68,7 @@ pub async fn world() -> World {
         twilio_api_base: twilio.url(),
         sandbox_by_default: false,
     };
-    // The consent service answers "may we text?" before every text, as in production.
+    // Staff record consent through the consent service, whose events messaging reads.
     let bus = casewire_bus::Bus::in_process();
     bus.start(
         &store,
@@ -137,12 +137,14 @@ impl World {
 
     /// Staff record the client's consent (granted or revoked), through the consent service.
     pub async fn consent(&self, state: &str) {
+        let record = casewire_contract::consent::Record {
+            phone: CLIENT.into(),
+            state: casewire_events::consent::State::named(state).unwrap(),
+            method: casewire_events::consent::Method::Intake,
+            note: None,
+        };
         self.bus
-            .request(
-                "consent",
-                "record",
-                json!({"tenant": TENANT, "metadata": {}, "body": {"phone": CLIENT, "state": state, "method": "intake", "note": null}}),
-            )
+            .ask(TENANT, Default::default(), record)
             .await
             .unwrap();
     }
@@ -186,7 +188,7 @@ impl World {
             .unwrap()
     }
 
-    async fn catch_up(&self) {
+    pub async fn catch_up(&self) {
         self.reader.catch_up(TENANT).await.unwrap();
     }
 
