@@ -101,6 +101,11 @@ impl Nats {
     }
 
     pub async fn ready(&self) -> Result<()> {
+        // Disconnected, a JetStream request would wait out its whole timeout: say so now.
+        let state = self.client.connection_state();
+        if state != async_nats::connection::State::Connected {
+            return Err(BusError::Nats(format!("not connected to NATS ({state})")));
+        }
         self.js
             .get_stream(subjects::EVENTS_STREAM)
             .await
