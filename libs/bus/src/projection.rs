@@ -15,6 +15,15 @@ pub trait Projection: Send + Sync + 'static {
     /// of the service reads costs no transaction.
     fn reads(&self) -> Reads;
 
+    /// The events it applies in the transaction that appends them, rather than from the
+    /// reader (Marten's inline projections): the rows a command's answer and its next step
+    /// need. The service's [`crate::Reader`] registers them on its store, so only the service
+    /// that owns these events' aggregate may declare them; the reader applies them itself
+    /// only for what was appended before this process started (see docs/pipeline.md).
+    fn inline(&self) -> Reads {
+        Reads::Only(&[])
+    }
+
     /// The job queues it enqueues to: their workers are woken when it applied an event.
     fn feeds(&self) -> &'static [&'static str] {
         &[]
@@ -64,6 +73,32 @@ impl Of {
     fn matches(&self, e: &RecordedEvent) -> bool {
         self.aggregate == e.aggregate_type
             && (self.events.is_empty() || self.events.contains(&e.event_type.as_str()))
+    }
+}
+
+/// A projection's [`Projection::inline`] events, as the store applies them in the append's
+/// transaction.
+pub(crate) struct InlineOf(pub(crate) std::sync::Arc<dyn Projection>);
+
+#[async_trait]
+impl casewire_eventstore::Inline for InlineOf {
+    fn applies(&self, e: &RecordedEvent) -> bool {
+        self.0.inline().matches(e)
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        self.0.apply(tx, store, e).await
+    }
+
+    fn committed(&self) {
+        for queue in self.0.feeds() {
+            crate::jobs::wake(queue);
+        }
     }
 }
 

@@ -45,6 +45,12 @@ struct Inner {
 struct Position {
     /// The last seq applied or skipped here; -1 until the cursor row was read.
     seen: AtomicI64,
+    /// The tenant's head when this process first read its cursor. Events up to it may have
+    /// been appended by a process that did not apply the inline projections (a version
+    /// from before them): the reader applies inline events up to here itself, and they are
+    /// written so that applying one twice is harmless. Past it, every append of this
+    /// service applied them in its own transaction.
+    backlog: AtomicI64,
     /// Held while applying. Inside: the last seq this process wrote to the cursor row.
     written: tokio::sync::Mutex<i64>,
 }
@@ -67,6 +73,12 @@ impl Reader {
         name: &'static str,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Self {
+        for p in &projections {
+            if let Reads::Only([]) = p.inline() {
+                continue;
+            }
+            store.add_inline(p.name(), Arc::new(crate::projection::InlineOf(p.clone())));
+        }
         Reader {
             inner: Arc::new(Inner {
                 name,
@@ -89,9 +101,15 @@ impl Reader {
         &self.inner.projections
     }
 
-    /// Does any of its projections read this event?
+    /// Does any of its projections read this event (from the reader, not inline)?
     pub fn reads(&self, e: &RecordedEvent) -> bool {
         self.inner.projections.iter().any(|p| p.reads().matches(e))
+    }
+
+    /// Does the reader apply `e` to `p`: what it reads, and what it applies inline when
+    /// the event is in the backlog of appends from before this process.
+    fn applies(p: &dyn Projection, e: &RecordedEvent, backlog: i64) -> bool {
+        p.reads().matches(e) || (e.tenant_seq <= backlog && p.inline().matches(e))
     }
 
     /// The NATS subjects of the events its projections read, for its consumer's filter.
@@ -132,6 +150,7 @@ impl Reader {
             .or_insert_with(|| {
                 Arc::new(Position {
                     seen: AtomicI64::new(-1),
+                    backlog: AtomicI64::new(0),
                     written: tokio::sync::Mutex::new(-1),
                 })
             })
@@ -171,6 +190,14 @@ impl Reader {
         let store = self.store();
         let name = self.name();
         if position.seen() < 0 {
+            if self
+                .projections()
+                .iter()
+                .any(|p| !matches!(p.inline(), Reads::Only([])))
+            {
+                let head = store.head(tenant).await?.map_or(0, |(seq, _)| seq);
+                position.backlog.store(head, Ordering::Release);
+            }
             let cursor = store.cursor(name, tenant).await?;
             *written = cursor;
             position.saw(cursor);
@@ -193,7 +220,11 @@ impl Reader {
                 "{name}: the log of tenant {tenant} ends at {seen}, before {seq}: run `casewire audit verify --tenant {tenant}`"
             );
         };
-        if !events.iter().any(|e| self.reads(e)) {
+        let backlog = position.backlog.load(Ordering::Acquire);
+        let any_applied = events
+            .iter()
+            .any(|e| (self.projections().iter()).any(|p| Self::applies(p.as_ref(), e, backlog)));
+        if !any_applied {
             position.saw(last);
             return Ok(());
         }
@@ -223,11 +254,10 @@ impl Reader {
         }
         let mut woken = Vec::new();
         for p in self.projections() {
-            let reads = p.reads();
             let mut applied = false;
             for e in events
                 .iter()
-                .filter(|e| e.tenant_seq > from && reads.matches(e))
+                .filter(|e| e.tenant_seq > from && Self::applies(p.as_ref(), e, backlog))
             {
                 let span = tracing::info_span!("apply", projection = p.name(), event_type = %e.event_type, tenant_seq = e.tenant_seq);
                 casewire_telemetry::continue_from(&span, &trace_context(e));

@@ -455,3 +455,117 @@ async fn two_replicas_of_a_reader_apply_each_event_once() {
         "a second application would break `seen`'s key"
     );
 }
+
+/// An inline projection that counts how many times each event reached it, and refuses a
+/// `Poison` event.
+struct Counted;
+
+#[async_trait]
+impl Projection for Counted {
+    fn name(&self) -> &'static str {
+        "test_counted"
+    }
+    fn reads(&self) -> Reads {
+        Reads::Only(&[])
+    }
+    fn inline(&self) -> Reads {
+        Reads::Everything
+    }
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(e.event_type != "Poison", "a poisoned event");
+        sqlx::query(
+            "INSERT INTO counted (tenant_id, tenant_seq, times) VALUES ($1, $2, 1) \
+             ON CONFLICT (tenant_id, tenant_seq) DO UPDATE SET times = counted.times + 1",
+        )
+        .bind(&e.tenant_id)
+        .bind(e.tenant_seq)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// (seq, times applied) of every event the inline projection saw.
+async fn counted(store: &EventStore) -> Vec<(i64, i64)> {
+    sqlx::query_as("SELECT tenant_seq, times FROM counted ORDER BY tenant_seq")
+        .fetch_all(store.db().reader())
+        .await
+        .unwrap()
+}
+
+fn event(sequence: i64, event_type: &str) -> NewEvent {
+    NewEvent {
+        aggregate_type: "case".into(),
+        aggregate_id: "c1".into(),
+        sequence,
+        event_type: event_type.into(),
+        event_version: "1".into(),
+        payload: json!({}),
+        metadata: json!({}),
+    }
+}
+
+#[tokio::test]
+async fn an_inline_projection_is_written_with_the_append_once_and_its_failure_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    inline_projection_on(Db::sqlite_file(&dir.path().join("log.db")).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_projection_on_postgres_is_in_the_appends_transaction() {
+    let pg = PgServer::start().await.unwrap();
+    inline_projection_on(
+        Db::connect(&pg.fresh_database().await.unwrap())
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+async fn inline_projection_on(db: Db) {
+    db.migrate().await.unwrap();
+    sqlx::query("CREATE TABLE counted (tenant_id TEXT, tenant_seq BIGINT, times BIGINT, PRIMARY KEY (tenant_id, tenant_seq))")
+        .execute(db.writer())
+        .await
+        .unwrap();
+    let key = Key::generate();
+    // A process of a version before the projection was inline appended three events.
+    let before = EventStore::new(db.clone(), key.clone());
+    before
+        .append("t1", (1..=3).map(|i| event(i, "NoteAdded")).collect())
+        .await
+        .unwrap();
+
+    let store = EventStore::new(db, key);
+    let reader = Reader::new(&store, "test_counted", vec![Arc::new(Counted)]);
+    // Starting, the reader applies that backlog itself.
+    reader.catch_up("t1").await.unwrap();
+    assert_eq!(counted(&store).await, [(1, 1), (2, 1), (3, 1)]);
+
+    // From now on the rows are there when the append returns, with no reader step.
+    store
+        .append("t1", (4..=6).map(|i| event(i, "NoteAdded")).collect())
+        .await
+        .unwrap();
+    let expected: Vec<(i64, i64)> = (1..=6).map(|seq| (seq, 1)).collect();
+    assert_eq!(counted(&store).await, expected, "written with the append");
+    reader.catch_up("t1").await.unwrap();
+    assert_eq!(counted(&store).await, expected, "and not applied again");
+
+    // An event it cannot apply is not appended at all.
+    let err = store
+        .append("t1", vec![event(7, "Poison")])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("a poisoned event"),
+        "the error names the cause: {err}"
+    );
+    assert_eq!(store.head("t1").await.unwrap().unwrap().0, 6);
+    assert_eq!(counted(&store).await, expected);
+}

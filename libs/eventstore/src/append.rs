@@ -23,7 +23,8 @@ use sqlx::{Any, Row as _};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::chain::{self, Hash, GENESIS};
-use crate::{Backend, Db, NewEvent, Result, StoreError};
+use crate::inline::InlineSet;
+use crate::{Backend, Db, EventStore, NewEvent, Result, StoreError};
 
 /// A group holds at most this many events, so one transaction stays short.
 const MAX_GROUP_EVENTS: usize = 2000;
@@ -74,10 +75,13 @@ type Reply = oneshot::Sender<Result<Vec<RecordedEvent>>>;
 struct Request {
     events: Vec<Prepared>,
     reply: Reply,
+    /// The store appended through, for the inline read models (it opens sealed fields).
+    store: EventStore,
 }
 
 pub(crate) struct Appenders {
     db: Db,
+    pub(crate) inline: InlineSet,
     tasks: Mutex<HashMap<String, mpsc::Sender<Request>>>,
     appended: watch::Sender<Heads>,
 }
@@ -89,6 +93,7 @@ impl Appenders {
     pub(crate) fn new(db: Db) -> Self {
         Appenders {
             db,
+            inline: InlineSet::default(),
             tasks: Mutex::new(HashMap::new()),
             appended: watch::channel(Heads::new()).0,
         }
@@ -102,9 +107,14 @@ impl Appenders {
         &self,
         tenant: &str,
         events: Vec<Prepared>,
+        store: EventStore,
     ) -> Result<Vec<RecordedEvent>> {
         let (reply, answer) = oneshot::channel();
-        let mut request = Request { events, reply };
+        let mut request = Request {
+            events,
+            reply,
+            store,
+        };
         loop {
             let sender = self.sender_for(tenant);
             match sender.send(request).await {
@@ -131,6 +141,7 @@ impl Appenders {
         // senders go, the task ends and the pool's connections are freed.
         let chain = Chain {
             db: self.db.clone(),
+            inline: self.inline.clone(),
             tenant: tenant.to_string(),
             head: None,
             versions: HashMap::new(),
@@ -143,6 +154,7 @@ impl Appenders {
 /// One tenant's appender: what it knows of the tenant's chain between groups.
 struct Chain {
     db: Db,
+    inline: InlineSet,
     tenant: String,
     /// (seq, hash) of the head as this task last wrote or read it.
     head: Option<(i64, Hash)>,
@@ -166,9 +178,10 @@ impl Chain {
                     Err(_) => break,
                 }
             }
+            let store = first_store(&group);
             let (events, replies): (Vec<_>, Vec<_>) =
                 group.into_iter().map(|r| (r.events, r.reply)).unzip();
-            match self.commit(&events).await {
+            match self.commit(&events, &store).await {
                 Ok(outcomes) => {
                     if let Some((seq, _)) = self.head {
                         appended.send_modify(|heads| {
@@ -193,9 +206,13 @@ impl Chain {
     /// Commits a group in one transaction, redoing it when another process appended to the
     /// tenant meanwhile. The outer error fails the whole group (nothing written); the inner
     /// results are per append (a conflict fails only its own).
-    async fn commit(&mut self, group: &[Vec<Prepared>]) -> Result<Vec<Result<Vec<RecordedEvent>>>> {
+    async fn commit(
+        &mut self,
+        group: &[Vec<Prepared>],
+        store: &EventStore,
+    ) -> Result<Vec<Result<Vec<RecordedEvent>>>> {
         loop {
-            if let Some(outcomes) = self.try_commit(group).await? {
+            if let Some(outcomes) = self.try_commit(group, store).await? {
                 return Ok(outcomes);
             }
             self.forget();
@@ -211,6 +228,7 @@ impl Chain {
     async fn try_commit(
         &mut self,
         group: &[Vec<Prepared>],
+        store: &EventStore,
     ) -> Result<Option<Vec<Result<Vec<RecordedEvent>>>>> {
         let (head_seq, head_hash) = match self.head {
             Some(h) => h,
@@ -270,27 +288,47 @@ impl Chain {
             outcomes.push(Ok(recorded));
         }
 
-        if !rows.is_empty() && !self.write(head_seq, (seq, hash), &rows).await? {
+        if !rows.is_empty() && !self.write(head_seq, (seq, hash), &rows, store).await? {
             return Ok(None);
         }
         self.head = Some((seq, hash));
         Ok(Some(outcomes))
     }
 
-    /// Moves the head from `from` to `to` and inserts `rows`, all or nothing. `false`: the
-    /// head was no longer at `from`, and nothing was written.
-    async fn write(&self, from: i64, (to, hash): (i64, Hash), rows: &[Row]) -> Result<bool> {
+    /// Moves the head from `from` to `to`, inserts `rows` and writes the inline read models
+    /// of their events, all or nothing. `false`: the head was no longer at `from`, and
+    /// nothing was written.
+    async fn write(
+        &self,
+        from: i64,
+        (to, hash): (i64, Hash),
+        rows: &[Row],
+        store: &EventStore,
+    ) -> Result<bool> {
         let head = HeadMove {
             tenant: &self.tenant,
             from,
             to,
             hash,
         };
-        if self.db.backend() == Backend::Postgres && rows.len() <= ROWS_PER_INSERT {
+        let inline = self.inline.for_events(rows.iter().map(|(e, _, _)| e));
+        let postgres = self.db.backend() == Backend::Postgres;
+        if postgres && rows.len() <= ROWS_PER_INSERT && inline.is_empty() {
             let written = insert(self.db.writer(), Some(&head), rows).await?;
             return Ok(written > 0);
         }
         let mut tx = self.db.begin_log().await?;
+        if postgres && rows.len() <= ROWS_PER_INSERT {
+            // One statement moves the head and inserts, as above, inside the transaction
+            // that also holds the inline rows.
+            if insert(&mut *tx, Some(&head), rows).await? == 0 {
+                return Ok(false);
+            }
+            apply_inline(&mut tx, &inline, rows, store).await?;
+            tx.commit().await?;
+            inline.iter().for_each(|i| i.committed());
+            return Ok(true);
+        }
         let moved = sqlx::query(
             "UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3 AND seq = $4",
         )
@@ -307,7 +345,9 @@ impl Chain {
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             insert(&mut *tx, None, chunk).await?;
         }
+        apply_inline(&mut tx, &inline, rows, store).await?;
         tx.commit().await?;
+        inline.iter().for_each(|i| i.committed());
         Ok(true)
     }
 
@@ -329,6 +369,32 @@ impl Chain {
         self.head = Some((seq, hash));
         Ok((seq, hash))
     }
+}
+
+/// Writes each event's inline read models, in the log's order.
+async fn apply_inline(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    inline: &[std::sync::Arc<dyn crate::Inline>],
+    rows: &[Row],
+    store: &EventStore,
+) -> Result<()> {
+    for (e, _, _) in rows {
+        for i in inline.iter().filter(|i| i.applies(e)) {
+            i.apply(tx, store, e).await.map_err(|err| {
+                StoreError::Inline(format!(
+                    "failed on {} {} (seq {}): {err:#}",
+                    e.event_type, e.aggregate_id, e.tenant_seq
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The store the group's first append came through: every append of a process goes
+/// through clones of one store, which share its keys.
+fn first_store(group: &[Request]) -> EventStore {
+    group[0].store.clone()
 }
 
 type AggregateKey = (String, String);

@@ -26,6 +26,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("{0}")]
     Config(String),
+    /// An inline read model could not apply an event: the append was not written.
+    #[error("read model {0}")]
+    Inline(String),
 }
 
 impl From<sqlx::Error> for StoreError {

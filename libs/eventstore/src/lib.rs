@@ -12,6 +12,7 @@ pub mod chain;
 mod cursors;
 mod db;
 mod error;
+mod inline;
 mod keys;
 mod read;
 mod repo;
@@ -28,6 +29,7 @@ pub use append::Heads;
 pub use cursors::{lock_cursor, set_cursor, Lag};
 pub use db::{transactions_begun, Backend, Db};
 pub use error::StoreError;
+pub use inline::Inline;
 pub use repo::{framework, TenantEvents, TenantFramework};
 pub use verify::Verification;
 
@@ -80,7 +82,15 @@ impl EventStore {
             self.keys.seal_payload(tenant, &mut e.payload).await?;
             prepared.push(append::Prepared::new(e)?);
         }
-        self.appenders.submit(tenant, prepared).await
+        self.appenders.submit(tenant, prepared, self.clone()).await
+    }
+
+    /// Registers a read model to be written in the transaction of every append of this
+    /// store whose events it applies (see [`Inline`]). A second registration under the same
+    /// name replaces the first. Only the service that owns an aggregate appends its events,
+    /// so the owner's store is the one that carries the aggregate's inline read models.
+    pub fn add_inline(&self, name: &'static str, inline: Arc<dyn Inline>) {
+        self.appenders.inline.register(name, inline);
     }
 
     /// A receiver that changes after every committed append in this process, with the head

@@ -111,8 +111,7 @@ impl Commands {
             consent: answer.state.as_str().to_string(),
             reason: reason.clone(),
         };
-        casewire_bus::execute::<Message>(&self.reader, tenant, &id, refuse, metadata.clone())
-            .await?;
+        casewire_bus::record::<Message>(&self.store, tenant, &id, refuse, metadata.clone()).await?;
         Err(CommandError::conflict(format!(
             "{reason}; nothing was sent (refusal {id} is on the record)"
         )))
@@ -217,10 +216,10 @@ impl Commands {
             deliver_after,
             in_reply_to: None,
         };
-        // A fresh id: the message is new, there is nothing to read first.
+        // A fresh id: the message is new, there is nothing to read first. Its row and its
+        // outbox job are written with the append (inline): nothing to wait for.
         let new = &mut Default::default();
-        casewire_bus::execute_on::<Message>(&self.reader, &tenant, &id, new, queue, metadata)
-            .await?;
+        casewire_bus::record_on::<Message>(&self.store, &tenant, &id, new, queue, metadata).await?;
         self.view(&tenant, &id).await
     }
 
@@ -239,8 +238,7 @@ impl Commands {
             deliver_after: None,
             in_reply_to: body.in_reply_to,
         };
-        match casewire_bus::execute::<Message>(&self.reader, &tenant, &body.id, queue, metadata)
-            .await
+        match casewire_bus::record::<Message>(&self.store, &tenant, &body.id, queue, metadata).await
         {
             // Asked again after a crash: it is already queued, once.
             Err(e) if e.code == ErrorCode::Conflict => {}
@@ -264,8 +262,8 @@ impl Commands {
             provider_sid: body.provider_sid.clone(),
             opt_out_type: body.opt_out_type,
         };
-        casewire_bus::execute::<Message>(
-            &self.reader,
+        casewire_bus::record::<Message>(
+            &self.store,
             &tenant,
             &body.provider_sid,
             receive,
@@ -288,7 +286,7 @@ impl Commands {
             status: body.status,
             error_code: body.error_code,
         };
-        casewire_bus::execute::<Message>(&self.reader, &tenant, &body.message_id, report, metadata)
+        casewire_bus::record::<Message>(&self.store, &tenant, &body.message_id, report, metadata)
             .await?;
         Ok(Done {})
     }

@@ -43,6 +43,13 @@ impl Projection for Outbox {
     }
 
     fn reads(&self) -> Reads {
+        Reads::Only(&[])
+    }
+
+    /// The job is enqueued with the text's `OutboundQueued`, so the dispatcher can take it
+    /// the moment the append commits. Enqueued twice (the reader's backlog after a restart),
+    /// the dispatcher finds the text already dispatched and does nothing.
+    fn inline(&self) -> Reads {
         const OF: &[Of] = &[Of::only(
             casewire_events::message::AGGREGATE,
             &["OutboundQueued"],

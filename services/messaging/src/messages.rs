@@ -51,12 +51,15 @@ impl Projection for Messages {
     }
 
     fn reads(&self) -> Reads {
-        use casewire_events::{case, message};
-        const OF: &[Of] = &[
-            Of::all(message::AGGREGATE),
-            Of::all(case::AGGREGATE),
-            Of::all(case::ROUTE_AGGREGATE),
-        ];
+        use casewire_events::case;
+        const OF: &[Of] = &[Of::all(case::AGGREGATE), Of::all(case::ROUTE_AGGREGATE)];
+        Reads::Only(OF)
+    }
+
+    /// A text's row is written with the append of each of its events, so a command answers
+    /// from it at once. Each change is one that applying twice leaves as it was.
+    fn inline(&self) -> Reads {
+        const OF: &[Of] = &[Of::all(casewire_events::message::AGGREGATE)];
         Reads::Only(OF)
     }
 
