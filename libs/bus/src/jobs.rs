@@ -53,6 +53,10 @@ pub struct Job {
 #[derive(Debug)]
 pub enum Outcome {
     Done,
+    /// Done, and the event that recorded the outcome removed the job in its own
+    /// transaction (an inline projection calling [`remove`]): outcome, status and the job's
+    /// end are one commit, and nothing is left to delete.
+    Recorded,
     /// Not yet: run it again at this time. The reason goes to the job's row and the log.
     RetryAt(DateTime<Utc>, String),
 }
@@ -85,6 +89,22 @@ pub async fn enqueue(
     .bind(casewire_events::now())
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Removes a job inside the transaction that records its outcome.
+pub async fn remove(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    tenant: &str,
+    id: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3")
+        .bind(queue)
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -202,6 +222,7 @@ async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
                 .await
                 .map(drop)
         }
+        Ok(Outcome::Recorded) => Ok(()),
         Ok(Outcome::RetryAt(at, reason)) => reschedule(store, worker, &job, at, &reason).await,
         Err(e) => {
             // A failure of casewire itself (store down): try again soon, keep the reason.

@@ -47,12 +47,14 @@ impl Projection for Outbox {
     }
 
     /// The job is enqueued with the text's `OutboundQueued`, so the dispatcher can take it
-    /// the moment the append commits. Enqueued twice (the reader's backlog after a restart),
-    /// the dispatcher finds the text already dispatched and does nothing.
+    /// the moment the append commits, and removed with its `Accepted` or `Failed`, so the
+    /// outcome, the text's status and the job's end are one commit. Enqueued twice (the
+    /// reader's backlog after a restart), the dispatcher finds the text already dispatched
+    /// and does nothing.
     fn inline(&self) -> Reads {
         const OF: &[Of] = &[Of::only(
             casewire_events::message::AGGREGATE,
-            &["OutboundQueued"],
+            &["OutboundQueued", "Accepted", "Failed"],
         )];
         Reads::Only(OF)
     }
@@ -67,20 +69,20 @@ impl Projection for Outbox {
         _: &EventStore,
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        if e.aggregate_type == casewire_events::message::AGGREGATE
-            && e.event_type == "OutboundQueued"
-        {
-            let MessageEvent::OutboundQueued { deliver_after, .. } = e.decode()? else {
-                return Ok(());
-            };
-            // A text held by quiet hours is due when they end.
-            let due = match deliver_after {
-                Some(at) => DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
-                None => casewire_events::utc_now(),
-            };
-            jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &json!({}), due).await?;
+        match e.decode()? {
+            MessageEvent::OutboundQueued { deliver_after, .. } => {
+                // A text held by quiet hours is due when they end.
+                let due = match deliver_after {
+                    Some(at) => DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
+                    None => casewire_events::utc_now(),
+                };
+                jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &json!({}), due).await
+            }
+            MessageEvent::Accepted { .. } | MessageEvent::Failed { .. } => {
+                jobs::remove(tx, QUEUE, &e.tenant_id, &e.aggregate_id).await
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -177,7 +179,7 @@ impl Worker for Dispatcher {
                     reason,
                 };
                 record(store, tenant, id, &mut message, fail).await?;
-                return Ok(Outcome::Done);
+                return Ok(Outcome::Recorded);
             }
         }
         let body = m.body.clone().unwrap_or_default();
@@ -194,7 +196,7 @@ impl Worker for Dispatcher {
                 },
             )
             .await?;
-            return Ok(Outcome::Done);
+            return Ok(Outcome::Recorded);
         };
 
         if let Some((attempt, started_at)) = &m.in_flight {
@@ -216,7 +218,7 @@ impl Worker for Dispatcher {
                         },
                     )
                     .await?;
-                    return Ok(Outcome::Done);
+                    return Ok(Outcome::Recorded);
                 }
                 Ok(None) => {
                     let reason = format!("attempt {attempt} did not reach the provider (its message list has no such text)");
@@ -253,7 +255,7 @@ impl Worker for Dispatcher {
                 },
             )
             .await?;
-            return Ok(Outcome::Done);
+            return Ok(Outcome::Recorded);
         }
 
         let attempt = m.attempts + 1;
@@ -291,7 +293,7 @@ impl Worker for Dispatcher {
                     };
                     record(store, tenant, id, &mut message, delivered).await?;
                 }
-                Ok(Outcome::Done)
+                Ok(Outcome::Recorded)
             }
             Err(e) => match verdict(&e) {
                 Verdict::Refused => {
@@ -300,7 +302,7 @@ impl Worker for Dispatcher {
                         reason: e.reason(),
                     };
                     record(store, tenant, id, &mut message, fail).await?;
-                    Ok(Outcome::Done)
+                    Ok(Outcome::Recorded)
                 }
                 Verdict::NotTaken => {
                     record(
