@@ -218,9 +218,14 @@ impl Commands {
         };
         // A fresh id: the message is new, there is nothing to read first. Its row and its
         // outbox job are written with the append (inline): nothing to wait for.
-        let new = &mut Default::default();
-        casewire_bus::record_on::<Message>(&self.store, &tenant, &id, new, queue, metadata).await?;
-        self.view(&tenant, &id).await
+        let new = &mut (Message::default(), 0);
+        let recorded =
+            casewire_bus::record_on::<Message>(&self.store, &tenant, &id, new, queue, metadata)
+                .await?;
+        // The answer comes from the event and the aggregate: there is no row to read back.
+        let queued =
+            (recorded.first()).ok_or_else(|| CommandError::internal("nothing recorded"))?;
+        crate::messages::queued(queued, new.0.body.clone()).map_err(CommandError::internal)
     }
 
     async fn reply(self: Arc<Self>, cmd: Envelope<Reply>) -> Result<MessageView, CommandError> {

@@ -300,6 +300,43 @@ async fn insert(
 
 pub use casewire_contract::messaging::MessageView;
 
+/// A text just queued, as the API shows it: from its recorded event and the body the
+/// command had in memory, so `send` answers without reading the row back.
+pub fn queued(e: &RecordedEvent, body: Option<String>) -> anyhow::Result<MessageView> {
+    let MessageEvent::OutboundQueued {
+        case_id,
+        to,
+        segments,
+        encoding,
+        price_micros,
+        purpose,
+        deliver_after,
+        ..
+    } = e.decode()?
+    else {
+        anyhow::bail!("{} is not a queued text", e.event_type);
+    };
+    Ok(MessageView {
+        id: e.aggregate_id.clone(),
+        case_id,
+        direction: "outbound".into(),
+        phone: to,
+        body,
+        status: "queued".into(),
+        error_code: None,
+        error_reason: None,
+        segments: segments.into(),
+        encoding,
+        price_usd: price_micros as f64 / 1e6,
+        purpose: Some(purpose.as_str().into()),
+        deliver_after,
+        routing: None,
+        routing_reason: None,
+        created_at: e.recorded_at.clone(),
+        updated_at: e.recorded_at.clone(),
+    })
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: String,

@@ -142,6 +142,24 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
     );
     assert_eq!(m["price_usd"], json!(0.0079));
     let id = m["id"].as_str().unwrap().to_string();
+    // The answer is built from the recorded event, not read back: it says what the row says.
+    let (s, row) = api.get(&format!("/v1/messages/{id}"), &advocate).await;
+    assert_eq!(s, 200, "{row}");
+    for field in [
+        "id",
+        "case_id",
+        "direction",
+        "phone",
+        "body",
+        "segments",
+        "encoding",
+        "price_usd",
+        "purpose",
+        "deliver_after",
+        "created_at",
+    ] {
+        assert_eq!(m[field], row[field], "{field}: {m} against {row}");
+    }
     let (s, replayed, again) = api
         .post_once(path, &advocate, "send-1", json!({"body": PRIVATE_BODY}))
         .await;
