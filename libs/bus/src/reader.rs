@@ -27,6 +27,9 @@ use crate::{Projection, Reads};
 
 /// Events read from the log at once.
 const BATCH: i64 = 500;
+/// How long the in-process follower lets appends gather after a batch, while the log is
+/// busy: each batch costs a log read and a cursor write, whatever its size.
+const GATHER: Duration = Duration::from_millis(10);
 
 /// A service's reader of the log. Cheap to clone; clones share positions.
 #[derive(Clone)]
@@ -334,8 +337,14 @@ impl Reader {
                 }
             };
             match moved {
-                // More may have come while it applied: look again before waiting.
-                Ok(true) => continue,
+                // More may have come while it applied: look again, after letting a few
+                // more appends gather, so that a busy log is read in batches and not one
+                // append at a time. Commands never wait for this: they reach their own
+                // events themselves.
+                Ok(true) => {
+                    tokio::time::sleep(GATHER).await;
+                    continue;
+                }
                 Ok(false) => {
                     if let Err(e) = self.flush().await {
                         tracing::warn!(reader = self.name(), error = %e, "could not write the reader's position");
