@@ -179,9 +179,19 @@ impl<T: TenantSetting> TenantSettings<T> {
             .bind(tenant)
             .fetch_optional(store.db().reader())
             .await?;
-        match row {
+        Self::open(store, tenant, row.map(|(s,)| s)).await
+    }
+
+    /// A setting as its table holds it (sealed), opened: for a caller that read the column
+    /// together with other facts in one statement.
+    pub async fn open(
+        store: &EventStore,
+        tenant: &str,
+        sealed: Option<String>,
+    ) -> anyhow::Result<Option<T>> {
+        match sealed {
             None => Ok(None),
-            Some((sealed,)) => Ok(Some(serde_json::from_value(
+            Some(sealed) => Ok(Some(serde_json::from_value(
                 store.open_payload(tenant, &sealed).await?,
             )?)),
         }

@@ -1,38 +1,87 @@
 //! What a text asks before it goes, in one place for the advocate's send, the dispatcher's
-//! second look at a text held by quiet hours, and the reminder scheduler: consent's answer,
-//! the end of the client's quiet hours, and the tenant's price.
+//! second look, and the reminder scheduler: consent's answer, the end of the client's quiet
+//! hours, and the tenant's price. [`facts`] gathers what they need in one statement; the
+//! answers are pure functions of those facts.
 
+use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
-use casewire_tenancy::{ConsentAnswer, Policy};
+use casewire_tenancy::{ConsentAnswer, Policies, Policy, SmsProviders, SmsSettings};
 use chrono::{DateTime, Utc};
 
-/// The tenant's texting policy: read once for a text, then asked by [`consent`] and
-/// [`release`].
-pub(crate) async fn policy(store: &EventStore, tenant: &str) -> anyhow::Result<Policy> {
-    Ok(crate::policies()
-        .get(store, tenant)
-        .await?
-        .unwrap_or_default())
+/// A tenant's and a number's facts as messaging's read models hold them.
+pub(crate) struct Facts {
+    pub policy: Policy,
+    /// `None` when the tenant set no SMS provider.
+    pub provider: Option<SmsSettings>,
+    /// The number's consent, as messaging's reader has applied it (consents.rs). A STOP
+    /// recorded a moment ago and not applied yet is not seen: callers that must see it catch
+    /// the reader up first.
+    pub consent: State,
+    tenant_zone: Option<String>,
 }
 
-/// Whether a text for `purpose` may go to `phone`: the number's consent as messaging's
-/// reader has applied it (consents.rs), by the tenant's policy. A STOP that consent recorded
-/// a moment ago and the reader has not applied yet is not seen: callers that must see it
-/// catch the reader up first.
-pub(crate) async fn consent(
-    store: &EventStore,
-    tenant: &str,
-    policy: &Policy,
-    phone: &str,
-    purpose: Purpose,
-) -> anyhow::Result<ConsentAnswer> {
-    let state = crate::consents::state(store, tenant, phone).await?;
-    Ok(policy.answer(purpose, state, phone))
+/// The facts for a text to `phone`, in one statement.
+pub(crate) async fn facts(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<Facts> {
+    let (policy, provider, consent, tenant_zone): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT (SELECT settings FROM messaging_policies WHERE tenant_id = $1), \
+                (SELECT settings FROM messaging_sms_providers WHERE tenant_id = $1), \
+                (SELECT state FROM messaging_consents WHERE tenant_id = $1 AND phone = $2), \
+                (SELECT timezone FROM messaging_tenants WHERE id = $1)",
+    )
+    .bind(tenant)
+    .bind(phone)
+    .fetch_one(store.db().reader())
+    .await?;
+    Ok(Facts {
+        policy: Policies::open(store, tenant, policy)
+            .await?
+            .unwrap_or_default(),
+        provider: SmsProviders::open(store, tenant, provider).await?,
+        consent: consent.and_then(|s| State::named(&s)).unwrap_or_default(),
+        tenant_zone,
+    })
+}
+
+impl Facts {
+    /// Whether a text for `purpose` may go to `phone`, by the tenant's policy.
+    pub fn consent(&self, purpose: Purpose, phone: &str) -> ConsentAnswer {
+        self.policy.answer(purpose, self.consent, phone)
+    }
+
+    /// When quiet hours let a text for `purpose` go, now, to someone in the zone `own`
+    /// (else the tenant's): `None` at once.
+    pub fn release(&self, purpose: Purpose, own: Option<&str>) -> Option<DateTime<Utc>> {
+        if !self.policy.holds(purpose) {
+            return None;
+        }
+        let zone = resolve_zone(own, self.tenant_zone.as_deref());
+        self.policy
+            .release(purpose, casewire_events::utc_now(), zone)
+    }
+
+    /// The tenant's price per segment in micro-dollars, or `None` when it set no provider.
+    pub fn price(&self) -> Option<u64> {
+        self.provider.as_ref().map(|s| s.price_per_segment_micros)
+    }
 }
 
 /// The zone a client's local times are in: `own` (the appointment's or the case's), else
 /// the tenant's, else New York (a tenant always has one; the fallback is for safety).
+fn resolve_zone(own: Option<&str>, tenant: Option<&str>) -> chrono_tz::Tz {
+    [own, tenant]
+        .into_iter()
+        .flatten()
+        .find_map(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::America::New_York)
+}
+
+/// [`resolve_zone`] for a caller that needs only the zone (an appointment's times).
 pub(crate) async fn zone(
     store: &EventStore,
     tenant: &str,
@@ -46,25 +95,10 @@ pub(crate) async fn zone(
             .bind(tenant)
             .fetch_optional(store.db().reader())
             .await?;
-    Ok(tenant_zone
-        .and_then(|(z,)| z.parse().ok())
-        .unwrap_or(chrono_tz::America::New_York))
-}
-
-/// When the tenant's quiet hours let a text for `purpose` go, now, to someone in the zone
-/// `own` (else the tenant's): `None` at once.
-pub(crate) async fn release(
-    store: &EventStore,
-    tenant: &str,
-    policy: &Policy,
-    own: Option<&str>,
-    purpose: Purpose,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    if !policy.holds(purpose) {
-        return Ok(None); // no need to know where the client is
-    }
-    let zone = zone(store, tenant, own).await?;
-    Ok(policy.release(purpose, casewire_events::utc_now(), zone))
+    Ok(resolve_zone(
+        None,
+        tenant_zone.as_ref().map(|(z,)| z.as_str()),
+    ))
 }
 
 /// The tenant's price per segment in micro-dollars, or `None` when it set no provider.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::checks::Facts;
 use casewire_bus::{CommandError, Envelope, ErrorCode, Handlers, Reader};
 use casewire_contract::messaging::{
     AppointmentInput, AppointmentSet, CancelAppointment, MessageView, PreviewReminder,
@@ -15,7 +16,6 @@ use casewire_events::appointment::Appointment;
 use casewire_events::message::{client_subject, Purpose};
 use casewire_events::Sealed;
 use casewire_eventstore::EventStore;
-use casewire_tenancy::Policy;
 
 use crate::appointment::{AppointmentCommand, AppointmentState, CaseReminders, Switch};
 use crate::message::{Message, MessageCommand};
@@ -91,14 +91,12 @@ impl Commands {
         &self,
         tenant: &str,
         metadata: &HashMap<String, String>,
-        policy: &Policy,
+        facts: &Facts,
         case_id: &str,
         phone: &str,
         purpose: Purpose,
     ) -> Result<(), CommandError> {
-        let answer = crate::checks::consent(&self.store, tenant, policy, phone, purpose)
-            .await
-            .map_err(CommandError::internal)?;
+        let answer = facts.consent(purpose, phone);
         if answer.allowed {
             return Ok(());
         }
@@ -117,11 +115,17 @@ impl Commands {
         )))
     }
 
-    /// The tenant's price per segment; `None` when it cannot text at all.
+    /// The tenant's price per segment, refused when it cannot text at all.
     async fn price(&self, tenant: &str) -> Result<u64, CommandError> {
         let price = crate::checks::price(&self.store, tenant)
             .await
             .map_err(CommandError::internal)?;
+        self.priced(tenant, price)
+    }
+
+    /// The tenant's price per segment as its facts have it: the sandbox's where casewire
+    /// runs in sandbox mode and the tenant set none, else refused.
+    fn priced(&self, tenant: &str, price: Option<u64>) -> Result<u64, CommandError> {
         match price {
             Some(p) => Ok(p),
             None if self.settings.sandbox_by_default => {
@@ -188,24 +192,15 @@ impl Commands {
         let (to, zone) = case.ok_or_else(|| {
             CommandError::not_found("no such case: link it first with PUT /v1/cases/{case_id}")
         })?;
-        let policy = crate::checks::policy(store, &tenant)
+        let facts = crate::checks::facts(store, &tenant, &to)
             .await
             .map_err(CommandError::internal)?;
-        self.consented(
-            &tenant,
-            &metadata,
-            &policy,
-            &body.case_id,
-            &to,
-            body.purpose,
-        )
-        .await?;
-        let price = self.price(&tenant).await?;
-        let deliver_after =
-            crate::checks::release(store, &tenant, &policy, zone.as_deref(), body.purpose)
-                .await
-                .map_err(CommandError::internal)?
-                .map(casewire_events::timestamp);
+        self.consented(&tenant, &metadata, &facts, &body.case_id, &to, body.purpose)
+            .await?;
+        let price = self.priced(&tenant, facts.price())?;
+        let deliver_after = facts
+            .release(body.purpose, zone.as_deref())
+            .map(casewire_events::timestamp);
         let id = uuid::Uuid::now_v7().to_string();
         let queue = MessageCommand::Queue {
             case_id: Some(body.case_id),

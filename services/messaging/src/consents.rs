@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use casewire_bus::{Of, Projection, Reads};
-use casewire_events::consent::{ConsentEvent, State, AGGREGATE};
+use casewire_events::consent::{ConsentEvent, AGGREGATE};
 use casewire_events::RecordedEvent;
 use casewire_eventstore::EventStore;
 use sqlx::{Any, Transaction};
@@ -40,15 +40,4 @@ impl Projection for Consents {
         .await?;
         Ok(())
     }
-}
-
-/// A number's consent as messaging's reader last applied it.
-pub(crate) async fn state(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<State> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT state FROM messaging_consents WHERE tenant_id = $1 AND phone = $2")
-            .bind(tenant)
-            .bind(phone)
-            .fetch_optional(store.db().reader())
-            .await?;
-    Ok(row.and_then(|(s,)| State::named(&s)).unwrap_or_default())
 }

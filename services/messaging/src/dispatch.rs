@@ -19,10 +19,12 @@ use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::TwilioClient;
+use casewire_tenancy::SmsSettings;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
+use crate::checks::Facts;
 use crate::message::{Message, MessageCommand};
 use crate::provider::{verdict, Provider, Verdict};
 use crate::MessagingSettings;
@@ -94,30 +96,22 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    async fn provider(&self, store: &EventStore, tenant: &str) -> anyhow::Result<Option<Provider>> {
-        Ok(match crate::providers().get(store, tenant).await? {
+    fn provider(&self, settings: Option<SmsSettings>) -> Option<Provider> {
+        match settings {
             Some(settings) => Some(Provider::from_settings(settings, &self.twilio)),
             None if self.settings.sandbox_by_default => Some(Provider::Sandbox),
             None => None,
-        })
+        }
     }
 
-    /// Consent is checked again when a text is about to go for the first time: a STOP
-    /// recorded since the text was queued (or while it waited out quiet hours) stops it.
-    /// `Some(reason)` when it must not go.
-    async fn withdrawn(&self, tenant: &str, m: &Message) -> anyhow::Result<Option<String>> {
-        if m.purpose == Purpose::System {
-            return Ok(None); // casewire's own answer to a keyword, STOP's included
+    /// The facts a dispatch decides on. Before a text's first attempt its consent is
+    /// checked again (see [`withdrawn`]), so the reader is caught up first: a STOP recorded
+    /// since the text was queued (or while it waited out quiet hours) is then seen.
+    async fn facts(&self, tenant: &str, m: &Message) -> anyhow::Result<Facts> {
+        if m.attempts == 0 && m.purpose != Purpose::System {
+            self.reader.catch_up(tenant).await?;
         }
-        self.reader.catch_up(tenant).await?;
-        let store = self.reader.store();
-        let policy = crate::checks::policy(store, tenant).await?;
-        let answer = crate::checks::consent(store, tenant, &policy, &m.phone, m.purpose).await?;
-        let when = match m.deliver_after {
-            Some(_) => "while it waited for quiet hours to end",
-            None => "before it went",
-        };
-        Ok((!answer.allowed).then(|| format!("not sent: {when}, {}", answer.reason())))
+        crate::checks::facts(self.reader.store(), tenant, &m.phone).await
     }
 
     fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {
@@ -127,6 +121,20 @@ impl Dispatcher {
             base.trim_end_matches('/')
         ))
     }
+}
+
+/// Consent asked again as a text is about to go for the first time: `Some(reason)` when it
+/// must not go. casewire's own answers to a keyword (STOP's included) always go.
+fn withdrawn(facts: &Facts, m: &Message) -> Option<String> {
+    if m.purpose == Purpose::System {
+        return None;
+    }
+    let answer = facts.consent(m.purpose, &m.phone);
+    let when = match m.deliver_after {
+        Some(_) => "while it waited for quiet hours to end",
+        None => "before it went",
+    };
+    (!answer.allowed).then(|| format!("not sent: {when}, {}", answer.reason()))
 }
 
 /// Records a step of the text's dispatch on the message as last loaded or recorded.
@@ -172,8 +180,9 @@ impl Worker for Dispatcher {
                 return Ok(Outcome::RetryAt(after, "held by quiet hours".into()));
             }
         }
+        let facts = self.facts(tenant, &m).await?;
         if m.attempts == 0 {
-            if let Some(reason) = self.withdrawn(tenant, &m).await? {
+            if let Some(reason) = withdrawn(&facts, &m) {
                 let fail = MessageCommand::Fail {
                     error_code: Some(WITHDRAWN.into()),
                     reason,
@@ -183,7 +192,7 @@ impl Worker for Dispatcher {
             }
         }
         let body = m.body.clone().unwrap_or_default();
-        let Some(provider) = self.provider(store, tenant).await? else {
+        let Some(provider) = self.provider(facts.provider) else {
             let reason = format!("the organization has no SMS provider: an admin sets one with PUT /v1/tenants/{tenant}/sms-provider");
             record(
                 store,

@@ -445,16 +445,12 @@ impl Scheduler {
         if case.reminders_enabled == 0 {
             return skip(crate::appointment::OFF);
         }
-        let policy = crate::checks::policy(store, tenant).await?;
-        let answer =
-            crate::checks::consent(store, tenant, &policy, &case.phone, Purpose::Reminder).await?;
+        let facts = crate::checks::facts(store, tenant, &case.phone).await?;
+        let answer = facts.consent(Purpose::Reminder, &case.phone);
         if !answer.allowed {
             return skip(&answer.reason());
         }
-        let own_zone = case.time_zone.as_deref();
-        if let Some(until) =
-            crate::checks::release(store, tenant, &policy, own_zone, Purpose::Reminder).await?
-        {
+        if let Some(until) = facts.release(Purpose::Reminder, case.time_zone.as_deref()) {
             return Ok(Decision::Defer {
                 until: casewire_events::timestamp(until),
                 reason: "quiet hours in the client's time zone".into(),
