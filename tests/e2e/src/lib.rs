@@ -153,6 +153,11 @@ impl Casewire {
         self.output.lock().unwrap().clone()
     }
 
+    /// Kills the process (SIGKILL, as a crash would) and waits for it to be gone.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("killing casewire");
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("running") as i32;

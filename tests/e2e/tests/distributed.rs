@@ -131,3 +131,44 @@ async fn reminders_with_each_service_in_its_own_process() {
     let processes = four_processes(&db, &nats.url(), &twilio).await;
     reminders::reminders(&Api::new(&processes[0].url), &twilio).await;
 }
+
+/// Consent is off the path of a text: messaging keeps its own copy of every number's consent
+/// from consent's events, so a text goes while the consent service is down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_goes_while_the_consent_service_is_down() {
+    let pg = PgServer::start().await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = FakeTwilio::start().await;
+    let mut processes = four_processes(&db, &nats.url(), &twilio).await;
+    let api = Api::new(&processes[0].url);
+    let (tenant, _) = texting::twilio_tenant(
+        &api,
+        &twilio,
+        "Prairie Legal Aid",
+        texting::ACCOUNT_A,
+        texting::TOKEN_A,
+    )
+    .await;
+    let advocate = api.key(&tenant, "advocate").await;
+    let (s, c) = api
+        .put(
+            "/v1/cases/C-1",
+            &advocate,
+            serde_json::json!({"client": {"name": "Ana", "phone": texting::CLIENT}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+
+    processes[2].kill().await;
+    let (s, m) = api
+        .post(
+            "/v1/cases/C-1/messages",
+            &advocate,
+            serde_json::json!({"body": "Your hearing is at 9am"}),
+        )
+        .await;
+    assert_eq!(s, 202, "{m}");
+    let sent = casewire_e2e::texts_to(&twilio, texting::CLIENT, 1).await;
+    assert_eq!(sent, ["Your hearing is at 9am"]);
+}
