@@ -3,6 +3,8 @@
 //! hours, and the tenant's price. [`facts`] gathers what they need in one statement; the
 //! answers are pure functions of those facts.
 
+use std::sync::LazyLock;
+
 use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
@@ -21,31 +23,74 @@ pub(crate) struct Facts {
     tenant_zone: Option<String>,
 }
 
-/// The facts for a text to `phone`, in one statement.
-pub(crate) async fn facts(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<Facts> {
-    let (policy, provider, consent, tenant_zone): (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ) = sqlx::query_as(
-        "SELECT (SELECT settings FROM messaging_policies WHERE tenant_id = $1), \
-                (SELECT settings FROM messaging_sms_providers WHERE tenant_id = $1), \
-                (SELECT state FROM messaging_consents WHERE tenant_id = $1 AND phone = $2), \
-                (SELECT timezone FROM messaging_tenants WHERE id = $1)",
-    )
-    .bind(tenant)
-    .bind(phone)
-    .fetch_one(store.db().reader())
-    .await?;
-    Ok(Facts {
+/// Who a text goes to: a number, or the client of a case.
+#[derive(Clone, Copy)]
+pub(crate) enum To<'a> {
+    Phone(&'a str),
+    Case(&'a str),
+}
+
+/// Where the text goes, with the facts it needs, in one statement: (the number, the
+/// client's own time zone when the case has one, the facts). `None` for a case messaging
+/// does not know.
+pub(crate) async fn facts(
+    store: &EventStore,
+    tenant: &str,
+    to: To<'_>,
+) -> anyhow::Result<Option<(String, Option<String>, Facts)>> {
+    static BY_PHONE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT CAST($2 AS TEXT), CAST(NULL AS TEXT), {}",
+            gathered("$2")
+        )
+    });
+    static BY_CASE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT c.phone, c.time_zone, {} FROM messaging_cases c \
+             WHERE c.tenant_id = $1 AND c.case_id = $2",
+            gathered("c.phone")
+        )
+    });
+    let (sql, key) = match to {
+        To::Phone(phone) => (&*BY_PHONE, phone),
+        To::Case(case_id) => (&*BY_CASE, case_id),
+    };
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(tenant)
+        .bind(key)
+        .fetch_optional(store.db().reader())
+        .await?;
+    let Some((phone, own_zone, policy, provider, consent, tenant_zone)) = row else {
+        return Ok(None);
+    };
+    let facts = Facts {
         policy: Policies::open(store, tenant, policy)
             .await?
             .unwrap_or_default(),
         provider: SmsProviders::open(store, tenant, provider).await?,
         consent: consent.and_then(|s| State::named(&s)).unwrap_or_default(),
         tenant_zone,
-    })
+    };
+    Ok(Some((phone, own_zone, facts)))
+}
+
+type Row = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The columns of the tenant's facts and the number's consent, `phone` naming the number.
+fn gathered(phone: &str) -> String {
+    format!(
+        "(SELECT settings FROM messaging_policies WHERE tenant_id = $1), \
+         (SELECT settings FROM messaging_sms_providers WHERE tenant_id = $1), \
+         (SELECT state FROM messaging_consents WHERE tenant_id = $1 AND phone = {phone}), \
+         (SELECT timezone FROM messaging_tenants WHERE id = $1)"
+    )
 }
 
 impl Facts {

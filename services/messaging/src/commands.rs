@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::checks::Facts;
+use crate::checks::{Facts, To};
 use casewire_bus::{CommandError, Envelope, ErrorCode, Handlers, Reader};
 use casewire_contract::messaging::{
     AppointmentInput, AppointmentSet, CancelAppointment, MessageView, PreviewReminder,
@@ -181,20 +181,12 @@ impl Commands {
         }
         // The case may have been linked a moment ago: read it as the log has it.
         casewire_bus::caught_up(&self.reader, &tenant).await?;
-        let case: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT phone, time_zone FROM messaging_cases WHERE tenant_id = $1 AND case_id = $2",
-        )
-        .bind(&tenant)
-        .bind(&body.case_id)
-        .fetch_optional(store.db().reader())
-        .await
-        .map_err(CommandError::internal)?;
-        let (to, zone) = case.ok_or_else(|| {
-            CommandError::not_found("no such case: link it first with PUT /v1/cases/{case_id}")
-        })?;
-        let facts = crate::checks::facts(store, &tenant, &to)
+        let (to, zone, facts) = crate::checks::facts(store, &tenant, To::Case(&body.case_id))
             .await
-            .map_err(CommandError::internal)?;
+            .map_err(CommandError::internal)?
+            .ok_or_else(|| {
+                CommandError::not_found("no such case: link it first with PUT /v1/cases/{case_id}")
+            })?;
         self.consented(&tenant, &metadata, &facts, &body.case_id, &to, body.purpose)
             .await?;
         let price = self.priced(&tenant, facts.price())?;

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reader, Reads};
@@ -24,7 +25,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
-use crate::checks::Facts;
+use crate::checks::{Facts, To};
 use crate::message::{Message, MessageCommand};
 use crate::provider::{verdict, Provider, Verdict};
 use crate::MessagingSettings;
@@ -111,7 +112,9 @@ impl Dispatcher {
         if m.attempts == 0 && m.purpose != Purpose::System {
             self.reader.catch_up(tenant).await?;
         }
-        crate::checks::facts(self.reader.store(), tenant, &m.phone).await
+        let gathered = crate::checks::facts(self.reader.store(), tenant, To::Phone(&m.phone));
+        let (_, _, facts) = gathered.await?.context("no facts for a number")?;
+        Ok(facts)
     }
 
     fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {

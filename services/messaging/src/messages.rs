@@ -13,32 +13,40 @@ use sqlx::{Any, Transaction};
 
 pub struct Messages;
 
-/// Moves a text's status forward, never back, in one statement: the row's rank is worked
-/// out in SQL from the same table as [`status_rank`].
+/// Moves a text's status forward, never back, and records what came with it (Twilio's id,
+/// an error code) whatever the status did, in one statement: the row's rank is worked out
+/// in SQL from the same table as [`status_rank`].
 async fn set_status(
     tx: &mut Transaction<'static, Any>,
     e: &RecordedEvent,
     status: &str,
+    provider_sid: Option<&str>,
+    error_code: Option<&str>,
 ) -> anyhow::Result<()> {
     static SET_STATUS: LazyLock<String> = LazyLock::new(|| {
         let ranks: String = STATUS_RANKS
             .iter()
             .map(|(name, rank)| format!(" WHEN '{name}' THEN {rank}"))
             .collect();
+        let forward = format!("COALESCE(CASE status{ranks} END, -1) < $5");
         format!(
-            "UPDATE messaging_messages SET status = $1, updated_at = $2 \
-             WHERE tenant_id = $3 AND id = $4 AND COALESCE(CASE status{ranks} END, -1) < $5"
+            "UPDATE messaging_messages SET \
+               status = CASE WHEN {forward} THEN $1 ELSE status END, \
+               updated_at = CASE WHEN {forward} THEN $2 ELSE updated_at END, \
+               provider_sid = COALESCE($6, provider_sid), error_code = COALESCE($7, error_code) \
+             WHERE tenant_id = $3 AND id = $4"
         )
     });
-    let Some(rank) = status_rank(status) else {
-        return Ok(()); // a status casewire does not know moves nothing
-    };
+    // A status casewire does not know moves nothing, but what came with it is kept.
+    let rank = status_rank(status).map_or(-1, |r| r as i64);
     sqlx::query(&SET_STATUS)
         .bind(status)
         .bind(&e.recorded_at)
         .bind(&e.tenant_id)
         .bind(&e.aggregate_id)
-        .bind(rank as i64)
+        .bind(rank)
+        .bind(provider_sid)
+        .bind(error_code)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -208,15 +216,7 @@ async fn apply_message(
         }
         MessageEvent::DispatchAbandoned { .. } => {}
         MessageEvent::Accepted { provider_sid, .. } => {
-            update(
-                "UPDATE messaging_messages SET provider_sid = $1 WHERE tenant_id = $2 AND id = $3",
-            )
-            .bind(provider_sid)
-            .bind(&e.tenant_id)
-            .bind(&e.aggregate_id)
-            .execute(&mut **tx)
-            .await?;
-            set_status(tx, e, "accepted").await?;
+            set_status(tx, e, "accepted", Some(&provider_sid), None).await?;
         }
         MessageEvent::Failed {
             error_code, reason, ..
@@ -233,15 +233,7 @@ async fn apply_message(
         MessageEvent::StatusReported {
             status, error_code, ..
         } => {
-            if error_code.is_some() {
-                update("UPDATE messaging_messages SET error_code = $1 WHERE tenant_id = $2 AND id = $3")
-                    .bind(error_code)
-                    .bind(&e.tenant_id)
-                    .bind(&e.aggregate_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            set_status(tx, e, &status).await?;
+            set_status(tx, e, &status, None, error_code.as_deref()).await?;
         }
     }
     Ok(())
