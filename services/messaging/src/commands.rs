@@ -299,19 +299,20 @@ impl Commands {
             .await
             .map_err(CommandError::internal)?;
         let id = crate::reminders::aggregate_id(&body.case_id, &body.appointment_id);
-        let (before, _) = casewire_bus::load::<AppointmentState>(store, &tenant, &id)
+        let mut loaded = casewire_bus::load::<AppointmentState>(store, &tenant, &id)
             .await
             .map_err(CommandError::internal)?;
+        let created = loaded.0.appointment.is_none() || loaded.0.cancelled;
         let set = AppointmentCommand::Set {
             case_id: body.case_id.clone(),
             appointment_id: body.appointment_id.clone(),
             appointment,
             plan,
         };
-        casewire_bus::execute::<AppointmentState>(&self.reader, &tenant, &id, set, metadata)
-            .await?;
+        // Its rows and jobs are written with the append (inline): nothing to wait for.
+        casewire_bus::record_on(store, &tenant, &id, &mut loaded, set, metadata).await?;
         Ok(AppointmentSet {
-            created: before.appointment.is_none() || before.cancelled,
+            created,
             reminders: self
                 .reminders(&tenant, &body.case_id, Some(&body.appointment_id))
                 .await?,
@@ -328,14 +329,9 @@ impl Commands {
             body,
         } = cmd;
         let id = crate::reminders::aggregate_id(&body.case_id, &body.appointment_id);
-        casewire_bus::execute::<AppointmentState>(
-            &self.reader,
-            &tenant,
-            &id,
-            AppointmentCommand::Cancel,
-            metadata,
-        )
-        .await?;
+        let cancel = AppointmentCommand::Cancel;
+        casewire_bus::record::<AppointmentState>(&self.store, &tenant, &id, cancel, metadata)
+            .await?;
         Ok(Done {})
     }
 

@@ -239,13 +239,21 @@ impl Projection for Reminders {
     fn reads(&self) -> Reads {
         use casewire_events::appointment;
         const OF: &[Of] = &[
-            Of::all(appointment::AGGREGATE),
             Of::all(appointment::SWITCH_AGGREGATE),
             Of::only(
                 <casewire_tenancy::Tenant as cqrs_es::Aggregate>::TYPE,
                 &["ReminderPolicySet"],
             ),
         ];
+        Reads::Only(OF)
+    }
+
+    /// An appointment's rows and its reminders' jobs are written with its events, so
+    /// `PUT …/appointments/{id}` answers with them at once. Applied twice (a restart's
+    /// backlog), the rows come out the same, and a reminder's job enqueued again finds the
+    /// reminder's time already dealt with.
+    fn inline(&self) -> Reads {
+        const OF: &[Of] = &[Of::all(casewire_events::appointment::AGGREGATE)];
         Reads::Only(OF)
     }
 
