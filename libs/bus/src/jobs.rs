@@ -23,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a claimed job belongs to its worker. Longer than any provider call.
 const LEASE: Duration = Duration::from_secs(60);
-/// Jobs claimed at once, and run at once, per worker.
-const CONCURRENCY: i64 = 16;
+/// Jobs claimed at once, and run at once, per worker. 32 rather than 16 measured 638
+/// against 521 texts/s embedded: the texts of one claim share group commits.
+const CONCURRENCY: i64 = 32;
 /// Jobs enqueued by another process are noticed within this.
 const POLL: Duration = Duration::from_millis(500);
 
