@@ -3,14 +3,17 @@
 //! that every reminder comes due at once, and the scheduler and the dispatcher carry them
 //! into the fake Twilio. casewire runs embedded (SQLite) in this process, so the clock it
 //! moves is casewire's and the peak memory (VmHWM) covers casewire, the fake Twilio and the
-//! load generator together.
+//! load generator together. Then the same on PostgreSQL and NATS (`serve all`, also in this
+//! process), with `BENCH_APPOINTMENTS_DISTRIBUTED` (10,000) court dates: a rate, measured on
+//! fewer so that `make bench` stays short.
 //!
 //! The baseline, measured in the same run: the same number of texts sent straight to the
 //! fake Twilio at the same concurrency (texting.rs).
 
 use std::time::{Duration, Instant};
 
-use casewire::{Config, Mode};
+use casewire::{Config, Mode, Service};
+use casewire_testkit::{NatsServer, PgServer};
 use serde_json::json;
 
 use crate::texting::{self, Running};
@@ -23,6 +26,7 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 pub struct Figures {
+    pub mode: &'static str,
     pub appointments: usize,
     pub cases: usize,
     pub scheduled_in: Duration,
@@ -44,18 +48,56 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-pub async fn run() -> anyhow::Result<Figures> {
+/// Both modes; the peak memory is the process's after both.
+pub async fn run() -> anyhow::Result<Vec<Figures>> {
     let appointments = env("BENCH_APPOINTMENTS", 100_000);
-    let cases = env("BENCH_CASES", 1_000).min(appointments).max(1);
     let clients = env("BENCH_CLIENTS", texting::CLIENTS_DEFAULT);
     let baseline_per_sec = texting::direct_rate(appointments.min(20_000), clients).await?;
-
     let dir = tempfile::tempdir()?;
-    let config = Config {
+    let embedded = Config {
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
-    let running = texting::start(config, Mode::Dev).await?;
+    let mut figures = vec![
+        measure(
+            "embedded, SQLite",
+            embedded,
+            Mode::Dev,
+            appointments,
+            baseline_per_sec,
+        )
+        .await?,
+    ];
+    let (pg, nats) = (PgServer::start().await?, NatsServer::start().await?);
+    let distributed = Config {
+        database_url: Some(casewire::config::Secret::new(pg.fresh_database().await?)),
+        nats_url: Some(nats.url()),
+        ..Config::default()
+    };
+    let appointments = env("BENCH_APPOINTMENTS_DISTRIBUTED", 10_000);
+    figures.push(
+        measure(
+            "serve all, PostgreSQL and NATS",
+            distributed,
+            Mode::Serve(Service::All),
+            appointments,
+            baseline_per_sec,
+        )
+        .await?,
+    );
+    Ok(figures)
+}
+
+async fn measure(
+    mode_name: &'static str,
+    config: Config,
+    mode: Mode,
+    appointments: usize,
+    baseline_per_sec: f64,
+) -> anyhow::Result<Figures> {
+    let cases = env("BENCH_CASES", 1_000).min(appointments).max(1);
+    let clients = env("BENCH_CLIENTS", texting::CLIENTS_DEFAULT);
+    let running = texting::start(config, mode).await?;
     let Running {
         gw, key, tenant, ..
     } = &running;
@@ -93,9 +135,10 @@ pub async fn run() -> anyhow::Result<Figures> {
         .await?;
     }
 
-    eprintln!("reminders: setting {appointments} appointments…");
+    eprintln!("reminders ({mode_name}): setting {appointments} appointments…");
     let start = Instant::now();
-    let starts_at = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    // By casewire's clock, which an earlier run moved on.
+    let starts_at = (casewire_events::utc_now() + chrono::Duration::days(30)).to_rfc3339();
     let tasks: Vec<_> = (0..clients)
         .map(|k| {
             let (gw, key, starts_at, put) =
@@ -151,6 +194,7 @@ pub async fn run() -> anyhow::Result<Figures> {
     let peak_rss_mib = peak_rss_mib();
     running.stop().await;
     Ok(Figures {
+        mode: mode_name,
         appointments,
         cases,
         scheduled_in,
@@ -160,28 +204,32 @@ pub async fn run() -> anyhow::Result<Figures> {
     })
 }
 
-pub fn print(f: &Figures) {
+pub fn print(figures: &[Figures]) {
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
     println!("{}", "-".repeat(124));
-    println!(
-        "Reminders, {} court dates on {} cases, one reminder each (embedded, SQLite)",
-        f.appointments, f.cases
-    );
-    println!(
-        "  set over the API:            {:>8.1} s  {:>8.0} appointments/s",
-        f.scheduled_in.as_secs_f64(),
-        rate(f.appointments, f.scheduled_in)
-    );
-    let dispatched = rate(f.appointments, f.dispatched_in);
-    println!(
-        "  due at once, into Twilio:    {:>8.1} s  {:>8.0} reminders/s  {:.3}× the baseline ({:.0} texts/s straight to the fake Twilio)",
-        f.dispatched_in.as_secs_f64(),
-        dispatched,
-        dispatched / f.baseline_per_sec,
-        f.baseline_per_sec
-    );
-    println!(
-        "  peak memory (VmHWM, the whole process): {:.0} MiB",
-        f.peak_rss_mib
-    );
+    for f in figures {
+        println!(
+            "Reminders, {} court dates on {} cases, one reminder each ({})",
+            f.appointments, f.cases, f.mode
+        );
+        println!(
+            "  set over the API:            {:>8.1} s  {:>8.0} appointments/s",
+            f.scheduled_in.as_secs_f64(),
+            rate(f.appointments, f.scheduled_in)
+        );
+        let dispatched = rate(f.appointments, f.dispatched_in);
+        println!(
+            "  due at once, into Twilio:    {:>8.1} s  {:>8.0} reminders/s  {:.3}× the baseline ({:.0} texts/s straight to the fake Twilio)",
+            f.dispatched_in.as_secs_f64(),
+            dispatched,
+            dispatched / f.baseline_per_sec,
+            f.baseline_per_sec
+        );
+    }
+    if let Some(f) = figures.last() {
+        println!(
+            "  peak memory (VmHWM, the whole process, both runs): {:.0} MiB",
+            f.peak_rss_mib
+        );
+    }
 }
