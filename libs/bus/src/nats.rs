@@ -74,9 +74,9 @@ impl Nats {
             .name("casewire")
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(5))
-            // A command may call another service (messaging asks consent): give the chain
-            // the gateway's own limit rather than the client's 10 s, so a slow moment under
-            // load is a slow answer and not a 503.
+            // A command may call another service (consent asks messaging to send its reply):
+            // give the chain the gateway's own limit rather than the client's 10 s, so a slow
+            // moment under load is a slow answer and not a 503.
             .request_timeout(Some(Duration::from_secs(25)))
             .connect(&settings.url)
             .await

@@ -17,15 +17,6 @@ pub mod reminders;
 pub mod suite;
 pub mod texting;
 
-/// A free port on loopback, for a gateway whose public URL must be known before it starts.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
 /// Base64 of 32 bytes, for the production processes of a test.
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use casewire_e2e::{
-    consent, events_of_type, free_port, reminders, suite, texting, wait_for, Api, Casewire,
-    NatsServer, PgServer,
+    consent, events_of_type, reminders, suite, texting, wait_for, Api, Casewire, NatsServer,
+    PgServer,
 };
 use casewire_testkit::FakeTwilio;
 
@@ -69,21 +69,25 @@ async fn serve_all_runs_every_service_in_one_process() {
 }
 
 /// The four services, each in its own process, on one database and NATS, with Twilio
-/// faked: the gateway first (its address is the public URL Twilio signs over).
+/// faked: the gateway first, on a port it picks itself (no other test can take it between
+/// a look-up and the bind), so its address is the public URL that messaging gives Twilio.
 async fn four_processes(db: &str, nats: &str, twilio: &FakeTwilio) -> Vec<Casewire> {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let public = format!("http://{addr}");
+    let api_base = twilio.url();
+    let gateway = Casewire::serve_with(
+        "gateway",
+        db,
+        nats,
+        &[("CASEWIRE_TWILIO_API_BASE", &api_base)],
+    )
+    .await;
     let env = [
-        ("CASEWIRE_TWILIO_API_BASE", twilio.url()),
-        ("CASEWIRE_PUBLIC_URL", public.clone()),
-        ("CASEWIRE_HTTP_ADDR", addr.clone()),
+        ("CASEWIRE_TWILIO_API_BASE", api_base.as_str()),
+        ("CASEWIRE_PUBLIC_URL", gateway.url.as_str()),
     ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let gateway = Casewire::serve_with("gateway", db, nats, &env).await;
-    assert_eq!(gateway.url, public);
+    let messaging = Casewire::serve_with("messaging", db, nats, &env).await;
     vec![
         gateway,
-        Casewire::serve_with("messaging", db, nats, &env).await,
+        messaging,
         Casewire::serve("consent", db, nats).await,
         Casewire::serve("case-link", db, nats).await,
     ]
