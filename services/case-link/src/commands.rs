@@ -27,12 +27,14 @@ pub(crate) fn handlers(commands: Commands) -> Handlers<Commands> {
 }
 
 impl Commands {
-    async fn put_case(self: Arc<Self>, cmd: Envelope<PutCase>) -> Result<CasePut, CommandError> {
-        let Envelope {
+    async fn put_case(
+        self: Arc<Self>,
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<PutCase>,
+    ) -> Result<CasePut, CommandError> {
         let (case, _) = casewire_bus::load::<Case>(&self.store, &tenant, &body.case_id)
             .await
             .map_err(CommandError::internal)?;
@@ -56,13 +58,12 @@ impl Commands {
 
     async fn create_webhook_endpoint(
         self: Arc<Self>,
-        cmd: Envelope<CreateWebhookEndpoint>,
-    ) -> Result<CreatedEndpoint, CommandError> {
-        let Envelope {
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<CreateWebhookEndpoint>,
+    ) -> Result<CreatedEndpoint, CommandError> {
         let id = uuid::Uuid::now_v7().to_string();
         let secret = casewire_webhooks::Secret::generate();
         let create = CreateEndpoint {
@@ -88,13 +89,12 @@ impl Commands {
 
     async fn correct_routing(
         self: Arc<Self>,
-        cmd: Envelope<CorrectRouting>,
-    ) -> Result<Routed, CommandError> {
-        let Envelope {
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<CorrectRouting>,
+    ) -> Result<Routed, CommandError> {
         casewire_bus::caught_up(&self.reader, &tenant).await?;
         let case = crate::cases::find(&self.store, &tenant, &body.case_id)
             .await

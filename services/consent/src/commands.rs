@@ -38,12 +38,14 @@ impl Commands {
             .map_err(CommandError::internal)
     }
 
-    async fn request(self: Arc<Self>, cmd: Envelope<Request>) -> Result<ConsentView, CommandError> {
-        let Envelope {
+    async fn request(
+        self: Arc<Self>,
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<Request>,
+    ) -> Result<ConsentView, CommandError> {
         let language = match body.language.as_deref().map(str::trim) {
             None | Some("") => "en".to_string(),
             Some(l) if casewire_events::case::is_language_tag(l) => l.to_ascii_lowercase(),
@@ -61,12 +63,14 @@ impl Commands {
         self.execute(&tenant, &body.phone, request, metadata).await
     }
 
-    async fn record(self: Arc<Self>, cmd: Envelope<Record>) -> Result<ConsentView, CommandError> {
-        let Envelope {
+    async fn record(
+        self: Arc<Self>,
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<Record>,
+    ) -> Result<ConsentView, CommandError> {
         let record = ConsentCommand::Record {
             phone: body.phone.clone(),
             state: body.state,

@@ -167,12 +167,14 @@ impl Commands {
             .ok_or_else(|| CommandError::not_found("no such message"))
     }
 
-    async fn send(self: Arc<Self>, cmd: Envelope<Send>) -> Result<MessageView, CommandError> {
-        let Envelope {
+    async fn send(
+        self: Arc<Self>,
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<Send>,
+    ) -> Result<MessageView, CommandError> {
         let store = &self.store;
         if body.purpose == Purpose::System {
             return Err(CommandError::invalid(
@@ -215,12 +217,14 @@ impl Commands {
         crate::messages::queued(queued, new.0.body.clone()).map_err(CommandError::internal)
     }
 
-    async fn reply(self: Arc<Self>, cmd: Envelope<Reply>) -> Result<MessageView, CommandError> {
-        let Envelope {
+    async fn reply(
+        self: Arc<Self>,
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<Reply>,
+    ) -> Result<MessageView, CommandError> {
         let queue = MessageCommand::Queue {
             case_id: None,
             to: body.to,
@@ -239,12 +243,14 @@ impl Commands {
         self.view(&tenant, &body.id).await
     }
 
-    async fn receive(self: Arc<Self>, cmd: Envelope<Receive>) -> Result<MessageView, CommandError> {
-        let Envelope {
+    async fn receive(
+        self: Arc<Self>,
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<Receive>,
+    ) -> Result<MessageView, CommandError> {
         let from = casewire_sms::phone::normalize(&body.from)
             .map_err(|e| CommandError::invalid(format!("From: {e}")))?;
         let receive = MessageCommand::Receive {
@@ -267,13 +273,12 @@ impl Commands {
 
     async fn report_status(
         self: Arc<Self>,
-        cmd: Envelope<ReportStatus>,
-    ) -> Result<Done, CommandError> {
-        let Envelope {
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<ReportStatus>,
+    ) -> Result<Done, CommandError> {
         let report = MessageCommand::ReportStatus {
             status: body.status,
             error_code: body.error_code,
@@ -285,13 +290,12 @@ impl Commands {
 
     async fn put_appointment(
         self: Arc<Self>,
-        cmd: Envelope<PutAppointment>,
-    ) -> Result<AppointmentSet, CommandError> {
-        let Envelope {
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<PutAppointment>,
+    ) -> Result<AppointmentSet, CommandError> {
         let store = &self.store;
         let case = self.case(&tenant, &body.case_id).await?;
         let appointment = validate(body.appointment, &case.phone)?;
@@ -321,13 +325,12 @@ impl Commands {
 
     async fn cancel_appointment(
         self: Arc<Self>,
-        cmd: Envelope<CancelAppointment>,
-    ) -> Result<Done, CommandError> {
-        let Envelope {
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<CancelAppointment>,
+    ) -> Result<Done, CommandError> {
         let id = crate::reminders::aggregate_id(&body.case_id, &body.appointment_id);
         let cancel = AppointmentCommand::Cancel;
         casewire_bus::record::<AppointmentState>(&self.store, &tenant, &id, cancel, metadata)
@@ -337,13 +340,12 @@ impl Commands {
 
     async fn set_reminders(
         self: Arc<Self>,
-        cmd: Envelope<SetReminders>,
-    ) -> Result<RemindersSet, CommandError> {
-        let Envelope {
+        Envelope {
             tenant,
             metadata,
             body,
-        } = cmd;
+        }: Envelope<SetReminders>,
+    ) -> Result<RemindersSet, CommandError> {
         self.case(&tenant, &body.case_id).await?;
         let switch = Switch {
             enabled: body.enabled,
@@ -369,9 +371,8 @@ impl Commands {
 
     async fn preview_reminder(
         self: Arc<Self>,
-        cmd: Envelope<PreviewReminder>,
+        Envelope { tenant, body, .. }: Envelope<PreviewReminder>,
     ) -> Result<ReminderPreview, CommandError> {
-        let Envelope { tenant, body, .. } = cmd;
         let case = self.case(&tenant, &body.case_id).await?;
         let appointment = validate(body.appointment, &case.phone)?;
         let text = crate::reminders::word(
