@@ -23,27 +23,25 @@ pub(crate) struct Facts {
     tenant_zone: Option<String>,
 }
 
-/// Who a text goes to: a number, or the client of a case.
-#[derive(Clone, Copy)]
-pub(crate) enum To<'a> {
-    Phone(&'a str),
-    Case(&'a str),
+/// The facts for a text to `phone`, in one statement.
+pub(crate) async fn facts(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<Facts> {
+    static BY_PHONE: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", gathered("$2")));
+    let (policy, provider, consent, tenant_zone) = sqlx::query_as(&BY_PHONE)
+        .bind(tenant)
+        .bind(phone)
+        .fetch_one(store.db().reader())
+        .await?;
+    open(store, tenant, policy, provider, consent, tenant_zone).await
 }
 
-/// Where the text goes, with the facts it needs, in one statement: (the number, the
+/// A case's client, with the facts for a text to them, in one statement: (the number, the
 /// client's own time zone when the case has one, the facts). `None` for a case messaging
 /// does not know.
-pub(crate) async fn facts(
+pub(crate) async fn facts_for_case(
     store: &EventStore,
     tenant: &str,
-    to: To<'_>,
+    case_id: &str,
 ) -> anyhow::Result<Option<(String, Option<String>, Facts)>> {
-    static BY_PHONE: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT CAST($2 AS TEXT), CAST(NULL AS TEXT), {}",
-            gathered("$2")
-        )
-    });
     static BY_CASE: LazyLock<String> = LazyLock::new(|| {
         format!(
             "SELECT c.phone, c.time_zone, {} FROM messaging_cases c \
@@ -51,30 +49,38 @@ pub(crate) async fn facts(
             gathered("c.phone")
         )
     });
-    let (sql, key) = match to {
-        To::Phone(phone) => (&*BY_PHONE, phone),
-        To::Case(case_id) => (&*BY_CASE, case_id),
-    };
-    let row: Option<Row> = sqlx::query_as(sql)
+    let row: Option<CaseRow> = sqlx::query_as(&BY_CASE)
         .bind(tenant)
-        .bind(key)
+        .bind(case_id)
         .fetch_optional(store.db().reader())
         .await?;
     let Some((phone, own_zone, policy, provider, consent, tenant_zone)) = row else {
         return Ok(None);
     };
-    let facts = Facts {
+    let facts = open(store, tenant, policy, provider, consent, tenant_zone).await?;
+    Ok(Some((phone, own_zone, facts)))
+}
+
+/// The facts from the columns of [`gathered`], sealed settings opened.
+async fn open(
+    store: &EventStore,
+    tenant: &str,
+    policy: Option<String>,
+    provider: Option<String>,
+    consent: Option<String>,
+    tenant_zone: Option<String>,
+) -> anyhow::Result<Facts> {
+    Ok(Facts {
         policy: Policies::open(store, tenant, policy)
             .await?
             .unwrap_or_default(),
         provider: SmsProviders::open(store, tenant, provider).await?,
         consent: consent.and_then(|s| State::named(&s)).unwrap_or_default(),
         tenant_zone,
-    };
-    Ok(Some((phone, own_zone, facts)))
+    })
 }
 
-type Row = (
+type CaseRow = (
     String,
     Option<String>,
     Option<String>,

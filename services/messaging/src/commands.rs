@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::checks::{Facts, To};
+use crate::checks::Facts;
 use casewire_bus::{CommandError, Envelope, ErrorCode, Handlers, Reader};
 use casewire_contract::messaging::{
     AppointmentInput, AppointmentSet, CancelAppointment, MessageView, PreviewReminder,
@@ -183,7 +183,7 @@ impl Commands {
         }
         // The case may have been linked a moment ago: read it as the log has it.
         casewire_bus::caught_up(&self.reader, &tenant).await?;
-        let (to, zone, facts) = crate::checks::facts(store, &tenant, To::Case(&body.case_id))
+        let (to, zone, facts) = crate::checks::facts_for_case(store, &tenant, &body.case_id)
             .await
             .map_err(CommandError::internal)?
             .ok_or_else(|| {

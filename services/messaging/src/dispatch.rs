@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reader, Reads};
@@ -25,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
-use crate::checks::{Facts, To};
+use crate::checks::Facts;
 use crate::message::{Message, MessageCommand};
 use crate::provider::{verdict, Provider, Verdict};
 use crate::MessagingSettings;
@@ -112,9 +111,7 @@ impl Dispatcher {
         if m.attempts == 0 && m.purpose != Purpose::System {
             self.reader.catch_up(tenant).await?;
         }
-        let gathered = crate::checks::facts(self.reader.store(), tenant, To::Phone(&m.phone));
-        let (_, _, facts) = gathered.await?.context("no facts for a number")?;
-        Ok(facts)
+        crate::checks::facts(self.reader.store(), tenant, &m.phone).await
     }
 
     fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {

@@ -11,7 +11,6 @@
 //! - [`Replanner`], which brings every appointment of a case or tenant in line after the
 //!   case's switch or the tenant's reminder policy changes.
 
-use anyhow::Context;
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reads};
@@ -454,9 +453,7 @@ impl Scheduler {
         if case.reminders_enabled == 0 {
             return skip(crate::appointment::OFF);
         }
-        let to = crate::checks::To::Phone(&case.phone);
-        let gathered = crate::checks::facts(store, tenant, to).await?;
-        let (_, _, facts) = gathered.context("no facts for a number")?;
+        let facts = crate::checks::facts(store, tenant, &case.phone).await?;
         let answer = facts.consent(Purpose::Reminder, &case.phone);
         if !answer.allowed {
             return skip(&answer.reason());
