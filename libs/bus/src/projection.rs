@@ -103,6 +103,11 @@ impl casewire_eventstore::Inline for InlineOf {
 }
 
 impl Reads {
+    /// Reads no event at all: a projection's default [`Projection::inline`].
+    pub fn is_none(&self) -> bool {
+        matches!(self, Reads::Only([]))
+    }
+
     pub fn matches(&self, e: &RecordedEvent) -> bool {
         match self {
             Reads::Everything => true,

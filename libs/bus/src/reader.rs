@@ -40,6 +40,8 @@ pub struct Reader {
 struct Inner {
     name: &'static str,
     store: EventStore,
+    /// Whether any projection is inline: then each tenant's backlog is noted (Position).
+    has_inline: bool,
     projections: Vec<Arc<dyn Projection>>,
     tenants: Mutex<HashMap<String, Arc<Position>>>,
 }
@@ -80,16 +82,22 @@ impl Reader {
         name: &'static str,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Self {
-        for p in &projections {
-            if let Reads::Only([]) = p.inline() {
-                continue;
-            }
-            store.add_inline(p.name(), Arc::new(crate::projection::InlineOf(p.clone())));
+        let inline: Vec<_> = projections
+            .iter()
+            .filter(|p| !p.inline().is_none())
+            .collect();
+        for p in &inline {
+            store.add_inline(
+                p.name(),
+                Arc::new(crate::projection::InlineOf((*p).clone())),
+            );
         }
+        let has_inline = !inline.is_empty();
         Reader {
             inner: Arc::new(Inner {
                 name,
                 store: store.clone(),
+                has_inline,
                 projections,
                 tenants: Mutex::new(HashMap::new()),
             }),
@@ -213,11 +221,7 @@ impl Reader {
         let store = self.store();
         let name = self.name();
         if position.seen() < 0 {
-            if self
-                .projections()
-                .iter()
-                .any(|p| !matches!(p.inline(), Reads::Only([])))
-            {
+            if self.inner.has_inline {
                 let head = store.head(tenant).await?.map_or(0, |(seq, _)| seq);
                 position.backlog.store(head, Ordering::Release);
             }
