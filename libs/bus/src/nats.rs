@@ -1,5 +1,6 @@
 //! NATS JetStream: the events stream, durable pull consumers, command request/reply.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use crate::{BusError, CommandError, CommandHandler, Reader, Result};
 
 /// A consumer with no message for this long catches up on the events no message announced.
 const IDLE: Duration = Duration::from_millis(500);
+/// Messages taken at once from those that have arrived.
+const TAKEN: usize = 500;
 
 /// How the events stream is set up. Production runs a 3- or 5-node cluster with
 /// `replicas: 3` (infra/nats/production.conf).
@@ -135,12 +138,11 @@ impl Nats {
             .map_err(nats_err)
     }
 
-    /// Feeds a service's reader from its durable pull consumer until `stop`. A message says
-    /// that a tenant's log reached a seq; the reader applies the log itself from its
-    /// position, in batches, so a burst costs a few transactions, and a redelivered event
-    /// the reader has passed costs nothing. Gaps (a consumer created after the stream
-    /// dropped old messages, events published out of order after a relay retry) are read
-    /// from the log like the rest.
+    /// Feeds a service's reader from its durable pull consumer until `stop`. The messages
+    /// that have arrived are taken together and handed to the reader per tenant
+    /// ([`Reader::deliver`]): events that follow on from what the reader last read are
+    /// applied as they came, in one transaction; anything else (a gap, a redelivery, an
+    /// event published out of order after a relay retry) is read from the log, the record.
     pub(crate) async fn consume(&self, reader: Reader, stop: CancellationToken) {
         while !stop.is_cancelled() {
             if let Err(e) = self.consume_until_error(&reader, &stop).await {
@@ -172,9 +174,9 @@ impl Nats {
                 ..Default::default()
             })
             .await?;
-        let mut messages = consumer.messages().await?;
+        let mut messages = consumer.messages().await?.ready_chunks(TAKEN);
         loop {
-            let msg = tokio::select! {
+            let arrived = tokio::select! {
                 _ = stop.cancelled() => return Ok(()),
                 m = tokio::time::timeout(IDLE, messages.next()) => match m {
                     // Quiet: catch up on events no message announced (skipped ones move the
@@ -184,36 +186,51 @@ impl Nats {
                         reader.flush().await?;
                         continue;
                     }
-                    Ok(Some(m)) => m.map_err(|e| anyhow::anyhow!("{e}"))?,
+                    Ok(Some(arrived)) => arrived,
                     Ok(None) => return Ok(()),
                 },
             };
-            let event: RecordedEvent = match serde_json::from_slice(&msg.payload) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::error!(subject = %msg.subject, error = %e, "not an event; terminated");
-                    let _ = msg.ack_with(AckKind::Term).await;
-                    continue;
+            let mut tenants: BTreeMap<String, Vec<(RecordedEvent, jetstream::Message)>> =
+                BTreeMap::new();
+            for msg in arrived {
+                let msg = msg.map_err(|e| anyhow::anyhow!("{e}"))?;
+                match serde_json::from_slice::<RecordedEvent>(&msg.payload) {
+                    Ok(e) => tenants
+                        .entry(e.tenant_id.clone())
+                        .or_default()
+                        .push((e, msg)),
+                    Err(e) => {
+                        tracing::error!(subject = %msg.subject, error = %e, "not an event; terminated");
+                        let _ = msg.ack_with(AckKind::Term).await;
+                    }
                 }
-            };
-            if !reader.reads(&event) {
-                msg.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                continue;
             }
-            let span = tracing::info_span!("consume", consumer = reader.name(), event_type = %event.event_type, tenant_seq = event.tenant_seq);
-            casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
-            let outcome = reader
-                .reach(&event.tenant_id, event.tenant_seq)
-                .instrument(span)
-                .await;
-            match outcome {
-                Ok(()) => msg.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?,
-                Err(e) => {
-                    tracing::warn!(consumer = reader.name(), error = %e, "event not applied; redelivering");
-                    let _ = msg
-                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                        .await;
+            let busy = !tenants.is_empty();
+            for (tenant, delivered) in tenants {
+                let (events, msgs): (Vec<_>, Vec<_>) = delivered.into_iter().unzip();
+                let span = tracing::info_span!("consume", consumer = reader.name(), tenant = %tenant, events = events.len());
+                // The batch continues the trace of its first event; each event's own span
+                // (`apply`) continues its own.
+                casewire_telemetry::continue_from(&span, &trace_of(msgs[0].headers.as_ref()));
+                match reader.deliver(&tenant, events).instrument(span).await {
+                    Ok(()) => {
+                        for msg in msgs {
+                            msg.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(consumer = reader.name(), error = %e, "events not applied; redelivering");
+                        for msg in msgs {
+                            let _ = msg
+                                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                                .await;
+                        }
+                    }
                 }
+            }
+            if busy {
+                // Let the next messages gather, so a busy stream is applied in batches.
+                tokio::time::sleep(crate::reader::GATHER).await;
             }
         }
     }

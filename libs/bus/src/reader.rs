@@ -27,9 +27,10 @@ use crate::{Projection, Reads};
 
 /// Events read from the log at once.
 const BATCH: i64 = 500;
-/// How long the in-process follower lets appends gather after a batch, while the log is
-/// busy: each batch costs a log read and a cursor write, whatever its size.
-const GATHER: Duration = Duration::from_millis(10);
+/// How long the follower (in process) and the consumer (NATS) let events gather after a
+/// batch, while the log is busy: each batch costs a cursor write (and in process a log
+/// read), whatever its size.
+pub(crate) const GATHER: Duration = Duration::from_millis(10);
 
 /// A service's reader of the log. Cheap to clone; clones share positions.
 #[derive(Clone)]
@@ -56,12 +57,21 @@ struct Position {
     /// written so that applying one twice is harmless. Past it, every append of this
     /// service applied them in its own transaction.
     backlog: AtomicI64,
-    /// Held while applying. Inside: the last seq this process wrote to the cursor row.
-    written: tokio::sync::Mutex<i64>,
+    /// Held while applying.
+    held: tokio::sync::Mutex<Held>,
     /// Reads of the tenant's head begun so far, for [`Reader::catch_up`].
     heads_begun: AtomicI64,
     /// Held while reading the head. Inside: (which read it was, the head it found).
     head: tokio::sync::Mutex<(i64, i64)>,
+}
+
+/// What the one applying a tenant's events holds.
+struct Held {
+    /// The last seq this process wrote to the cursor row.
+    written: i64,
+    /// The seq and hash of the last event this process read (at `seen`), when it knows
+    /// them: events delivered by a message that link to it need not be read from the log.
+    last: Option<(i64, String)>,
 }
 
 impl Position {
@@ -116,11 +126,6 @@ impl Reader {
         &self.inner.projections
     }
 
-    /// Does any of its projections read this event (from the reader, not inline)?
-    pub fn reads(&self, e: &RecordedEvent) -> bool {
-        self.inner.projections.iter().any(|p| p.reads().matches(e))
-    }
-
     /// Does the reader apply `e` to `p`: what it reads, and what it applies inline when
     /// the event is in the backlog of appends from before this process.
     fn applies(p: &dyn Projection, e: &RecordedEvent, backlog: i64) -> bool {
@@ -168,7 +173,10 @@ impl Reader {
                     backlog: AtomicI64::new(0),
                     heads_begun: AtomicI64::new(0),
                     head: tokio::sync::Mutex::new((0, 0)),
-                    written: tokio::sync::Mutex::new(-1),
+                    held: tokio::sync::Mutex::new(Held {
+                        written: -1,
+                        last: None,
+                    }),
                 })
             })
             .clone()
@@ -181,9 +189,42 @@ impl Reader {
         if position.seen() >= seq {
             return Ok(());
         }
-        let mut written = position.written.lock().await;
+        let mut held = position.held.lock().await;
         while position.seen() < seq {
-            self.step(tenant, &position, &mut written, seq).await?;
+            self.step(tenant, &position, &mut held, seq).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies events a message delivered (NATS), up to the last of them. When they are the
+    /// very events that come next (each follows the one before it in the tenant's chain, seq
+    /// by seq and hash by hash, from the last event this process read), they are applied as
+    /// they came, with no read of the log. Otherwise (the first message since the start,
+    /// events the consumer's filter left out in between, an event published out of order
+    /// after a relay retry, a message altered on the way) the log is read, as by
+    /// [`Reader::reach`].
+    pub async fn deliver(
+        &self,
+        tenant: &str,
+        mut events: Vec<RecordedEvent>,
+    ) -> anyhow::Result<()> {
+        events.sort_by_key(|e| e.tenant_seq);
+        events.dedup_by_key(|e| e.tenant_seq);
+        let Some(target) = events.last().map(|e| e.tenant_seq) else {
+            return Ok(());
+        };
+        let position = self.position(tenant);
+        if position.seen() >= target {
+            return Ok(());
+        }
+        let mut held = position.held.lock().await;
+        let seen = position.seen();
+        events.retain(|e| e.tenant_seq > seen);
+        if !events.is_empty() && follow_on(held.last.as_ref(), seen, &events) {
+            self.apply(tenant, &position, &mut held, events).await?;
+        }
+        while position.seen() < target {
+            self.step(tenant, &position, &mut held, target).await?;
         }
         Ok(())
     }
@@ -215,7 +256,7 @@ impl Reader {
         &self,
         tenant: &str,
         position: &Position,
-        written: &mut i64,
+        held: &mut Held,
         seq: i64,
     ) -> anyhow::Result<()> {
         let store = self.store();
@@ -226,7 +267,10 @@ impl Reader {
                 position.backlog.store(head, Ordering::Release);
             }
             let cursor = store.cursor(name, tenant).await?;
-            *written = cursor;
+            *held = Held {
+                written: cursor,
+                last: None,
+            };
             position.saw(cursor);
             return Ok(());
         }
@@ -242,32 +286,54 @@ impl Reader {
                 );
             }
         }
-        let Some(last) = events.last().map(|e| e.tenant_seq) else {
+        if events.is_empty() {
             anyhow::bail!(
                 "{name}: the log of tenant {tenant} ends at {seen}, before {seq}: run `casewire audit verify --tenant {tenant}`"
             );
-        };
+        }
+        self.apply(tenant, position, held, events).await
+    }
+
+    /// Applies `events`, the ones right after the position, in order and never empty: those
+    /// the projections read in one transaction with the cursor row, or, when there are
+    /// none, only moves the position.
+    async fn apply(
+        &self,
+        tenant: &str,
+        position: &Position,
+        held: &mut Held,
+        events: Vec<RecordedEvent>,
+    ) -> anyhow::Result<()> {
+        let store = self.store();
+        let name = self.name();
+        let seen = position.seen();
+        let end = events.last().expect("a batch is never empty");
+        let (last, at_last) = (end.tenant_seq, Some((end.tenant_seq, end.hash.clone())));
         let backlog = position.backlog.load(Ordering::Acquire);
         let any_applied = events
             .iter()
             .any(|e| (self.projections().iter()).any(|p| Self::applies(p.as_ref(), e, backlog)));
         if !any_applied {
+            held.last = at_last;
             position.saw(last);
             return Ok(());
         }
         let mut tx = store.db().begin_read_model().await?;
         let cursor = lock_cursor(&mut tx, name, tenant).await?;
-        if cursor < *written {
+        if cursor < held.written {
             // The database lost read-model commits it had acknowledged (asynchronous commit
             // and a crash): go back to where it is and apply those events again.
             tracing::warn!(
                 reader = name,
                 tenant,
                 cursor,
-                written = *written,
+                written = held.written,
                 "read models behind what was written; reapplying"
             );
-            *written = cursor;
+            *held = Held {
+                written: cursor,
+                last: None,
+            };
             position.saw(cursor);
             return Ok(());
         }
@@ -275,7 +341,11 @@ impl Reader {
         // another replica applied events; the position when this one skipped some.
         let from = cursor.max(seen);
         if from >= last {
-            *written = cursor;
+            // Another replica went as far or further; where it stopped, this one has no hash.
+            *held = Held {
+                written: cursor,
+                last: if cursor > last { None } else { at_last },
+            };
             position.saw(cursor.max(last));
             return Ok(());
         }
@@ -297,7 +367,10 @@ impl Reader {
         }
         set_cursor(&mut *tx, name, tenant, last).await?;
         tx.commit().await?;
-        *written = last;
+        *held = Held {
+            written: last,
+            last: at_last,
+        };
         position.saw(last);
         for queue in woken {
             crate::jobs::wake(queue);
@@ -331,15 +404,15 @@ impl Reader {
             .map(|(t, p)| (t.clone(), p.clone()))
             .collect();
         for (tenant, position) in positions {
-            let Ok(mut written) = position.written.try_lock() else {
+            let Ok(mut held) = position.held.try_lock() else {
                 continue; // being applied right now: that will write it
             };
             let seen = position.seen();
-            if seen > *written {
+            if seen > held.written {
                 self.store()
                     .advance_cursor(self.name(), &tenant, seen)
                     .await?;
-                *written = seen;
+                held.written = seen;
             }
         }
         Ok(())
@@ -409,6 +482,24 @@ impl Reader {
             })
             .sum())
     }
+}
+
+/// Whether `events` come right after the last event read (`last`, at the position `seen`),
+/// each linked to the one before it.
+fn follow_on(last: Option<&(i64, String)>, seen: i64, events: &[RecordedEvent]) -> bool {
+    let Some((mut seq, mut hash)) = last
+        .filter(|(at, _)| *at == seen)
+        .map(|(at, hash)| (*at, hash.as_str()))
+    else {
+        return false;
+    };
+    for e in events {
+        if !casewire_eventstore::chain::follows(seq, hash, e) {
+            return false;
+        }
+        (seq, hash) = (e.tenant_seq, e.hash.as_str());
+    }
+    true
 }
 
 /// The first missing seq in a batch read after `after`, and the seq found in its place.

@@ -385,6 +385,62 @@ async fn catching_up_over_a_log_with_a_missing_event_stops_with_a_clear_error() 
     );
 }
 
+/// The event that would come after `prev` in its tenant's chain, linked and hashed as the
+/// store would, but never appended: what only a message can carry.
+fn next_after(prev: &RecordedEvent) -> RecordedEvent {
+    use casewire_eventstore::chain::{event_hash, to_hex};
+    let mut e = RecordedEvent {
+        tenant_seq: prev.tenant_seq + 1,
+        event_id: format!("{}-next", prev.event_id),
+        sequence: prev.sequence + 1,
+        prev_hash: prev.hash.clone(),
+        ..prev.clone()
+    };
+    let mut link = [0u8; 32];
+    hex::decode_to_slice(&prev.hash, &mut link).unwrap();
+    e.hash = to_hex(&event_hash(&link, &e));
+    e
+}
+
+#[tokio::test]
+async fn delivered_events_that_follow_on_are_applied_as_they_came_and_the_rest_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    append_many(&store, &["t1"], 5).await;
+    let log = store.read_log("t1", 0, 10).await.unwrap();
+    let reader = seen_reader(&store);
+    reader.reach("t1", 3).await.unwrap();
+
+    // A message carries event 5 alone (4 was filtered out, or is late): 4 is read from the log.
+    reader.deliver("t1", vec![log[4].clone()]).await.unwrap();
+    assert_eq!(
+        seen(&store).await,
+        5,
+        "the event in between was read from the log"
+    );
+
+    // Event 6 is in no log: only the message has it, so only the message can apply it.
+    let next = next_after(&log[4]);
+    let mut altered = next.clone();
+    altered.payload = r#"{"i":"altered on the way"}"#.into();
+    let err = reader.deliver("t1", vec![altered]).await.unwrap_err();
+    assert!(err.to_string().contains("ends at 5, before 6"), "{err}");
+    assert_eq!(
+        seen(&store).await,
+        5,
+        "a message that does not hash to its content is not applied"
+    );
+
+    reader.deliver("t1", vec![next.clone()]).await.unwrap();
+    assert_eq!(
+        seen(&store).await,
+        6,
+        "linked to the last event read: applied as it came"
+    );
+    reader.deliver("t1", vec![next]).await.unwrap();
+    assert_eq!(seen(&store).await, 6, "delivered again: nothing happens");
+}
+
 /// Reads only another aggregate's events: to the reader, the test's `case` events are noise.
 struct Elsewhere;
 

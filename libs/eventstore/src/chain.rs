@@ -34,6 +34,17 @@ pub fn event_hash(prev: &Hash, e: &RecordedEvent) -> Hash {
     h.finalize().into()
 }
 
+/// Whether `e` is the event that comes right after (`seq`, `hash`) in its tenant's chain:
+/// the next seq, linked to that hash, and hashing to what it says. For an event that
+/// arrives by another way than the log (a NATS message), before it is applied.
+pub fn follows(seq: i64, hash: &str, e: &RecordedEvent) -> bool {
+    let mut prev = [0u8; 32];
+    e.tenant_seq == seq + 1
+        && e.prev_hash == hash
+        && hex::decode_to_slice(hash, &mut prev).is_ok()
+        && to_hex(&event_hash(&prev, e)) == e.hash
+}
+
 pub fn to_hex(h: &Hash) -> String {
     hex::encode(h)
 }
@@ -67,6 +78,19 @@ mod tests {
             to_hex(&event_hash(&GENESIS, &sample())),
             "d6013206e02a04e0ace51aeda3394a38412530c39085e9061fc77b0e5c2ce4a4"
         );
+    }
+
+    #[test]
+    fn an_event_follows_only_the_one_it_links_to() {
+        let mut e = sample();
+        e.prev_hash = to_hex(&GENESIS);
+        e.hash = to_hex(&event_hash(&GENESIS, &e));
+        assert!(follows(0, &e.prev_hash.clone(), &e));
+        assert!(!follows(1, &e.prev_hash.clone(), &e), "not the next seq");
+        assert!(!follows(0, &to_hex(&[1; 32]), &e), "linked elsewhere");
+        let mut altered = e.clone();
+        altered.payload.push(' ');
+        assert!(!follows(0, &e.prev_hash, &altered), "content changed");
     }
 
     #[test]
