@@ -3,7 +3,8 @@
 
 Input: JSON lines, one event per line, in tenant_seq order, each an object with the fields
 of docs/audit-chain.md (as `casewire audit export` and the event stream give them).
-Usage: python3 verify_chain.py < events.jsonl
+Usage: python3 verify_chain.py [<seq>:<hash> ...] < events.jsonl
+Each <seq>:<hash> is an anchor (a head recorded earlier): the trail must pass through it.
 """
 import hashlib, json, struct, sys
 
@@ -23,6 +24,10 @@ def event_hash(prev, e):
     return h.digest()
 
 def main():
+    anchors = {}
+    for arg in sys.argv[1:]:
+        seq, _, digest = arg.partition(":")
+        anchors.setdefault(int(seq), []).append(digest.lower())
     prev, seq = bytes(32), 0
     for line in sys.stdin:
         if not line.strip():
@@ -30,13 +35,18 @@ def main():
         e = json.loads(line)
         seq += 1
         if e["tenant_seq"] != seq:
-            sys.exit(f"BROKEN at {seq}: missing (next event is {e['tenant_seq']})")
+            sys.exit(f"BROKEN: event {seq} missing (the next event is {e['tenant_seq']})")
         if bytes.fromhex(e["prev_hash"]) != prev:
-            sys.exit(f"BROKEN at {seq}: does not link to the event before")
+            sys.exit(f"BROKEN: event {seq} does not link to the event before it")
         h = event_hash(prev, e)
         if h.hex() != e["hash"]:
-            sys.exit(f"BROKEN at {seq}: contents altered")
+            sys.exit(f"BROKEN: event {seq} altered")
+        if any(a != h.hex() for a in anchors.get(seq, [])):
+            sys.exit(f"BROKEN: event {seq} does not match its head (an anchor)")
         prev = h
+    beyond = [a for a in anchors if a > seq]
+    if beyond:
+        sys.exit(f"BROKEN: event {seq + 1} missing (an anchor was recorded at {min(beyond)})")
     print(f"OK {seq} {prev.hex()}")
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("{0}")]
     Config(String),
+    /// A tenant with no event and no chain head: a mistyped id, never an intact trail.
+    #[error("no such tenant: {0}")]
+    NoSuchTenant(String),
     /// An inline read model could not apply an event: the append was not written.
     #[error("read model {0}")]
     Inline(String),

@@ -31,7 +31,7 @@ pub use db::{transactions_begun, Backend, Db};
 pub use error::StoreError;
 pub use inline::Inline;
 pub use repo::{framework, TenantEvents, TenantFramework};
-pub use verify::Verification;
+pub use verify::{Anchor, Fault, Verification};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

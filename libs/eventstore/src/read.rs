@@ -92,6 +92,17 @@ impl EventStore {
         Ok(row.map(|(s, h)| (s, hex::encode(h))))
     }
 
+    /// The hash of a tenant's event `seq`, if it has one: for an officer recording heads.
+    pub async fn hash_at(&self, tenant: &str, seq: i64) -> Result<Option<String>> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT hash FROM events WHERE tenant_id = $1 AND tenant_seq = $2")
+                .bind(tenant)
+                .bind(seq)
+                .fetch_optional(self.db.reader())
+                .await?;
+        Ok(row.map(|(h,)| hex::encode(h)))
+    }
+
     /// Every tenant that has at least one event.
     pub async fn tenants(&self) -> Result<Vec<String>> {
         let rows: Vec<(String,)> =

@@ -1,8 +1,11 @@
 //! The event store's behaviour, run on SQLite and on a real PostgreSQL server.
 
 use casewire_crypto::Key;
+use casewire_events::RecordedEvent;
 use casewire_events::Sealed;
-use casewire_eventstore::{Backend, Db, EventStore, NewEvent, StoreError, Verification};
+use casewire_eventstore::{
+    chain, Anchor, Backend, Db, EventStore, Fault, NewEvent, StoreError, Verification,
+};
 use casewire_testkit::PgServer;
 use serde_json::{json, Value};
 
@@ -45,6 +48,10 @@ on_both!(
     verification_finds_a_changed_event,
     verification_finds_a_deleted_event,
     verification_finds_reordered_events,
+    verification_finds_a_forged_event_past_the_head,
+    verification_finds_a_log_whose_head_was_deleted_with_its_last_event,
+    verification_of_a_tenant_that_does_not_exist_is_an_error,
+    an_anchor_catches_a_rewrite_that_moved_the_head,
     sealed_bodies_are_not_in_the_rows_and_read_as_erased_after_erasure,
 );
 
@@ -76,9 +83,9 @@ fn intact(v: Verification) -> i64 {
     }
 }
 
-fn broken_at(v: Verification) -> (i64, String) {
+fn broken_at(v: Verification) -> (i64, Fault, String) {
     match v {
-        Verification::Broken { seq, reason } => (seq, reason),
+        Verification::Broken { seq, fault, reason } => (seq, fault, reason),
         intact => panic!("expected a broken chain, got {intact:?}"),
     }
 }
@@ -100,8 +107,12 @@ async fn tamper(store: &EventStore, statements: &[&str]) {
                 .unwrap();
         }
         Backend::Sqlite => {
-            conn.execute("DROP TRIGGER events_no_update").await.unwrap();
-            conn.execute("DROP TRIGGER events_no_delete").await.unwrap();
+            conn.execute("DROP TRIGGER IF EXISTS events_no_update")
+                .await
+                .unwrap();
+            conn.execute("DROP TRIGGER IF EXISTS events_no_delete")
+                .await
+                .unwrap();
             for sql in statements {
                 conn.execute(*sql).await.unwrap();
             }
@@ -133,7 +144,7 @@ async fn appends_are_chained_and_read_back_in_order(store: EventStore) {
         store.read_aggregate("t1", "case", "c1", 1).await.unwrap(),
         written[1..]
     );
-    assert_eq!(intact(store.verify("t1").await.unwrap()), 2);
+    assert_eq!(intact(store.verify("t1", &[]).await.unwrap()), 2);
     assert_eq!(
         store.head("t1").await.unwrap(),
         Some((2, written[1].hash.clone()))
@@ -177,7 +188,10 @@ async fn concurrent_appends_to_one_aggregate_have_one_winner(store: EventStore) 
     // The loser wrote nothing: the log holds the first event and the winner's, gapless.
     let log = store.read_log("t1", 0, 100).await.unwrap();
     assert_eq!(log.len(), 1 + winner.len());
-    assert_eq!(intact(store.verify("t1").await.unwrap()), log.len() as i64);
+    assert_eq!(
+        intact(store.verify("t1", &[]).await.unwrap()),
+        log.len() as i64
+    );
 }
 
 async fn many_writers_on_one_tenant_keep_a_gapless_chain(store: EventStore) {
@@ -201,7 +215,7 @@ async fn many_writers_on_one_tenant_keep_a_gapless_chain(store: EventStore) {
         log.iter().map(|e| e.tenant_seq).collect::<Vec<_>>(),
         (1..=400).collect::<Vec<_>>()
     );
-    assert_eq!(intact(store.verify("t1").await.unwrap()), 400);
+    assert_eq!(intact(store.verify("t1", &[]).await.unwrap()), 400);
 }
 
 async fn tenants_have_separate_chains(store: EventStore) {
@@ -214,8 +228,8 @@ async fn tenants_have_separate_chains(store: EventStore) {
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(intact(store.verify("t1").await.unwrap()), 3);
-    assert_eq!(intact(store.verify("t2").await.unwrap()), 2);
+    assert_eq!(intact(store.verify("t1", &[]).await.unwrap()), 3);
+    assert_eq!(intact(store.verify("t2", &[]).await.unwrap()), 2);
     assert_eq!(store.tenants().await.unwrap(), ["t1", "t2"]);
 }
 
@@ -235,7 +249,7 @@ async fn the_database_refuses_to_change_events(store: EventStore) {
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    assert_eq!(intact(store.verify("t1").await.unwrap()), 2);
+    assert_eq!(intact(store.verify("t1", &[]).await.unwrap()), 2);
 }
 
 async fn verification_finds_a_changed_event(store: EventStore) {
@@ -245,9 +259,8 @@ async fn verification_finds_a_changed_event(store: EventStore) {
         &[r#"UPDATE events SET payload = '{"n":33}' WHERE tenant_id = 't1' AND tenant_seq = 3"#],
     )
     .await;
-    let (seq, reason) = broken_at(store.verify("t1").await.unwrap());
-    assert_eq!(seq, 3, "{reason}");
-    assert!(reason.contains("altered"), "{reason}");
+    let (seq, fault, reason) = broken_at(store.verify("t1", &[]).await.unwrap());
+    assert_eq!((seq, fault), (3, Fault::Altered), "{reason}");
 }
 
 async fn verification_finds_a_deleted_event(store: EventStore) {
@@ -262,10 +275,180 @@ async fn verification_finds_a_deleted_event(store: EventStore) {
         ],
     )
     .await;
-    let (seq, reason) = broken_at(store.verify("t1").await.unwrap());
-    assert_eq!(seq, 2, "{reason}");
-    assert!(reason.contains("missing"), "{reason}");
-    assert_eq!(broken_at(store.verify("t2").await.unwrap()).0, 3);
+    let (seq, fault, reason) = broken_at(store.verify("t1", &[]).await.unwrap());
+    assert_eq!((seq, fault), (2, Fault::Missing), "{reason}");
+    let (seq, fault, reason) = broken_at(store.verify("t2", &[]).await.unwrap());
+    assert_eq!((seq, fault), (3, Fault::Missing), "{reason}");
+}
+
+/// Rewrites the events of `from`, as someone who can write the database and knows the
+/// algorithm would: each re-linked to the one before it and re-hashed, the rows replaced.
+/// Returns them as written.
+async fn forge(
+    store: &EventStore,
+    prev_hash: &str,
+    from: Vec<RecordedEvent>,
+) -> Vec<RecordedEvent> {
+    let mut prev = [0u8; 32];
+    hex::decode_to_slice(prev_hash, &mut prev).unwrap();
+    let mut forged = Vec::new();
+    for mut e in from {
+        e.prev_hash = chain::to_hex(&prev);
+        prev = chain::event_hash(&prev, &e);
+        e.hash = chain::to_hex(&prev);
+        let delete = format!(
+            "DELETE FROM events WHERE tenant_id = '{}' AND tenant_seq = {}",
+            e.tenant_id, e.tenant_seq
+        );
+        tamper(store, &[delete.as_str()]).await;
+        sqlx::query(
+            "INSERT INTO events (tenant_id, tenant_seq, event_id, aggregate_type, aggregate_id, sequence, \
+             event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&e.tenant_id)
+        .bind(e.tenant_seq)
+        .bind(&e.event_id)
+        .bind(&e.aggregate_type)
+        .bind(&e.aggregate_id)
+        .bind(e.sequence)
+        .bind(&e.event_type)
+        .bind(&e.event_version)
+        .bind(&e.payload)
+        .bind(&e.metadata)
+        .bind(&e.recorded_at)
+        .bind(hex::decode(&e.prev_hash).unwrap())
+        .bind(hex::decode(&e.hash).unwrap())
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+        forged.push(e);
+    }
+    forged
+}
+
+/// The event that would come after `prev`, of the same aggregate, not yet chained.
+fn after(prev: &RecordedEvent, payload: &str) -> RecordedEvent {
+    RecordedEvent {
+        tenant_seq: prev.tenant_seq + 1,
+        event_id: format!("{}-forged", prev.event_id),
+        sequence: prev.sequence + 1,
+        event_type: "ConsentGranted".into(),
+        payload: payload.into(),
+        ..prev.clone()
+    }
+}
+
+async fn move_head(store: &EventStore, tenant: &str, seq: i64, hash: &str) {
+    sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3")
+        .bind(seq)
+        .bind(hex::decode(hash).unwrap())
+        .bind(tenant)
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+}
+
+async fn verification_finds_a_forged_event_past_the_head(store: EventStore) {
+    seed(&store, "t1", 5).await;
+    let log = store.read_log("t1", 0, 10).await.unwrap();
+    // A consent granted as event 6, linked and hashed as casewire would, the head untouched.
+    forge(
+        &store,
+        &log[4].hash,
+        vec![after(&log[4], r#"{"granted":true}"#)],
+    )
+    .await;
+    let (seq, fault, reason) = broken_at(store.verify("t1", &[]).await.unwrap());
+    assert_eq!((seq, fault), (6, Fault::DoesNotMatchItsHead), "{reason}");
+    assert!(reason.contains("past its head"), "{reason}");
+}
+
+async fn verification_finds_a_log_whose_head_was_deleted_with_its_last_event(store: EventStore) {
+    seed(&store, "t1", 5).await;
+    tamper(
+        &store,
+        &[
+            "DELETE FROM events WHERE tenant_id = 't1' AND tenant_seq = 5",
+            "DELETE FROM chain_heads WHERE tenant_id = 't1'",
+        ],
+    )
+    .await;
+    let (seq, fault, reason) = broken_at(store.verify("t1", &[]).await.unwrap());
+    assert_eq!((seq, fault), (4, Fault::DoesNotMatchItsHead), "{reason}");
+    assert!(reason.contains("no head"), "{reason}");
+}
+
+async fn verification_of_a_tenant_that_does_not_exist_is_an_error(store: EventStore) {
+    seed(&store, "t1", 2).await;
+    let err = store.verify("t1-typo", &[]).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NoSuchTenant(ref t) if t == "t1-typo"),
+        "{err}"
+    );
+}
+
+async fn an_anchor_catches_a_rewrite_that_moved_the_head(store: EventStore) {
+    seed(&store, "t1", 8).await;
+    let log = store.read_log("t1", 0, 10).await.unwrap();
+    // The officer recorded the head at 3 and at 6.
+    let at = |seq: usize| Anchor {
+        seq: seq as i64,
+        hash: log[seq - 1].hash.clone(),
+    };
+    let (early, late) = (at(3), at(6));
+
+    // Everything from event 5 rewritten, every hash recomputed, the head moved to match.
+    let mut rewritten = log[4..].to_vec();
+    rewritten[0].payload = r#"{"n":"rewritten"}"#.into();
+    let forged = forge(&store, &log[3].hash, rewritten).await;
+    move_head(&store, "t1", 8, &forged.last().unwrap().hash).await;
+
+    assert_eq!(
+        intact(store.verify("t1", &[]).await.unwrap()),
+        8,
+        "the rewrite is whole"
+    );
+    assert_eq!(
+        intact(
+            store
+                .verify("t1", std::slice::from_ref(&early))
+                .await
+                .unwrap()
+        ),
+        8
+    );
+    let (seq, fault, reason) = broken_at(store.verify("t1", &[early.clone(), late]).await.unwrap());
+    assert_eq!((seq, fault), (6, Fault::DoesNotMatchItsHead), "{reason}");
+
+    // An anchor beyond the end: the log was cut after it was recorded.
+    let beyond = Anchor {
+        seq: 12,
+        hash: "ab".repeat(32),
+    };
+    let (seq, fault, reason) = broken_at(store.verify("t1", &[early, beyond]).await.unwrap());
+    assert_eq!((seq, fault), (9, Fault::Missing), "{reason}");
+}
+
+#[test]
+fn anchors_are_read_as_seq_colon_hash() {
+    let hash = "AB".repeat(32);
+    assert_eq!(
+        format!("12:{hash}").parse::<Anchor>().unwrap(),
+        Anchor {
+            seq: 12,
+            hash: "ab".repeat(32)
+        }
+    );
+    for wrong in [
+        "12".to_string(),
+        format!("0:{hash}"),
+        format!("x:{hash}"),
+        "3:abc".to_string(),
+    ] {
+        let err = wrong.parse::<Anchor>().unwrap_err();
+        assert!(err.contains("<seq>:<hash>"), "{wrong}: {err}");
+    }
 }
 
 async fn verification_finds_reordered_events(store: EventStore) {
@@ -280,8 +463,8 @@ async fn verification_finds_reordered_events(store: EventStore) {
         ],
     )
     .await;
-    let (seq, reason) = broken_at(store.verify("t1").await.unwrap());
-    assert_eq!(seq, 2, "{reason}");
+    let (seq, fault, reason) = broken_at(store.verify("t1", &[]).await.unwrap());
+    assert_eq!((seq, fault), (2, Fault::DoesNotLink), "{reason}");
 }
 
 async fn sealed_bodies_are_not_in_the_rows_and_read_as_erased_after_erasure(store: EventStore) {
@@ -320,7 +503,7 @@ async fn sealed_bodies_are_not_in_the_rows_and_read_as_erased_after_erasure(stor
     let opened: Sealed<String> =
         serde_json::from_value(read[0].payload_json().unwrap()["body"].clone()).unwrap();
     assert_eq!(opened, body);
-    let before = intact(store.verify("t1").await.unwrap());
+    let before = intact(store.verify("t1", &[]).await.unwrap());
 
     store.destroy_data_key("t1", "client:42").await.unwrap();
     let read = store.read_aggregate("t1", "case", "c1", 0).await.unwrap();
@@ -335,7 +518,7 @@ async fn sealed_bodies_are_not_in_the_rows_and_read_as_erased_after_erasure(stor
     // Other subjects are untouched, and the chain holds after erasure.
     let read = store.read_aggregate("t1", "case", "c2", 0).await.unwrap();
     assert!(read[0].payload.contains("See you Monday"));
-    assert_eq!(intact(store.verify("t1").await.unwrap()), before);
+    assert_eq!(intact(store.verify("t1", &[]).await.unwrap()), before);
     // Nothing new can be sealed for an erased subject.
     let err = store
         .append("t1", vec![event("c1", 2, json!({"body": body}))])
@@ -404,5 +587,5 @@ async fn two_processes_appending_to_one_tenant_keep_one_chain() {
         matches!(err, StoreError::Conflict { actual: 41, .. }),
         "{err}"
     );
-    assert_eq!(intact(one.verify("t1").await.unwrap()), 81);
+    assert_eq!(intact(one.verify("t1", &[]).await.unwrap()), 81);
 }

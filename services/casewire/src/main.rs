@@ -34,10 +34,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walks a tenant's hash chain: exit 0 when it holds, 1 when broken (naming the first bad event).
+    /// Walks a tenant's hash chain (docs/audit-chain.md): exit 0 when it holds, 1 when
+    /// broken (naming the first bad event and the fault), 2 when there is no such tenant.
     Verify {
         #[arg(long)]
         tenant: String,
+        /// A head recorded earlier, `<seq>:<hash>`: the trail must pass through it. Repeatable.
+        #[arg(long = "anchor", value_name = "SEQ:HASH")]
+        anchors: Vec<casewire_eventstore::Anchor>,
     },
 }
 
@@ -73,20 +77,24 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { tenant },
+            command: AuditCommand::Verify { tenant, anchors },
         } => {
             let store = audit_store(&config).await?;
-            match store.verify(&tenant).await? {
+            match store.verify(&tenant, &anchors).await? {
                 Verification::Intact {
                     events,
                     head_seq,
                     head_hash,
                 } => {
-                    println!("OK: tenant {tenant}: {events} events, head {head_seq} {head_hash}");
+                    let through = match anchors.len() {
+                        0 => String::new(),
+                        n => format!(", through {n} anchor(s)"),
+                    };
+                    println!("OK: tenant {tenant}: {events} events, head {head_seq} {head_hash}{through}");
                     Ok(ExitCode::SUCCESS)
                 }
-                Verification::Broken { seq, reason } => {
-                    println!("BROKEN: tenant {tenant}: first bad event {seq}: {reason}");
+                Verification::Broken { seq, fault, reason } => {
+                    println!("BROKEN: tenant {tenant}: event {seq} {fault}: {reason}");
                     Ok(ExitCode::from(1))
                 }
             }

@@ -22,7 +22,7 @@ use crate::routes::{
         reminders::put, reminders::cancel, reminders::list, reminders::set, reminders::preview,
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
-        audit::verify,
+        audit::verify, audit::head,
     ),
     components(schemas(crate::TenantView, casewire_tenancy::Role, casewire_case_link::ClientView)),
     modifiers(&Security),
