@@ -80,6 +80,29 @@ mod tests {
         );
     }
 
+    /// The second example of docs/audit-chain.md: linked to the first, and a payload whose
+    /// length prefix counts bytes (24), not characters (23).
+    #[test]
+    fn matches_the_second_documented_example() {
+        let first = event_hash(&GENESIS, &sample());
+        let e = RecordedEvent {
+            tenant_seq: 2,
+            event_id: "e2".into(),
+            aggregate_type: "consent".into(),
+            aggregate_id: "+13125550100".into(),
+            sequence: 1,
+            event_type: "ConsentGranted".into(),
+            payload: r#"{"reply":"Sí, gracias"}"#.into(),
+            recorded_at: "2026-11-29T12:00:01.000000Z".into(),
+            ..sample()
+        };
+        assert_eq!((e.payload.chars().count(), e.payload.len()), (23, 24));
+        assert_eq!(
+            to_hex(&event_hash(&first, &e)),
+            "b7a592b8aca3a6d1a9ac4412d381ecf1ffea68c734002ee253e179e74924f2aa"
+        );
+    }
+
     #[test]
     fn an_event_follows_only_the_one_it_links_to() {
         let mut e = sample();
