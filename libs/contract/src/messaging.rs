@@ -12,6 +12,11 @@ pub const SERVICE: &str = "messaging";
 /// consent does not allow it (the refusal is recorded) or the tenant cannot text.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Send {
+    /// The text's id, when the caller needs a retry to be safe (the gateway derives it from
+    /// the credential and the Idempotency-Key): a second send with the same id answers the
+    /// text the first one queued and sends nothing. A fresh id when left out.
+    #[serde(default)]
+    pub id: Option<String>,
     pub case_id: String,
     pub body: String,
     #[serde(default)]
@@ -174,7 +179,9 @@ pub struct MessageView {
     pub phone: String,
     /// null once the client's data was erased.
     pub body: Option<String>,
-    /// outbound: queued, accepted, sending, sent, delivered, undelivered or failed; inbound: received.
+    /// outbound: queued, accepted, scheduled, sending, sent, delivered, read, undelivered,
+    /// failed, canceled, or unknown (it may have reached the provider and nobody can tell:
+    /// never sent again; `error_reason` says what to check); inbound: received.
     pub status: String,
     /// The provider's error code (Twilio's, e.g. 21610), when it failed.
     pub error_code: Option<String>,

@@ -101,6 +101,26 @@ pub enum MessageEvent {
         status: String,
         error_code: Option<String>,
     },
+    /// A status callback that the text's life does not allow from where it is (late, a
+    /// duplicate, `undelivered` after `delivered`, `sent` for a text never dispatched):
+    /// kept so that the trail shows what the provider said, and changing nothing.
+    StatusIgnored {
+        case_id: Option<String>,
+        status: String,
+        error_code: Option<String>,
+        /// The text's status when the report came.
+        current: String,
+    },
+    /// The provider's message list could not be searched for an uncertain attempt.
+    LookupFailed { attempt: u32, reason: String },
+    /// Final for dispatch: an attempt may have reached the provider, and after
+    /// [`MAX_LOOKUPS`] failed look-ups nobody can tell. Never sent again by casewire;
+    /// staff check the provider's console (the reason says what to look for).
+    OutcomeUnknown {
+        case_id: Option<String>,
+        attempt: u32,
+        reason: String,
+    },
     /// A client's text, as the provider handed it over.
     InboundReceived {
         from: String,
@@ -115,8 +135,26 @@ pub enum MessageEvent {
     },
 }
 
-/// The life of an outbound text, in order. A status never moves back: a late `sent`
-/// callback after `delivered` changes nothing.
+/// Look-ups of an uncertain attempt that may fail before the text is `unknown`.
+pub const MAX_LOOKUPS: u32 = 8;
+
+/// Each status of an outbound text with its place in the order a text lives them: a
+/// status only moves to a later place (docs/texting.md, "Statuses").
+pub const STATUS_RANKS: &[(&str, u8)] = &[
+    ("queued", 0),
+    ("unknown", 1),
+    ("accepted", 2),
+    ("scheduled", 2),
+    ("sending", 3),
+    ("sent", 4),
+    ("delivered", 5),
+    ("read", 6),
+    ("undelivered", 6),
+    ("failed", 6),
+    ("canceled", 6),
+];
+
+/// A status's place in [`STATUS_RANKS`]; None for one casewire does not know.
 pub fn status_rank(status: &str) -> Option<u8> {
     STATUS_RANKS
         .iter()
@@ -124,16 +162,50 @@ pub fn status_rank(status: &str) -> Option<u8> {
         .map(|(_, rank)| *rank)
 }
 
-/// Each status Twilio reports, with its place in [`status_rank`]'s order.
-pub const STATUS_RANKS: &[(&str, u8)] = &[
-    ("queued", 0),
-    ("accepted", 1),
-    ("scheduled", 1),
-    ("sending", 2),
-    ("sent", 3),
-    ("delivered", 4),
-    ("read", 4),
-    ("undelivered", 5),
-    ("failed", 5),
-    ("canceled", 5),
-];
+/// Whether a dispatched text in `current` moves to `reported` when the provider reports
+/// it: only forward, `delivered` only on to `read`, and `read`, `undelivered`, `failed` and
+/// `canceled` are final. `unknown` (casewire could not tell whether it went) moves on any
+/// report from `accepted` onward: the report settles it.
+pub fn moves(current: &str, reported: &str) -> bool {
+    const FINAL: u8 = 6;
+    match (current, status_rank(current), status_rank(reported)) {
+        ("delivered", ..) => reported == "read",
+        (_, Some(from), Some(to)) => from < FINAL && to > from,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moves;
+
+    #[test]
+    fn a_status_moves_only_forward_and_the_final_ones_stay() {
+        for (from, to) in [
+            ("accepted", "sent"),
+            ("sent", "delivered"),
+            ("sent", "undelivered"),
+            ("sending", "failed"),
+            ("delivered", "read"),
+            ("scheduled", "canceled"),
+            ("unknown", "delivered"),
+            ("queued", "sent"),
+        ] {
+            assert!(moves(from, to), "{from} -> {to}");
+        }
+        for (from, to) in [
+            ("delivered", "undelivered"),
+            ("delivered", "failed"),
+            ("delivered", "sent"),
+            ("sent", "sent"),
+            ("undelivered", "delivered"),
+            ("failed", "delivered"),
+            ("read", "delivered"),
+            ("refused", "sent"),
+            ("received", "delivered"),
+            ("sent", "bogus"),
+        ] {
+            assert!(!moves(from, to), "{from} -> {to}");
+        }
+    }
+}

@@ -185,6 +185,11 @@ fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String,
         } => {
             json!({ "case_id": case_id, "status": status, "error_code": error_code, "error_reason": null })
         }
+        MessageEvent::OutcomeUnknown {
+            case_id, reason, ..
+        } => {
+            json!({ "case_id": case_id, "status": "unknown", "error_code": null, "error_reason": reason })
+        }
         _ => return Ok(None),
     };
     Ok(Some(("message.status", e.aggregate_id.clone(), data)))

@@ -56,7 +56,7 @@ impl Projection for Outbox {
     fn inline(&self) -> Reads {
         const OF: &[Of] = &[Of::only(
             casewire_events::message::AGGREGATE,
-            &["OutboundQueued", "Accepted", "Failed"],
+            &["OutboundQueued", "Accepted", "Failed", "OutcomeUnknown"],
         )];
         Reads::Only(OF)
     }
@@ -80,7 +80,9 @@ impl Projection for Outbox {
                 };
                 jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &json!({}), due).await
             }
-            MessageEvent::Accepted { .. } | MessageEvent::Failed { .. } => {
+            MessageEvent::Accepted { .. }
+            | MessageEvent::Failed { .. }
+            | MessageEvent::OutcomeUnknown { .. } => {
                 jobs::remove(tx, QUEUE, &e.tenant_id, &e.aggregate_id).await
             }
             _ => Ok(()),
@@ -241,10 +243,18 @@ impl Worker for Dispatcher {
                     .await?;
                 }
                 Err(e) => {
-                    return Ok(Outcome::RetryAt(
-                        later(*attempt, None),
-                        format!("looking up attempt {attempt}: {e}"),
-                    ))
+                    // Each failure is in the trail; after MAX_LOOKUPS the text is `unknown`
+                    // (the aggregate decides), its job removed with that event, and it is
+                    // never sent again blindly.
+                    let reason = format!("looking up attempt {attempt}: {e}");
+                    let fail = MessageCommand::FailLookup {
+                        reason: reason.clone(),
+                    };
+                    record(store, tenant, id, &mut message, fail).await?;
+                    return Ok(match message.0.status.as_str() {
+                        "unknown" => Outcome::Recorded,
+                        _ => Outcome::RetryAt(later(message.0.lookups_failed, None), reason),
+                    });
                 }
             }
         }

@@ -2,7 +2,9 @@
 //! status callbacks, or a client's inbound one. Command in, events out; no I/O.
 
 use casewire_bus::Refusal;
-use casewire_events::message::{client_subject, status_rank, MessageEvent, Purpose};
+use casewire_events::message::{
+    client_subject, moves, status_rank, MessageEvent, Purpose, MAX_LOOKUPS,
+};
 use casewire_events::Sealed;
 use casewire_sms::segments;
 use cqrs_es::event_sink::EventSink;
@@ -26,6 +28,8 @@ pub struct Message {
     pub attempts: u32,
     /// An attempt started with no known outcome yet: (attempt, started_at).
     pub in_flight: Option<(u32, String)>,
+    /// Look-ups of the attempt in flight that failed.
+    pub lookups_failed: u32,
     pub last_reason: Option<String>,
 }
 
@@ -53,6 +57,10 @@ pub enum MessageCommand {
         now: String,
     },
     Abandon {
+        reason: String,
+    },
+    /// The provider's list could not be searched for the attempt in flight.
+    FailLookup {
         reason: String,
     },
     Accept {
@@ -102,10 +110,11 @@ impl Message {
         self.direction.as_deref() == Some("outbound")
     }
 
-    /// Accepted by the provider, or failed: dispatch has nothing left to do.
+    /// Accepted by the provider, failed, or beyond telling: dispatch has nothing left to do.
     pub fn dispatched(&self) -> bool {
         self.provider_sid.is_some()
             || self.status == "failed"
+            || self.status == "unknown"
             || status_rank(&self.status) > status_rank("accepted")
     }
 
@@ -211,6 +220,30 @@ impl Aggregate for Message {
                 };
                 MessageEvent::DispatchAbandoned { attempt, reason }
             }
+            C::FailLookup { reason } => {
+                self.outbound()?;
+                let Some((attempt, started_at)) = self.in_flight.clone() else {
+                    return Ok(());
+                };
+                sink.write(
+                    MessageEvent::LookupFailed {
+                        attempt,
+                        reason: reason.clone(),
+                    },
+                    self,
+                )
+                .await;
+                if self.lookups_failed < MAX_LOOKUPS {
+                    return Ok(());
+                }
+                MessageEvent::OutcomeUnknown {
+                    case_id: self.case_id.clone(),
+                    attempt,
+                    reason: format!(
+                        "attempt {attempt} may have reached the provider, and its message list could not be searched in {MAX_LOOKUPS} tries (last: {reason}); casewire will not send it again: look in the provider's console for this text, sent to this client since {started_at}, and send it again only if it is not there"
+                    ),
+                }
+            }
             C::Accept { provider_sid } => {
                 self.outbound()?;
                 if self.provider_sid.is_some() || self.status == "failed" {
@@ -234,19 +267,27 @@ impl Aggregate for Message {
             }
             C::ReportStatus { status, error_code } => {
                 self.outbound()?;
-                let Some(rank) = status_rank(&status) else {
+                if status_rank(&status).is_none() {
                     return Err(MessageError::Invalid(format!(
                         "unknown message status {status:?}"
                     )));
-                };
-                // Callbacks come late, twice, or out of order: only a step forward counts.
-                if status_rank(&self.status).is_some_and(|current| rank <= current) {
-                    return Ok(());
                 }
-                MessageEvent::StatusReported {
-                    case_id: self.case_id.clone(),
-                    status,
-                    error_code,
+                // Callbacks come late, twice, or out of order, and a forged or mistaken one
+                // may name a text never dispatched: only what the text's life allows from
+                // where it is counts; the rest is kept in the trail and changes nothing.
+                if self.attempts > 0 && moves(&self.status, &status) {
+                    MessageEvent::StatusReported {
+                        case_id: self.case_id.clone(),
+                        status,
+                        error_code,
+                    }
+                } else {
+                    MessageEvent::StatusIgnored {
+                        case_id: self.case_id.clone(),
+                        status,
+                        error_code,
+                        current: self.status.clone(),
+                    }
                 }
             }
             C::Receive {
@@ -302,11 +343,22 @@ impl Aggregate for Message {
             } => {
                 self.attempts = attempt;
                 self.in_flight = Some((attempt, started_at));
+                self.lookups_failed = 0;
             }
             E::DispatchAbandoned { reason, .. } => {
                 self.in_flight = None;
                 self.last_reason = Some(reason);
             }
+            E::LookupFailed { reason, .. } => {
+                self.lookups_failed += 1;
+                self.last_reason = Some(reason);
+            }
+            E::OutcomeUnknown { reason, .. } => {
+                self.in_flight = None;
+                self.status = "unknown".into();
+                self.last_reason = Some(reason);
+            }
+            E::StatusIgnored { .. } => {}
             E::Accepted { provider_sid, .. } => {
                 self.in_flight = None;
                 self.provider_sid = Some(provider_sid);
@@ -538,36 +590,112 @@ mod tests {
             .then_expect_error(MessageError::NoSuchMessage);
     }
 
-    #[test]
-    fn a_status_never_moves_back_and_a_duplicate_changes_nothing() {
-        let reported = |s: &str| MessageEvent::StatusReported {
+    fn reported(s: &str) -> MessageEvent {
+        MessageEvent::StatusReported {
             case_id: Some("c1".into()),
             status: s.into(),
             error_code: None,
-        };
+        }
+    }
+
+    fn ignored(s: &str, current: &str) -> MessageEvent {
+        MessageEvent::StatusIgnored {
+            case_id: Some("c1".into()),
+            status: s.into(),
+            error_code: None,
+            current: current.into(),
+        }
+    }
+
+    #[test]
+    fn a_status_moves_only_forward_and_what_it_ignores_stays_in_the_trail() {
         Given::with(())
             .given(vec![queued(), started(1), accepted()])
             .when(status("delivered"))
             .then_expect_events(vec![reported("delivered")]);
+        let delivered = || vec![queued(), started(1), accepted(), reported("delivered")];
         Given::with(())
-            .given(vec![
-                queued(),
-                started(1),
-                accepted(),
-                reported("delivered"),
-            ])
+            .given(delivered())
             .when(status("sent"))
-            .then_expect_events(vec![]);
+            .then_expect_events(vec![ignored("sent", "delivered")]);
+        Given::with(())
+            .given(delivered())
+            .when(status("undelivered"))
+            .then_expect_events(vec![ignored("undelivered", "delivered")]);
+        Given::with(())
+            .given(delivered())
+            .when(status("read"))
+            .then_expect_events(vec![reported("read")]);
         Given::with(())
             .given(vec![queued(), started(1), accepted(), reported("sent")])
             .when(status("sent"))
-            .then_expect_events(vec![]);
+            .then_expect_events(vec![ignored("sent", "sent")]);
         Given::with(())
             .given(vec![queued()])
             .when(status("bogus"))
             .then_expect_error(MessageError::Invalid(
                 "unknown message status \"bogus\"".into(),
             ));
+    }
+
+    #[test]
+    fn a_status_for_a_text_never_dispatched_changes_nothing() {
+        // Held for quiet hours: no attempt, so no provider can have it.
+        Given::with(())
+            .given(vec![queued()])
+            .when(status("sent"))
+            .then_expect_events(vec![ignored("sent", "queued")]);
+    }
+
+    #[test]
+    fn a_text_whose_lookups_keep_failing_ends_unknown_and_is_never_sent_again() {
+        let lookup_failed = || MessageEvent::LookupFailed {
+            attempt: 1,
+            reason: "503".into(),
+        };
+        let fail = || MessageCommand::FailLookup {
+            reason: "503".into(),
+        };
+        let mut history = vec![queued(), started(1)];
+        for _ in 1..MAX_LOOKUPS {
+            Given::with(())
+                .given(history.clone())
+                .when(fail())
+                .then_expect_events(vec![lookup_failed()]);
+            history.push(lookup_failed());
+        }
+        let ended = Given::with(())
+            .given(history.clone())
+            .when(fail())
+            .inspect_result()
+            .unwrap();
+        assert_eq!(ended.len(), 2, "{ended:?}");
+        let MessageEvent::OutcomeUnknown {
+            attempt, reason, ..
+        } = &ended[1]
+        else {
+            panic!("{ended:?}")
+        };
+        assert_eq!(*attempt, 1);
+        assert!(
+            reason.contains("will not send it again") && reason.contains("console"),
+            "{reason}"
+        );
+        history.extend(ended);
+        Given::with(())
+            .given(history.clone())
+            .when(MessageCommand::BeginDispatch {
+                provider: "twilio".into(),
+                now: "2026-11-29T16:00:00.000000Z".into(),
+            })
+            .then_expect_error(MessageError::Conflict(
+                "this message was already dispatched".into(),
+            ));
+        // Twilio's own report settles it.
+        Given::with(())
+            .given(history)
+            .when(status("delivered"))
+            .then_expect_events(vec![reported("delivered")]);
     }
 
     #[test]

@@ -235,6 +235,17 @@ async fn apply_message(
         } => {
             set_status(tx, e, &status, None, error_code.as_deref()).await?;
         }
+        MessageEvent::OutcomeUnknown { reason, .. } => {
+            update("UPDATE messaging_messages SET status = 'unknown', error_reason = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND status = 'queued'")
+                .bind(reason)
+                .bind(&e.recorded_at)
+                .bind(&e.tenant_id)
+                .bind(&e.aggregate_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        // In the trail only: the row shows where the text is.
+        MessageEvent::StatusIgnored { .. } | MessageEvent::LookupFailed { .. } => {}
     }
     Ok(())
 }

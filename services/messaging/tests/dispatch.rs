@@ -97,6 +97,28 @@ async fn a_5xx_is_looked_up_before_a_resend_and_a_lost_answer_is_found() {
 }
 
 #[tokio::test]
+async fn a_text_whose_lookups_keep_failing_ends_unknown_and_is_never_sent_blindly() {
+    let w = world().await;
+    let lookups = casewire_events::message::MAX_LOOKUPS as usize;
+    // The send answers 500 (it may have gone), then every look-up of it fails too.
+    w.twilio.fail_next(1 + lookups, 503, None);
+    let id = w.queue("Your hearing moved").await;
+    for run in 1..=lookups {
+        assert_eq!(w.dispatch().await, 1, "run {run}");
+        assert_eq!(w.message(&id).await.status, "queued", "run {run}");
+    }
+    assert_eq!(w.dispatch().await, 1);
+    let m = w.message(&id).await;
+    assert_eq!(m.status, "unknown");
+    let reason = m.error_reason.unwrap_or_default();
+    assert!(reason.contains("will not send it again"), "{reason}");
+    assert_eq!(w.dispatch().await, 0, "no job left: it is staff's to check");
+    assert_eq!(w.twilio.requests_count(), 1, "one send, never a second");
+    assert_eq!(w.twilio.list_requests().len(), lookups, "and the look-ups");
+    assert_eq!(w.twilio.sent().len(), 0);
+}
+
+#[tokio::test]
 async fn a_429_is_retried_and_a_refusal_fails_the_text_with_twilios_code() {
     let w = world().await;
     w.twilio.fail_next(1, 429, Some(20429));
