@@ -9,6 +9,9 @@ use casewire_tenancy::Role;
 
 use crate::{ApiError, Gateway};
 
+/// The namespace of ids derived from Idempotency-Keys (a fixed, random UUID).
+const IDEMPOTENT_IDS: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2a3e_9b4d_4f61_8a27_5c0d_e3b1_94a8);
+
 #[derive(Clone, Debug)]
 pub enum Caller {
     /// The platform operator (`CASEWIRE_OPERATOR_TOKEN`): creates tenants, sees every one.
@@ -26,20 +29,27 @@ pub enum Caller {
 pub struct Auth {
     pub caller: Caller,
     request_id: Option<String>,
+    /// The request's `Idempotency-Key` (checked by the idempotency layer).
+    idempotency_key: Option<String>,
 }
 
 impl FromRequestParts<Gateway> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, gw: &Gateway) -> Result<Self, ApiError> {
-        let request_id = parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let header = |name: &str| {
+            (parts.headers.get(name))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (request_id, idempotency_key) = (header("x-request-id"), header("idempotency-key"));
         // Already authenticated by the Idempotency-Key layer: not looked up twice.
         if let Some(caller) = parts.extensions.get::<Caller>().cloned() {
-            return Ok(Auth { caller, request_id });
+            return Ok(Auth {
+                caller,
+                request_id,
+                idempotency_key,
+            });
         }
         if !parts.headers.contains_key(AUTHORIZATION) {
             return Err(ApiError::unauthorized(
@@ -50,25 +60,37 @@ impl FromRequestParts<Gateway> for Auth {
             ApiError::unauthorized("the Authorization header must be: Bearer <API key>")
         })?;
         let caller = gw.authenticate(token).await?;
-        Ok(Auth { caller, request_id })
+        Ok(Auth {
+            caller,
+            request_id,
+            idempotency_key,
+        })
     }
 }
 
-/// The bearer token a request sent, if any.
+/// The bearer token a request sent, if any. The scheme's name is case-insensitive (RFC 9110).
 pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
-        .get(AUTHORIZATION)?
-        .to_str()
-        .ok()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
+    Some(token.trim()).filter(|t| scheme.eq_ignore_ascii_case("bearer") && !t.is_empty())
 }
 
 impl Auth {
+    /// The id of what this request creates when it carries an Idempotency-Key: derived from
+    /// the tenant, the credential and the key, so that a retry names the same thing and the
+    /// service answers it again instead of creating a second one, whatever the gateway
+    /// remembered of the first request (docs/texting.md, "Idempotency-Key").
+    pub fn idempotent_id(&self) -> Option<String> {
+        let key = self.idempotency_key.as_deref()?;
+        let credential = match &self.caller {
+            Caller::Operator => "operator:".to_string(),
+            Caller::Key {
+                key_id, tenant_id, ..
+            } => format!("{tenant_id}:{key_id}"),
+        };
+        let name = format!("{credential}:{key}");
+        Some(uuid::Uuid::new_v5(&IDEMPOTENT_IDS, name.as_bytes()).to_string())
+    }
+
     /// The event metadata of what this request causes.
     pub fn metadata(&self) -> Metadata {
         let actor = match &self.caller {

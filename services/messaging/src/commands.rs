@@ -123,6 +123,21 @@ impl Commands {
         self.priced(tenant, price)
     }
 
+    /// The outbound text `id` names, if a send already queued it.
+    async fn already_sent(
+        &self,
+        tenant: &str,
+        id: Option<&str>,
+    ) -> Result<Option<MessageView>, CommandError> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let found = crate::messages::find(&self.store, tenant, id)
+            .await
+            .map_err(CommandError::internal)?;
+        Ok(found.filter(|m| m.direction == "outbound"))
+    }
+
     /// The tenant's price per segment as its facts have it: the sandbox's where casewire
     /// runs in sandbox mode and the tenant set none, else refused.
     fn priced(&self, tenant: &str, price: Option<u64>) -> Result<u64, CommandError> {
@@ -181,6 +196,11 @@ impl Commands {
                 "purpose must be conversation, reminder or bulk",
             ));
         }
+        // A retry of a send that queued its text (its answer lost on the way): the same id
+        // answers the same text, and nothing more is sent.
+        if let Some(first) = self.already_sent(&tenant, body.id.as_deref()).await? {
+            return Ok(first);
+        }
         // The case may have been linked a moment ago: read it as the log has it.
         casewire_bus::caught_up(&self.reader, &tenant).await?;
         let (to, zone, facts) = crate::checks::facts_for_case(store, &tenant, &body.case_id)
@@ -195,7 +215,7 @@ impl Commands {
         let deliver_after = facts
             .release(body.purpose, zone.as_deref())
             .map(casewire_events::timestamp);
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = (body.id.clone()).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let queue = MessageCommand::Queue {
             case_id: Some(body.case_id),
             to,
@@ -205,12 +225,20 @@ impl Commands {
             deliver_after,
             in_reply_to: None,
         };
-        // A fresh id: the message is new, there is nothing to read first. Its row and its
-        // outbox job are written with the append (inline): nothing to wait for.
+        // A new message: nothing to read first (a retry racing its first request loses the
+        // append and answers the first one's text). Its row and its outbox job are written
+        // with the append (inline): nothing to wait for.
         let new = &mut (Message::default(), 0);
         let recorded =
-            casewire_bus::record_on::<Message>(&self.store, &tenant, &id, new, queue, metadata)
-                .await?;
+            match casewire_bus::record_on::<Message>(store, &tenant, &id, new, queue, metadata)
+                .await
+            {
+                Ok(recorded) => recorded,
+                Err(e) => match self.already_sent(&tenant, body.id.as_deref()).await? {
+                    Some(first) => return Ok(first),
+                    None => return Err(e),
+                },
+            };
         // The answer comes from the event and the aggregate: there is no row to read back.
         let queued =
             (recorded.first()).ok_or_else(|| CommandError::internal("nothing recorded"))?;

@@ -57,6 +57,65 @@ async fn status_of(api: &Api, key: &str, id: &str, want: &str) -> Value {
     .await
 }
 
+/// A keyed send whose answer was lost to a crash is retried with the same key, and the
+/// client gets one text. The two crashes leave the gateway's memory of the key in two
+/// states, set here in the database as each crash leaves it: messaging died after queueing
+/// the text (the gateway answered 503 and kept nothing), or the gateway died mid-request
+/// (the key stayed "running", and is free again after 5 minutes).
+pub async fn keyed_retries_after_a_crash_send_once(
+    api: &Api,
+    twilio: &FakeTwilio,
+    t: &Texting,
+    database_url: &str,
+) {
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let path = "/v1/cases/C-100/messages";
+    let body = json!({"body": "Your hearing is at 9; bring the notice"});
+    let (s, _, first) = api
+        .post_once(path, &t.key, "after-a-crash", body.clone())
+        .await;
+    assert_eq!(s, 202, "{first}");
+    // The first crash: the key forgotten.
+    sqlx::query("DELETE FROM gateway_idempotency WHERE key = 'after-a-crash'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (s, replayed, again) = api
+        .post_once(path, &t.key, "after-a-crash", body.clone())
+        .await;
+    assert_eq!(
+        (s, replayed, &again["id"]),
+        (202, false, &first["id"]),
+        "{again}"
+    );
+    // The second: the key left running by a gateway that died, five minutes ago and more.
+    sqlx::query(
+        "UPDATE gateway_idempotency SET status = NULL, response = NULL, \
+         created_at = '2000-01-01T00:00:00.000000Z' WHERE key = 'after-a-crash'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let (s, replayed, third) = api
+        .post_once(path, &t.key, "after-a-crash", body.clone())
+        .await;
+    assert_eq!(
+        (s, replayed, &third["id"]),
+        (202, false, &first["id"]),
+        "{third}"
+    );
+
+    let id = first["id"].as_str().unwrap();
+    status_of(api, &t.key, id, "accepted").await;
+    let text = body["body"].as_str().unwrap();
+    assert_eq!(
+        twilio.sent().iter().filter(|m| m.body == text).count(),
+        1,
+        "three requests with one key: one text"
+    );
+}
+
 pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
     let (a, admin) = twilio_tenant(api, twilio, "Prairie Legal Aid", ACCOUNT_A, TOKEN_A).await;
     let (b, b_admin) =

@@ -100,7 +100,9 @@ async fn texting_with_each_service_in_its_own_process() {
     let db = pg.fresh_database().await.unwrap();
     let twilio = FakeTwilio::start().await;
     let processes = four_processes(&db, &nats.url(), &twilio).await;
-    texting::texting(&Api::new(&processes[0].url), &twilio).await;
+    let api = Api::new(&processes[0].url);
+    let t = texting::texting(&api, &twilio).await;
+    texting::keyed_retries_after_a_crash_send_once(&api, &twilio, &t, &db).await;
 
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE payload LIKE $1")

@@ -124,6 +124,7 @@ pub(crate) async fn send(
         }
     };
     let send = Send {
+        id: auth.idempotent_id(),
         case_id,
         body: body.body,
         purpose,
