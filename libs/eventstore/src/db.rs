@@ -87,8 +87,11 @@ impl Db {
         }
     }
 
-    /// Opens (creating if needed) the SQLite database of the embedded mode.
+    /// Opens (creating if needed) the SQLite database of the embedded mode. The file is
+    /// readable by its owner only (0600), like master.key beside it: it holds the log and
+    /// the wrapped keys. SQLite gives its -wal and -shm files the database file's mode.
     pub async fn sqlite_file(path: &Path) -> Result<Db> {
+        owner_only(path)?;
         Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
     }
 
@@ -135,6 +138,19 @@ impl Db {
         TRANSACTIONS_BEGUN.fetch_add(1, Ordering::Relaxed);
         Ok(self.writer.begin().await?)
     }
+}
+
+/// Creates `path` with mode 0600, or takes an existing one down to it.
+fn owner_only(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |e: std::io::Error| StoreError::Config(format!("{}: {e}", path.display()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {

@@ -103,9 +103,14 @@ pub struct ReplyTexts {
 /// The placeholders a reply may use.
 pub const REPLY_VARIABLES: [&str; 2] = ["organization", "contact"];
 
+/// `HH:MM`, two digits each, as documented: chrono alone also reads "9:00".
 fn time_of_day(what: &str, v: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(v, "%H:%M")
-        .map_err(|_| format!("{what}: {v:?} is not a time of day such as 21:00"))
+    let wrong = || format!("{what}: {v:?} is not a time of day as HH:MM, such as 21:00 or 08:30");
+    let digits = v.len() == 5 && v.as_bytes()[2] == b':';
+    if !digits {
+        return Err(wrong());
+    }
+    NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| wrong())
 }
 
 impl Policy {
@@ -441,8 +446,13 @@ mod tests {
         assert!(err(serde_json::json!({ "quiet": {} })).contains("unknown field `quiet`"));
         assert_eq!(
             err(serde_json::json!({ "quiet_hours": { "start": "9pm", "end": "08:00" } })),
-            "quiet_hours.start: \"9pm\" is not a time of day such as 21:00"
+            "quiet_hours.start: \"9pm\" is not a time of day as HH:MM, such as 21:00 or 08:30"
         );
+        // As documented, HH:MM: a lenient parser would take "9:00" and "21:0".
+        for loose in ["9:00", "21:0", "021:00", "24:00"] {
+            let e = err(serde_json::json!({ "quiet_hours": { "start": "21:00", "end": loose } }));
+            assert!(e.starts_with("quiet_hours.end:"), "{loose}: {e}");
+        }
         assert_eq!(
             err(serde_json::json!({ "replies": { "en": { "help": "Call {phone}" } } })),
             "replies.en.help: unknown variable {phone}; use {organization} or {contact}"

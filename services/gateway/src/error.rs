@@ -44,9 +44,17 @@ impl ApiError {
     }
     pub fn with_status(status: StatusCode, m: impl Into<String>) -> Self {
         let code = match status.as_u16() {
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            408 => "request_timeout",
+            409 => "conflict",
             413 => "payload_too_large",
             415 => "unsupported_media_type",
             422 => "validation_failed",
+            503 => "unavailable",
+            500..=599 => "internal",
             _ => "invalid_request",
         };
         Self::new(status, code, m)
@@ -86,6 +94,7 @@ impl From<casewire_eventstore::StoreError> for ApiError {
         use casewire_eventstore::StoreError as S;
         match e {
             S::Conflict { .. } => ApiError::conflict(e.to_string()),
+            S::NoSuchTenant(_) => ApiError::not_found(e.to_string()),
             S::Database(_) => {
                 tracing::error!(error = %e, "database unavailable");
                 ApiError::unavailable("the event store is unavailable; try again")
@@ -153,5 +162,119 @@ impl From<casewire_bus::CommandError> for ApiError {
             }
             C::UnknownCommand | C::Internal => ApiError::internal(e),
         }
+    }
+}
+
+/// Puts every error answer in the API's shape, including the ones axum and tower answer
+/// themselves (a 405 with no body, a 413 or 415 in plain text, the timeout's bare 503), so
+/// a client parses one shape whatever went wrong. Their headers (`Allow`, `Retry-After`)
+/// stay.
+pub(crate) async fn in_shape(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = (response.headers().get(axum::http::header::CONTENT_TYPE))
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let said = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = match status.as_u16() {
+        405 => format!("this endpoint does not take {method}; the Allow header says what it takes"),
+        408 | 503 if said.is_empty() => "the request took too long; try again".to_string(),
+        _ if !said.is_empty() => said,
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut shaped = ApiError::with_status(status, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            shaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    shaped
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    /// What a route (or a layer) answered, after `in_shape`: (status, Allow, body).
+    async fn shaped(
+        answer: (StatusCode, &'static str),
+        method: &str,
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let app = Router::new()
+            .route("/x", get(move || async move { answer }))
+            .layer(axum::middleware::from_fn(super::in_shape));
+        let request = Request::builder()
+            .method(method)
+            .uri("/x")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let allow =
+            (response.headers().get(header::ALLOW)).map(|v| v.to_str().unwrap().to_string());
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, allow, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn answers_axum_gives_in_plain_text_or_empty_come_in_the_apis_shape() {
+        let (status, _, body) = shaped(
+            (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded"),
+            "GET",
+        )
+        .await;
+        assert_eq!(status, 413);
+        assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+        assert_eq!(body["error"]["message"], "length limit exceeded");
+        let (status, _, body) = shaped(
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Expected request with `Content-Type: application/json`",
+            ),
+            "GET",
+        )
+        .await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (415, &serde_json::json!("unsupported_media_type")),
+            "{body}"
+        );
+        let (status, _, body) = shaped((StatusCode::SERVICE_UNAVAILABLE, ""), "GET").await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (503, &serde_json::json!("unavailable")),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("try again"),
+            "{body}"
+        );
+        // Axum's own 405 has no body; its Allow header stays.
+        let (status, allow, body) = shaped((StatusCode::OK, ""), "DELETE").await;
+        assert_eq!(
+            (status, allow.as_deref()),
+            (405, Some("GET,HEAD")),
+            "{body}"
+        );
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
     }
 }

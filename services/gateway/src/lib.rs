@@ -120,6 +120,7 @@ impl Gateway {
             ))
             .with_state(self.clone())
             .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+            .layer(axum::middleware::from_fn(error::in_shape))
             .layer(
                 TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                     let span = tracing::info_span!(

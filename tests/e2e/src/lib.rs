@@ -192,7 +192,7 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.expect("request sent");
+        let resp = (req.send().await).unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
         (

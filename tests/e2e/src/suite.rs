@@ -182,4 +182,60 @@ pub async fn tenancy(api: &Api) {
     assert_eq!(report["status"], "intact");
     // TenantCreated, two keys issued, one revoked.
     assert_eq!(report["events"], 4, "{report}");
+
+    // An officer records heads over time and passes them back as anchors.
+    let (s, head) = api.get("/v1/audit/head", &a_admin).await;
+    assert_eq!((s, &head["seq"]), (200, &json!(4)), "{head}");
+    assert_eq!(head["hash"], report["head_hash"]);
+    let (s, second) = api.get("/v1/audit/head?seq=2", &a_admin).await;
+    assert_eq!((s, &second["seq"]), (200, &json!(2)), "{second}");
+    let anchored = format!(
+        "/v1/audit/verify?anchor=2:{}&anchor=4:{}",
+        second["hash"].as_str().unwrap(),
+        head["hash"].as_str().unwrap()
+    );
+    let (s, v) = api.get(&anchored, &a_admin).await;
+    assert_eq!((s, &v["status"]), (200, &json!("intact")), "{v}");
+    // An anchor the trail does not pass through: as if history before it were rewritten.
+    let wrong = format!(
+        "/v1/audit/verify?anchor=2:{}",
+        head["hash"].as_str().unwrap()
+    );
+    let (s, v) = api.get(&wrong, &a_admin).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["status"], &v["seq"], &v["fault"]),
+        (
+            &json!("broken"),
+            &json!(2),
+            &json!("does_not_match_its_head")
+        ),
+        "{v}"
+    );
+    let (s, b) = api.get("/v1/audit/verify?anchor=2:beef", &a_admin).await;
+    assert_error(s, &b, 400, "invalid_request");
+    let (s, b) = api.get("/v1/audit/head?seq=99", &a_admin).await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = api.get("/v1/audit/head?seq=0", &a_admin).await;
+    assert_error(s, &b, 400, "invalid_request");
+
+    // The scheme's name is case-insensitive (RFC 9110).
+    let shouted = reqwest::Client::new()
+        .get(format!("{}/v1/audit/head", api.base))
+        .header("authorization", format!("BEARER {a_admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shouted.status(), 200);
+
+    // What axum and tower answer themselves comes in the same shape as the rest.
+    let (s, b) = api
+        .call("DELETE", "/v1/audit/verify", Some(&a_admin), None)
+        .await;
+    assert_error(s, &b, 405, "method_not_allowed");
+    let huge = json!({"name": "x".repeat(3 << 20)});
+    let (s, b) = api
+        .call("POST", "/v1/tenants", Some(OPERATOR_TOKEN), Some(huge))
+        .await;
+    assert_error(s, &b, 413, "payload_too_large");
 }

@@ -41,6 +41,19 @@ async fn dev_makes_an_operator_token_once_keeps_it_and_stops_cleanly_on_sigterm(
         )
         .await;
     assert_eq!(s, 201, "{body}");
+    // Every file of the data folder is the owner's alone: the database holds the log and
+    // the wrapped keys, its -wal the latest of them.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{:?} is {:o}",
+            entry.file_name(),
+            mode & 0o777
+        );
+    }
     assert!(cw.terminate().await.success(), "SIGTERM is a clean stop");
 
     let cw = Casewire::start(&["dev"], &[("CASEWIRE_DATA_DIR", data)]).await;
@@ -58,22 +71,24 @@ async fn dev_makes_an_operator_token_once_keeps_it_and_stops_cleanly_on_sigterm(
     assert_eq!(s, 200, "same token, same data after a restart");
 }
 
-async fn audit_verify(data: &str, tenant: &str) -> (i32, String) {
+async fn audit_verify(data: &str, tenant: &str, more: &[&str]) -> (i32, String) {
     let out = tokio::process::Command::new(casewire_e2e::binary())
         .args(["audit", "verify", "--tenant", tenant])
+        .args(more)
         .env("CASEWIRE_DATA_DIR", data)
         .env_remove("DATABASE_URL")
         .output()
         .await
         .unwrap();
+    let said = [out.stdout, out.stderr].concat();
     (
         out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&said).to_string(),
     )
 }
 
 #[tokio::test]
-async fn audit_verify_exits_0_on_an_intact_chain_and_1_naming_the_first_bad_event() {
+async fn audit_verify_exits_0_when_intact_1_naming_the_first_bad_event_2_for_no_such_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let mut cw = Casewire::dev(dir.path(), &[]).await;
@@ -82,9 +97,22 @@ async fn audit_verify_exits_0_on_an_intact_chain_and_1_naming_the_first_bad_even
         .await;
     cw.terminate().await;
 
-    let (code, out) = audit_verify(data, &tenant).await;
+    let (code, out) = audit_verify(data, &tenant, &[]).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("OK") && out.contains("2 events"), "{out}");
+    // The head it printed, recorded by the officer, is an anchor the trail passes through.
+    let head = out.split_whitespace().nth(7).unwrap().to_string();
+    let anchor = format!("2:{head}");
+    let (code, out) = audit_verify(data, &tenant, &["--anchor", &anchor]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("through 1 anchor"), "{out}");
+    let (code, out) = audit_verify(data, &tenant, &["--anchor", "2:beef"]).await;
+    assert_eq!(code, 2, "a malformed anchor is refused: {out}");
+    assert!(out.contains("<seq>:<hash>"), "{out}");
+
+    let (code, out) = audit_verify(data, &format!("{tenant}x"), &[]).await;
+    assert_eq!(code, 2, "a mistyped tenant is not an intact one: {out}");
+    assert!(out.contains("no such tenant"), "{out}");
 
     // A database superuser edits history behind casewire's back.
     let db = format!("sqlite://{data}/casewire.db");
@@ -100,10 +128,10 @@ async fn audit_verify_exits_0_on_an_intact_chain_and_1_naming_the_first_bad_even
     .await
     .unwrap();
     pool.close().await;
-    let (code, out) = audit_verify(data, &tenant).await;
+    let (code, out) = audit_verify(data, &tenant, &[]).await;
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("BROKEN") && out.contains("first bad event 1"),
+        out.starts_with(&format!("BROKEN: tenant {tenant}: event 1 altered:")),
         "{out}"
     );
 }
@@ -128,8 +156,10 @@ async fn texting_over_twilio_in_the_embedded_mode() {
     let dir = tempfile::tempdir().unwrap();
     let twilio = casewire_testkit::FakeTwilio::start().await;
     let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
-    texting::texting(&Api::new(&cw.url), &twilio).await;
+    let api = Api::new(&cw.url);
+    let t = texting::texting(&api, &twilio).await;
     let db = format!("sqlite://{}/casewire.db", dir.path().display());
+    texting::keyed_retries_after_a_crash_send_once(&api, &twilio, &t, &db).await;
     log_never_holds(&db, texting::PRIVATE_BODY).await;
 }
 
