@@ -1,7 +1,8 @@
 //! What work costs, counted rather than timed: SQL statements (every statement sqlx runs,
 //! from its query log), explicit transactions the event store begins, messages sent to
-//! nats-server (its own `/varz` counter), and CPU time by process (this one, which runs
-//! casewire, the clients and the fake Twilio; PostgreSQL's; nats-server's).
+//! nats-server (its own `/varz` counter), CPU time by process (this one, which runs
+//! casewire, the clients and the fake Twilio; PostgreSQL's; nats-server's), and this
+//! process's disk flushes (`perf stat` on the fsync system calls).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -53,6 +54,9 @@ pub struct Cost {
     pub cpu_self_ms: f64,
     pub cpu_postgres_ms: Option<f64>,
     pub cpu_nats_ms: Option<f64>,
+    /// fsync and fdatasync calls of this process: the embedded mode's (SQLite syncs its
+    /// WAL at each commit). `None` where not counted.
+    pub fsyncs: Option<f64>,
 }
 
 impl Reading {
@@ -83,7 +87,48 @@ impl Reading {
             cpu_self_ms: per(self.cpu_self, before.cpu_self) * 1e3,
             cpu_postgres_ms: with_pg.then(|| per(self.cpu_postgres, before.cpu_postgres) * 1e3),
             cpu_nats_ms: with_nats.then(|| per(self.cpu_nats, before.cpu_nats) * 1e3),
+            fsyncs: None,
         }
+    }
+}
+
+/// Counts this process's fsync and fdatasync calls with `perf stat` attached to it, from
+/// [`Flushes::count`] to [`Flushes::stop`]. Nothing when perf is missing or may not trace
+/// system calls here: the table then shows —.
+pub struct Flushes(Option<tokio::process::Child>);
+
+impl Flushes {
+    const EVENTS: &'static str = "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync";
+
+    pub async fn count() -> Flushes {
+        let child = tokio::process::Command::new("perf")
+            .args(["stat", "-x", ",", "-e", Self::EVENTS, "-p"])
+            .arg(std::process::id().to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .ok();
+        // perf attaches to each of the process's threads in a moment; a bench may wait for
+        // it (flushes before then would go uncounted).
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        Flushes(child)
+    }
+
+    /// The flushes counted, or `None` when they could not be.
+    pub async fn stop(self) -> Option<u64> {
+        let child = self.0?;
+        // SAFETY: kill has no preconditions; perf prints its counts on SIGINT.
+        unsafe { libc::kill(child.id()? as i32, libc::SIGINT) };
+        let out = child.wait_with_output().await.ok()?;
+        // CSV: count,unit,event,… ; "<not supported>" where the count would be.
+        let counts: Vec<u64> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f.get(2).is_some_and(|e| e.starts_with("syscalls:")))
+            .map(|f| f[0].parse().ok())
+            .collect::<Option<_>>()?;
+        (counts.len() == 2).then(|| counts.iter().sum())
     }
 }
 

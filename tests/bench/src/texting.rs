@@ -16,7 +16,7 @@ use casewire_sms::twilio::{Credentials, RetryPolicy, Sender, TwilioClient};
 use casewire_testkit::{FakeTwilio, NatsServer, PgServer};
 use futures::StreamExt;
 
-use crate::cost::{Cost, Reading};
+use crate::cost::{Cost, Flushes, Reading};
 use chrono::Utc;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -316,6 +316,11 @@ async fn measure(
             }
         }
     }
+    // This process flushes the disk only embedded (SQLite); distributed, PostgreSQL does.
+    let flushes = match nats_monitor {
+        None => Some(Flushes::count().await),
+        Some(_) => None,
+    };
     let before = Reading::now(nats_monitor.as_deref()).await;
     let sent_at = Arc::new(Mutex::new(vec![Utc::now(); load.messages]));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(load.messages)));
@@ -393,12 +398,15 @@ async fn measure(
         })
         .await;
     running.caught_up().await?;
-    let cost = Reading::now(nats_monitor.as_deref()).await.since(
+    let mut cost = Reading::now(nats_monitor.as_deref()).await.since(
         &before,
         load.messages,
         nats_monitor.is_some(),
         nats_monitor.is_some(),
     );
+    if let Some(flushes) = flushes {
+        cost.fsyncs = (flushes.stop().await).map(|n| n as f64 / load.messages as f64);
+    }
     running.stop().await;
     Ok(Figures {
         label: label.into(),
@@ -469,17 +477,25 @@ pub fn print(rows: &[Figures], load: Load) {
     println!();
     println!("Per text (POST, Twilio's acceptance, its status callback, every service caught up):");
     println!(
-        "{:<42} {:>11} {:>13} {:>13} {:>10} {:>11} {:>9}",
-        "", "statements", "transactions", "bus messages", "CPU here", "PostgreSQL", "NATS"
+        "{:<42} {:>11} {:>13} {:>7} {:>13} {:>10} {:>11} {:>9}",
+        "",
+        "statements",
+        "transactions",
+        "fsyncs",
+        "bus messages",
+        "CPU here",
+        "PostgreSQL",
+        "NATS"
     );
     let opt = |v: Option<f64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v:.1}{unit}"));
     for r in rows {
         let Some(c) = r.cost else { continue };
         println!(
-            "  {:<40} {:>11.1} {:>13.1} {:>13} {:>7.1} ms {:>11} {:>9}",
+            "  {:<40} {:>11.1} {:>13.1} {:>7} {:>13} {:>7.1} ms {:>11} {:>9}",
             r.label,
             c.statements,
             c.transactions,
+            opt(c.fsyncs, ""),
             opt(c.bus_messages, ""),
             c.cpu_self_ms,
             opt(c.cpu_postgres_ms, " ms"),
@@ -488,7 +504,9 @@ pub fn print(rows: &[Figures], load: Load) {
     }
     println!(
         "statements: every statement sqlx ran (on SQLite, BEGIN and COMMIT are not among them); \
-         transactions: explicit ones begun; bus messages: messages clients sent to nats-server; \
+         transactions: explicit ones begun; fsyncs: this process's fsync and fdatasync calls \
+         (perf stat; embedded only, where casewire writes the disk itself); \
+         bus messages: messages clients sent to nats-server; \
          CPU here: this process (casewire, the clients, the fake Twilio)."
     );
 }
