@@ -162,6 +162,101 @@ async fn a_relay_killed_and_restarted_publishes_every_event_exactly_once() {
     assert_eq!(published, log);
 }
 
+/// Reads every event and keeps nothing: a consumer that receives all of them.
+struct Everything;
+
+#[async_trait]
+impl Projection for Everything {
+    fn name(&self) -> &'static str {
+        "test_everything"
+    }
+    fn reads(&self) -> Reads {
+        Reads::Everything
+    }
+    async fn apply(
+        &self,
+        _: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        _: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// docs/audit-chain.md, "On the bus": an outside subscriber to `casewire.evt.>` sees each
+/// event once, while one to every subject (`>`) sees it once as published and once more for
+/// each durable consumer JetStream delivers it to (on the pulling service's inbox).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_to_every_subject_sees_an_event_once_per_consumer_delivery_too() {
+    let (pg, nats_server) = (
+        PgServer::start().await.unwrap(),
+        NatsServer::start().await.unwrap(),
+    );
+    let store = pg_store(&pg).await;
+    let nats = Nats::connect(&NatsSettings::new(&nats_server.url()))
+        .await
+        .unwrap();
+    let outsider = async_nats::connect(nats_server.url()).await.unwrap();
+    let (mut everything, mut events) = (
+        outsider.subscribe(">").await.unwrap(),
+        outsider.subscribe("casewire.evt.>").await.unwrap(),
+    );
+    outsider.flush().await.unwrap();
+    let bus = Bus::nats(nats.clone());
+    let stop = CancellationToken::new();
+    tokio::spawn(relay::run(store.clone(), nats.clone(), stop.clone()));
+    // Two consumers that read the event, and one whose filter leaves it out.
+    bus.run_reader(
+        Reader::new(&store, "test_everything", vec![Arc::new(Everything)]),
+        stop.clone(),
+    );
+    bus.run_reader(seen_reader(&store), stop.clone());
+    bus.run_reader(
+        Reader::new(&store, "test_elsewhere", vec![Arc::new(Elsewhere)]),
+        stop.clone(),
+    );
+    let stream = nats
+        .jetstream()
+        .get_stream(subjects::EVENTS_STREAM)
+        .await
+        .unwrap();
+    wait_for("three durable consumers", WAIT, || async {
+        let ready = ["test_everything", "test_seen", "test_elsewhere"];
+        for name in ready {
+            stream.consumer_info(name).await.ok()?;
+        }
+        Some(())
+    })
+    .await;
+
+    append_many(&store, &["t1"], 1).await;
+    let id = store.read_log("t1", 0, 1).await.unwrap().remove(0).event_id;
+    wait_for("the event applied", WAIT, || async {
+        (seen(&store).await == 1).then_some(())
+    })
+    .await;
+    let carrying = |m: &async_nats::Message| String::from_utf8_lossy(&m.payload).contains(&id);
+    let mut copies = 0;
+    wait_for("the publish and both deliveries", WAIT, || {
+        while let Some(Some(m)) =
+            futures::FutureExt::now_or_never(futures::StreamExt::next(&mut everything))
+        {
+            copies += carrying(&m) as usize;
+        }
+        let n = copies;
+        async move { (n >= 3).then_some(()) }
+    })
+    .await;
+    assert_eq!(copies, 3, "once published, once per consumer that reads it");
+    let published = futures::StreamExt::next(&mut events).await.unwrap();
+    assert!(carrying(&published));
+    assert!(
+        futures::FutureExt::now_or_never(futures::StreamExt::next(&mut events)).is_none(),
+        "casewire.evt.> carries it once"
+    );
+    stop.cancel();
+}
+
 /// Records every event it applies; a second application of one would violate the key.
 struct Seen;
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use casewire_bus::{CommandError, Envelope, Handlers, Reader};
+use casewire_bus::{CommandError, Envelope, Handlers, Reader, Refusal};
 use casewire_contract::case_link::{
     CasePut, CorrectRouting, CreateWebhookEndpoint, CreatedEndpoint, PutCase, Routed, SERVICE,
 };
@@ -16,6 +16,7 @@ use crate::webhooks::{CreateEndpoint, WebhookEndpoint};
 pub struct Commands {
     pub(crate) store: EventStore,
     pub(crate) reader: Reader,
+    pub(crate) targets: crate::Targets,
 }
 
 /// Every command case-link answers, each to its function below.
@@ -64,10 +65,18 @@ impl Commands {
             body,
         }: Envelope<CreateWebhookEndpoint>,
     ) -> Result<CreatedEndpoint, CommandError> {
+        // The URL's form first (the aggregate's rule), then where it leads (DNS, here).
+        let url = crate::webhooks::check_url(&body.url)
+            .map_err(|e| CommandError::new(e.code(), e.to_string()))?;
+        let parsed = reqwest::Url::parse(&url).map_err(CommandError::internal)?;
+        self.targets
+            .check(&parsed)
+            .await
+            .map_err(CommandError::invalid)?;
         let id = uuid::Uuid::now_v7().to_string();
         let secret = casewire_webhooks::Secret::generate();
         let create = CreateEndpoint {
-            url: body.url,
+            url,
             events: body.events,
             secret: secret.as_str().to_string(),
         };

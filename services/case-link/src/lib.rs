@@ -6,6 +6,7 @@ pub mod case;
 pub mod cases;
 mod commands;
 pub mod routing;
+pub mod targets;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use casewire_eventstore::EventStore;
 use casewire_tenancy::TenantDirectory;
 
 pub use cases::{CaseView, ClientView};
+pub use targets::Targets;
 pub use webhooks::{DeliveryView, EndpointView};
 
 pub use casewire_contract::case_link::SERVICE;
@@ -28,14 +30,16 @@ fn projections() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// What this service runs: start it with `Bus::start`.
-pub fn wiring(store: &EventStore) -> Wiring {
+/// What this service runs: start it with `Bus::start`. `targets`: where the CMS's
+/// webhooks may go.
+pub fn wiring(store: &EventStore, targets: Targets) -> Wiring {
     let reader = Reader::new(store, SERVICE, projections());
     Wiring::new(reader.clone())
         .commands(commands::handlers(commands::Commands {
             store: store.clone(),
             reader: reader.clone(),
+            targets,
         }))
         .worker(routing::Router { reader })
-        .worker(webhooks::Deliverer::new())
+        .worker(webhooks::Deliverer::new(targets))
 }

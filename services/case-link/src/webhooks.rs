@@ -72,18 +72,14 @@ impl Refusal for EndpointError {
     }
 }
 
-/// An endpoint's URL: https, or http only to this machine (a CMS's local test receiver),
-/// because the payloads carry clients' texts.
+/// An endpoint's URL, as a URL: absolute, http or https, without credentials. Whether it
+/// may be plain http, and where it may lead, is the operator's rule ([`crate::Targets`]).
 pub fn check_url(url: &str) -> Result<String, EndpointError> {
     let bad = |m: String| EndpointError::Invalid(m);
     let parsed = reqwest::Url::parse(url.trim())
         .map_err(|e| bad(format!("url: {e}: give an absolute https:// URL")))?;
-    let host = parsed.host_str().unwrap_or("");
-    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
     match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => return Err(bad("url: must be https:// (texts are confidential); plain http:// is allowed only to localhost".into())),
+        "https" | "http" => {}
         s => return Err(bad(format!("url: scheme {s} is not https"))),
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -276,17 +272,15 @@ impl Projection for Webhooks {
 
 /// POSTs deliveries and keeps their log.
 pub struct Deliverer {
-    pub(crate) http: reqwest::Client,
+    http: reqwest::Client,
+    targets: crate::Targets,
 }
 
 impl Deliverer {
-    pub fn new() -> Self {
+    pub fn new(targets: crate::Targets) -> Self {
         Deliverer {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("an HTTP client"),
+            http: targets.client(),
+            targets,
         }
     }
 
@@ -356,12 +350,6 @@ impl Deliverer {
     }
 }
 
-impl Default for Deliverer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 #[async_trait]
 impl Worker for Deliverer {
     fn queue(&self) -> &'static str {
@@ -396,7 +384,17 @@ impl Worker for Deliverer {
         {
             request = request.header(name, value);
         }
-        let (code, error) = match request.body(body).send().await {
+        // Checked again at each delivery: a name may resolve elsewhere since registration.
+        let target = reqwest::Url::parse(&url).map_err(anyhow::Error::msg)?;
+        let sent = match self.targets.check(&target).await {
+            Ok(()) => request.body(body).send().await,
+            Err(refused) => {
+                return self
+                    .retry_or_fail(store, job, None, format!("not sent: {refused}"))
+                    .await
+            }
+        };
+        let (code, error) = match sent {
             Ok(r) if r.status().is_success() => {
                 self.record(
                     store,
@@ -418,6 +416,20 @@ impl Worker for Deliverer {
                 format!("could not reach the endpoint: {}", without_url(e)),
             ),
         };
+        self.retry_or_fail(store, job, code, error).await
+    }
+}
+
+impl Deliverer {
+    /// A delivery that did not succeed: tried again on the schedule, or failed for good
+    /// after its last attempt. The log keeps the status code that answered, never its body.
+    async fn retry_or_fail(
+        &self,
+        store: &EventStore,
+        job: &Job,
+        code: Option<u16>,
+        error: String,
+    ) -> anyhow::Result<Outcome> {
         match SCHEDULE.get(job.attempts as usize - 1) {
             Some(wait) => {
                 let at = Utc::now() + chrono::Duration::from_std(*wait)?;
@@ -433,6 +445,7 @@ impl Worker for Deliverer {
                 Ok(Outcome::RetryAt(at, error))
             }
             None => {
+                let endpoint_id = job.payload["endpoint_id"].as_str().unwrap_or_default();
                 tracing::warn!(endpoint_id, delivery = %job.id, "webhook delivery failed for good");
                 self.record(store, job, "failed", code, Some(&error), None)
                     .await?;

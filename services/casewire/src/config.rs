@@ -50,6 +50,10 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     /// Logs as JSON lines (for shipping) instead of text.
     pub log_json: bool,
+    /// CMS webhooks may go to private addresses and plain http (an on-premises CMS).
+    /// Unset: no under `casewire serve`, yes under `casewire dev` (one organization on one
+    /// machine, whose CMS may be on localhost).
+    pub webhook_allow_private: Option<bool>,
 }
 
 impl Default for Config {
@@ -66,6 +70,7 @@ impl Default for Config {
             twilio_api_base: casewire_sms::twilio::DEFAULT_API_BASE.to_string(),
             otlp_endpoint: None,
             log_json: false,
+            webhook_allow_private: None,
         }
     }
 }
@@ -130,6 +135,13 @@ impl Config {
                 "text" => false,
                 _ => bail!("CASEWIRE_LOG_FORMAT: {v:?} must be json or text"),
             };
+        }
+        if let Some(v) = env("CASEWIRE_WEBHOOK_ALLOW_PRIVATE").filter(|v| !v.is_empty()) {
+            config.webhook_allow_private = Some(match v.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => bail!("CASEWIRE_WEBHOOK_ALLOW_PRIVATE: {v:?} must be true or false"),
+            });
         }
         if let Some(t) = &config.operator_token {
             if t.expose().len() < 16 {

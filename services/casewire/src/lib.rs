@@ -146,7 +146,14 @@ pub async fn run(
                 },
             ),
             Service::Consent => casewire_consent::wiring(&store, &bus),
-            Service::CaseLink => casewire_case_link::wiring(&store),
+            Service::CaseLink => casewire_case_link::wiring(
+                &store,
+                casewire_case_link::Targets {
+                    allow_private: config
+                        .webhook_allow_private
+                        .unwrap_or(matches!(mode, Mode::Dev)),
+                },
+            ),
             Service::All => unreachable!("expanded above"),
         };
         tasks.extend(bus.start(&store, wiring, stop.clone()).await?);

@@ -52,6 +52,8 @@ impl Casewire {
         let mut all = vec![
             ("CASEWIRE_DATA_DIR", data_dir.to_str().unwrap()),
             ("CASEWIRE_OPERATOR_TOKEN", OPERATOR_TOKEN),
+            // The tests' fake CMS listens on loopback, as an on-premises CMS would.
+            ("CASEWIRE_WEBHOOK_ALLOW_PRIVATE", "true"),
         ];
         all.extend_from_slice(env);
         Casewire::start(&["dev"], &all).await
@@ -74,6 +76,8 @@ impl Casewire {
             ("NATS_URL", nats_url),
             ("CASEWIRE_MASTER_KEY", MASTER_KEY),
             ("CASEWIRE_OPERATOR_TOKEN", OPERATOR_TOKEN),
+            // The tests' fake CMS listens on loopback, as an on-premises CMS would.
+            ("CASEWIRE_WEBHOOK_ALLOW_PRIVATE", "true"),
         ];
         all.extend_from_slice(env);
         Casewire::start(&["serve", service], &all).await

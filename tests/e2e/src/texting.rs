@@ -162,7 +162,7 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         .post(
             "/v1/webhook-endpoints",
             &cms_key,
-            json!({"url": "http://cms.example.org/hook", "events": ["message.inbound"]}),
+            json!({"url": "ftp://cms.example.org/hook", "events": ["message.inbound"]}),
         )
         .await;
     assert_error(s, &e, 422, "validation_failed");

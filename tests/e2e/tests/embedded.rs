@@ -246,6 +246,38 @@ async fn the_sandbox_captures_texts_and_simulates_replies() {
 }
 
 #[tokio::test]
+async fn webhook_endpoints_may_not_reach_inside_the_network_unless_the_operator_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_WEBHOOK_ALLOW_PRIVATE", "false")]).await;
+    let api = Api::new(&cw.url);
+    let (tenant, _) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let cms_key = api.key(&tenant, "integration").await;
+    let own_port = cw.url.rsplit(':').next().unwrap();
+    for (url, says) in [
+        (format!("https://127.0.0.1:{own_port}/v1/status"), "inside"),
+        ("https://127.1/".to_string(), "inside"),
+        ("https://2130706433/".to_string(), "inside"),
+        ("https://[::1]/".to_string(), "inside"),
+        (
+            "https://169.254.169.254/latest/meta-data/".to_string(),
+            "inside",
+        ),
+        ("https://10.0.0.1/".to_string(), "inside"),
+        ("https://localhost/".to_string(), "inside"),
+        ("http://cms.example.org/hook".to_string(), "https"),
+    ] {
+        let (s, e) = api
+            .post(
+                "/v1/webhook-endpoints",
+                &cms_key,
+                json!({"url": url, "events": ["message.status"]}),
+            )
+            .await;
+        casewire_e2e::assert_error_says(s, &e, 422, "validation_failed", says);
+    }
+}
+
+#[tokio::test]
 async fn a_cms_endpoint_that_fails_is_retried_and_the_log_shows_each_attempt() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;
