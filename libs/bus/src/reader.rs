@@ -51,11 +51,11 @@ struct Inner {
 struct Position {
     /// The last seq applied or skipped here; -1 until the cursor row was read.
     seen: AtomicI64,
-    /// The tenant's head when this process first read its cursor. Events up to it may have
-    /// been appended by a process that did not apply the inline projections (a version
-    /// from before them): the reader applies inline events up to here itself, and they are
-    /// written so that applying one twice is harmless. Past it, every append of this
-    /// service applied them in its own transaction.
+    /// The last event that may have been appended by a version without the inline
+    /// projections (fixed by a migration, `inline_backlog`): the reader applies inline
+    /// events up to here itself. Past it, every append applied them in its own
+    /// transaction, and the reader leaves them alone (applying one again after a newer
+    /// one would undo the newer).
     backlog: AtomicI64,
     /// Held while applying.
     held: tokio::sync::Mutex<Held>,
@@ -263,8 +263,8 @@ impl Reader {
         let name = self.name();
         if position.seen() < 0 {
             if self.inner.has_inline {
-                let head = store.head(tenant).await?.map_or(0, |(seq, _)| seq);
-                position.backlog.store(head, Ordering::Release);
+                let backlog = store.inline_backlog(name, tenant).await?;
+                position.backlog.store(backlog, Ordering::Release);
             }
             let cursor = store.cursor(name, tenant).await?;
             *held = Held {

@@ -692,7 +692,15 @@ async fn inline_projection_on(db: Db) {
         .await
         .unwrap();
 
-    let store = EventStore::new(db, key);
+    // What the migration that made it inline records: the heads at that moment.
+    sqlx::query(
+        "INSERT INTO inline_backlog (name, tenant_id, seq) VALUES ('test_counted', 't1', 3)",
+    )
+    .execute(db.writer())
+    .await
+    .unwrap();
+
+    let store = EventStore::new(db.clone(), key.clone());
     let reader = Reader::new(&store, "test_counted", vec![Arc::new(Counted)]);
     // Starting, the reader applies that backlog itself.
     reader.catch_up("t1").await.unwrap();
@@ -708,15 +716,27 @@ async fn inline_projection_on(db: Db) {
     reader.catch_up("t1").await.unwrap();
     assert_eq!(counted(&store).await, expected, "and not applied again");
 
+    // A restarted process appends before its reader first looks at the tenant: its reader
+    // must not apply those events again (after newer ones, that would undo the newer).
+    let restarted = EventStore::new(db, key);
+    let reader = Reader::new(&restarted, "test_counted", vec![Arc::new(Counted)]);
+    restarted
+        .append("t1", (7..=8).map(|i| event(i, "NoteAdded")).collect())
+        .await
+        .unwrap();
+    reader.catch_up("t1").await.unwrap();
+    let expected: Vec<(i64, i64)> = (1..=8).map(|seq| (seq, 1)).collect();
+    assert_eq!(counted(&store).await, expected, "each applied once");
+
     // An event it cannot apply is not appended at all.
-    let err = store
-        .append("t1", vec![event(7, "Poison")])
+    let err = restarted
+        .append("t1", vec![event(9, "Poison")])
         .await
         .unwrap_err();
     assert!(
         err.to_string().contains("a poisoned event"),
         "the error names the cause: {err}"
     );
-    assert_eq!(store.head("t1").await.unwrap().unwrap().0, 6);
+    assert_eq!(store.head("t1").await.unwrap().unwrap().0, 8);
     assert_eq!(counted(&store).await, expected);
 }

@@ -44,6 +44,18 @@ impl EventStore {
         Ok(row.map_or(0, |(s,)| s))
     }
 
+    /// The last seq of `tenant` whose events may lack the inline rows of reader `name`'s
+    /// projections (migration 0009): 0 when every event had them written with its append.
+    pub async fn inline_backlog(&self, name: &str, tenant: &str) -> Result<i64> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM inline_backlog WHERE name = $1 AND tenant_id = $2")
+                .bind(name)
+                .bind(tenant)
+                .fetch_optional(self.db.reader())
+                .await?;
+        Ok(row.map_or(0, |(s,)| s))
+    }
+
     /// Moves a cursor forward (never back), in one statement of its own.
     pub async fn advance_cursor(&self, name: &str, tenant: &str, seq: i64) -> Result<()> {
         set_cursor(self.db.writer(), name, tenant, seq).await
