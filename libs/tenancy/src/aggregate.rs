@@ -35,6 +35,11 @@ pub enum TenantCommand {
     ConfigureSms(SmsSettingsInput),
     SetPolicy(Policy),
     SetReminderPolicy(ReminderPolicy),
+    /// A signed webhook from the tenant's provider that casewire refused as malformed.
+    RefuseWebhook {
+        webhook: String,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -65,6 +70,13 @@ pub enum TenantEvent {
     ReminderPolicySet {
         policy: ReminderPolicy,
     },
+    /// A webhook signed with the tenant's provider token but holding what the provider
+    /// never sends (a malformed MessageSid, an oversized body, a NUL): answered 400 and
+    /// kept here with the reason, never passed on.
+    WebhookRefused {
+        webhook: String,
+        reason: String,
+    },
 }
 
 impl DomainEvent for TenantEvent {
@@ -76,6 +88,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::SmsProviderConfigured { .. } => "SmsProviderConfigured",
             TenantEvent::PolicySet { .. } => "PolicySet",
             TenantEvent::ReminderPolicySet { .. } => "ReminderPolicySet",
+            TenantEvent::WebhookRefused { .. } => "WebhookRefused",
         }
         .to_string()
     }
@@ -189,6 +202,12 @@ impl Aggregate for Tenant {
                     settings: input.validate()?,
                 }
             }
+            TenantCommand::RefuseWebhook { webhook, reason } => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                TenantEvent::WebhookRefused { webhook, reason }
+            }
             TenantCommand::SetPolicy(policy) => {
                 if !self.created {
                     return Err(TenantError::NoSuchTenant);
@@ -222,7 +241,7 @@ impl Aggregate for Tenant {
             }
             TenantEvent::SmsProviderConfigured { .. } => {}
             TenantEvent::PolicySet { policy } => self.policy = Some(policy),
-            TenantEvent::ReminderPolicySet { .. } => {}
+            TenantEvent::ReminderPolicySet { .. } | TenantEvent::WebhookRefused { .. } => {}
         }
     }
 }

@@ -173,6 +173,24 @@ impl Gateway {
         Ok(())
     }
 
+    /// Records that a signed webhook of `tenant`'s provider was refused, and why.
+    pub(crate) async fn refuse_webhook(
+        &self,
+        metadata: casewire_events::Metadata,
+        tenant: &str,
+        webhook: &str,
+        reason: &str,
+    ) -> Result<(), ApiError> {
+        let refuse = casewire_tenancy::TenantCommand::RefuseWebhook {
+            webhook: webhook.to_string(),
+            reason: reason.to_string(),
+        };
+        casewire_eventstore::framework::<casewire_tenancy::Tenant>(&self.inner.store, tenant, ())
+            .execute_with_metadata(tenant, refuse, metadata.into_map())
+            .await?;
+        Ok(())
+    }
+
     /// Sends a command to a service on behalf of `auth`, for `tenant` (from the credential).
     /// Sends `command` to the service that answers it, on behalf of the credential's holder.
     pub async fn ask<C: casewire_bus::Command>(

@@ -14,6 +14,8 @@ pub const TOKEN_A: &str = "auth-token-of-prairie-legal-aid";
 const TOKEN_B: &str = "auth-token-of-coastal-legal-svcs";
 pub const NUMBER_A: &str = "+13125550199";
 pub const CLIENT: &str = "+13125550100";
+/// Signed Twilio webhooks the scenario sends that Twilio never would.
+pub const REFUSED_WEBHOOKS: i64 = 3;
 /// A text that must never appear in clear in the event log.
 pub const PRIVATE_BODY: &str = "Your eviction hearing moved to Monday 9am, room 4B";
 
@@ -317,6 +319,38 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         403,
         "another tenant's token does not sign for this one"
     );
+    // Signed with the tenant's token but what Twilio never sends: refused with the reason,
+    // and kept in the trail (REFUSED_WEBHOOKS of them; the modes' tests count the events).
+    let webhook = format!("{}/webhooks/twilio/{a}/inbound", api.base);
+    let (sid_ok, long) = ("SM0123456789abcdef0123456789abcdef", "a".repeat(1601));
+    for (sid, body, says) in [
+        ("../../etc", "hi", "MessageSid"),
+        (sid_ok, long.as_str(), "1,600"),
+        (sid_ok, "a\0b", "NUL"),
+    ] {
+        let form = [
+            ("MessageSid", sid),
+            ("From", CLIENT),
+            ("To", NUMBER_A),
+            ("Body", body),
+        ];
+        let r = http
+            .post(&webhook)
+            .header(
+                "x-twilio-signature",
+                casewire_sms_sign(TOKEN_A, &webhook, &form),
+            )
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{says}");
+        let e: Value = r.json().await.unwrap();
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(says),
+            "{e}"
+        );
+    }
 
     // The client replies: it lands on the case that texted them, once, and reaches the CMS.
     let inbound_url = format!("{}/webhooks/twilio/{a}/inbound", api.base);

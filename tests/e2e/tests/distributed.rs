@@ -103,6 +103,10 @@ async fn texting_with_each_service_in_its_own_process() {
     let api = Api::new(&processes[0].url);
     let t = texting::texting(&api, &twilio).await;
     texting::keyed_retries_after_a_crash_send_once(&api, &twilio, &t, &db).await;
+    assert_eq!(
+        casewire_e2e::events_of_type(&db, "WebhookRefused").await,
+        texting::REFUSED_WEBHOOKS
+    );
 
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE payload LIKE $1")

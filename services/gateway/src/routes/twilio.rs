@@ -72,6 +72,56 @@ fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, A
         .ok_or_else(|| ApiError::bad_request(format!("the form has no {name}")))
 }
 
+/// A client's text as Twilio sends it, or what Twilio would never send: its own limits
+/// (a message SID is `SM` or `MM` and 32 hex digits; a body at most 1,600 characters;
+/// numbers and channel addresses short), and no NUL anywhere.
+fn as_inbound(params: &[(String, String)]) -> Result<Receive, String> {
+    if params
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err("the form holds a NUL character".into());
+    }
+    let present = |name: &str| {
+        param(params, name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("the form has no {name}"))
+    };
+    let sid = present("MessageSid")?;
+    let hex = sid.len() == 34 && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !(hex && (sid.starts_with("SM") || sid.starts_with("MM"))) {
+        return Err("MessageSid is not a Twilio message SID (SM or MM and 32 hex digits)".into());
+    }
+    let address = |name: &str, value: &str| match value.chars().count() {
+        0..=64 => Ok(value.to_string()),
+        n => Err(format!(
+            "{name} is {n} characters; a number or channel address is at most 64"
+        )),
+    };
+    let from = address("From", present("From")?)?;
+    let to = address("To", param(params, "To").unwrap_or_default())?;
+    let body = param(params, "Body").unwrap_or_default();
+    let characters = body.chars().count();
+    if characters > 1600 {
+        return Err(format!(
+            "Body is {characters} characters; Twilio delivers at most 1,600"
+        ));
+    }
+    let opt_out_type = param(params, "OptOutType").filter(|t| !t.is_empty());
+    if let Some(t) = opt_out_type.filter(|t| !["STOP", "START", "HELP"].contains(t)) {
+        return Err(format!(
+            "OptOutType {t:?} is none of Twilio's (STOP, START, HELP)"
+        ));
+    }
+    Ok(Receive {
+        provider_sid: sid.to_string(),
+        from,
+        to,
+        body: body.to_string(),
+        opt_out_type: opt_out_type.map(str::to_string),
+    })
+}
+
 fn twilio_metadata(headers: &HeaderMap) -> Metadata {
     let request_id = headers
         .get("x-request-id")
@@ -87,7 +137,7 @@ fn twilio_metadata(headers: &HeaderMap) -> Metadata {
 /// A client's text (Twilio's "A message comes in" webhook).
 #[utoipa::path(post, path = "/webhooks/twilio/{tenant_id}/inbound", tag = "twilio", request_body(content_type = "application/x-www-form-urlencoded", description = "Twilio's inbound message parameters"), responses(
     (status = 200, description = "empty TwiML"),
-    (status = 400, description = "no X-Twilio-Signature, or a form without MessageSid, From or Body"),
+    (status = 400, description = "no X-Twilio-Signature, or a signed form Twilio would never send (a malformed MessageSid, a body over 1,600 characters, a NUL): recorded as a refused webhook"),
     (status = 403, description = "a wrong X-Twilio-Signature"),
     (status = 404, description = "no such tenant, or it has no Twilio account"),
 ))]
@@ -99,16 +149,18 @@ pub(crate) async fn inbound(
     RawForm(form): RawForm,
 ) -> Result<Response, ApiError> {
     let params = verified(&gw, &tenant, &uri, &headers, &form).await?;
-    // Recorded once per provider id, then routed.
-    let inbound = Receive {
-        provider_sid: required(&params, "MessageSid")?.to_string(),
-        from: required(&params, "From")?.to_string(),
-        to: param(&params, "To").unwrap_or_default().to_string(),
-        body: param(&params, "Body").unwrap_or_default().to_string(),
-        opt_out_type: param(&params, "OptOutType").map(str::to_string),
+    let metadata = twilio_metadata(&headers);
+    // Signed, but not what Twilio sends: kept in the trail with why, and never passed on.
+    let inbound = match as_inbound(&params) {
+        Ok(inbound) => inbound,
+        Err(reason) => {
+            gw.refuse_webhook(metadata, &tenant, "twilio.inbound", &reason)
+                .await?;
+            return Err(ApiError::bad_request(reason));
+        }
     };
-    gw.ask_as(twilio_metadata(&headers), &tenant, inbound)
-        .await?;
+    // Recorded once per provider id, then routed.
+    gw.ask_as(metadata, &tenant, inbound).await?;
     Ok((StatusCode::OK, [("content-type", "text/xml")], EMPTY_TWIML).into_response())
 }
 
