@@ -8,6 +8,7 @@ mod extract;
 mod idempotency;
 pub mod openapi;
 mod routes;
+mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,9 +149,7 @@ impl Gateway {
         listener: TcpListener,
         stop: CancellationToken,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        serve::serve(listener, self.router(), stop).await
     }
 
     /// Runs a command on an aggregate of `tenant`, then brings the gateway's own read models

@@ -282,6 +282,39 @@ async fn webhook_endpoints_may_not_reach_inside_the_network_unless_the_operator_
 }
 
 #[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let addr = cw.url.trim_start_matches("http://").to_string();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: casewire\r\nX-Half: ")
+        .await
+        .unwrap();
+    // The gateway gives up on it (10 s); the bound here only keeps a broken gateway from
+    // hanging the test.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stalled.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(
+        matches!(closed, Ok(Ok(_)) | Ok(Err(_))),
+        "the connection was still open after 30 s"
+    );
+    assert!(
+        rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    // Meanwhile, and after, the gateway answers everyone else.
+    let (s, _) = Api::new(&cw.url).call("GET", "/healthz", None, None).await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
 async fn a_cms_endpoint_that_fails_is_retried_and_the_log_shows_each_attempt() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;
