@@ -17,7 +17,7 @@ async fn post_signed(
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_vec());
-    for (name, value) in casewire_webhooks::headers(secret, id, now, body) {
+    for (name, value) in casewire_webhooks::headers(secret, id, now, body).unwrap() {
         request = request.header(name, value);
     }
     request
@@ -43,7 +43,7 @@ async fn records_signed_posts_and_verifies_them_with_the_right_secret_only() {
     assert_eq!(post_signed(&http, &url, &other, "msg_2", b"{}").await, 204);
     let now = chrono::Utc::now().timestamp();
     let mut tampered = http.post(&url).body(r#"{"type":"message.failed"}"#);
-    for (name, value) in casewire_webhooks::headers(&secret, "msg_3", now, b"{}") {
+    for (name, value) in casewire_webhooks::headers(&secret, "msg_3", now, b"{}").unwrap() {
         tampered = tampered.header(name, value);
     }
     assert_eq!(tampered.send().await.unwrap().status().as_u16(), 204);

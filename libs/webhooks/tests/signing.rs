@@ -29,7 +29,7 @@ fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
 #[test]
 fn signs_the_specification_test_vector_exactly() {
     assert_eq!(
-        sign(&spec_secret(), SPEC_ID, SPEC_TS, SPEC_BODY),
+        sign(&spec_secret(), SPEC_ID, SPEC_TS, SPEC_BODY).unwrap(),
         SPEC_SIGNATURE
     );
 }
@@ -43,7 +43,8 @@ fn signs_the_reference_rust_librarys_vector_exactly() {
             "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
             1649367553,
             br#"{"email":"test@example.com","username":"test_user"}"#,
-        ),
+        )
+        .unwrap(),
         "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
     );
 }
@@ -83,7 +84,10 @@ fn verifies_the_specification_vector_from_headers_and_from_parts() {
 fn the_whsec_prefix_is_optional_and_as_str_always_has_it() {
     let bare = Secret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     assert_eq!(bare.as_str(), SPEC_SECRET);
-    assert_eq!(sign(&bare, SPEC_ID, SPEC_TS, SPEC_BODY), SPEC_SIGNATURE);
+    assert_eq!(
+        sign(&bare, SPEC_ID, SPEC_TS, SPEC_BODY).unwrap(),
+        SPEC_SIGNATURE
+    );
     let pasted = Secret::parse(&format!("  {SPEC_SECRET}\n")).unwrap();
     assert_eq!(pasted.as_str(), SPEC_SECRET);
 }
@@ -103,12 +107,12 @@ fn generated_secrets_are_32_random_bytes_that_round_trip() {
     let again = Secret::parse(a.as_str()).unwrap();
     assert_eq!(again.as_str(), a.as_str());
     assert_eq!(
-        sign(&again, "msg_1", 1_700_000_000, b"{}"),
-        sign(&a, "msg_1", 1_700_000_000, b"{}")
+        sign(&again, "msg_1", 1_700_000_000, b"{}").unwrap(),
+        sign(&a, "msg_1", 1_700_000_000, b"{}").unwrap()
     );
     assert_ne!(
-        sign(&b, "msg_1", 1_700_000_000, b"{}"),
-        sign(&a, "msg_1", 1_700_000_000, b"{}")
+        sign(&b, "msg_1", 1_700_000_000, b"{}").unwrap(),
+        sign(&a, "msg_1", 1_700_000_000, b"{}").unwrap()
     );
 }
 
@@ -152,14 +156,14 @@ fn malformed_secrets_are_refused_without_quoting_them() {
 fn headers_carry_id_timestamp_and_a_signature_that_verifies() {
     let secret = Secret::generate();
     let body = br#"{"type":"message.delivered","data":{"id":"m_1"}}"#;
-    let pairs = headers(&secret, "msg_abc", 1_700_000_000, body);
+    let pairs = headers(&secret, "msg_abc", 1_700_000_000, body).unwrap();
     assert_eq!(pairs[0], (HEADER_ID, "msg_abc".to_owned()));
     assert_eq!(pairs[1], (HEADER_TIMESTAMP, "1700000000".to_owned()));
     assert_eq!(
         pairs[2],
         (
             HEADER_SIGNATURE,
-            sign(&secret, "msg_abc", 1_700_000_000, body)
+            sign(&secret, "msg_abc", 1_700_000_000, body).unwrap()
         )
     );
     let map = header_map(&pairs);
@@ -170,7 +174,7 @@ fn headers_carry_id_timestamp_and_a_signature_that_verifies() {
 fn one_matching_signature_among_several_is_enough() {
     let rotated = Secret::generate();
     let others = [
-        sign(&rotated, SPEC_ID, SPEC_TS, SPEC_BODY),
+        sign(&rotated, SPEC_ID, SPEC_TS, SPEC_BODY).unwrap(),
         "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg=="
             .to_owned(),
         "v1,not-base64!".to_owned(),
@@ -247,7 +251,7 @@ fn timestamps_outside_the_tolerance_are_refused_either_way() {
     let secret = Secret::generate();
     let now = 1_700_000_000;
     let at = |ts: i64| {
-        let sig = sign(&secret, "msg_t", ts, b"{}");
+        let sig = sign(&secret, "msg_t", ts, b"{}").unwrap();
         verify_parts(&secret, "msg_t", &ts.to_string(), &sig, b"{}", now, 300)
     };
     assert_eq!(at(now - 300), Ok(()));
@@ -333,5 +337,16 @@ fn missing_or_malformed_headers_are_named() {
     assert_eq!(
         verify(&secret, &map, SPEC_BODY, SPEC_TS, 300),
         Err(WebhookError::InvalidHeader(HEADER_ID))
+    );
+}
+
+/// The specification's crate signs text; casewire's bodies are JSON, and anything else is
+/// refused with its own error rather than signed wrongly.
+#[test]
+fn a_body_that_is_not_utf8_is_refused() {
+    let secret = Secret::parse(SPEC_SECRET).unwrap();
+    assert_eq!(
+        sign(&secret, "msg_1", 1_700_000_000, &[0xff, 0xfe]).unwrap_err(),
+        casewire_webhooks::WebhookError::BodyNotUtf8
     );
 }

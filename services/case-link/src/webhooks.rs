@@ -380,7 +380,7 @@ impl Worker for Deliverer {
             .post(&url)
             .header("content-type", "application/json");
         for (name, value) in
-            casewire_webhooks::headers(&secret, webhook_id, Utc::now().timestamp(), &body)
+            casewire_webhooks::headers(&secret, webhook_id, Utc::now().timestamp(), &body)?
         {
             request = request.header(name, value);
         }
