@@ -220,7 +220,7 @@ mod tests {
         Given::with(())
             .given_no_previous_events()
             .when(CaseCommand::Put(input("12", None)))
-            .then_expect_error_message("client.phone: not a phone number we can text: it has 2 digits; a US number has 10 (or 11 starting with 1), and other numbers start with '+' and the country code. Accepted forms: E.164 such as +13125550100 or +442079460958, or a US number such as (312) 555-0100, 312.555.0100, 1-312-555-0100 or 3125550100");
+            .then_expect_error_message("client.phone: not a phone number we can text: it has 2 digits: too short for a phone number. Accepted forms: E.164 such as +13125550100 or +442079460958, or a US number such as (312) 555-0100, 312.555.0100, 1-312-555-0100 or 3125550100");
         Given::with(())
             .given_no_previous_events()
             .when(CaseCommand::Put(input("+13125550100", Some("pending"))))
