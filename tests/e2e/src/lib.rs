@@ -38,12 +38,22 @@ pub fn binary() -> PathBuf {
     bin
 }
 
-/// A running casewire process. Killed when dropped.
+/// A running casewire process. Killed when dropped; when the test is failing, what it
+/// printed goes to the test's output, so a failure shows the process's side of it.
 pub struct Casewire {
     child: Child,
     /// `http://127.0.0.1:PORT` when this process serves the gateway.
     pub url: String,
     output: Arc<Mutex<String>>,
+}
+
+impl Drop for Casewire {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let output = self.output.lock().map(|o| o.clone()).unwrap_or_default();
+            eprintln!("--- casewire {} printed:\n{output}--- end", self.url);
+        }
+    }
 }
 
 impl Casewire {
