@@ -220,33 +220,39 @@ async fn apply_message(
         }
         MessageEvent::Failed {
             error_code, reason, ..
-        } => {
-            update("UPDATE messaging_messages SET status = 'failed', error_code = $1, error_reason = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
-                .bind(error_code)
-                .bind(reason)
-                .bind(&e.recorded_at)
-                .bind(&e.tenant_id)
-                .bind(&e.aggregate_id)
-                .execute(&mut **tx)
-                .await?;
-        }
+        } => ended(tx, e, "failed", error_code, &reason).await?,
         MessageEvent::StatusReported {
             status, error_code, ..
         } => {
             set_status(tx, e, &status, None, error_code.as_deref()).await?;
         }
         MessageEvent::OutcomeUnknown { reason, .. } => {
-            update("UPDATE messaging_messages SET status = 'unknown', error_reason = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND status = 'queued'")
-                .bind(reason)
-                .bind(&e.recorded_at)
-                .bind(&e.tenant_id)
-                .bind(&e.aggregate_id)
-                .execute(&mut **tx)
-                .await?;
+            ended(tx, e, "unknown", None, &reason).await?
         }
         // In the trail only: the row shows where the text is.
         MessageEvent::StatusIgnored { .. } | MessageEvent::LookupFailed { .. } => {}
     }
+    Ok(())
+}
+
+/// A text's dispatch is over without the provider's acceptance: `failed`, or `unknown`,
+/// with why.
+async fn ended(
+    tx: &mut Transaction<'static, Any>,
+    e: &RecordedEvent,
+    status: &str,
+    error_code: Option<String>,
+    reason: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE messaging_messages SET status = $1, error_code = $2, error_reason = $3, updated_at = $4 WHERE tenant_id = $5 AND id = $6")
+        .bind(status)
+        .bind(error_code)
+        .bind(reason)
+        .bind(&e.recorded_at)
+        .bind(&e.tenant_id)
+        .bind(&e.aggregate_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
