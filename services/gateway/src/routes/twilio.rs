@@ -88,7 +88,8 @@ fn as_inbound(params: &[(String, String)]) -> Result<Receive, String> {
             .ok_or_else(|| format!("the form has no {name}"))
     };
     let sid = present("MessageSid")?;
-    let hex = sid.len() == 34 && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    // By bytes: slicing the text at 2 would panic inside a multi-byte character.
+    let hex = sid.len() == 34 && sid.bytes().skip(2).all(|b| b.is_ascii_hexdigit());
     if !(hex && (sid.starts_with("SM") || sid.starts_with("MM"))) {
         return Err("MessageSid is not a Twilio message SID (SM or MM and 32 hex digits)".into());
     }
@@ -207,5 +208,31 @@ pub(crate) async fn status(
             Ok(StatusCode::NO_CONTENT)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_inbound;
+
+    fn form(sid: &str) -> Vec<(String, String)> {
+        [
+            ("MessageSid", sid),
+            ("From", "+13125550100"),
+            ("Body", "hi"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn a_message_sid_is_twilios_form_in_any_bytes_sent() {
+        assert!(as_inbound(&form("SM0123456789abcdef0123456789abcdef")).is_ok());
+        assert!(as_inbound(&form("MM0123456789ABCDEF0123456789abcdef")).is_ok());
+        // 34 bytes with a two-byte character across byte 2: refused, not a panic.
+        let err = as_inbound(&form("Sé123456789abcdef0123456789abcdef")).unwrap_err();
+        assert!(err.contains("MessageSid"), "{err}");
+        assert!(as_inbound(&form("../../etc")).is_err());
     }
 }
