@@ -388,6 +388,7 @@ impl Echo {
             deliver_after: None,
             routing: None,
             routing_reason: None,
+            flag: None,
             created_at: String::new(),
             updated_at: String::new(),
         })

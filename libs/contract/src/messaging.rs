@@ -198,6 +198,9 @@ pub struct MessageView {
     /// inbound: routed, unrouted or pending.
     pub routing: Option<String>,
     pub routing_reason: Option<String>,
+    /// Why staff should look at this client's text: it may revoke consent and does not
+    /// clearly ("says it is the wrong number"). The client was sent one clarification.
+    pub flag: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -8,6 +8,10 @@ use crate::Sealed;
 
 pub const AGGREGATE: &str = "consent";
 
+/// The events that move a number's state (see [`ConsentEvent::state`]): what a reader that
+/// keeps only the state needs.
+pub const STATE_CHANGES: &[&str] = &["ConfirmationRequested", "ConsentGranted", "ConsentRevoked"];
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
@@ -70,6 +74,24 @@ pub enum ConsentEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply: Option<String>,
     },
+    /// The client's text may revoke consent and does not clearly: staff see it flagged
+    /// with `reason`, and the state does not change. `reply`: the language of the one
+    /// clarification ("Reply STOP to stop all texts from …"); `None` when one already went
+    /// since the state last changed.
+    RevocationUnclear {
+        phone: String,
+        evidence: Evidence,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<String>,
+    },
+    /// The client answered a confirmation request with neither a yes nor a stop, and is
+    /// told once, in `language`, how to answer. The state stays pending.
+    ConfirmationExplained {
+        phone: String,
+        evidence: Evidence,
+        language: String,
+    },
 }
 
 impl DomainEvent for ConsentEvent {
@@ -78,6 +100,8 @@ impl DomainEvent for ConsentEvent {
             ConsentEvent::ConfirmationRequested { .. } => "ConfirmationRequested",
             ConsentEvent::ConsentGranted { .. } => "ConsentGranted",
             ConsentEvent::ConsentRevoked { .. } => "ConsentRevoked",
+            ConsentEvent::RevocationUnclear { .. } => "RevocationUnclear",
+            ConsentEvent::ConfirmationExplained { .. } => "ConfirmationExplained",
         }
         .to_string()
     }
@@ -112,16 +136,21 @@ impl ConsentEvent {
         match self {
             ConsentEvent::ConfirmationRequested { phone, .. }
             | ConsentEvent::ConsentGranted { phone, .. }
-            | ConsentEvent::ConsentRevoked { phone, .. } => phone,
+            | ConsentEvent::ConsentRevoked { phone, .. }
+            | ConsentEvent::RevocationUnclear { phone, .. }
+            | ConsentEvent::ConfirmationExplained { phone, .. } => phone,
         }
     }
 
-    /// The number's state once it is recorded.
-    pub fn state(&self) -> State {
+    /// The state it moves the number to; `None` when it leaves the state as it was.
+    pub fn state(&self) -> Option<State> {
         match self {
-            ConsentEvent::ConfirmationRequested { .. } => State::Pending,
-            ConsentEvent::ConsentGranted { .. } => State::Granted,
-            ConsentEvent::ConsentRevoked { .. } => State::Revoked,
+            ConsentEvent::ConfirmationRequested { .. } => Some(State::Pending),
+            ConsentEvent::ConsentGranted { .. } => Some(State::Granted),
+            ConsentEvent::ConsentRevoked { .. } => Some(State::Revoked),
+            ConsentEvent::RevocationUnclear { .. } | ConsentEvent::ConfirmationExplained { .. } => {
+                None
+            }
         }
     }
 }

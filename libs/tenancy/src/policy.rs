@@ -98,6 +98,10 @@ pub struct ReplyTexts {
     pub opt_out: Option<String>,
     pub opt_in: Option<String>,
     pub help: Option<String>,
+    /// To a text that may be an opt-out ("Reply STOP to stop all texts from …").
+    pub clarification: Option<String>,
+    /// To a reply that neither confirms nor stops a pending request.
+    pub how_to_confirm: Option<String>,
 }
 
 /// The placeholders a reply may use.
@@ -165,6 +169,8 @@ impl Policy {
                 ("opt_out", &texts.opt_out),
                 ("opt_in", &texts.opt_in),
                 ("help", &texts.help),
+                ("clarification", &texts.clarification),
+                ("how_to_confirm", &texts.how_to_confirm),
             ];
             for (name, text) in named {
                 let Some(text) = text else { continue };

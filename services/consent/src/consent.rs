@@ -10,6 +10,13 @@
 //!   without a reply: Twilio already sent one.
 //! - START, UNSTOP or YES after an opt-out grants again.
 //! - Staff may record consent given by phone, in writing or at intake, with a note.
+//! - A text that may be an opt-out and is not clearly one ("stop calling me", "wrong
+//!   number") changes nothing: it is recorded for staff with the reason, and the client gets
+//!   the one clarification the FCC rule allows ("Reply STOP to stop all texts from …"),
+//!   once until the state changes.
+//! - A yes with words around it ("Yes please") confirms a pending request, and only that.
+//! - A reply to a pending request that is neither a yes nor a stop is told once how to
+//!   answer.
 //!
 //! The events are in libs/events (`casewire_events::consent`): messaging reads them too.
 
@@ -74,6 +81,12 @@ impl casewire_bus::Refusal for ConsentError {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Consent {
     state: State,
+    /// The language the confirmation was requested in, while it is pending.
+    requested_in: Option<String>,
+    /// A clarification went since the state last changed.
+    clarified: bool,
+    /// The client was told how to answer the pending request.
+    explained: bool,
 }
 
 impl Consent {
@@ -123,13 +136,20 @@ impl Aggregate for Consent {
                     text: Sealed::new(client_subject(&phone), text),
                 };
                 match (meaning, self.state) {
-                    (Some(Meaning::OptOut), S::Revoked) => return Ok(()),
+                    (Some(Meaning::OptOut | Meaning::Unclear(_)), S::Revoked) => return Ok(()),
                     (Some(Meaning::OptOut), _) => ConsentEvent::ConsentRevoked {
                         phone,
                         evidence,
                         reply: Some(language),
                     },
+                    (Some(Meaning::Unclear(reason)), _) => ConsentEvent::RevocationUnclear {
+                        phone,
+                        evidence,
+                        reason: reason.to_string(),
+                        reply: (!self.clarified).then_some(language),
+                    },
                     (Some(Meaning::Confirm), S::Pending | S::Revoked)
+                    | (Some(Meaning::Agree), S::Pending)
                     | (Some(Meaning::OptIn), S::None | S::Pending | S::Revoked) => {
                         ConsentEvent::ConsentGranted {
                             phone,
@@ -137,6 +157,11 @@ impl Aggregate for Consent {
                             reply: Some(language),
                         }
                     }
+                    (None, S::Pending) if !self.explained => ConsentEvent::ConfirmationExplained {
+                        phone,
+                        evidence,
+                        language: self.requested_in.clone().unwrap_or(language),
+                    },
                     _ => return Ok(()),
                 }
             }
@@ -204,11 +229,21 @@ impl Aggregate for Consent {
     }
 
     fn apply(&mut self, event: ConsentEvent) {
-        self.state = match event {
-            ConsentEvent::ConfirmationRequested { .. } => State::Pending,
-            ConsentEvent::ConsentGranted { .. } => State::Granted,
-            ConsentEvent::ConsentRevoked { .. } => State::Revoked,
-        };
+        match &event {
+            ConsentEvent::RevocationUnclear { .. } => self.clarified = true,
+            ConsentEvent::ConfirmationExplained { .. } => self.explained = true,
+            ConsentEvent::ConfirmationRequested { language, .. } => {
+                self.requested_in = Some(language.clone());
+                self.explained = false;
+            }
+            ConsentEvent::ConsentGranted { .. } | ConsentEvent::ConsentRevoked { .. } => {
+                self.requested_in = None;
+            }
+        }
+        if let Some(state) = event.state() {
+            self.state = state;
+            self.clarified = false;
+        }
     }
 }
 
@@ -275,7 +310,82 @@ mod tests {
             }]);
         Given::with(())
             .given(vec![requested()])
+            .when(text("SM1", "Yes I agree", Some(Meaning::Agree)))
+            .then_expect_events(vec![ConsentEvent::ConsentGranted {
+                phone: PHONE.into(),
+                evidence: inbound("SM1", "Yes I agree"),
+                reply: Some("en".into()),
+            }]);
+    }
+
+    #[test]
+    fn a_reply_that_neither_confirms_nor_stops_is_told_once_how_to_answer() {
+        let explained = ConsentEvent::ConfirmationExplained {
+            phone: PHONE.into(),
+            evidence: inbound("SM1", "what is this?"),
+            language: "es".into(),
+        };
+        Given::with(())
+            .given(vec![requested()])
             .when(text("SM1", "what is this?", None))
+            .then_expect_events(vec![explained.clone()]);
+        Given::with(())
+            .given(vec![requested(), explained.clone()])
+            .when(text("SM6", "who are you", None))
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given(vec![requested(), explained, requested()])
+            .when(text("SM1", "what is this?", None))
+            .then_expect_events(vec![ConsentEvent::ConfirmationExplained {
+                phone: PHONE.into(),
+                evidence: inbound("SM1", "what is this?"),
+                language: "es".into(),
+            }]);
+    }
+
+    #[test]
+    fn an_agreement_does_not_subscribe_again_after_an_opt_out() {
+        Given::with(())
+            .given(vec![revoked("SM2", "STOP")])
+            .when(text("SM4", "ok thanks", Some(Meaning::Agree)))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn an_unclear_opt_out_is_flagged_with_one_clarification_until_the_state_changes() {
+        let unclear = |id: &str, reply: Option<&str>| ConsentEvent::RevocationUnclear {
+            phone: PHONE.into(),
+            evidence: inbound(id, "wrong number"),
+            reason: "says it is the wrong number".into(),
+            reply: reply.map(Into::into),
+        };
+        let granted = ConsentEvent::ConsentGranted {
+            phone: PHONE.into(),
+            evidence: inbound("SM0", "YES"),
+            reply: Some("en".into()),
+        };
+        let says = |id: &str| {
+            text(
+                id,
+                "wrong number",
+                Some(Meaning::Unclear("says it is the wrong number")),
+            )
+        };
+        Given::with(())
+            .given(vec![granted.clone()])
+            .when(says("SM7"))
+            .then_expect_events(vec![unclear("SM7", Some("en"))]);
+        Given::with(())
+            .given(vec![granted.clone(), unclear("SM7", Some("en"))])
+            .when(says("SM8"))
+            .then_expect_events(vec![unclear("SM8", None)]);
+        Given::with(())
+            .given(vec![unclear("SM7", Some("en")), granted])
+            .when(says("SM8"))
+            .then_expect_events(vec![unclear("SM8", Some("en"))]);
+        Given::with(())
+            .given(vec![revoked("SM2", "STOP")])
+            .when(says("SM9"))
             .then_expect_events(vec![]);
     }
 

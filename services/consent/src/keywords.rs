@@ -1,33 +1,39 @@
-//! What a client's text means for consent: opt out, opt in, confirm, ask for help, or
-//! nothing. The rule (issue 4; FCC 2024: revocation "in any reasonable manner"):
+//! What a client's text means for consent: opt out, may opt out, opt in, confirm, agree,
+//! ask for help, or nothing. The rule (issue 4, issue 11; FCC 2024: revocation "in any
+//! reasonable manner"):
 //!
 //! 1. The text is normalized: letters folded to upper case, accents kept, punctuation and
 //!    emoji around and between words dropped, runs of spaces made one.
-//! 2. A keyword counts only as the *whole* message: "STOP", "stop!", " Stop. " are STOP;
+//! 2. A keyword counts as the *whole* message, with only fillers around it ("please",
+//!    "thanks", "now", "por favor"): "STOP", "stop!", "Stop please", "STOP STOP" are STOP;
 //!    "I'll stop by the office tomorrow" is not.
-//! 3. A plain refusal counts anywhere in the message: a phrase that asks for the texts to
-//!    end ("please stop texting me", "take me off your list", "don't text me", "no me
-//!    manden mensajes"). A phrase needs the texting verb or the list: "stop" alone inside a
-//!    sentence is never enough, which is what keeps "stop by" and "can't stop worrying"
-//!    from revoking.
-//! 4. Opt-out wins over everything else; then opt-in, confirmation and help.
+//! 3. A tenant's refusal phrases count anywhere in the message.
+//! 4. Beyond the lists, [`crate::grammar`] hears a request not to be texted written as
+//!    people write it, in English and Spanish, and what may be one but is not clearly.
+//! 5. A revocation wins over everything else; then an unclear one, a confirmation, an
+//!    agreement, an opt-in and help.
 //!
 //! Each tenant may replace the lists and add languages ([`Keywords::for_policy`]), but the
-//! opt-out keywords carriers require ([`REQUIRED_OPT_OUT`]) always stay;
-//! [`Keywords::default`] holds English and Spanish.
+//! opt-out keywords carriers require ([`REQUIRED_OPT_OUT`]) and the grammar always stay: a
+//! revocation cannot be configured away. [`Keywords::default`] holds English and Spanish.
 
 use std::collections::BTreeMap;
 
 use casewire_tenancy::Policy;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+use crate::grammar::{self, Heard, Words};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Meaning {
     OptOut,
-    OptIn,
+    /// May be an opt-out, is not clearly one: why, for staff.
+    Unclear(&'static str),
     /// Y or YES to a confirmation request (also an opt-in once revoked).
     Confirm,
+    /// A yes with words around it ("Yes please", "Sí, gracias"): confirms a pending
+    /// request, and nothing else: an "ok" to "you are unsubscribed" does not subscribe.
+    Agree,
+    OptIn,
     Help,
 }
 
@@ -70,35 +76,8 @@ fn english() -> Lists {
     opt_out.extend(list(&["OPT OUT", "OPT-OUT"]));
     Lists {
         opt_out,
-        refusals: list(&[
-            "stop texting",
-            "stop txting",
-            "stop messaging",
-            "stop sending",
-            "stop contacting",
-            "stop the texts",
-            "stop these texts",
-            "stop the messages",
-            "stop these messages",
-            "don't text",
-            "dont text",
-            "do not text",
-            "don't message",
-            "dont message",
-            "do not message",
-            "don't send",
-            "dont send",
-            "do not send",
-            "don't contact",
-            "do not contact",
-            "no more texts",
-            "no more messages",
-            "take me off",
-            "remove me from",
-            "unsubscribe me",
-            "opt me out",
-            "leave me alone",
-        ]),
+        // casewire hears refusals by its grammar (crate::grammar); a tenant may add phrases.
+        refusals: Vec::new(),
         opt_in: list(&["START", "UNSTOP", "YES", "SUBSCRIBE"]),
         confirm: list(&["Y", "YES"]),
         help: list(&["HELP", "INFO"]),
@@ -108,25 +87,7 @@ fn english() -> Lists {
 fn spanish() -> Lists {
     Lists {
         opt_out: list(&["PARAR", "PARE", "ALTO", "BAJA", "CANCELAR", "DETENER"]),
-        refusals: list(&[
-            "no me envíen",
-            "no me envien",
-            "no me manden",
-            "no me escriban",
-            "no me contacten",
-            "dejen de enviar",
-            "dejen de mandar",
-            "dejen de escribir",
-            "deje de enviar",
-            "deje de mandar",
-            "no más mensajes",
-            "no mas mensajes",
-            "quítenme de",
-            "quitenme de",
-            "sáquenme de",
-            "saquenme de",
-            "dar de baja",
-        ]),
+        refusals: Vec::new(),
         opt_in: list(&["COMENZAR", "SÍ", "SI"]),
         confirm: list(&["SÍ", "SI"]),
         help: list(&["AYUDA"]),
@@ -202,6 +163,26 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
+/// The message without the fillers around it, a keyword said twice said once: "STOP
+/// please" → STOP, "stop stop" → STOP.
+fn core(t: &str) -> String {
+    let filler = |w: &&str| {
+        let folded = Words::new(w);
+        folded
+            .single()
+            .is_some_and(|f| grammar::FILLERS.contains(&f))
+    };
+    let mut words: Vec<&str> = t.split(' ').collect();
+    while words.first().is_some_and(filler) {
+        words.remove(0);
+    }
+    while words.last().is_some_and(filler) {
+        words.pop();
+    }
+    words.dedup();
+    words.join(" ")
+}
+
 /// Whether `phrase` appears in `text` as whole words.
 fn contains_phrase(text: &str, phrase: &str) -> bool {
     !phrase.is_empty() && format!(" {text} ").contains(&format!(" {phrase} "))
@@ -210,31 +191,45 @@ fn contains_phrase(text: &str, phrase: &str) -> bool {
 impl Keywords {
     /// What the text means, and the language of the keyword that said so (the language
     /// casewire answers in).
-    pub fn classify(&self, text: &str) -> Option<(Meaning, &str)> {
+    pub fn classify<'a>(&'a self, text: &str) -> Option<(Meaning, &'a str)> {
         let t = normalize(text);
         if t.is_empty() {
             return None;
         }
-        [
-            Meaning::OptOut,
-            Meaning::Confirm,
-            Meaning::OptIn,
-            Meaning::Help,
-        ]
-        .into_iter()
-        .find_map(|meaning| {
+        let core = core(&t);
+        let listed = |meaning: Meaning| {
             self.by_language
                 .iter()
-                .find(|(_, lists)| lists.say(&t, meaning))
+                .find(|(_, lists)| lists.say(&t, &core, meaning))
                 .map(|(lang, _)| (meaning, lang.as_str()))
-        })
+        };
+        // "Yes?" or "START?" asks; a question never grants consent.
+        let asks = text.trim_end().ends_with('?');
+        let heard = grammar::hear(&Words::new(text), asks).map(|(heard, lang)| {
+            let meaning = match heard {
+                Heard::Revocation => Meaning::OptOut,
+                Heard::Unclear(why) => Meaning::Unclear(why),
+                Heard::Agreement => Meaning::Agree,
+            };
+            (meaning, lang)
+        });
+        let heard_as = |wanted: fn(&Meaning) -> bool| heard.filter(|(m, _)| wanted(m));
+        listed(Meaning::OptOut)
+            .or(heard_as(|m| {
+                matches!(m, Meaning::OptOut | Meaning::Unclear(_))
+            }))
+            .or_else(|| listed(Meaning::Confirm).filter(|_| !asks))
+            .or(heard_as(|m| *m == Meaning::Agree))
+            .or_else(|| listed(Meaning::OptIn).filter(|_| !asks))
+            .or_else(|| listed(Meaning::Help))
     }
 }
 
 impl Lists {
-    /// Whether the normalized text `t` means `meaning` by these lists.
-    fn say(&self, t: &str, meaning: Meaning) -> bool {
-        let whole = |words: &[String]| words.iter().any(|w| w == t);
+    /// Whether the normalized text `t` (`core` without its fillers) means `meaning` by
+    /// these lists.
+    fn say(&self, t: &str, core: &str, meaning: Meaning) -> bool {
+        let whole = |words: &[String]| words.iter().any(|w| w == t || w == core);
         match meaning {
             Meaning::OptOut => {
                 whole(&self.opt_out) || self.refusals.iter().any(|p| contains_phrase(t, p))
@@ -242,6 +237,7 @@ impl Lists {
             Meaning::Confirm => whole(&self.confirm),
             Meaning::OptIn => whole(&self.opt_in),
             Meaning::Help => whole(&self.help),
+            Meaning::Unclear(_) | Meaning::Agree => false,
         }
     }
 }
@@ -279,40 +275,74 @@ mod tests {
         }
     }
 
+    /// `<language>: <phrase>` lines of a corpus file, without comments.
+    fn corpus(file: &str) -> Vec<(&str, &str)> {
+        file.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| l.split_once(": ").expect("<language>: <phrase>"))
+            .collect()
+    }
+
+    /// Every phrase of every corpus file heard as written: all misses reported at once.
     #[test]
-    fn plain_refusals_revoke_anywhere_in_the_message() {
-        for t in [
-            "please stop texting me",
-            "Take me off your list",
-            "don't text me",
-            "Don’t text me again.",
-            "DO NOT TEXT THIS NUMBER",
-            "no more texts please",
-            "can you remove me from this list",
-            "Por favor no me manden mensajes",
-            "dejen de enviar mensajes",
-            "Quítenme de la lista",
-        ] {
-            assert_eq!(meaning(t), Some(Meaning::OptOut), "{t:?}");
-        }
+    fn the_corpus_is_heard_as_written() {
+        let k = Keywords::default();
+        let mut misses = Vec::new();
+        type Heard<'a> = Option<(Meaning, &'a str)>;
+        let mut check = |file: &str, name: &str, ok: &dyn Fn(Heard, &str) -> bool| {
+            for (language, phrase) in corpus(file) {
+                let heard = k.classify(phrase);
+                if !ok(heard, language) {
+                    misses.push(format!("{name}: {phrase:?} heard as {heard:?}"));
+                }
+            }
+        };
+        check(
+            include_str!("../tests/corpus/revoke.txt"),
+            "revoke",
+            &|h, l| h == Some((Meaning::OptOut, l)),
+        );
+        check(
+            include_str!("../tests/corpus/unclear.txt"),
+            "unclear",
+            &|h, _| matches!(h, Some((Meaning::Unclear(_), _))),
+        );
+        check(
+            include_str!("../tests/corpus/ordinary.txt"),
+            "ordinary",
+            &|h, _| !matches!(h, Some((Meaning::OptOut | Meaning::Unclear(_), _))),
+        );
+        check(
+            include_str!("../tests/corpus/confirm.txt"),
+            "confirm",
+            &|h, l| matches!(h, Some((Meaning::Confirm | Meaning::Agree, lang)) if lang == l),
+        );
+        check(
+            include_str!("../tests/corpus/not-confirm.txt"),
+            "not-confirm",
+            &|h, _| {
+                !matches!(
+                    h,
+                    Some((Meaning::Confirm | Meaning::Agree | Meaning::OptIn, _))
+                )
+            },
+        );
+        assert!(
+            misses.is_empty(),
+            "{} misses:\n{}",
+            misses.len(),
+            misses.join("\n")
+        );
     }
 
     #[test]
-    fn a_message_that_only_mentions_the_word_does_not_revoke() {
-        for t in [
-            "I'll stop by the office tomorrow",
-            "stop by at 3?",
-            "I can't stop worrying about the hearing",
-            "The bus didn't stop",
-            "Is this the end of my case?",
-            "Can I cancel my appointment and come Friday?",
-            "quit my job last week, does that matter?",
-            "stopped",
-            "stops",
-            "unstoppable",
-        ] {
-            assert_eq!(meaning(t), None, "{t:?}");
-        }
+    fn the_corpus_holds_dozens_of_phrases_each_way() {
+        let count = |file| corpus(file).len();
+        assert!(count(include_str!("../tests/corpus/revoke.txt")) >= 48);
+        assert!(count(include_str!("../tests/corpus/ordinary.txt")) >= 48);
+        assert!(count(include_str!("../tests/corpus/unclear.txt")) >= 24);
+        assert!(count(include_str!("../tests/corpus/confirm.txt")) >= 24);
     }
 
     #[test]
@@ -324,8 +354,13 @@ mod tests {
         assert_eq!(meaning("Sí"), Some(Meaning::Confirm));
         assert_eq!(
             meaning("yes please"),
-            None,
-            "a keyword is the whole message"
+            Some(Meaning::Confirm),
+            "polite words around a keyword leave it the keyword"
+        );
+        assert_eq!(
+            meaning("yes I agree"),
+            Some(Meaning::Agree),
+            "a yes with words around it agrees; only the keyword re-subscribes"
         );
         assert_eq!(meaning("yesterday"), None);
         assert_eq!(meaning("HELP"), Some(Meaning::Help));
@@ -368,8 +403,8 @@ mod tests {
         assert_eq!(k.classify("basta!"), Some((Meaning::OptOut, "en")));
         assert_eq!(
             k.classify("opt out"),
-            None,
-            "the tenant's list replaced OPT OUT"
+            Some((Meaning::OptOut, "en")),
+            "a revocation cannot be configured away: the grammar still hears it"
         );
         assert_eq!(
             k.classify("stop"),

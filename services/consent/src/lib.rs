@@ -6,6 +6,7 @@
 
 mod commands;
 pub mod consent;
+pub mod grammar;
 pub mod keywords;
 pub mod replies;
 pub mod states;

@@ -13,6 +13,10 @@ pub enum Reply {
     OptOut,
     OptIn,
     Help,
+    /// To a text that may be an opt-out: the one clarification the FCC rule allows.
+    Clarification,
+    /// To a reply that neither confirms nor stops a pending request: how to answer.
+    HowToConfirm,
 }
 
 fn default_text(reply: Reply, language: &str) -> Option<&'static str> {
@@ -31,6 +35,16 @@ fn default_text(reply: Reply, language: &str) -> Option<&'static str> {
         ("en", Reply::Help) => {
             "{organization}: Texts about your legal aid case. For help, contact {contact}. \
              Reply STOP to stop texts. Msg & data rates may apply."
+        }
+        ("en", Reply::Clarification) => "Reply STOP to stop all texts from {organization}.",
+        ("en", Reply::HowToConfirm) => {
+            "{organization}: To get texts about your case, reply Y or YES. To stop texts, reply STOP."
+        }
+        ("es", Reply::Clarification) => {
+            "Responda PARAR para dejar de recibir todos los mensajes de {organization}."
+        }
+        ("es", Reply::HowToConfirm) => {
+            "{organization}: Para recibir mensajes sobre su caso, responda SI. Para no recibirlos, responda PARAR."
         }
         ("es", Reply::Confirmation) => {
             "{organization}: Recibimos su solicitud para recibir recordatorios por mensaje de texto sobre su caso. \
@@ -69,6 +83,8 @@ pub fn render(reply: Reply, language: &str, organization: &str, policy: &Policy)
         Reply::OptOut => texts.opt_out.as_deref(),
         Reply::OptIn => texts.opt_in.as_deref(),
         Reply::Help => texts.help.as_deref(),
+        Reply::Clarification => texts.clarification.as_deref(),
+        Reply::HowToConfirm => texts.how_to_confirm.as_deref(),
     });
     let (template, language) = match (own, default_text(reply, primary)) {
         (Some(own), _) => (own, primary),
@@ -146,6 +162,8 @@ mod tests {
                 Reply::OptOut,
                 Reply::OptIn,
                 Reply::Help,
+                Reply::Clarification,
+                Reply::HowToConfirm,
             ] {
                 let text = render(
                     reply,

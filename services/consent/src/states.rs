@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
-use crate::consent::{Consent, ConsentCommand, ConsentEvent, Evidence, State};
+use crate::consent::{Consent, ConsentCommand, ConsentEvent, Evidence};
 use crate::keywords::{Keywords, Meaning};
 use crate::replies::{render, Reply};
 
@@ -80,41 +80,33 @@ impl Projection for Consents {
             return Ok(());
         }
         let event: ConsentEvent = e.decode()?;
-        let (phone, state, reply) = match &event {
+        let phone = event.phone();
+        let (reply, evidence) = match &event {
             ConsentEvent::ConfirmationRequested {
-                phone, language, ..
-            } => (
-                phone,
-                State::Pending,
-                Some((Reply::Confirmation, language.clone())),
-            ),
-            ConsentEvent::ConsentGranted { phone, reply, .. } => (
-                phone,
-                State::Granted,
-                reply.clone().map(|l| (Reply::OptIn, l)),
-            ),
-            ConsentEvent::ConsentRevoked { phone, reply, .. } => (
-                phone,
-                State::Revoked,
-                reply.clone().map(|l| (Reply::OptOut, l)),
-            ),
+                language, evidence, ..
+            } => (Some((Reply::Confirmation, language.clone())), evidence),
+            ConsentEvent::ConsentGranted {
+                reply, evidence, ..
+            } => (reply.clone().map(|l| (Reply::OptIn, l)), evidence),
+            ConsentEvent::ConsentRevoked {
+                reply, evidence, ..
+            } => (reply.clone().map(|l| (Reply::OptOut, l)), evidence),
+            ConsentEvent::RevocationUnclear {
+                reply, evidence, ..
+            } => (reply.clone().map(|l| (Reply::Clarification, l)), evidence),
+            ConsentEvent::ConfirmationExplained {
+                language, evidence, ..
+            } => (Some((Reply::HowToConfirm, language.clone())), evidence),
         };
         if let Some((reply, language)) = reply {
             // The answer is sent as a job made with the event, once: its message id is the
             // event's id, so a retry after a crash cannot send it twice.
-            let in_reply_to = match &event {
-                ConsentEvent::ConsentGranted {
-                    evidence: Evidence::Inbound { message_id, .. },
-                    ..
-                }
-                | ConsentEvent::ConsentRevoked {
-                    evidence: Evidence::Inbound { message_id, .. },
-                    ..
-                } => Some(message_id.clone()),
+            let in_reply_to = match evidence {
+                Evidence::Inbound { message_id, .. } => Some(message_id.clone()),
                 _ => None,
             };
             let answer = Answer {
-                phone: phone.clone(),
+                phone: phone.to_string(),
                 reply,
                 language,
                 in_reply_to,
@@ -129,6 +121,10 @@ impl Projection for Consents {
             )
             .await?;
         }
+        // Staff see an unclear one in the inbox (messaging's read model), not as a state.
+        let Some(state) = event.state() else {
+            return Ok(());
+        };
         sqlx::query(
             "INSERT INTO consent_states (tenant_id, phone, state, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, phone) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",

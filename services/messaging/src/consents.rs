@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use casewire_bus::{Of, Projection, Reads};
-use casewire_events::consent::{ConsentEvent, AGGREGATE};
+use casewire_events::consent::{ConsentEvent, AGGREGATE, STATE_CHANGES};
 use casewire_events::RecordedEvent;
 use casewire_eventstore::EventStore;
 use sqlx::{Any, Transaction};
@@ -18,7 +18,7 @@ impl Projection for Consents {
     }
 
     fn reads(&self) -> Reads {
-        const OF: &[Of] = &[Of::all(AGGREGATE)];
+        const OF: &[Of] = &[Of::only(AGGREGATE, STATE_CHANGES)];
         Reads::Only(OF)
     }
 
@@ -29,13 +29,16 @@ impl Projection for Consents {
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
         let event: ConsentEvent = e.decode()?;
+        let Some(state) = event.state() else {
+            return Ok(());
+        };
         sqlx::query(
             "INSERT INTO messaging_consents (tenant_id, phone, state) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, phone) DO UPDATE SET state = excluded.state",
         )
         .bind(&e.tenant_id)
         .bind(event.phone())
-        .bind(event.state().as_str())
+        .bind(state.as_str())
         .execute(&mut **tx)
         .await?;
         Ok(())

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use casewire_bus::{Of, Projection, Reads};
 use casewire_events::case::{CaseEvent, InboundRouteEvent};
+use casewire_events::consent::{ConsentEvent, Evidence};
 use casewire_events::message::{status_rank, MessageEvent, STATUS_RANKS};
 use casewire_events::{RecordedEvent, Sealed};
 use casewire_eventstore::EventStore;
@@ -59,8 +60,12 @@ impl Projection for Messages {
     }
 
     fn reads(&self) -> Reads {
-        use casewire_events::case;
-        const OF: &[Of] = &[Of::all(case::AGGREGATE), Of::all(case::ROUTE_AGGREGATE)];
+        use casewire_events::{case, consent};
+        const OF: &[Of] = &[
+            Of::all(case::AGGREGATE),
+            Of::all(case::ROUTE_AGGREGATE),
+            Of::only(consent::AGGREGATE, &["RevocationUnclear"]),
+        ];
         Reads::Only(OF)
     }
 
@@ -129,6 +134,25 @@ impl Projection for Messages {
                     .bind(&message_id)
                     .execute(&mut **tx)
                     .await?;
+                Ok(())
+            }
+            casewire_events::consent::AGGREGATE => {
+                let ConsentEvent::RevocationUnclear {
+                    evidence: Evidence::Inbound { message_id, .. },
+                    reason,
+                    ..
+                } = e.decode()?
+                else {
+                    return Ok(());
+                };
+                sqlx::query(
+                    "UPDATE messaging_messages SET flag = $1 WHERE tenant_id = $2 AND id = $3",
+                )
+                .bind(reason)
+                .bind(&e.tenant_id)
+                .bind(&message_id)
+                .execute(&mut **tx)
+                .await?;
                 Ok(())
             }
             _ => Ok(()),
@@ -341,6 +365,7 @@ pub fn queued(e: &RecordedEvent, body: Option<String>) -> anyhow::Result<Message
         deliver_after,
         routing: None,
         routing_reason: None,
+        flag: None,
         created_at: e.recorded_at.clone(),
         updated_at: e.recorded_at.clone(),
     })
@@ -363,12 +388,13 @@ struct Row {
     deliver_after: Option<String>,
     routing: Option<String>,
     routing_reason: Option<String>,
+    flag: Option<String>,
     created_at: String,
     updated_at: String,
 }
 
 const COLUMNS: &str = "id, case_id, direction, phone, body, status, error_code, error_reason, segments, encoding, price_micros, \
-                       purpose, deliver_after, routing, routing_reason, created_at, updated_at";
+                       purpose, deliver_after, routing, routing_reason, flag, created_at, updated_at";
 
 async fn views(
     store: &EventStore,
@@ -395,6 +421,7 @@ async fn views(
             deliver_after: r.deliver_after,
             routing: r.routing,
             routing_reason: r.routing_reason,
+            flag: r.flag,
             created_at: r.created_at,
             updated_at: r.updated_at,
         });
@@ -437,6 +464,17 @@ pub async fn find(
 /// Inbound texts from numbers that belong to no case.
 pub async fn unrouted(store: &EventStore, tenant: &str) -> anyhow::Result<Vec<MessageView>> {
     select(store, tenant, "routing = $2", "unrouted").await
+}
+
+/// Clients' texts that may revoke consent and do not clearly, for staff to read.
+pub async fn flagged(store: &EventStore, tenant: &str) -> anyhow::Result<Vec<MessageView>> {
+    select(
+        store,
+        tenant,
+        "flag IS NOT NULL AND direction = $2",
+        "inbound",
+    )
+    .await
 }
 
 /// What the sandbox "sent": the phone of `casewire dev`.

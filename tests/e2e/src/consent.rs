@@ -289,4 +289,95 @@ pub async fn consent(api: &Api, twilio: &FakeTwilio) {
         )
         .await;
     assert_eq!(s, 202, "a granted number may still be texted");
+    assert_eq!(texts_to_client(twilio, 9).await.len(), 9);
+
+    // Said as people say it. A reply that may be an opt-out and is not clearly one is
+    // flagged for staff, and the client gets one clarification; a second one, none.
+    client_texts(api, twilio, &a, "wrong number").await;
+    assert_eq!(
+        texts_to_client(twilio, 10).await[9],
+        "Reply STOP to stop all texts from Prairie Legal Aid."
+    );
+    client_texts(api, twilio, &a, "stop calling me").await;
+    let flagged = api
+        .wait_get("two texts flagged", "/v1/inbox/flagged", &advocate, |f| {
+            f.as_array().is_some_and(|f| f.len() == 2)
+        })
+        .await;
+    assert_eq!(
+        (
+            &flagged[0]["body"],
+            &flagged[0]["flag"],
+            &flagged[1]["flag"]
+        ),
+        (
+            &json!("wrong number"),
+            &json!("says it is the wrong number"),
+            &json!("asks not to be called, not clearly about texts")
+        ),
+        "{flagged}"
+    );
+    consent_is(api, &advocate, "granted").await;
+    let (s, none) = api.get("/v1/inbox/flagged", &other).await;
+    assert_eq!((s, &none), (200, &json!([])), "{none}");
+    // A refusal in Spanish, with words around it, revokes, answered in Spanish.
+    client_texts(
+        api,
+        twilio,
+        &a,
+        "Ya no quiero recibir más mensajes, gracias",
+    )
+    .await;
+    consent_is(api, &advocate, "revoked").await;
+    assert!(texts_to_client(twilio, 11).await[10].contains("COMENZAR"));
+    api.wait_until_every_service_is_caught_up().await;
+    assert_eq!(
+        texts_to_client(twilio, 11).await.len(),
+        11,
+        "no second clarification"
+    );
+
+    // A reply to a confirmation request that is neither yes nor stop is told once how to
+    // answer; "Sí, gracias" confirms.
+    let luis = "+13125550111";
+    let inbound = format!("{}/webhooks/twilio/{a}/inbound", api.base);
+    let (s, _) = api
+        .post(
+            &format!("/v1/consents/{luis}/request"),
+            &advocate,
+            json!({"language": "es"}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    assert_eq!(crate::texts_to(twilio, luis, 1).await.len(), 1);
+    for body in ["¿Quién es?", "¿Quién habla?"] {
+        let (s, _) = twilio
+            .send_inbound(&inbound, ACCOUNT_A, luis, NUMBER_A, body, None)
+            .await;
+        assert_eq!(s, 200);
+    }
+    let how = &crate::texts_to(twilio, luis, 2).await[1];
+    assert!(
+        how.contains("responda SI") && how.contains("PARAR"),
+        "{how}"
+    );
+    let (s, _) = twilio
+        .send_inbound(&inbound, ACCOUNT_A, luis, NUMBER_A, "Sí, gracias", None)
+        .await;
+    assert_eq!(s, 200);
+    api.wait_get(
+        "Luis's consent to be granted",
+        &format!("/v1/consents/{luis}"),
+        &advocate,
+        |c| c["state"] == "granted",
+    )
+    .await;
+    let texts = crate::texts_to(twilio, luis, 3).await;
+    assert!(texts[2].contains("AYUDA"), "{texts:?}");
+    api.wait_until_every_service_is_caught_up().await;
+    assert_eq!(
+        crate::texts_to(twilio, luis, 3).await.len(),
+        3,
+        "one how-to answer, then the subscribed notice"
+    );
 }

@@ -184,6 +184,23 @@ pub(crate) async fn unrouted(
         .map_err(ApiError::internal)
 }
 
+/// Clients' texts that may revoke consent and do not clearly ("stop calling me", "wrong
+/// number"), oldest first, each with its `flag`: the client was sent one clarification
+/// ("Reply STOP to stop all texts from …"); staff decide what else to do.
+#[utoipa::path(get, path = "/v1/inbox/flagged", tag = "messages", security(("api_key" = [])), responses(
+    (status = 200, body = [MessageView]),
+))]
+pub(crate) async fn flagged(
+    State(gw): State<Gateway>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    casewire_messaging::messages::flagged(gw.store(), tenant)
+        .await
+        .map(axum::Json)
+        .map_err(ApiError::internal)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileOnCase {

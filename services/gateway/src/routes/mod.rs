@@ -58,6 +58,7 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/messages/{message_id}", get(cases::message))
         .route("/v1/messages/{message_id}/case", put(cases::file_on_case))
         .route("/v1/inbox/unrouted", get(cases::unrouted))
+        .route("/v1/inbox/flagged", get(cases::flagged))
         .route("/v1/consents", get(consents::list))
         .route(
             "/v1/consents/{phone}",
