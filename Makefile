@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: deps run test bench lint fmt proto
+.PHONY: deps run test bench lint fmt proto fuzz
 
 ## deps: install PostgreSQL and nats-server for the tests (scripts/install-deps.sh)
 deps:
@@ -22,6 +22,10 @@ test: deps
 	else \
 		$(CARGO) test --workspace; \
 	fi
+
+## fuzz: Schemathesis against a casewire dev it starts (FUZZ_SECONDS, 300 by default)
+fuzz:
+	scripts/fuzz.sh
 
 ## bench: the load benchmark
 bench: deps

@@ -27,10 +27,15 @@ impl Command for PutCase {
 pub struct CaseInput {
     pub client: ClientInput,
     /// open (default) or closed.
+    #[schema(pattern = "^(open|closed)$")]
     pub status: Option<String>,
+    #[schema(max_length = 100)]
     pub problem_code: Option<String>,
+    #[schema(max_length = 100)]
     pub office: Option<String>,
+    /// At most 50, each at most 200 characters.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub advocates: Vec<String>,
     /// The client's IANA time zone (America/Denver) when it is not the organization's:
     /// quiet hours are the client's local time.
@@ -42,10 +47,13 @@ pub struct CaseInput {
 #[schema(as = PutClient)]
 pub struct ClientInput {
     /// The client's name. Sealed in the log.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// E.164, or a US number such as (312) 555-0100.
+    #[schema(min_length = 1, max_length = 32)]
     pub phone: String,
     /// BCP 47 (en, es, es-MX…); default en.
+    #[schema(max_length = 35)]
     pub language: Option<String>,
 }
 

@@ -21,6 +21,7 @@ pub struct Policy {
     pub quiet_hours: Option<QuietHours>,
     /// How a client reaches the organization, said in the HELP reply (a phone number or
     /// a web address).
+    #[schema(min_length = 1, max_length = 100)]
     pub contact: Option<String>,
     /// Keyword lists by language (`en`, `es`, …); a list given replaces casewire's default.
     pub keywords: BTreeMap<String, KeywordLists>,
@@ -63,7 +64,9 @@ pub enum ConversationConsent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
+    #[schema(pattern = "^[0-2][0-9]:[0-5][0-9]$")]
     pub start: String,
+    #[schema(pattern = "^[0-2][0-9]:[0-5][0-9]$")]
     pub end: String,
     /// Hold advocates' conversation texts too (by default they go at once).
     #[serde(default)]
@@ -82,11 +85,16 @@ fn default_quiet_hours() -> Option<QuietHours> {
 #[serde(default, deny_unknown_fields)]
 pub struct KeywordLists {
     /// Whole-message keywords that opt out (STOP).
+    #[schema(min_items = 1, max_items = 100)]
     pub opt_out: Option<Vec<String>>,
     /// Phrases that opt out wherever they appear ("stop texting").
+    #[schema(min_items = 1, max_items = 100)]
     pub refusals: Option<Vec<String>>,
+    #[schema(min_items = 1, max_items = 100)]
     pub opt_in: Option<Vec<String>>,
+    #[schema(min_items = 1, max_items = 100)]
     pub confirm: Option<Vec<String>>,
+    #[schema(min_items = 1, max_items = 100)]
     pub help: Option<Vec<String>>,
 }
 
@@ -94,13 +102,19 @@ pub struct KeywordLists {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReplyTexts {
+    #[schema(min_length = 1, max_length = 306)]
     pub confirmation: Option<String>,
+    #[schema(min_length = 1, max_length = 306)]
     pub opt_out: Option<String>,
+    #[schema(min_length = 1, max_length = 306)]
     pub opt_in: Option<String>,
+    #[schema(min_length = 1, max_length = 306)]
     pub help: Option<String>,
     /// To a text that may be an opt-out ("Reply STOP to stop all texts from …").
+    #[schema(min_length = 1, max_length = 306)]
     pub clarification: Option<String>,
     /// To a reply that neither confirms nor stops a pending request.
+    #[schema(min_length = 1, max_length = 306)]
     pub how_to_confirm: Option<String>,
 }
 

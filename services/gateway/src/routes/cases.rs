@@ -89,10 +89,12 @@ pub(crate) async fn find_case(
 #[serde(deny_unknown_fields)]
 pub(crate) struct SendMessage {
     /// At most 1600 characters. Sealed in the log.
+    #[schema(min_length = 1, max_length = 1600)]
     body: String,
     /// conversation (default): an advocate's text, sent unless the client opted out (or,
     /// by the tenant's policy, only with consent); reminder or bulk: needs the client's
     /// consent, and waits out quiet hours.
+    #[schema(pattern = "^(conversation|reminder|bulk)$")]
     purpose: Option<String>,
 }
 
@@ -205,6 +207,7 @@ pub(crate) async fn flagged(
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileOnCase {
     /// The case the text belongs on.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     case_id: String,
 }
 

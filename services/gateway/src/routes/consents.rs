@@ -39,8 +39,10 @@ pub(crate) async fn show(
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecordConsent {
     /// granted or revoked.
+    #[schema(pattern = "^(granted|revoked)$")]
     state: String,
     /// verbal, written or intake.
+    #[schema(pattern = "^(verbal|written|intake)$")]
     method: String,
     /// Sealed in the log.
     note: Option<String>,
@@ -91,6 +93,7 @@ pub(crate) async fn record(
 #[serde(deny_unknown_fields)]
 pub(crate) struct RequestConsent {
     /// The language of the confirmation text: en (default), es, or one the tenant added.
+    #[schema(max_length = 35)]
     language: Option<String>,
 }
 
@@ -126,12 +129,16 @@ pub(crate) async fn request(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// none, pending, granted or revoked; all when left out.
+    #[param(pattern = "^(none|pending|granted|revoked)$")]
     state: Option<String>,
     /// The `next_after` of the page before.
+    #[param(max_length = 32)]
     after: Option<String>,
     /// 1 to 1000; 500 when left out.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -146,7 +153,7 @@ pub(crate) struct ConsentList {
 /// of who opted out (`?state=revoked`) or who consented.
 #[utoipa::path(get, path = "/v1/consents", tag = "consent", security(("api_key" = [])), params(ListQuery), responses(
     (status = 200, body = ConsentList),
-    (status = 422, description = "a bad state or limit"),
+    (status = 422, description = "a bad state, limit or after"),
 ))]
 pub(crate) async fn list(
     State(gw): State<Gateway>,
@@ -166,6 +173,11 @@ pub(crate) async fn list(
         return Err(ApiError::unprocessable("limit must be between 1 and 1000"));
     }
     let after = q.after.unwrap_or_default();
+    if after.chars().count() > 32 {
+        return Err(ApiError::unprocessable(
+            "after must be the next_after of the page before: a phone number of at most 32 characters",
+        ));
+    }
     let items =
         casewire_consent::states::list(gw.store(), tenant, q.state.as_deref(), &after, limit)
             .await

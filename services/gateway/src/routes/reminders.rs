@@ -18,14 +18,19 @@ use crate::{ApiError, Auth, Gateway};
 #[serde(deny_unknown_fields)]
 pub(crate) struct PutAppointment {
     /// court_date, meeting or deadline.
+    #[schema(pattern = "^(court_date|meeting|deadline)$")]
     kind: String,
     /// RFC 3339 with its offset: 2026-12-14T09:00:00-06:00.
+    #[schema(format = DateTime)]
     starts_at: String,
     /// Sealed in the log.
+    #[schema(max_length = 200)]
     location: Option<String>,
     /// IANA zone the time is written for; else the client's, else the organization's.
+    #[schema(max_length = 64)]
     time_zone: Option<String>,
     /// Added to the reminder's text. Sealed in the log.
+    #[schema(max_length = 300)]
     note_for_client: Option<String>,
 }
 
@@ -149,11 +154,16 @@ pub(crate) async fn set(
 #[serde(deny_unknown_fields)]
 pub(crate) struct PreviewRequest {
     /// court_date, meeting or deadline.
+    #[schema(pattern = "^(court_date|meeting|deadline)$")]
     kind: String,
     /// The client's language when left out.
+    #[schema(max_length = 35)]
     language: Option<String>,
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     case_id: String,
+    #[schema(format = DateTime)]
     starts_at: String,
+    #[schema(max_length = 200)]
     location: Option<String>,
 }
 

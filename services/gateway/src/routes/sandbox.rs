@@ -42,7 +42,9 @@ pub(crate) async fn messages(
 #[serde(deny_unknown_fields)]
 pub(crate) struct SimulatedReply {
     /// The client's number.
+    #[schema(min_length = 1, max_length = 32)]
     from: String,
+    #[schema(min_length = 1, max_length = 1600)]
     body: String,
 }
 

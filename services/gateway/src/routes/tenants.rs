@@ -10,8 +10,10 @@ use crate::{ApiError, Auth, Gateway, TenantView};
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTenant {
     /// The organization's name, as clients will see it in texts.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// IANA time zone, e.g. America/Chicago: the default for quiet hours and reminders.
+    #[schema(min_length = 1, max_length = 64)]
     timezone: String,
 }
 
@@ -77,6 +79,7 @@ pub(crate) async fn show(
 #[serde(deny_unknown_fields)]
 pub(crate) struct IssueKey {
     /// What the key is for, e.g. "LegalServer integration".
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     role: Role,
 }
@@ -195,10 +198,12 @@ pub(crate) async fn revoke_key(
 #[serde(deny_unknown_fields)]
 pub(crate) struct PutSmsProvider {
     /// twilio or sandbox.
+    #[schema(pattern = "^(twilio|sandbox)$")]
     kind: String,
     /// Twilio: the Account SID (AC…).
     account_sid: Option<String>,
     /// Twilio: the auth token. Stored encrypted; never shown again.
+    #[schema(max_length = 128)]
     auth_token: Option<String>,
     /// Twilio: the number texts come from (E.164 or a US number) …
     from: Option<String>,

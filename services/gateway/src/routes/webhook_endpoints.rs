@@ -16,6 +16,7 @@ const MANAGING: &[Role] = &[Role::Admin, Role::Integration];
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateEndpoint {
     /// https:// (http:// only to localhost).
+    #[schema(min_length = 1, max_length = 2048)]
     url: String,
     /// message.inbound, message.status.
     events: Vec<String>,
