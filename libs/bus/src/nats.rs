@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream, AckKind};
 use async_nats::HeaderMap;
+use casewire_crypto::Key;
 use casewire_events::{subjects, RecordedEvent};
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -25,6 +26,9 @@ const TAKEN: usize = 500;
 #[derive(Clone, Debug)]
 pub struct NatsSettings {
     pub url: String,
+    /// Seals every command request and answer on NATS (see [`COMMANDS_KEY`]): they carry
+    /// clients' texts, names, notes and places, which the log keeps sealed too.
+    pub commands_key: Key,
     pub replicas: usize,
     /// How long JetStream remembers a `Nats-Msg-Id` to drop a republished event. A relay
     /// down for longer than this may publish some events twice; consumers skip them by
@@ -34,10 +38,16 @@ pub struct NatsSettings {
     pub max_age: Duration,
 }
 
+/// The purpose the commands key is derived for from the master key, in every process
+/// alike: `master.derive(COMMANDS_KEY)`.
+pub const COMMANDS_KEY: &str = "casewire nats commands v1";
+
 impl NatsSettings {
-    pub fn new(url: &str) -> Self {
+    /// `master`: the deployment's master key, which every service already holds.
+    pub fn new(url: &str, master: &Key) -> Self {
         NatsSettings {
             url: url.to_string(),
+            commands_key: master.derive(COMMANDS_KEY),
             replicas: 1,
             duplicate_window: Duration::from_secs(15 * 60),
             max_age: Duration::from_secs(7 * 24 * 3600),
@@ -49,6 +59,13 @@ impl NatsSettings {
 pub struct Nats {
     client: async_nats::Client,
     js: jetstream::Context,
+    commands_key: Key,
+}
+
+/// What a command's answer is bound to: the command's subject, as an answer, so neither
+/// opens as the other or as another command's.
+fn answer_aad(subject: &str) -> Vec<u8> {
+    format!("{subject} answer").into_bytes()
 }
 
 fn nats_err(e: impl std::fmt::Display) -> BusError {
@@ -96,7 +113,11 @@ impl Nats {
         })
         .await
         .map_err(nats_err)?;
-        Ok(Nats { client, js })
+        Ok(Nats {
+            client,
+            js,
+            commands_key: settings.commands_key.clone(),
+        })
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
@@ -248,13 +269,15 @@ impl Nats {
             .await
             .map_err(nats_err)?;
         let client = self.client.clone();
+        let key = self.commands_key.clone();
         Ok(tokio::spawn(async move {
             loop {
                 let msg = tokio::select! {
                     _ = stop.cancelled() => return,
                     m = sub.next() => match m { Some(m) => m, None => return },
                 };
-                let (client, handler, prefix) = (client.clone(), handler.clone(), prefix.clone());
+                let (client, handler, prefix, key) =
+                    (client.clone(), handler.clone(), prefix.clone(), key.clone());
                 tokio::spawn(async move {
                     let Some(reply) = msg.reply.clone() else {
                         return;
@@ -268,7 +291,12 @@ impl Nats {
                     let span = tracing::info_span!("command", service, command = %command);
                     casewire_telemetry::continue_from(&span, &trace_of(msg.headers.as_ref()));
                     let answer = async {
-                        let body: Value = serde_json::from_slice(&msg.payload).map_err(|e| {
+                        let plain = key.open(&msg.payload, msg.subject.as_bytes()).map_err(|_| {
+                            CommandError::invalid(
+                                "command not sealed with this deployment's key (CASEWIRE_MASTER_KEY differs?)",
+                            )
+                        })?;
+                        let body: Value = serde_json::from_slice(&plain).map_err(|e| {
                             CommandError::invalid(format!("command body is not JSON: {e}"))
                         })?;
                         handler.handle(&command, body).await
@@ -279,7 +307,8 @@ impl Nats {
                         Ok(v) => json!({ "ok": v }),
                         Err(e) => json!({ "error": e }),
                     };
-                    let _ = client.publish(reply, answer.to_string().into()).await;
+                    let sealed = key.seal(answer.to_string().as_bytes(), &answer_aad(&msg.subject));
+                    let _ = client.publish(reply, sealed.into()).await;
                 });
             }
         }))
@@ -291,18 +320,26 @@ impl Nats {
         command: &str,
         body: Value,
     ) -> Result<Value, CommandError> {
+        let subject = subjects::command(service, command);
+        let sealed = self
+            .commands_key
+            .seal(body.to_string().as_bytes(), subject.as_bytes());
         let answer = self
             .client
-            .request_with_headers(
-                subjects::command(service, command),
-                trace_headers(),
-                body.to_string().into(),
-            )
+            .request_with_headers(subject.clone(), trace_headers(), sealed.into())
             .await
             .map_err(|e| {
                 CommandError::unavailable(format!("{service} did not answer {command}: {e}"))
             })?;
-        let mut answer: Value = serde_json::from_slice(&answer.payload).map_err(|e| {
+        let plain = self
+            .commands_key
+            .open(&answer.payload, &answer_aad(&subject))
+            .map_err(|_| {
+                CommandError::unavailable(format!(
+                    "{service} answered {command} under another key (CASEWIRE_MASTER_KEY differs?)"
+                ))
+            })?;
+        let mut answer: Value = serde_json::from_slice(&plain).map_err(|e| {
             CommandError::unavailable(format!(
                 "{service} answered {command} with something not JSON: {e}"
             ))

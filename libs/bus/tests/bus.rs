@@ -99,7 +99,7 @@ async fn a_relay_killed_and_restarted_publishes_every_event_exactly_once() {
         NatsServer::start().await.unwrap(),
     );
     let store = pg_store(&pg).await;
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url()))
+    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
         .await
         .unwrap();
     append_many(&store, &["t1", "t2", "t3"], 200).await;
@@ -193,7 +193,7 @@ async fn a_subscriber_to_every_subject_sees_an_event_once_per_consumer_delivery_
         NatsServer::start().await.unwrap(),
     );
     let store = pg_store(&pg).await;
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url()))
+    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
         .await
         .unwrap();
     let outsider = async_nats::connect(nats_server.url()).await.unwrap();
@@ -303,7 +303,7 @@ async fn a_durable_consumer_applies_each_event_once_across_redelivery_and_a_nats
         NatsServer::start().await.unwrap(),
     );
     let store = pg_store(&pg).await;
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url()))
+    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
         .await
         .unwrap();
     let bus = Bus::nats(nats.clone());
@@ -438,12 +438,61 @@ async fn commands_round_trip(bus: Bus) {
 }
 
 #[tokio::test]
-async fn commands_are_request_reply_over_nats() {
+async fn commands_are_request_reply_over_nats_sealed_from_anyone_listening() {
     let server = NatsServer::start().await.unwrap();
-    let nats = Nats::connect(&NatsSettings::new(&server.url()))
+    let nats = Nats::connect(&NatsSettings::new(&server.url(), &Key::generate()))
         .await
         .unwrap();
-    commands_round_trip(Bus::nats(nats)).await;
+    commands_round_trip(Bus::nats(nats.clone())).await;
+
+    let stop = CancellationToken::new();
+    let echo =
+        Handlers::new(casewire_contract::messaging::SERVICE, Echo).on::<Reply, _, _>(Echo::reply);
+    let bus = Bus::nats(nats);
+    bus.serve_commands("messaging", Arc::new(echo), stop.clone())
+        .await
+        .unwrap();
+    // Someone with access to NATS sees every subject, the answers' inboxes too.
+    let outsider = async_nats::connect(server.url()).await.unwrap();
+    let mut everything = outsider.subscribe(">").await.unwrap();
+    outsider.flush().await.unwrap();
+    let reply = || Reply {
+        id: "m-2".into(),
+        to: "+13125550100".into(),
+        body: "Your hearing is Monday".into(),
+        in_reply_to: None,
+    };
+    let answer = bus.ask("t1", Default::default(), reply()).await.unwrap();
+    assert_eq!(answer.body.as_deref(), Some("Your hearing is Monday"));
+    let mut seen = 0;
+    while let Ok(Some(m)) = tokio::time::timeout(
+        Duration::from_millis(300),
+        futures::StreamExt::next(&mut everything),
+    )
+    .await
+    {
+        let payload = String::from_utf8_lossy(&m.payload);
+        for private in ["hearing", "+13125550100", "m-2"] {
+            assert!(
+                !payload.contains(private),
+                "{private:?} in clear on {}",
+                m.subject
+            );
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "the listener saw the command and its answer");
+
+    // A process with another master key is refused, and says why.
+    let other = Nats::connect(&NatsSettings::new(&server.url(), &Key::generate()))
+        .await
+        .unwrap();
+    let err = Bus::nats(other)
+        .ask("t1", Default::default(), reply())
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("CASEWIRE_MASTER_KEY"), "{err}");
+    stop.cancel();
 }
 
 #[tokio::test]

@@ -57,7 +57,7 @@ async fn a_request_and_the_consumer_of_its_event_share_one_trace() {
         .unwrap();
     db.migrate().await.unwrap();
     let store = EventStore::new(db, Key::generate());
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url()))
+    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
         .await
         .unwrap();
     let stop = CancellationToken::new();

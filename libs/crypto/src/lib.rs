@@ -108,6 +108,16 @@ impl Key {
         Key::from_slice(&self.open(wrapped, aad)?)
     }
 
+    /// A key of its own for one `purpose`, derived from this one (HKDF-SHA256): what is
+    /// sealed under it does not open under this key or under another purpose's.
+    pub fn derive(&self, purpose: &str) -> Key {
+        let mut k = [0u8; KEY_LEN];
+        hkdf::Hkdf::<Sha256>::new(None, &self.0)
+            .expand(purpose.as_bytes(), &mut k)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Key(k)
+    }
+
     /// A short, non-reversible fingerprint, to tell in logs which master key is loaded.
     pub fn fingerprint(&self) -> String {
         hex::encode(&Sha256::digest(Sha256::digest(self.0))[..4])
@@ -144,6 +154,24 @@ pub fn unb64(s: &str) -> Result<Vec<u8>, CryptoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_derived_key_opens_only_what_it_sealed() {
+        let master = Key::generate();
+        let commands = master.derive("casewire nats commands");
+        assert_eq!(
+            commands.0,
+            master.derive("casewire nats commands").0,
+            "the same purpose derives the same key in every process"
+        );
+        let sealed = commands.seal(b"Ana", b"subject");
+        assert_eq!(commands.open(&sealed, b"subject").unwrap(), b"Ana");
+        assert!(master.open(&sealed, b"subject").is_err());
+        assert!(master
+            .derive("another purpose")
+            .open(&sealed, b"subject")
+            .is_err());
+    }
 
     #[test]
     fn sealed_text_opens_only_with_its_key_and_context() {

@@ -47,7 +47,7 @@ pub async fn connect(config: &Config, mode: &Mode) -> anyhow::Result<(EventStore
                 .context("NATS_URL is not set: casewire serve needs nats://…")?;
             let settings = NatsSettings {
                 replicas: config.nats_replicas,
-                ..NatsSettings::new(url)
+                ..NatsSettings::new(url, &master_key(config, mode)?)
             };
             Bus::nats(
                 Nats::connect(&settings)
@@ -59,6 +59,17 @@ pub async fn connect(config: &Config, mode: &Mode) -> anyhow::Result<(EventStore
     Ok((store, bus))
 }
 
+/// The deployment's master key: CASEWIRE_MASTER_KEY, or under `dev` the data folder's own.
+fn master_key(config: &Config, mode: &Mode) -> anyhow::Result<Key> {
+    match (&config.master_key, mode) {
+        (Some(k), _) => Key::from_base64(k.expose()).context("CASEWIRE_MASTER_KEY"),
+        (None, Mode::Dev) => secrets::dev_master_key(&config.data_dir),
+        (None, Mode::Serve(_)) => anyhow::bail!(
+            "CASEWIRE_MASTER_KEY is not set: casewire serve needs the master key (base64 of 32 bytes)"
+        ),
+    }
+}
+
 /// The event store of a mode, migrated.
 pub async fn open_store(config: &Config, mode: &Mode) -> anyhow::Result<EventStore> {
     match mode {
@@ -66,10 +77,7 @@ pub async fn open_store(config: &Config, mode: &Mode) -> anyhow::Result<EventSto
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
                 format!("creating the data folder {}", config.data_dir.display())
             })?;
-            let key = match &config.master_key {
-                Some(k) => Key::from_base64(k.expose()).context("CASEWIRE_MASTER_KEY")?,
-                None => secrets::dev_master_key(&config.data_dir)?,
-            };
+            let key = master_key(config, mode)?;
             let db = Db::sqlite_file(&config.data_dir.join("casewire.db")).await?;
             db.migrate().await?;
             Ok(EventStore::new(db, key))
@@ -79,11 +87,7 @@ pub async fn open_store(config: &Config, mode: &Mode) -> anyhow::Result<EventSto
                 .database_url
                 .as_ref()
                 .context("DATABASE_URL is not set: casewire serve needs postgres://…")?;
-            let key = config
-                .master_key
-                .as_ref()
-                .context("CASEWIRE_MASTER_KEY is not set: casewire serve needs the master key (base64 of 32 bytes)")?;
-            let key = Key::from_base64(key.expose()).context("CASEWIRE_MASTER_KEY")?;
+            let key = master_key(config, mode)?;
             let db = Db::connect(url.expose())
                 .await
                 .context("connecting to DATABASE_URL")?;

@@ -39,6 +39,15 @@ async fn consent_is(api: &Api, key: &str, state: &str) -> Value {
     .await
 }
 
+/// Bodies and names the scenario sends, none of which may be seen in clear on NATS.
+pub const PRIVATE: &[&str] = &[
+    "Ana Díaz",
+    "Hi Ana, this is your advocate.",
+    "Reminder: hearing Monday 9am",
+    "please stop texting me",
+    "Ya no quiero recibir",
+];
+
 /// The texts the scenario has refused: a reminder without consent, three purposes to a
 /// revoked number, and a conversation under `require_granted`.
 pub const REFUSED_TEXTS: i64 = 5;

@@ -30,6 +30,9 @@ fn states(reminders: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Names and places the scenario sends, none of which may be seen in clear on NATS.
+pub const PRIVATE: &[&str] = &["Ana Díaz", "Daley Center", "our office"];
+
 pub async fn reminders(api: &Api, twilio: &FakeTwilio) {
     let (a, admin) = twilio_tenant(api, twilio, "Prairie Legal Aid", ACCOUNT_A, TOKEN_A).await;
     let advocate = api.key(&a, "advocate").await;

@@ -19,6 +19,17 @@ pub const REFUSED_WEBHOOKS: i64 = 3;
 /// A text that must never appear in clear in the event log.
 pub const PRIVATE_BODY: &str = "Your eviction hearing moved to Monday 9am, room 4B";
 
+/// Bodies and names the scenario sends, none of which may be seen in clear outside the
+/// services: not in the log, not on NATS.
+pub const PRIVATE: &[&str] = &[
+    PRIVATE_BODY,
+    "Your hearing is at 9; bring the notice",
+    "Ana Díaz",
+    "Bo Chen",
+    "Gracias, allí estaré",
+    "Reminder: bring your lease",
+];
+
 /// What the scenario made, for the mode's own checks.
 pub struct Texting {
     pub tenant: String,

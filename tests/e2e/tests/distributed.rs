@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use casewire_e2e::spy::NatsSpy;
 use casewire_e2e::{
     consent, events_of_type, reminders, suite, texting, wait_for, Api, Casewire, NatsServer,
     PgServer,
@@ -100,6 +101,7 @@ async fn texting_with_each_service_in_its_own_process() {
     let db = pg.fresh_database().await.unwrap();
     let twilio = FakeTwilio::start().await;
     let processes = four_processes(&db, &nats.url(), &twilio).await;
+    let spy = NatsSpy::start(&nats.url()).await;
     let api = Api::new(&processes[0].url);
     let t = texting::texting(&api, &twilio).await;
     texting::keyed_retries_after_a_crash_send_once(&api, &twilio, &t, &db).await;
@@ -115,6 +117,7 @@ async fn texting_with_each_service_in_its_own_process() {
         .await
         .unwrap();
     assert_eq!(n, 0, "a message body is in the log in clear");
+    spy.assert_never_saw(texting::PRIVATE);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +127,9 @@ async fn consent_with_each_service_in_its_own_process() {
     let db = pg.fresh_database().await.unwrap();
     let twilio = FakeTwilio::start().await;
     let processes = four_processes(&db, &nats.url(), &twilio).await;
+    let spy = NatsSpy::start(&nats.url()).await;
     consent::consent(&Api::new(&processes[0].url), &twilio).await;
+    spy.assert_never_saw(consent::PRIVATE);
     assert_eq!(
         events_of_type(&db, "OutboundRefused").await,
         consent::REFUSED_TEXTS,
@@ -139,7 +144,9 @@ async fn reminders_with_each_service_in_its_own_process() {
     let db = pg.fresh_database().await.unwrap();
     let twilio = FakeTwilio::start().await;
     let processes = four_processes(&db, &nats.url(), &twilio).await;
+    let spy = NatsSpy::start(&nats.url()).await;
     reminders::reminders(&Api::new(&processes[0].url), &twilio).await;
+    spy.assert_never_saw(reminders::PRIVATE);
 }
 
 /// Consent is off the path of a text: messaging keeps its own copy of every number's consent
