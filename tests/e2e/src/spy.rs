@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
+/// Each message heard: its subject and payload.
+type Heard = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 pub struct NatsSpy {
-    seen: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    seen: Heard,
     listening: JoinHandle<()>,
 }
 
@@ -22,7 +25,7 @@ impl NatsSpy {
             .flush()
             .await
             .expect("the spy's subscription is in place");
-        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen: Heard = Arc::default();
         let into = seen.clone();
         let listening = tokio::spawn(async move {
             let _client = client;
