@@ -68,6 +68,10 @@ pub struct ReportStatus {
     pub message_id: String,
     pub status: String,
     pub error_code: Option<String>,
+    /// Twilio's `MessageSid`: checked against the text's, or, when the answer to the
+    /// text's send was lost, the proof that Twilio took it.
+    #[serde(default)]
+    pub provider_sid: Option<String>,
 }
 
 impl Command for ReportStatus {

@@ -80,6 +80,11 @@ pub enum MessageEvent {
         provider: String,
         /// When the attempt began: a look-up after it searches the provider from here.
         started_at: String,
+        /// The `ValidityPeriod` the provider was given, in seconds: how long after
+        /// `started_at` it may still send the text. Absent in events from before it was
+        /// sent: the provider's default, ten hours.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_for: Option<u32>,
     },
     /// The attempt certainly did not reach the provider (429, refused connection), or a
     /// look-up after an uncertain attempt found nothing: the next attempt may send.
@@ -113,8 +118,9 @@ pub enum MessageEvent {
     },
     /// The provider's message list could not be searched for an uncertain attempt.
     LookupFailed { attempt: u32, reason: String },
-    /// Final for dispatch: an attempt may have reached the provider, and after
-    /// [`MAX_LOOKUPS`] failed look-ups nobody can tell. Never sent again by casewire;
+    /// Final for dispatch: an attempt may have reached the provider, and nobody can tell:
+    /// [`MAX_LOOKUPS`] look-ups failed, or the provider's list shows texts to the client
+    /// since the attempt whose bodies it does not show. Never sent again by casewire;
     /// staff check the provider's console (the reason says what to look for).
     OutcomeUnknown {
         case_id: Option<String>,

@@ -49,9 +49,39 @@ pub const API_VERSION: &str = "2010-04-01";
 /// Twilio's clock and ours may disagree by this much.
 const CLOCK_SKEW_SECS: i64 = 5 * 60;
 /// The page size [`TwilioClient::find_sent`] asks for.
-const LIST_PAGE_SIZE: usize = 50;
-/// How many pages [`TwilioClient::find_sent`] reads before it gives up undecided.
-const LIST_MAX_PAGES: usize = 5;
+const LIST_PAGE_SIZE: usize = 100;
+/// How many pages [`TwilioClient::find_sent`] reads before it gives up undecided: a
+/// thousand texts handed to carriers for one number since one attempt.
+const LIST_MAX_PAGES: usize = 10;
+/// The longest `ValidityPeriod` Twilio takes, and its default: ten hours.
+pub const MAX_VALIDITY_SECS: u32 = 36_000;
+
+/// What Twilio is told about a text besides its sender, recipient and body.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// `StatusCallback`: where Twilio reports the text's statuses.
+    pub status_callback: Option<&'a str>,
+    /// `ValidityPeriod`: how long, in seconds (1 to 36000), Twilio may keep the text in
+    /// its queue before it drops it instead of sending it late.
+    pub valid_for: Option<u32>,
+    /// `Attempt`: which try this is, for Twilio's own records.
+    pub attempt: Option<u32>,
+}
+
+/// What Twilio's message list says about a text whose send outcome was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Twilio has a text to this number, created since the attempt, with this body: ours.
+    Found(Sent),
+    /// Twilio has texts to this number created since the attempt whose bodies it does not
+    /// show (redacted, or a `discard` retention): ours may be one of them. Their SIDs,
+    /// for staff to look at.
+    Indistinct(Vec<String>),
+    /// Twilio has handed no such text to a carrier. It may still be in Twilio's queue: a
+    /// queued text has no `date_sent` and the list says nothing about where it sorts, so
+    /// only the end of the text's `ValidityPeriod` makes this final.
+    NotSent,
+}
 
 /// A tenant's Twilio account: the Account SID (`AC…`) and its auth token.
 #[derive(Clone, PartialEq, Eq)]
@@ -293,12 +323,12 @@ impl TwilioClient {
         sender: &Sender,
         to: &str,
         body: &str,
-        status_callback: Option<&str>,
+        delivery: &Delivery<'_>,
     ) -> Result<Sent, SendError> {
         let safe =
             |err: &SendError| matches!(err.kind, FailureKind::RateLimited | FailureKind::Connect);
         self.retrying(creds, "Twilio did not accept the message", safe, || {
-            self.send_once(creds, sender, to, body, status_callback)
+            self.send_once(creds, sender, to, body, delivery)
         })
         .await
     }
@@ -310,17 +340,26 @@ impl TwilioClient {
         sender: &Sender,
         to: &str,
         body: &str,
-        status_callback: Option<&str>,
+        delivery: &Delivery<'_>,
     ) -> Result<Sent, SendError> {
         let url = self.messages_url(creds)?;
-        let mut form: Vec<(&str, &str)> = vec![("To", to)];
+        let mut form: Vec<(&str, String)> = vec![("To", to.into())];
         match sender {
-            Sender::From(from) => form.push(("From", from)),
-            Sender::MessagingService(mg) => form.push(("MessagingServiceSid", mg)),
+            Sender::From(from) => form.push(("From", from.clone())),
+            Sender::MessagingService(mg) => form.push(("MessagingServiceSid", mg.clone())),
         }
-        form.push(("Body", body));
-        if let Some(callback) = status_callback {
-            form.push(("StatusCallback", callback));
+        form.push(("Body", body.into()));
+        if let Some(callback) = delivery.status_callback {
+            form.push(("StatusCallback", callback.into()));
+        }
+        if let Some(secs) = delivery.valid_for {
+            form.push((
+                "ValidityPeriod",
+                secs.clamp(1, MAX_VALIDITY_SECS).to_string(),
+            ));
+        }
+        if let Some(attempt) = delivery.attempt {
+            form.push(("Attempt", attempt.to_string()));
         }
 
         let (status, bytes) = self
@@ -342,51 +381,52 @@ impl TwilioClient {
             })
     }
 
-    /// Looks up whether Twilio accepted a text to `to` with exactly this `body`, created
-    /// no earlier than `since` (less five minutes of clock skew): the way to decide about
-    /// resending after an ambiguous [`send`](Self::send) (5xx, timeout, or a crash before
-    /// its answer was recorded). Pass as `since` the time just before the first attempt.
+    /// Looks up whether Twilio has handed to a carrier a text to `to` with this `body`,
+    /// created no earlier than `since` (less five minutes of clock skew): the way to
+    /// settle a [`send`](Self::send) whose outcome was lost (5xx, timeout, or a crash
+    /// before its answer was recorded). Pass as `since` the time just before the attempt.
     ///
-    /// `Ok(None)` means Twilio's list has no such message, so a resend should not text
-    /// the client twice (but see the last paragraph). `Ok(Some(_))` is the accepted
-    /// message, with its SID and current status. Any error means it is unknown; retrying
-    /// the lookup is always safe (it only reads), and transient errors are already
-    /// retried under the client's [`RetryPolicy`].
-    ///
-    /// It reads `GET …/Messages.json?To=…`, newest first, following `next_page_uri`
-    /// for at most five pages of 50 and stopping at a page with nothing as recent as the
-    /// cutoff; a longer search is an error ([`FailureKind::InvalidResponse`]), not
-    /// `Ok(None)`. An identical text sent to the same number within five minutes before
-    /// `since` is indistinguishable from ours and is returned.
-    ///
-    /// There is no `DateSent` filter on purpose: Twilio filters it on the date a message
-    /// was handed to the carrier, and a message still queued inside Twilio has none, so
-    /// such a filter could hide the very message this looks for.
+    /// It asks only what Twilio documents: the list filtered by `To` and by
+    /// `DateSent>=` the cutoff (date-time form), every page of it (following
+    /// `next_page_uri`, at most ten pages of 100), and compares bodies only where Twilio
+    /// shows one. It does not rely on the list's order (documented as by `DateSent`,
+    /// newest first, with nothing said of texts not sent yet), nor on a body being there.
+    /// See [`Lookup`] for what each answer means; a list longer than it reads is an error
+    /// ([`FailureKind::InvalidResponse`]). Any error means unknown; the lookup only reads,
+    /// so repeating it is always safe, and transient errors are retried under the
+    /// client's [`RetryPolicy`].
     pub async fn find_sent(
         &self,
         creds: &Credentials,
         to: &str,
         body: &str,
         since: DateTime<Utc>,
-    ) -> Result<Option<Sent>, SendError> {
+    ) -> Result<Lookup, SendError> {
         let first = self.messages_url(creds)?;
         let cutoff = since - TimeDelta::seconds(CLOCK_SKEW_SECS);
         let page_size = LIST_PAGE_SIZE.to_string();
-        let mut url =
-            reqwest::Url::parse_with_params(&first, [("To", to), ("PageSize", &page_size)])
-                .map_err(|_| {
-                    local_error(
-                        FailureKind::InvalidRequest,
-                        "the Twilio API base is not a valid URL",
-                    )
-                })?;
+        let sent_after = cutoff.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let mut url = reqwest::Url::parse_with_params(
+            &first,
+            [
+                ("To", to),
+                ("DateSent>", sent_after.as_str()),
+                ("PageSize", &page_size),
+            ],
+        )
+        .map_err(|_| {
+            local_error(
+                FailureKind::InvalidRequest,
+                "the Twilio API base is not a valid URL",
+            )
+        })?;
         // `next_page_uri` is a path on the same API; anything else would take the
         // account's credentials elsewhere.
         let own_pages = format!(
             "/{API_VERSION}/Accounts/{}/Messages.json?",
             creds.account_sid
         );
-
+        let mut indistinct = Vec::new();
         for _ in 0..LIST_MAX_PAGES {
             let (status, bytes) = self
                 .retrying(
@@ -412,29 +452,39 @@ impl TwilioClient {
                 .get("messages")
                 .and_then(Value::as_array)
                 .ok_or_else(|| unreadable("no messages array"))?;
-            let mut recent = false;
             for message in messages {
                 let created = message
                     .get("date_created")
                     .and_then(Value::as_str)
                     .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
                     .ok_or_else(|| unreadable("a message has no readable date_created"))?;
+                // Sent since the cutoff but created before it: an older text, not ours.
                 if created < cutoff {
                     continue;
                 }
-                recent = true;
-                if message.get("body").and_then(Value::as_str) == Some(body) {
-                    return parse_sent(message)
-                        .map(Some)
-                        .ok_or_else(|| unreadable("a message with this body has no sid"));
+                match message.get("body").and_then(Value::as_str) {
+                    Some(shown) if shown == body => {
+                        return parse_sent(message)
+                            .map(Lookup::Found)
+                            .ok_or_else(|| unreadable("a message with this body has no sid"));
+                    }
+                    Some(shown) if !shown.is_empty() => {}
+                    _ => indistinct.push(
+                        message
+                            .get("sid")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
                 }
             }
-            // Newest first: a page with nothing recent means the rest is older still.
-            if !recent {
-                return Ok(None);
-            }
             match page.get("next_page_uri") {
-                None | Some(Value::Null) => return Ok(None),
+                None | Some(Value::Null) => {
+                    return Ok(match indistinct.is_empty() {
+                        true => Lookup::NotSent,
+                        false => Lookup::Indistinct(indistinct),
+                    })
+                }
                 Some(Value::String(next)) if next.starts_with(&own_pages) => {
                     url = reqwest::Url::parse(&format!("{}{next}", self.base))
                         .map_err(|_| unreadable("next_page_uri is not a valid path"))?;
@@ -446,8 +496,8 @@ impl TwilioClient {
             http_status: 0,
             code: None,
             message: format!(
-                "Twilio lists more than {} recent messages to this number; whether the \
-                 message was accepted is unknown",
+                "Twilio lists more than {} texts sent to this number since the attempt; \
+                 whether the message was accepted is unknown",
                 LIST_MAX_PAGES * LIST_PAGE_SIZE
             ),
             retryable: false,

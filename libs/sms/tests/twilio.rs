@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::{Form, Router};
 use casewire_sms::signature;
 use casewire_sms::twilio::{
-    Credentials, FailureKind, RetryPolicy, SendError, Sender, TwilioClient,
+    Credentials, Delivery, FailureKind, Lookup, RetryPolicy, SendError, Sender, TwilioClient,
 };
 use casewire_testkit::FakeTwilio;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -61,7 +61,11 @@ async fn send_posts_twilios_form_with_basic_auth_and_reads_the_created_message()
             &Sender::From(FROM.into()),
             TO,
             BODY,
-            Some("https://hooks.example.org/twilio/status?t=1"),
+            &Delivery {
+                status_callback: Some("https://hooks.example.org/twilio/status?t=1"),
+                valid_for: Some(3600),
+                attempt: Some(2),
+            },
         )
         .await
         .expect("send");
@@ -93,6 +97,8 @@ async fn send_posts_twilios_form_with_basic_auth_and_reads_the_created_message()
                 "StatusCallback",
                 "https://hooks.example.org/twilio/status?t=1"
             ),
+            ("ValidityPeriod", "3600"),
+            ("Attempt", "2"),
         ])
     );
 
@@ -121,7 +127,7 @@ async fn send_through_a_messaging_service_counts_ucs2_segments() {
             &Sender::MessagingService("MG0123456789abcdef0123456789abcdef".into()),
             TO,
             &body,
-            None,
+            &Delivery::default(),
         )
         .await
         .expect("send");
@@ -146,7 +152,13 @@ async fn send_retries_429_and_then_succeeds() {
     let (fake, client) = fake().await;
     fake.fail_next(2, 429, Some(20429));
     let sent = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .expect("the third attempt succeeds");
     assert_eq!(fake.requests_count(), 3);
@@ -160,7 +172,13 @@ async fn send_gives_up_on_429_after_max_attempts_with_the_last_error() {
     let client = client.with_retry_policy(tiny_retries(3));
     fake.fail_next(10, 429, Some(20429));
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(fake.requests_count(), 3);
@@ -177,7 +195,13 @@ async fn a_500_is_returned_retryable_after_one_request_without_retrying() {
     let (fake, client) = fake().await;
     fake.fail_next(1, 500, None);
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -196,7 +220,13 @@ async fn an_unsubscribed_number_is_a_final_error_with_a_clear_reason() {
     let (fake, client) = fake().await;
     fake.reject_number(TO, 400, 21610, "Attempt to send to unsubscribed recipient");
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(fake.requests_count(), 1);
@@ -214,7 +244,13 @@ async fn an_unsubscribed_number_is_a_final_error_with_a_clear_reason() {
 async fn an_invalid_number_is_a_final_21211_without_the_number_in_the_reason() {
     let (fake, client) = fake().await;
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), "+1555", BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            "+1555",
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(fake.requests_count(), 1);
@@ -235,7 +271,7 @@ async fn a_wrong_token_is_a_final_401_20003() {
             &Sender::From(FROM.into()),
             TO,
             BODY,
-            None,
+            &Delivery::default(),
         )
         .await
         .unwrap_err();
@@ -252,12 +288,24 @@ async fn a_wrong_token_is_a_final_401_20003() {
 async fn twilios_validation_errors() {
     let (fake, client) = fake().await;
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), "", BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            "",
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!((err.http_status, err.code), (400, Some(21604)));
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, "", None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            "",
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!((err.http_status, err.code), (400, Some(21602)));
@@ -274,7 +322,13 @@ async fn connect_errors_are_retried_and_returned_retryable() {
     let client =
         TwilioClient::new(&format!("http://127.0.0.1:{port}")).with_retry_policy(tiny_retries(3));
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind, FailureKind::Connect);
@@ -298,7 +352,13 @@ async fn find_sent_finds_a_message_twilio_accepted_although_its_answer_was_lost(
     let since = Utc::now();
     fake.lose_next_answers(1);
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!((err.http_status, err.kind), (500, FailureKind::ServerError));
@@ -306,28 +366,40 @@ async fn find_sent_finds_a_message_twilio_accepted_although_its_answer_was_lost(
     let accepted = fake.sent();
     assert_eq!(accepted.len(), 1, "Twilio did accept it");
 
-    let found = client
+    let Lookup::Found(found) = client
         .find_sent(&creds(), TO, BODY, since)
         .await
         .expect("lookup")
-        .expect("the accepted message is found");
+    else {
+        panic!("the accepted message is found");
+    };
     assert_eq!(found.sid, accepted[0].sid);
-    assert_eq!(found.status, "queued");
     assert_eq!(found.num_segments, Some(1));
 
-    // Twilio's list API, with the filters on the wire as Twilio expects them.
+    // Twilio's list API, with the filters on the wire as Twilio expects them: `DateSent>`
+    // in its date-time form (twilio-python's `date_sent_after`), five minutes of clock
+    // skew before `since`.
     let lists = fake.list_requests();
     assert_eq!(lists.len(), 1);
     assert_eq!(
         lists[0].basic_auth,
         Some((SID.to_owned(), TOKEN.to_owned()))
     );
-    // No DateSent filter: a message still queued inside Twilio has no date_sent yet.
-    assert_eq!(lists[0].raw_query, "To=%2B13125550199&PageSize=50");
+    let cutoff = (since - TimeDelta::minutes(5)).format("%Y-%m-%dT%H%%3A%M%%3A%SZ");
+    assert_eq!(
+        lists[0].raw_query,
+        format!("To=%2B13125550199&DateSent%3E={cutoff}&PageSize=100")
+    );
 
     // The knob is spent: the next send is answered normally.
     let sent = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, "second", None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            "second",
+            &Delivery::default(),
+        )
         .await
         .expect("answered");
     assert_eq!(fake.sent()[1].sid, sent.sid);
@@ -339,7 +411,13 @@ async fn find_sent_finds_nothing_when_twilio_never_accepted_the_message() {
     let since = Utc::now();
     fake.fail_next(1, 500, None);
     let err = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind, FailureKind::ServerError);
@@ -353,7 +431,7 @@ async fn find_sent_finds_nothing_when_twilio_never_accepted_the_message() {
             &Sender::From(FROM.into()),
             other_client,
             BODY,
-            None,
+            &Delivery::default(),
         )
         .await
         .unwrap();
@@ -363,18 +441,20 @@ async fn find_sent_finds_nothing_when_twilio_never_accepted_the_message() {
             &Sender::From(FROM.into()),
             TO,
             &format!("{BODY} "),
-            None,
+            &Delivery::default(),
         )
         .await
         .unwrap();
 
-    assert_eq!(client.find_sent(&creds(), TO, BODY, since).await, Ok(None));
+    assert_eq!(
+        client.find_sent(&creds(), TO, BODY, since).await,
+        Ok(Lookup::NotSent)
+    );
     // The lookup itself is what the fake answered, not an empty list by accident.
-    assert!(client
-        .find_sent(&creds(), other_client, BODY, since)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(matches!(
+        client.find_sent(&creds(), other_client, BODY, since).await,
+        Ok(Lookup::Found(_))
+    ));
 }
 
 #[tokio::test]
@@ -382,19 +462,23 @@ async fn find_sent_ignores_the_same_text_sent_before_since() {
     let (fake, client) = fake().await;
     let since = noon_today();
     let (creds, sender) = (creds(), Sender::From(FROM.into()));
-    let send = || client.send(&creds, &sender, TO, BODY, None);
+    let delivery = Delivery::default();
+    let send = || client.send(&creds, &sender, TO, BODY, &delivery);
 
     let earlier = send().await.unwrap();
     fake.set_date_created(&earlier.sid, since - TimeDelta::minutes(6));
     let yesterday = send().await.unwrap();
     fake.set_date_created(&yesterday.sid, since - TimeDelta::days(1));
-    assert_eq!(client.find_sent(&creds, TO, BODY, since).await, Ok(None));
+    assert_eq!(
+        client.find_sent(&creds, TO, BODY, since).await,
+        Ok(Lookup::NotSent)
+    );
 
     // Within the five minutes allowed for clock skew, it counts as ours.
     let skewed = send().await.unwrap();
     fake.set_date_created(&skewed.sid, since - TimeDelta::minutes(4));
     let found = client.find_sent(&creds, TO, BODY, since).await.unwrap();
-    assert_eq!(found.map(|s| s.sid), Some(skewed.sid));
+    assert!(matches!(found, Lookup::Found(s) if s.sid == skewed.sid));
 }
 
 #[tokio::test]
@@ -402,24 +486,30 @@ async fn find_sent_follows_next_page_uri() {
     let (fake, client) = fake().await;
     let since = Utc::now();
     let target = client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap();
-    // Newer texts push the target onto the second page of 50.
-    for i in 0..55 {
+    // Newer texts push the target onto the second page of 100.
+    for i in 0..105 {
         client
             .send(
                 &creds(),
                 &Sender::From(FROM.into()),
                 TO,
                 &format!("update {i}"),
-                None,
+                &Delivery::default(),
             )
             .await
             .unwrap();
     }
     let found = client.find_sent(&creds(), TO, BODY, since).await.unwrap();
-    assert_eq!(found.map(|s| s.sid), Some(target.sid));
+    assert!(matches!(found, Lookup::Found(s) if s.sid == target.sid));
 
     let lists = fake.list_requests();
     assert_eq!(lists.len(), 2);
@@ -439,18 +529,110 @@ async fn find_sent_follows_next_page_uri() {
     );
 }
 
+/// The case that made a lookup text a client twice: Twilio documents its list as sorted by
+/// `DateSent`, most recent first, and a text still in its queue has no `date_sent`. With
+/// 60 older texts to the client, the lost text (held in the queue) is on no first page.
+/// The lookup must not read that as "never sent": it says `NotSent` (not handed to a
+/// carrier yet), and the dispatcher waits out the text's `ValidityPeriod` before it could
+/// send again; once Twilio sends it, the lookup finds it.
+#[tokio::test]
+async fn a_text_still_in_twilios_queue_behind_older_texts_is_not_sent_yet_and_found_once_sent() {
+    let (fake, client) = fake().await;
+    let (creds, sender) = (creds(), Sender::From(FROM.into()));
+    let since = Utc::now();
+    for i in 0..60 {
+        let older = client
+            .send(
+                &creds,
+                &sender,
+                TO,
+                &format!("older {i}"),
+                &Delivery::default(),
+            )
+            .await
+            .unwrap();
+        fake.set_date_created(&older.sid, since - TimeDelta::days(3));
+    }
+    fake.hold_next(1);
+    fake.lose_next_answers(1);
+    let err = client
+        .send(&creds, &sender, TO, BODY, &Delivery::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::ServerError);
+    assert_eq!(
+        client.find_sent(&creds, TO, BODY, since).await,
+        Ok(Lookup::NotSent)
+    );
+    let ours = fake.sent().pop().unwrap();
+    assert_eq!(ours.date_sent, None, "still in Twilio's queue");
+    fake.hand_to_carrier(&ours.sid);
+    let found = client.find_sent(&creds, TO, BODY, since).await.unwrap();
+    assert!(matches!(found, Lookup::Found(s) if s.sid == ours.sid));
+}
+
+/// With Message Redaction (or a `discard` retention) Twilio's list shows no body: a text
+/// to the client since the attempt cannot be told from ours, so the lookup says so.
+#[tokio::test]
+async fn a_redacted_body_makes_the_lookup_indistinct_never_not_sent() {
+    let (fake, client) = fake().await;
+    let since = Utc::now();
+    fake.redact_bodies();
+    fake.lose_next_answers(1);
+    client
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
+        .await
+        .unwrap_err();
+    let sid = fake.sent()[0].sid.clone();
+    assert_eq!(
+        client.find_sent(&creds(), TO, BODY, since).await,
+        Ok(Lookup::Indistinct(vec![sid]))
+    );
+}
+
+/// A list lags behind the sends: a text created a moment ago may not be listed yet, and
+/// the lookup can only say `NotSent`, which the dispatcher does not take as final before
+/// the text's `ValidityPeriod` has passed.
+#[tokio::test]
+async fn a_lagging_list_says_not_sent_yet_for_a_text_just_accepted() {
+    let (fake, client) = fake().await;
+    let since = Utc::now();
+    fake.lag_lists(Duration::from_secs(60));
+    fake.lose_next_answers(1);
+    client
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        client.find_sent(&creds(), TO, BODY, since).await,
+        Ok(Lookup::NotSent)
+    );
+}
+
 #[tokio::test]
 async fn find_sent_is_an_error_rather_than_none_past_its_page_limit() {
     let (fake, client) = fake().await;
     let since = Utc::now();
-    for i in 0..251 {
+    for i in 0..1001 {
         client
             .send(
                 &creds(),
                 &Sender::From(FROM.into()),
                 TO,
                 &format!("bulk {i}"),
-                None,
+                &Delivery::default(),
             )
             .await
             .unwrap();
@@ -460,9 +642,9 @@ async fn find_sent_is_an_error_rather_than_none_past_its_page_limit() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, FailureKind::InvalidResponse);
-    assert!(err.message.contains("more than 250"), "{}", err.message);
+    assert!(err.message.contains("more than 1000"), "{}", err.message);
     assert!(!err.retryable);
-    assert_eq!(fake.list_requests().len(), 5);
+    assert_eq!(fake.list_requests().len(), 10);
     assert_confidential(&err);
 }
 
@@ -471,16 +653,21 @@ async fn find_sent_retries_a_failed_lookup_and_reports_a_wrong_token() {
     let (fake, client) = fake().await;
     let since = Utc::now();
     client
-        .send(&creds(), &Sender::From(FROM.into()), TO, BODY, None)
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            BODY,
+            &Delivery::default(),
+        )
         .await
         .unwrap();
     // A read is always safe to repeat, 5xx included.
     fake.fail_next(2, 503, None);
-    assert!(client
-        .find_sent(&creds(), TO, BODY, since)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(matches!(
+        client.find_sent(&creds(), TO, BODY, since).await,
+        Ok(Lookup::Found(_))
+    ));
     assert_eq!(fake.list_requests().len(), 3);
 
     let err = client
@@ -537,7 +724,10 @@ async fn status_callbacks_are_signed_for_the_exact_url() {
             &Sender::From(FROM.into()),
             TO,
             BODY,
-            Some(&callback),
+            &Delivery {
+                status_callback: Some(&callback),
+                ..Delivery::default()
+            },
         )
         .await
         .unwrap();

@@ -205,6 +205,25 @@ impl Policy {
         }
     }
 
+    /// How long the provider may keep a text for `purpose` sent now to someone in `zone`
+    /// in its queue (Twilio's `ValidityPeriod`) before it must drop it rather than deliver
+    /// it late: until the recipient's next quiet hours begin for a text quiet hours hold
+    /// (a court reminder is not delivered at midnight), an hour for the others (an
+    /// advocate's text an hour late is better re-decided by the advocate; and after a
+    /// crash, a text casewire cannot tell was taken waits this long before it may be sent
+    /// again). In seconds, 60 to 36000 (Twilio's largest).
+    pub fn valid_for(&self, purpose: Purpose, now: DateTime<Utc>, zone: Tz) -> u32 {
+        const UNHELD: u32 = 3600;
+        const MAX: i64 = 36_000;
+        match (self.holds(purpose), &self.quiet_hours) {
+            (true, Some(q)) => q
+                .next_start(now, zone)
+                .map_or(MAX, |start| (start - now).num_seconds().clamp(60, MAX))
+                as u32,
+            _ => UNHELD,
+        }
+    }
+
     /// Whether quiet hours hold texts for `purpose` at all.
     pub fn holds(&self, purpose: Purpose) -> bool {
         let Some(q) = &self.quiet_hours else {
@@ -289,6 +308,21 @@ impl QuietHours {
         ))
     }
 
+    /// When the next quiet hours begin after `now`, in `zone`'s local time; `now` itself
+    /// when they already hold.
+    pub fn next_start(&self, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
+        let (start, _) = self.window()?;
+        if self.release(now, zone).is_some() {
+            return Some(now);
+        }
+        let local = now.with_timezone(&zone);
+        let day = match local.time() < start {
+            true => local.date_naive(),
+            false => local.date_naive() + Duration::days(1),
+        };
+        Some(local_to_utc(zone, day.and_time(start)))
+    }
+
     /// The end of the quiet hours `now` falls in, in `zone`'s local time, or `None` when
     /// `now` is outside them.
     pub fn release(&self, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
@@ -323,6 +357,36 @@ mod tests {
 
     fn default_quiet() -> QuietHours {
         default_quiet_hours().unwrap()
+    }
+
+    #[test]
+    fn a_held_text_may_wait_in_the_providers_queue_only_until_quiet_hours_begin() {
+        let policy = Policy::default();
+        let chicago = chrono_tz::America::Chicago;
+        // 09:00 in Chicago: a reminder may wait until 21:00, twelve hours, capped at ten.
+        assert_eq!(
+            policy.valid_for(Purpose::Reminder, at("2026-12-02T15:00:00Z"), chicago),
+            36_000
+        );
+        // 19:30 in Chicago: an hour and a half.
+        assert_eq!(
+            policy.valid_for(Purpose::Bulk, at("2026-12-03T01:30:00Z"), chicago),
+            5_400
+        );
+        // An advocate's text and casewire's answers: an hour.
+        assert_eq!(
+            policy.valid_for(Purpose::Conversation, at("2026-12-03T01:30:00Z"), chicago),
+            3_600
+        );
+        assert_eq!(
+            policy.valid_for(Purpose::System, at("2026-12-03T01:30:00Z"), chicago),
+            3_600
+        );
+        // A reminder caught at the edge of quiet hours: the least Twilio is given.
+        assert_eq!(
+            policy.valid_for(Purpose::Reminder, at("2026-12-03T03:00:00Z"), chicago),
+            60
+        );
     }
 
     #[test]

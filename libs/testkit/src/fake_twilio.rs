@@ -2,7 +2,12 @@
 //!
 //! It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` like Twilio (HTTP
 //! basic auth, form body, Twilio-shaped JSON and error bodies), and lists the messages it
-//! accepted on `GET` of the same path, filtered and paged as Twilio does. It can be
+//! accepted on `GET` of the same path, filtered, sorted and paged as Twilio documents
+//! (Twilio's API reference, "Read multiple Message resources": sorted by `DateSent`, most
+//! recent first; `DateSent`, `DateSent<` and `DateSent>` filters taking a date or a
+//! date-time). Where Twilio documents nothing it takes the harder case: a text not yet
+//! handed to a carrier has no `date_sent`, is left out by a `DateSent` filter, and sorts
+//! after every sent one; a list can lag behind the sends; bodies can be redacted. It can be
 //! scripted to fail, or to accept a message and lose the answer, records what it was
 //! sent, and drives casewire the way Twilio does: status callbacks and inbound-message
 //! webhooks, signed with `X-Twilio-Signature`.
@@ -44,10 +49,11 @@ pub struct SentRecord {
     /// `queued` at first, then the last status sent by
     /// [`FakeTwilio::send_status_callback`].
     pub status: String,
-    /// When the fake accepted it, or what [`FakeTwilio::set_date_created`] set. The fake
-    /// hands a message to the carrier at once, so this is also its `date_sent` in the
-    /// list.
+    /// When the fake accepted it, or what [`FakeTwilio::set_date_created`] set.
     pub date_created: DateTime<Utc>,
+    /// When it was handed to the carrier: at once, unless [`FakeTwilio::hold_next`] kept it
+    /// queued (`None`) until a status callback moves it on.
+    pub date_sent: Option<DateTime<Utc>>,
 }
 
 /// One request to the Messages endpoint, as received (for asserting on the wire format).
@@ -87,6 +93,9 @@ struct Inner {
     requests: Vec<RecordedRequest>,
     lists: Vec<ListRequest>,
     lost_answers: usize,
+    held: usize,
+    redacted: bool,
+    lag: chrono::TimeDelta,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -172,8 +181,8 @@ impl FakeTwilio {
         lock(&self.shared).lost_answers += n;
     }
 
-    /// Moves message `sid` to `at`, as if it had been created then (for lists that
-    /// reach back in time).
+    /// Moves message `sid` to `at`, as if it had been created (and, if it was sent, sent)
+    /// then, for lists that reach back in time.
     ///
     /// Panics if the message is unknown.
     pub fn set_date_created(&self, sid: &str, at: DateTime<Utc>) {
@@ -184,6 +193,38 @@ impl FakeTwilio {
             .find(|m| m.sid == sid)
             .unwrap_or_else(|| panic!("the fake Twilio has no message {sid}"));
         record.date_created = at;
+        record.date_sent = record.date_sent.map(|_| at);
+    }
+
+    /// The next `n` messages accepted stay in Twilio's queue, with no `date_sent`, until
+    /// a status callback says `sending` or later.
+    pub fn hold_next(&self, n: usize) {
+        lock(&self.shared).held += n;
+    }
+
+    /// Message `sid` leaves Twilio's queue for the carrier now (it gets its `date_sent`).
+    ///
+    /// Panics if the message is unknown.
+    pub fn hand_to_carrier(&self, sid: &str) {
+        let mut inner = lock(&self.shared);
+        let record = inner
+            .sent
+            .iter_mut()
+            .find(|m| m.sid == sid)
+            .unwrap_or_else(|| panic!("the fake Twilio has no message {sid}"));
+        record.date_sent = Some(Utc::now());
+        record.status = "sent".to_owned();
+    }
+
+    /// Lists show every body empty, as with Message Redaction or a `discard` retention.
+    pub fn redact_bodies(&self) {
+        lock(&self.shared).redacted = true;
+    }
+
+    /// A message appears in lists only `lag` after it was created, as a real list lags
+    /// behind its writes.
+    pub fn lag_lists(&self, lag: std::time::Duration) {
+        lock(&self.shared).lag = chrono::TimeDelta::from_std(lag).expect("a short lag");
     }
 
     /// Every `GET` of the message list so far, failed ones included.
@@ -238,6 +279,9 @@ impl FakeTwilio {
                 .find(|m| m.sid == sid)
                 .unwrap_or_else(|| panic!("the fake Twilio has no message {sid}"));
             record.status = status.to_owned();
+            if status != "queued" && status != "accepted" && record.date_sent.is_none() {
+                record.date_sent = Some(Utc::now());
+            }
             let record = record.clone();
             let token = inner
                 .accounts
@@ -451,9 +495,20 @@ async fn create_message(
         status_callback: field("StatusCallback"),
         status: "queued".to_owned(),
         date_created: Utc::now(),
+        date_sent: None,
     };
     // Its answer describes the message at creation, before the carrier has it.
-    let response = message_resource(&record, None);
+    let response = message_resource(&record, false);
+    let record = match inner.held {
+        0 => SentRecord {
+            date_sent: Some(record.date_created),
+            ..record
+        },
+        _ => {
+            inner.held -= 1;
+            record
+        }
+    };
     inner.sent.push(record);
     if inner.lost_answers > 0 {
         inner.lost_answers -= 1;
@@ -501,8 +556,9 @@ fn rfc2822(at: DateTime<Utc>) -> String {
     at.format("%a, %d %b %Y %H:%M:%S %z").to_string()
 }
 
-/// A Message resource in Twilio's JSON, as its create and list answers carry it.
-fn message_resource(record: &SentRecord, date_sent: Option<DateTime<Utc>>) -> Value {
+/// A Message resource in Twilio's JSON, as its create and list answers carry it; its body
+/// empty when `redacted`.
+fn message_resource(record: &SentRecord, redacted: bool) -> Value {
     let SentRecord {
         sid, account_sid, ..
     } = record;
@@ -510,9 +566,9 @@ fn message_resource(record: &SentRecord, date_sent: Option<DateTime<Utc>>) -> Va
     json!({
         "account_sid": account_sid,
         "api_version": API_VERSION,
-        "body": record.body,
+        "body": if redacted { "" } else { record.body.as_str() },
         "date_created": created,
-        "date_sent": date_sent.map(rfc2822),
+        "date_sent": record.date_sent.map(rfc2822),
         "date_updated": created,
         "direction": "outbound-api",
         "error_code": null,
@@ -531,9 +587,27 @@ fn message_resource(record: &SentRecord, date_sent: Option<DateTime<Utc>>) -> Va
     })
 }
 
-/// `GET …/Messages.json`: the account's messages, newest first, filtered by `To`, `From`
-/// and `DateSent` (a UTC day, or `DateSent>`/`DateSent<` for on-or-after and
-/// on-or-before it), `PageSize` at a time with Twilio's `Page`/`PageToken` paging.
+/// `GET …/Messages.json`: the account's messages by `date_sent`, most recent first and
+/// those not sent yet last, filtered by `To`, `From` and `DateSent` (a UTC day or a
+/// date-time; `DateSent>`/`DateSent<` for on-or-after and on-or-before it; a message with
+/// no `date_sent` never matches), `PageSize` at a time with Twilio's `Page`/`PageToken`
+/// paging.
+/// A `DateSent` filter's value.
+enum Bound {
+    Day(NaiveDate),
+    Instant(DateTime<Utc>),
+}
+
+impl Bound {
+    /// How a message sent at `sent` stands to the bound.
+    fn compare(&self, sent: DateTime<Utc>) -> std::cmp::Ordering {
+        match self {
+            Bound::Day(day) => sent.date_naive().cmp(day),
+            Bound::Instant(at) => sent.cmp(at),
+        }
+    }
+}
+
 async fn list_messages(
     State(shared): State<Shared>,
     Path(account_sid): Path<String>,
@@ -559,17 +633,22 @@ async fn list_messages(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let mut days: Vec<(&str, NaiveDate)> = Vec::new();
+    // A date compares by day, a date-time to the second.
+    let mut bounds: Vec<(&str, Bound)> = Vec::new();
     for key in ["DateSent", "DateSent>", "DateSent<"] {
         if let Some(value) = param(key) {
-            let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") else {
+            let bound = if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                Bound::Day(day)
+            } else if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+                Bound::Instant(at.with_timezone(&Utc))
+            } else {
                 return twilio_error(
                     400,
                     Some(20001),
-                    &format!("Invalid {key}: {value} is not a date (YYYY-MM-DD)"),
+                    &format!("Invalid {key}: {value} is not a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDThh:mm:ssZ)"),
                 );
             };
-            days.push((key, day));
+            bounds.push((key, bound));
         }
     }
     let page_size = match param("PageSize").map(str::parse::<usize>) {
@@ -589,24 +668,31 @@ async fn list_messages(
         .filter(|m| m.account_sid == account_sid)
         .filter(|m| param("To").is_none_or(|to| m.to == to))
         .filter(|m| param("From").is_none_or(|from| m.from.as_deref() == Some(from)))
+        .filter(|m| m.date_created + inner.lag <= Utc::now())
         .filter(|m| {
-            let day = m.date_created.date_naive();
-            days.iter().all(|&(key, bound)| match key {
-                "DateSent>" => day >= bound,
-                "DateSent<" => day <= bound,
-                _ => day == bound,
+            bounds.iter().all(|(key, bound)| {
+                let Some(sent) = m.date_sent else {
+                    return false;
+                };
+                let order = bound.compare(sent);
+                match *key {
+                    "DateSent>" => order.is_ge(),
+                    "DateSent<" => order.is_le(),
+                    _ => order.is_eq(),
+                }
             })
         })
         .collect();
-    // Newest first; among equal times, the later accepted first.
+    // Sent, most recent first (among equal times, the later accepted first); then those
+    // not sent yet.
     matching.reverse();
-    matching.sort_by_key(|m| std::cmp::Reverse(m.date_created));
+    matching.sort_by_key(|m| (m.date_sent.is_none(), std::cmp::Reverse(m.date_sent)));
 
     let start = page.saturating_mul(page_size).min(matching.len());
     let end = start.saturating_add(page_size).min(matching.len());
     let messages: Vec<Value> = matching[start..end]
         .iter()
-        .map(|m| message_resource(m, Some(m.date_created)))
+        .map(|m| message_resource(m, inner.redacted))
         .collect();
 
     // Page links repeat the filters, as Twilio's do.

@@ -116,6 +116,14 @@ impl Facts {
             .release(purpose, casewire_events::utc_now(), zone)
     }
 
+    /// How long the provider may hold a text for `purpose` sent now before it must drop
+    /// it (`Policy::valid_for`), in the tenant's zone.
+    pub fn valid_for(&self, purpose: Purpose) -> u32 {
+        let zone = resolve_zone(None, self.tenant_zone.as_deref());
+        self.policy
+            .valid_for(purpose, casewire_events::utc_now(), zone)
+    }
+
     /// The tenant's price per segment in micro-dollars, or `None` when it set no provider.
     pub fn price(&self) -> Option<u64> {
         self.provider.as_ref().map(|s| s.price_per_segment_micros)

@@ -310,6 +310,7 @@ impl Commands {
         let report = MessageCommand::ReportStatus {
             status: body.status,
             error_code: body.error_code,
+            provider_sid: body.provider_sid,
         };
         casewire_bus::record::<Message>(&self.store, &tenant, &body.message_id, report, metadata)
             .await?;

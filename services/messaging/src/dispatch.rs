@@ -4,10 +4,13 @@
 //! `Message::handle`): an attempt is recorded (`DispatchStarted`) before the provider is
 //! called, and no new attempt starts while an earlier one may have reached the provider.
 //! An attempt whose outcome is unknown (a 5xx, a timeout, a crash before the answer was
-//! recorded) is settled by looking the text up in the provider's message list (same
-//! recipient and body, created since the attempt began): found, it is recorded as
-//! accepted; not found, the attempt is abandoned and the next one may send. The windows
-//! that remain are in docs/decisions.md.
+//! recorded) is settled by what the provider itself says ([`settle`]): its status callback
+//! for the text (its URL carries the text's id) proves it took it; its message list, read
+//! for texts to the client handed to a carrier since the attempt, finds it by body; and
+//! only once the attempt's `ValidityPeriod` has passed can the provider no longer send it,
+//! so only then does "not in the list" let the next attempt send. A list that cannot tell
+//! (bodies redacted) ends the text `unknown`. docs/texting.md has the whole rule; the
+//! windows that remain are in docs/decisions.md.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +21,14 @@ use casewire_bus::{Of, Projection, Reader, Reads};
 use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
-use casewire_sms::twilio::TwilioClient;
+use casewire_sms::twilio::{Delivery, Lookup, TwilioClient};
 use casewire_tenancy::SmsSettings;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
 use crate::checks::Facts;
-use crate::message::{Message, MessageCommand};
+use crate::message::{InFlight, Message, MessageCommand};
 use crate::provider::{verdict, Provider, Verdict};
 use crate::MessagingSettings;
 
@@ -34,6 +37,48 @@ pub const QUEUE: &str = "messaging.dispatch";
 pub const WITHDRAWN: &str = "consent_withdrawn";
 /// Attempts before a text the provider keeps not taking is failed.
 const MAX_ATTEMPTS: u32 = 8;
+/// How far the provider's clock and ours may disagree.
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// How often a text not seen in the provider's list yet is looked up again.
+const LOOK_AGAIN: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+/// What the provider says about an attempt whose outcome was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// It has the text: record it accepted under this id.
+    Accepted(String),
+    /// It neither sent the text nor can send it any more: the next attempt may.
+    Resend(String),
+    /// Not sent yet as far as its list shows, and it may still send it: look again then.
+    LookAgain(DateTime<Utc>),
+    /// Nobody can tell: the text ends `unknown`, never sent again blindly.
+    Unknown(String),
+}
+
+/// Settles an uncertain attempt from the provider's list, at `now`. The list shows only
+/// texts handed to a carrier; one still in the provider's queue is not in it, and may be
+/// sent until the attempt's validity has passed (and the clocks' skew with it): "not in the
+/// list" is final only then.
+pub(crate) fn settle(lookup: Lookup, flight: &InFlight, now: DateTime<Utc>) -> Settled {
+    let started = DateTime::parse_from_rfc3339(&flight.started_at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    let sendable_until = started + chrono::TimeDelta::seconds(flight.valid_for.into()) + CLOCK_SKEW;
+    let attempt = flight.attempt;
+    match lookup {
+        Lookup::Found(sent) => Settled::Accepted(sent.sid),
+        Lookup::Indistinct(sids) => Settled::Unknown(format!(
+            "attempt {attempt} may have reached the provider: its list shows texts to this client since {} whose bodies it does not show ({}); casewire will not send it again: look at those in the provider's console, and send it again only if none is this one",
+            flight.started_at,
+            sids.join(", ")
+        )),
+        Lookup::NotSent if now >= sendable_until => Settled::Resend(format!(
+            "attempt {attempt} did not reach the provider: its list has no such text, and its validity ({} s) has passed",
+            flight.valid_for
+        )),
+        Lookup::NotSent => Settled::LookAgain((now + LOOK_AGAIN).min(sendable_until)),
+    }
+}
 
 /// Hands every queued text to the dispatcher.
 pub struct Outbox;
@@ -194,6 +239,8 @@ impl Worker for Dispatcher {
             }
         }
         let body = m.body.clone().unwrap_or_default();
+        let valid_for = facts.valid_for(m.purpose);
+        let quiet_until = facts.release(m.purpose, None);
         let Some(provider) = self.provider(facts.provider) else {
             let reason = format!("the organization has no SMS provider: an admin sets one with PUT /v1/tenants/{tenant}/sms-provider");
             record(
@@ -210,38 +257,11 @@ impl Worker for Dispatcher {
             return Ok(Outcome::Recorded);
         };
 
-        if let Some((attempt, started_at)) = &m.in_flight {
-            let since = DateTime::parse_from_rfc3339(started_at)?.with_timezone(&Utc);
-            match provider.find_sent(id, &m.phone, &body, since).await {
-                Ok(Some(sent)) => {
-                    tracing::info!(
-                        message_id = id,
-                        attempt,
-                        "an uncertain attempt had reached the provider; not sending again"
-                    );
-                    record(
-                        store,
-                        tenant,
-                        id,
-                        &mut message,
-                        MessageCommand::Accept {
-                            provider_sid: sent.sid,
-                        },
-                    )
-                    .await?;
-                    return Ok(Outcome::Recorded);
-                }
-                Ok(None) => {
-                    let reason = format!("attempt {attempt} did not reach the provider (its message list has no such text)");
-                    record(
-                        store,
-                        tenant,
-                        id,
-                        &mut message,
-                        MessageCommand::Abandon { reason },
-                    )
-                    .await?;
-                }
+        if let Some(flight) = &m.in_flight {
+            let attempt = flight.attempt;
+            let since = DateTime::parse_from_rfc3339(&flight.started_at)?.with_timezone(&Utc);
+            let lookup = match provider.find_sent(id, &m.phone, &body, since).await {
+                Ok(lookup) => lookup,
                 Err(e) => {
                     // Each failure is in the trail; after MAX_LOOKUPS the text is `unknown`
                     // (the aggregate decides), its job removed with that event, and it is
@@ -255,6 +275,33 @@ impl Worker for Dispatcher {
                         "unknown" => Outcome::Recorded,
                         _ => Outcome::RetryAt(later(message.0.lookups_failed, None), reason),
                     });
+                }
+            };
+            match settle(lookup, flight, casewire_events::utc_now()) {
+                Settled::Accepted(provider_sid) => {
+                    tracing::info!(
+                        message_id = id,
+                        attempt,
+                        "an uncertain attempt had reached the provider; not sending again"
+                    );
+                    let accept = MessageCommand::Accept { provider_sid };
+                    record(store, tenant, id, &mut message, accept).await?;
+                    return Ok(Outcome::Recorded);
+                }
+                Settled::Unknown(reason) => {
+                    let give_up = MessageCommand::GiveUpLookup { reason };
+                    record(store, tenant, id, &mut message, give_up).await?;
+                    return Ok(Outcome::Recorded);
+                }
+                Settled::LookAgain(at) => {
+                    let reason = format!(
+                        "attempt {attempt} is not in the provider's list yet; it may still be in its queue"
+                    );
+                    return Ok(Outcome::RetryAt(at, reason));
+                }
+                Settled::Resend(reason) => {
+                    let abandon = MessageCommand::Abandon { reason };
+                    record(store, tenant, id, &mut message, abandon).await?;
                 }
             }
         }
@@ -277,10 +324,18 @@ impl Worker for Dispatcher {
             return Ok(Outcome::Recorded);
         }
 
+        // A text tried again (after a refusal to take it, or once an uncertain attempt
+        // proved not to have gone) may by now be in quiet hours: it waits them out too.
+        if m.attempts > 0 {
+            if let Some(until) = quiet_until {
+                return Ok(Outcome::RetryAt(until, "held by quiet hours".into()));
+            }
+        }
         let attempt = m.attempts + 1;
         let begin = MessageCommand::BeginDispatch {
             provider: provider.kind().into(),
             now: casewire_events::now(),
+            valid_for,
         };
         if let Err(e) = record(store, tenant, id, &mut message, begin).await {
             // Another replica began at the same moment; its attempt stands.
@@ -290,10 +345,12 @@ impl Worker for Dispatcher {
             Provider::Twilio { .. } => self.status_callback(tenant, id),
             Provider::Sandbox => None,
         };
-        match provider
-            .send(id, &m.phone, &body, callback.as_deref())
-            .await
-        {
+        let delivery = Delivery {
+            status_callback: callback.as_deref(),
+            valid_for: Some(valid_for),
+            attempt: Some(attempt),
+        };
+        match provider.send(id, &m.phone, &body, &delivery).await {
             Ok(sent) => {
                 record(
                     store,
@@ -309,6 +366,7 @@ impl Worker for Dispatcher {
                     let delivered = MessageCommand::ReportStatus {
                         status: "delivered".into(),
                         error_code: None,
+                        provider_sid: None,
                     };
                     record(store, tenant, id, &mut message, delivered).await?;
                 }

@@ -26,11 +26,21 @@ pub struct Message {
     pub provider_sid: Option<String>,
     /// Attempts started so far.
     pub attempts: u32,
-    /// An attempt started with no known outcome yet: (attempt, started_at).
-    pub in_flight: Option<(u32, String)>,
+    /// An attempt started with no known outcome yet.
+    pub in_flight: Option<InFlight>,
     /// Look-ups of the attempt in flight that failed.
     pub lookups_failed: u32,
     pub last_reason: Option<String>,
+}
+
+/// An attempt that may have reached the provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub attempt: u32,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// How long after `started_at` the provider may still send it, in seconds.
+    pub valid_for: u32,
 }
 
 #[derive(Debug)]
@@ -55,12 +65,18 @@ pub enum MessageCommand {
     BeginDispatch {
         provider: String,
         now: String,
+        /// The `ValidityPeriod` the provider will be given.
+        valid_for: u32,
     },
     Abandon {
         reason: String,
     },
     /// The provider's list could not be searched for the attempt in flight.
     FailLookup {
+        reason: String,
+    },
+    /// The provider's list cannot tell whether the attempt in flight reached it.
+    GiveUpLookup {
         reason: String,
     },
     Accept {
@@ -73,6 +89,8 @@ pub enum MessageCommand {
     ReportStatus {
         status: String,
         error_code: Option<String>,
+        /// The provider's id of the text the report is about (Twilio's `MessageSid`).
+        provider_sid: Option<String>,
     },
     Receive {
         from: String,
@@ -187,7 +205,11 @@ impl Aggregate for Message {
                     reason,
                 }
             }
-            C::BeginDispatch { provider, now } => {
+            C::BeginDispatch {
+                provider,
+                now,
+                valid_for,
+            } => {
                 self.outbound()?;
                 if self.dispatched() {
                     return Err(MessageError::Conflict(
@@ -211,18 +233,24 @@ impl Aggregate for Message {
                     attempt: self.attempts + 1,
                     provider,
                     started_at: now,
+                    valid_for: Some(valid_for),
                 }
             }
             C::Abandon { reason } => {
                 self.outbound()?;
-                let Some((attempt, _)) = self.in_flight.clone() else {
+                let Some(InFlight { attempt, .. }) = self.in_flight.clone() else {
                     return Ok(());
                 };
                 MessageEvent::DispatchAbandoned { attempt, reason }
             }
             C::FailLookup { reason } => {
                 self.outbound()?;
-                let Some((attempt, started_at)) = self.in_flight.clone() else {
+                let Some(InFlight {
+                    attempt,
+                    started_at,
+                    ..
+                }) = self.in_flight.clone()
+                else {
                     return Ok(());
                 };
                 sink.write(
@@ -242,6 +270,17 @@ impl Aggregate for Message {
                     reason: format!(
                         "attempt {attempt} may have reached the provider, and its message list could not be searched in {MAX_LOOKUPS} tries (last: {reason}); casewire will not send it again: look in the provider's console for this text, sent to this client since {started_at}, and send it again only if it is not there"
                     ),
+                }
+            }
+            C::GiveUpLookup { reason } => {
+                self.outbound()?;
+                let Some(InFlight { attempt, .. }) = self.in_flight.clone() else {
+                    return Ok(());
+                };
+                MessageEvent::OutcomeUnknown {
+                    case_id: self.case_id.clone(),
+                    attempt,
+                    reason,
                 }
             }
             C::Accept { provider_sid } => {
@@ -265,12 +304,40 @@ impl Aggregate for Message {
                     reason,
                 }
             }
-            C::ReportStatus { status, error_code } => {
+            C::ReportStatus {
+                status,
+                error_code,
+                provider_sid,
+            } => {
                 self.outbound()?;
                 if status_rank(&status).is_none() {
                     return Err(MessageError::Invalid(format!(
                         "unknown message status {status:?}"
                     )));
+                }
+                let ignored = |this: &Self| MessageEvent::StatusIgnored {
+                    case_id: this.case_id.clone(),
+                    status: status.clone(),
+                    error_code: error_code.clone(),
+                    current: this.status.clone(),
+                };
+                match (&self.provider_sid, &provider_sid) {
+                    // A report about another text of the provider's: the callback URL was
+                    // reused or forged.
+                    (Some(known), Some(said)) if known != said => {
+                        sink.write(ignored(self), self).await;
+                        return Ok(());
+                    }
+                    // The answer to an attempt was lost, and the provider's own report,
+                    // sent to this text's callback URL with its id, says it took it.
+                    (None, Some(said)) if self.in_flight.is_some() => {
+                        let accepted = MessageEvent::Accepted {
+                            case_id: self.case_id.clone(),
+                            provider_sid: said.clone(),
+                        };
+                        sink.write(accepted, self).await;
+                    }
+                    _ => {}
                 }
                 // Callbacks come late, twice, or out of order, and a forged or mistaken one
                 // may name a text never dispatched: only what the text's life allows from
@@ -282,12 +349,7 @@ impl Aggregate for Message {
                         error_code,
                     }
                 } else {
-                    MessageEvent::StatusIgnored {
-                        case_id: self.case_id.clone(),
-                        status,
-                        error_code,
-                        current: self.status.clone(),
-                    }
+                    ignored(self)
                 }
             }
             C::Receive {
@@ -339,10 +401,15 @@ impl Aggregate for Message {
             E::DispatchStarted {
                 attempt,
                 started_at,
+                valid_for,
                 ..
             } => {
                 self.attempts = attempt;
-                self.in_flight = Some((attempt, started_at));
+                self.in_flight = Some(InFlight {
+                    attempt,
+                    started_at,
+                    valid_for: valid_for.unwrap_or(casewire_sms::twilio::MAX_VALIDITY_SECS),
+                });
                 self.lookups_failed = 0;
             }
             E::DispatchAbandoned { reason, .. } => {
@@ -434,6 +501,7 @@ mod tests {
             attempt,
             provider: "twilio".into(),
             started_at: "2026-11-29T15:00:00.000000Z".into(),
+            valid_for: Some(3600),
         }
     }
 
@@ -448,6 +516,7 @@ mod tests {
         MessageCommand::ReportStatus {
             status: s.into(),
             error_code: None,
+            provider_sid: None,
         }
     }
 
@@ -490,6 +559,7 @@ mod tests {
         let begin = || MessageCommand::BeginDispatch {
             provider: "twilio".into(),
             now: "2026-11-29T15:00:00.000000Z".into(),
+            valid_for: 3600,
         };
         Given::with(())
             .given(vec![queued()])
@@ -545,6 +615,7 @@ mod tests {
         let begin = |now: &str| MessageCommand::BeginDispatch {
             provider: "twilio".into(),
             now: now.into(),
+            valid_for: 3600,
         };
         Given::with(())
             .given(vec![held.clone()])
@@ -559,6 +630,7 @@ mod tests {
                 attempt: 1,
                 provider: "twilio".into(),
                 started_at: "2026-11-30T14:00:00.000000Z".into(),
+                valid_for: Some(3600),
             }]);
     }
 
@@ -586,6 +658,7 @@ mod tests {
             .when(MessageCommand::BeginDispatch {
                 provider: "twilio".into(),
                 now: "2026-11-30T14:00:00.000000Z".into(),
+                valid_for: 3600,
             })
             .then_expect_error(MessageError::NoSuchMessage);
     }
@@ -687,6 +760,7 @@ mod tests {
             .when(MessageCommand::BeginDispatch {
                 provider: "twilio".into(),
                 now: "2026-11-29T16:00:00.000000Z".into(),
+                valid_for: 3600,
             })
             .then_expect_error(MessageError::Conflict(
                 "this message was already dispatched".into(),

@@ -1,6 +1,8 @@
 //! Where a tenant's texts go: Twilio, or the sandbox of `casewire dev`.
 
-use casewire_sms::twilio::{Credentials, FailureKind, SendError, Sender, Sent, TwilioClient};
+use casewire_sms::twilio::{
+    Credentials, Delivery, FailureKind, Lookup, SendError, Sender, Sent, TwilioClient,
+};
 use casewire_tenancy::{SmsProvider, SmsSettings};
 use chrono::{DateTime, Utc};
 
@@ -50,7 +52,7 @@ impl Provider {
         message_id: &str,
         to: &str,
         body: &str,
-        status_callback: Option<&str>,
+        delivery: &Delivery<'_>,
     ) -> Result<Sent, SendError> {
         match self {
             // The sandbox's id follows from the message's, so it cannot capture one twice.
@@ -66,11 +68,7 @@ impl Provider {
                 client,
                 creds,
                 sender,
-            } => {
-                client
-                    .send_once(creds, sender, to, body, status_callback)
-                    .await
-            }
+            } => client.send_once(creds, sender, to, body, delivery).await,
         }
     }
 
@@ -81,12 +79,12 @@ impl Provider {
         to: &str,
         body: &str,
         since: DateTime<Utc>,
-    ) -> Result<Option<Sent>, SendError> {
+    ) -> Result<Lookup, SendError> {
         match self {
             // Sandbox sends cannot fail half-way; an attempt cut short by a crash sent nothing.
             Provider::Sandbox => {
                 let _ = (message_id, to, body, since);
-                Ok(None)
+                Ok(Lookup::NotSent)
             }
             Provider::Twilio { client, creds, .. } => {
                 client.find_sent(creds, to, body, since).await

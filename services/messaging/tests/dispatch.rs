@@ -5,13 +5,21 @@ mod world;
 
 use casewire_bus::jobs::run_due;
 use casewire_messaging::message::MessageCommand;
-use casewire_sms::twilio::{Credentials, Sender, TwilioClient};
+use casewire_sms::twilio::{Credentials, Delivery, Sender, TwilioClient};
 use world::{world, CLIENT, FROM, SID, TENANT, TOKEN};
 
+/// An attempt begun now, that Twilio may send for an hour.
 fn begin() -> MessageCommand {
+    begun(chrono::TimeDelta::zero())
+}
+
+/// An attempt begun `ago`, that Twilio could send for an hour after.
+fn begun(ago: chrono::TimeDelta) -> MessageCommand {
+    let at = chrono::Utc::now() - ago;
     MessageCommand::BeginDispatch {
         provider: "twilio".into(),
-        now: casewire_events::now(),
+        now: at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        valid_for: 3600,
     }
 }
 
@@ -32,6 +40,18 @@ async fn a_text_is_sent_once_with_the_status_callback_naming_it() {
     );
     assert_eq!(w.dispatch().await, 0, "nothing left to do");
     assert_eq!(w.twilio.requests_count(), 1);
+    // Twilio is told how long it may hold the text (an advocate's: an hour) and which
+    // attempt this is.
+    let form = &w.twilio.requests()[0].form;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        (field("ValidityPeriod"), field("Attempt")),
+        (Some("3600"), Some("1"))
+    );
 }
 
 #[tokio::test]
@@ -47,7 +67,7 @@ async fn a_crash_after_twilio_accepted_but_before_the_answer_was_recorded_does_n
             &Sender::From(FROM.into()),
             CLIENT,
             body,
-            None,
+            &Delivery::default(),
         )
         .await
         .unwrap();
@@ -57,20 +77,88 @@ async fn a_crash_after_twilio_accepted_but_before_the_answer_was_recorded_does_n
     assert_eq!(w.sent(body), 1, "looked up, not sent again");
 }
 
+/// A crash before the call reached Twilio: the list has no such text, but Twilio could
+/// still hold it in its queue until the attempt's validity passes, so it is sent again
+/// only then (here: begun more than an hour and five minutes ago).
 #[tokio::test]
-async fn a_crash_before_the_call_reached_twilio_sends_it_once_after_looking() {
+async fn a_crash_before_the_call_reached_twilio_sends_it_once_its_validity_has_passed() {
     let w = world().await;
     let body = "Your hearing moved to 10am";
     let id = w.queue(body).await;
     w.record(&id, begin()).await;
     assert_eq!(w.dispatch().await, 1);
-    assert_eq!(w.message(&id).await.status, "accepted");
-    assert_eq!(w.sent(body), 1);
     assert_eq!(
-        w.twilio.list_requests().len(),
-        1,
-        "it looked before sending"
+        (w.message(&id).await.status.as_str(), w.sent(body)),
+        ("queued", 0),
+        "not in the list, but Twilio may still have it queued: not sent again yet"
     );
+
+    let late = w.queue("Bring the notice").await;
+    w.record(&late, begun(chrono::TimeDelta::minutes(66))).await;
+    w.dispatch().await;
+    assert_eq!(w.message(&late).await.status, "accepted");
+    assert_eq!(w.sent("Bring the notice"), 1);
+}
+
+/// The answer was lost and the text sits in Twilio's queue, invisible to the list:
+/// Twilio's own status callback, sent to the text's callback URL with its id and SID,
+/// settles it; nothing is sent again.
+#[tokio::test]
+async fn twilios_status_callback_settles_an_attempt_whose_answer_was_lost() {
+    let w = world().await;
+    w.twilio.hold_next(1);
+    w.twilio.lose_next_answers(1);
+    let id = w.queue("Court is at 9").await;
+    assert_eq!(w.dispatch().await, 1);
+    assert_eq!(
+        w.dispatch_due().await,
+        0,
+        "looked up, and looks again later"
+    );
+    let sid = w.twilio.sent()[0].sid.clone();
+    w.record(
+        &id,
+        MessageCommand::ReportStatus {
+            status: "sent".into(),
+            error_code: None,
+            provider_sid: Some(sid.clone()),
+        },
+    )
+    .await;
+    let m = w.message(&id).await;
+    assert_eq!(m.status, "sent");
+    assert_eq!(w.twilio.sent().len(), 1);
+    // A report naming another SID for the same text changes nothing.
+    w.record(
+        &id,
+        MessageCommand::ReportStatus {
+            status: "undelivered".into(),
+            error_code: Some("30003".into()),
+            provider_sid: Some("SM00000000000000000000000000000000".into()),
+        },
+    )
+    .await;
+    assert_eq!(w.message(&id).await.status, "sent");
+}
+
+/// With bodies redacted in Twilio's list, a text to the client since the attempt cannot
+/// be told from ours: the text ends `unknown`, for staff, never sent blindly.
+#[tokio::test]
+async fn a_lookup_that_cannot_tell_ends_the_text_unknown() {
+    let w = world().await;
+    w.twilio.redact_bodies();
+    w.twilio.lose_next_answers(1);
+    let id = w.queue("Your papers are ready").await;
+    w.dispatch().await;
+    w.dispatch().await;
+    let m = w.message(&id).await;
+    assert_eq!(m.status, "unknown");
+    let reason = m.error_reason.unwrap_or_default();
+    assert!(
+        reason.contains("bodies it does not show") && reason.contains(&w.twilio.sent()[0].sid),
+        "{reason}"
+    );
+    assert_eq!(w.twilio.sent().len(), 1);
 }
 
 #[tokio::test]
@@ -85,8 +173,11 @@ async fn a_5xx_is_looked_up_before_a_resend_and_a_lost_answer_is_found() {
         "uncertain: not failed, not resent at once"
     );
     w.dispatch().await;
-    assert_eq!(w.message(&first).await.status, "accepted");
-    assert_eq!(w.sent("first"), 1);
+    assert_eq!(
+        (w.message(&first).await.status.as_str(), w.sent("first")),
+        ("queued", 0),
+        "not in the list yet: looked up again later, not resent"
+    );
 
     w.twilio.lose_next_answers(1);
     let second = w.queue("second").await;

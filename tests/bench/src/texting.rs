@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use casewire::{Config, Mode, Service};
-use casewire_sms::twilio::{Credentials, RetryPolicy, Sender, TwilioClient};
+use casewire_sms::twilio::{Credentials, Delivery, RetryPolicy, Sender, TwilioClient};
 use casewire_testkit::{FakeTwilio, NatsServer, PgServer};
 use futures::StreamExt;
 
@@ -103,7 +103,7 @@ async fn direct_with(messages: usize, clients: usize) -> anyhow::Result<Figures>
                             &Sender::From(FROM.into()),
                             "+13125550100",
                             &format!("bench {i}"),
-                            None,
+                            &Delivery::default(),
                         )
                         .await
                         .expect("the fake Twilio accepts");

@@ -21,10 +21,19 @@ impl NatsSpy {
     pub async fn start(url: &str) -> NatsSpy {
         let client = async_nats::connect(url).await.expect("the spy connects");
         let mut everything = client.subscribe(">").await.expect("the spy subscribes");
+        // Listening for sure once its own message comes back through the server (a flush
+        // only writes the subscription out).
         client
-            .flush()
+            .publish("spy.listening", "".into())
             .await
-            .expect("the spy's subscription is in place");
+            .expect("the spy publishes");
+        let probe = tokio::time::timeout(std::time::Duration::from_secs(10), everything.next())
+            .await
+            .expect("the spy hears itself");
+        assert_eq!(
+            probe.map(|m| m.subject.to_string()).as_deref(),
+            Some("spy.listening")
+        );
         let seen: Heard = Arc::default();
         let into = seen.clone();
         let listening = tokio::spawn(async move {

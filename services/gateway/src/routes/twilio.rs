@@ -196,6 +196,7 @@ pub(crate) async fn status(
         error_code: param(&params, "ErrorCode")
             .filter(|c| !c.is_empty())
             .map(str::to_string),
+        provider_sid: param(&params, "MessageSid").map(str::to_string),
     };
     match gw.ask_as(twilio_metadata(&headers), &tenant, report).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
