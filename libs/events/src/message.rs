@@ -154,6 +154,8 @@ pub const STATUS_RANKS: &[(&str, u8)] = &[
     ("sending", 3),
     ("sent", 4),
     ("delivered", 5),
+    // Twilio's, for a text some of whose parts arrived (an MMS split by the carrier).
+    ("partially_delivered", 5),
     ("read", 6),
     ("undelivered", 6),
     ("failed", 6),

@@ -13,6 +13,7 @@
 //! - [`phone`]: turning what a person typed into the E.164 number Twilio wants;
 //! - [`twilio`]: the one module that does I/O, the Twilio Messages API client.
 
+pub mod codes;
 pub mod error;
 pub mod gsm7;
 pub mod phone;

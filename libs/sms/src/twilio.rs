@@ -178,28 +178,7 @@ pub struct SendError {
 impl SendError {
     /// A clear reason for a person, for Twilio's common codes; else Twilio's message.
     pub fn reason(&self) -> String {
-        let known = match self.code {
-            Some(21211) => Some("the 'To' number is not a valid phone number"),
-            Some(21610) => Some(
-                "the recipient has replied STOP and is unsubscribed from this number; \
-                 they must text START before they can receive messages again",
-            ),
-            Some(21608) => Some(
-                "this Twilio account is a trial account and can only text phone numbers \
-                 verified in the Twilio console; upgrade the account to text anyone",
-            ),
-            Some(21614) => Some("the 'To' number is not a mobile number and cannot receive SMS"),
-            Some(20003) => {
-                Some("Twilio authentication failed: check the tenant's Account SID and auth token")
-            }
-            Some(21606) => Some(
-                "the 'From' number cannot send SMS (it is not an SMS-capable number of \
-                 this account)",
-            ),
-            Some(21604) => Some("no 'To' phone number was given"),
-            Some(21602) => Some("the message body is empty"),
-            _ => None,
-        };
+        let known = self.code.and_then(crate::codes::explain);
         match known {
             Some(text) => text.to_owned(),
             None if self.message.is_empty() => match self.http_status {

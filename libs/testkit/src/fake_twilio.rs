@@ -485,6 +485,13 @@ async fn create_message(
         );
     }
 
+    // Through a Messaging Service Twilio answers `accepted` (it has not picked a sender
+    // yet) and `num_segments` "0" (Twilio's Messages API reference, "Send an SMS with a
+    // Messaging Service").
+    let status = match messaging_service_sid {
+        Some(_) => "accepted".to_owned(),
+        None => "queued".to_owned(),
+    };
     let record = SentRecord {
         sid: new_sid("SM"),
         account_sid,
@@ -493,7 +500,7 @@ async fn create_message(
         messaging_service_sid,
         body,
         status_callback: field("StatusCallback"),
-        status: "queued".to_owned(),
+        status,
         date_created: Utc::now(),
         date_sent: None,
     };
@@ -576,7 +583,10 @@ fn message_resource(record: &SentRecord, redacted: bool) -> Value {
         "from": record.from,
         "messaging_service_sid": record.messaging_service_sid,
         "num_media": "0",
-        "num_segments": casewire_sms::segments::count(&record.body).segments.to_string(),
+        "num_segments": match record.status.as_str() {
+            "accepted" => "0".to_owned(),
+            _ => casewire_sms::segments::count(&record.body).segments.to_string(),
+        },
         "price": null,
         "price_unit": "USD",
         "sid": sid,

@@ -15,8 +15,8 @@ use sqlx::{Any, Transaction};
 pub struct Messages;
 
 /// Moves a text's status forward, never back, and records what came with it (Twilio's id,
-/// an error code) whatever the status did, in one statement: the row's rank is worked out
-/// in SQL from the same table as [`status_rank`].
+/// an error code and its reason for a person) whatever the status did, in one statement:
+/// the row's rank is worked out in SQL from the same table as [`status_rank`].
 async fn set_status(
     tx: &mut Transaction<'static, Any>,
     e: &RecordedEvent,
@@ -34,7 +34,8 @@ async fn set_status(
             "UPDATE messaging_messages SET \
                status = CASE WHEN {forward} THEN $1 ELSE status END, \
                updated_at = CASE WHEN {forward} THEN $2 ELSE updated_at END, \
-               provider_sid = COALESCE($6, provider_sid), error_code = COALESCE($7, error_code) \
+               provider_sid = COALESCE($6, provider_sid), error_code = COALESCE($7, error_code), \
+               error_reason = COALESCE($8, error_reason) \
              WHERE tenant_id = $3 AND id = $4"
         )
     });
@@ -48,6 +49,11 @@ async fn set_status(
         .bind(rank)
         .bind(provider_sid)
         .bind(error_code)
+        .bind(
+            error_code
+                .and_then(|c| c.parse().ok())
+                .and_then(casewire_sms::codes::explain),
+        )
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -108,6 +108,9 @@ pub enum Verdict {
 }
 
 pub fn verdict(e: &SendError) -> Verdict {
+    if e.code.is_some_and(casewire_sms::codes::is_transient) {
+        return Verdict::NotTaken;
+    }
     match e.kind {
         FailureKind::Rejected | FailureKind::InvalidRequest => Verdict::Refused,
         FailureKind::RateLimited | FailureKind::Connect => Verdict::NotTaken,

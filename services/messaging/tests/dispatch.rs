@@ -277,3 +277,59 @@ async fn a_stop_recorded_after_a_text_was_queued_stops_it_at_dispatch() {
     let refused = w.send("C-1", "Are you there?", "conversation").await;
     assert_eq!(refused.unwrap_err().code, casewire_bus::ErrorCode::Conflict);
 }
+
+/// Twilio's 21611 (the sending number's queue is full) is a moment's refusal, not the
+/// text's end: it goes on a later attempt (twilio.com/docs/api/errors/21611).
+#[tokio::test]
+async fn a_full_queue_at_twilio_holds_the_text_and_it_goes_later() {
+    let w = world().await;
+    w.twilio.fail_next(1, 400, Some(21611));
+    let id = w.queue("Court is Monday").await;
+    w.dispatch().await;
+    let m = w.message(&id).await;
+    assert_eq!(m.status, "queued", "{:?}", m.error_reason);
+    w.dispatch().await;
+    assert_eq!(w.message(&id).await.status, "accepted");
+    assert_eq!(w.sent("Court is Monday"), 1);
+}
+
+/// Delivery failures Twilio reports in its status callbacks come with a reason an advocate
+/// can act on (twilio.com/docs/api/errors/30007 and the others in casewire_sms::codes), and
+/// `partially_delivered` is a status Twilio sends.
+#[tokio::test]
+async fn delivery_reports_carry_reasons_for_people_and_partially_delivered_counts() {
+    let w = world().await;
+    let id = w.queue("Your hearing is at 9").await;
+    w.dispatch().await;
+    let report = |status: &str, code: Option<&str>| MessageCommand::ReportStatus {
+        status: status.into(),
+        error_code: code.map(Into::into),
+        provider_sid: Some(w.twilio.sent()[0].sid.clone()),
+    };
+    w.record(&id, report("undelivered", Some("30007"))).await;
+    let m = w.message(&id).await;
+    assert_eq!(
+        (m.status.as_str(), m.error_code.as_deref()),
+        ("undelivered", Some("30007"))
+    );
+    assert!(
+        m.error_reason
+            .unwrap_or_default()
+            .contains("filtered the text as spam"),
+        "an advocate is told what 30007 means"
+    );
+
+    let id = w.queue("Bring the photos").await;
+    w.dispatch().await;
+    let sid = w.twilio.sent()[1].sid.clone();
+    w.record(
+        &id,
+        MessageCommand::ReportStatus {
+            status: "partially_delivered".into(),
+            error_code: None,
+            provider_sid: Some(sid),
+        },
+    )
+    .await;
+    assert_eq!(w.message(&id).await.status, "partially_delivered");
+}
