@@ -19,6 +19,7 @@ pub mod gsm7;
 pub mod phone;
 pub mod segments;
 pub mod signature;
+pub mod smart;
 pub mod twilio;
 
 pub use error::SmsError;

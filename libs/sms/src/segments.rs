@@ -5,10 +5,15 @@
 //! code units when the text fits in one; when it does not, each part loses room to
 //! the concatenation header and carries 153 septets or 67 code units.
 //!
-//! Segments are counted by packing the text the way the network splits it, because an
-//! escaped GSM-7 character (two septets) and a UTF-16 surrogate pair (two code units)
-//! are never cut in half: one that would straddle a boundary moves whole into the next
-//! segment, which dividing the length by 153 or 67 would miss.
+//! The text counted is the one Twilio sends: casewire sends every text with
+//! `SmartEncoded=true`, so curly quotes, dashes and the like are first replaced
+//! ([`crate::smart`]), as Twilio does before it encodes and bills.
+//!
+//! Segments are counted by packing the text the way it is split, because an escaped GSM-7
+//! character (two septets), a UTF-16 surrogate pair (two code units) and a whole grapheme
+//! cluster (a skin-toned or ZWJ emoji, a flag: several code points one person sees as one)
+//! are never cut: one that would straddle a boundary moves whole into the next segment,
+//! as Twilio's segment calculator does, which dividing the length by 153 or 67 would miss.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,14 +57,19 @@ pub struct SegmentCount {
 /// An empty body is counted as 1 segment of 0 units: a message that is sent at all is
 /// billed at least one segment. [`validate_body`] refuses empty bodies anyway.
 pub fn count(body: &str) -> SegmentCount {
-    let gsm7_costs: Option<Vec<u32>> = body
+    use unicode_segmentation::UnicodeSegmentation;
+    let sent = crate::smart::encode(body);
+    let gsm7_costs: Option<Vec<u32>> = sent
         .chars()
         .map(|c| gsm7::lookup(c).map(gsm7::Gsm7Char::septets))
         .collect();
     match gsm7_costs {
         Some(costs) => pack(Encoding::Gsm7, &costs, GSM7_SINGLE, GSM7_PART),
         None => {
-            let costs: Vec<u32> = body.chars().map(|c| c.len_utf16() as u32).collect();
+            let costs: Vec<u32> = sent
+                .graphemes(true)
+                .map(|g| g.encode_utf16().count() as u32)
+                .collect();
             pack(Encoding::Ucs2, &costs, UCS2_SINGLE, UCS2_PART)
         }
     }
@@ -204,14 +214,33 @@ mod tests {
     }
 
     #[test]
-    fn one_curly_apostrophe_makes_the_whole_text_ucs2() {
-        // The classic: text pasted from Word. 160 characters that would have been one
-        // GSM-7 segment become three UCS-2 segments.
+    fn a_curly_apostrophe_is_billed_as_twilio_sends_it_smart_encoded() {
+        // The classic: text pasted from Word. Without Smart Encoding, 160 characters that
+        // would have been one GSM-7 segment become three UCS-2 segments; casewire sends
+        // SmartEncoded=true, Twilio replaces the apostrophe, and it is one segment.
         let straight = format!("Don't forget court{}", repeat('.', 142));
         let curly = straight.replace('\'', "’");
         assert_eq!(count(&straight), gsm7(1, 160));
-        assert_eq!(count(&curly), ucs2(3, 160));
-        assert_eq!(count("`code`").encoding, Encoding::Ucs2);
+        assert_eq!(count(&curly), gsm7(1, 160));
+        let pasted = "Your hearing\u{a0}is “Monday” – bring the notice…";
+        assert_eq!(count(pasted).encoding, Encoding::Gsm7);
+        // A character Twilio does not replace still makes the text UCS-2.
+        assert_eq!(count("Łódź, 9am").encoding, Encoding::Ucs2);
+    }
+
+    #[test]
+    fn a_grapheme_cluster_is_never_split_across_segments() {
+        // Twilio's segment calculator keeps what a person sees as one character in one
+        // segment: a family emoji is 7 code points, 11 UTF-16 units.
+        let family = "👨‍👩‍👧‍👦";
+        assert_eq!(family.encode_utf16().count(), 11);
+        // 65 + 11 + 58 = 134 units in parts of 67. Split between code points, the first
+        // part would take 65 + 2 and the second the other 9 + 58: two segments. Kept
+        // whole, the family opens the second part (11 + 56) and two letters spill into a
+        // third.
+        let text = format!("{}{family}{}", repeat('ł', 65), repeat('ł', 58));
+        assert_eq!(count(&text), ucs2(3, 134));
+        assert_eq!(count(&format!("{}👍🏽", repeat('ł', 66))), ucs2(1, 70));
     }
 
     #[test]

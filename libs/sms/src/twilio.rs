@@ -328,6 +328,10 @@ impl TwilioClient {
             Sender::MessagingService(mg) => form.push(("MessagingServiceSid", mg.clone())),
         }
         form.push(("Body", body.into()));
+        // Said every time, so what Twilio bills never depends on a Messaging Service
+        // setting casewire cannot see: casewire's estimate counts the text as Twilio sends
+        // it smart-encoded (crate::smart).
+        form.push(("SmartEncoded", "true".into()));
         if let Some(callback) = delivery.status_callback {
             form.push(("StatusCallback", callback.into()));
         }

@@ -93,6 +93,7 @@ async fn send_posts_twilios_form_with_basic_auth_and_reads_the_created_message()
             ("To", TO),
             ("From", FROM),
             ("Body", BODY),
+            ("SmartEncoded", "true"),
             (
                 "StatusCallback",
                 "https://hooks.example.org/twilio/status?t=1"
@@ -145,6 +146,7 @@ async fn send_through_a_messaging_service_is_accepted_before_its_segments_are_kn
             ("To", TO),
             ("MessagingServiceSid", "MG0123456789abcdef0123456789abcdef"),
             ("Body", &body),
+            ("SmartEncoded", "true"),
         ])
     );
     assert_eq!(fake.sent()[0].from, None);
