@@ -14,6 +14,8 @@ pub struct Tenant {
     /// key id → revoked?
     keys: HashMap<String, bool>,
     policy: Option<Policy>,
+    /// The provider refused the tenant's credentials since they were last set.
+    sms_refused: bool,
 }
 
 #[derive(Debug)]
@@ -38,6 +40,11 @@ pub enum TenantCommand {
     /// A signed webhook from the tenant's provider that casewire refused as malformed.
     RefuseWebhook {
         webhook: String,
+        reason: String,
+    },
+    /// The provider refused the tenant's credentials (Twilio's 20003): texts wait.
+    RefuseSmsCredentials {
+        code: String,
         reason: String,
     },
 }
@@ -77,6 +84,13 @@ pub enum TenantEvent {
         webhook: String,
         reason: String,
     },
+    /// The provider refused the tenant's credentials (an auth token rotated in the
+    /// Twilio console, say): the tenant's texts wait, queued, until an admin sets the
+    /// provider again (`SmsProviderConfigured`).
+    SmsCredentialsRefused {
+        code: String,
+        reason: String,
+    },
 }
 
 impl DomainEvent for TenantEvent {
@@ -89,6 +103,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::PolicySet { .. } => "PolicySet",
             TenantEvent::ReminderPolicySet { .. } => "ReminderPolicySet",
             TenantEvent::WebhookRefused { .. } => "WebhookRefused",
+            TenantEvent::SmsCredentialsRefused { .. } => "SmsCredentialsRefused",
         }
         .to_string()
     }
@@ -116,6 +131,20 @@ pub enum TenantError {
     InvalidSmsProvider(String),
     #[error("policy: {0}")]
     InvalidPolicy(String),
+}
+
+impl casewire_bus::Refusal for TenantError {
+    fn code(&self) -> casewire_bus::ErrorCode {
+        use casewire_bus::ErrorCode as C;
+        match self {
+            TenantError::NoSuchTenant | TenantError::NoSuchKey => C::NotFound,
+            TenantError::AlreadyExists | TenantError::KeyExists => C::Conflict,
+            TenantError::InvalidName(_)
+            | TenantError::InvalidTimezone(_)
+            | TenantError::InvalidSmsProvider(_)
+            | TenantError::InvalidPolicy(_) => C::Invalid,
+        }
+    }
 }
 
 fn check_name(what: &str, name: &str) -> Result<(), TenantError> {
@@ -208,6 +237,16 @@ impl Aggregate for Tenant {
                 }
                 TenantEvent::WebhookRefused { webhook, reason }
             }
+            TenantCommand::RefuseSmsCredentials { code, reason } => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                // Every text held by it would say so again: once is the news.
+                if self.sms_refused {
+                    return Ok(());
+                }
+                TenantEvent::SmsCredentialsRefused { code, reason }
+            }
             TenantCommand::SetPolicy(policy) => {
                 if !self.created {
                     return Err(TenantError::NoSuchTenant);
@@ -239,7 +278,8 @@ impl Aggregate for Tenant {
             TenantEvent::ApiKeyRevoked { key_id } => {
                 self.keys.insert(key_id, true);
             }
-            TenantEvent::SmsProviderConfigured { .. } => {}
+            TenantEvent::SmsProviderConfigured { .. } => self.sms_refused = false,
+            TenantEvent::SmsCredentialsRefused { .. } => self.sms_refused = true,
             TenantEvent::PolicySet { policy } => self.policy = Some(policy),
             TenantEvent::ReminderPolicySet { .. } | TenantEvent::WebhookRefused { .. } => {}
         }

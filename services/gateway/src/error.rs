@@ -150,18 +150,11 @@ impl<E: DomainError> From<cqrs_es::AggregateError<E>> for ApiError {
     }
 }
 
+/// The tenant's errors answer as the services' refusals do (`casewire_bus::Refusal`).
 impl DomainError for casewire_tenancy::TenantError {
     fn api_error(&self) -> ApiError {
-        use casewire_tenancy::TenantError as T;
-        match self {
-            T::NoSuchTenant => ApiError::not_found("no such tenant"),
-            T::NoSuchKey => ApiError::not_found("no such API key"),
-            T::AlreadyExists | T::KeyExists => ApiError::conflict(self.to_string()),
-            T::InvalidName(_)
-            | T::InvalidTimezone(_)
-            | T::InvalidSmsProvider(_)
-            | T::InvalidPolicy(_) => ApiError::unprocessable(self.to_string()),
-        }
+        use casewire_bus::Refusal;
+        casewire_bus::CommandError::new(self.code(), self.to_string()).into()
     }
 }
 

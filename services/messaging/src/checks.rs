@@ -21,17 +21,28 @@ pub(crate) struct Facts {
     /// the reader up first.
     pub consent: State,
     tenant_zone: Option<String>,
+    /// Why the provider refuses the tenant's credentials, while it does (refusals.rs).
+    pub refused: Option<String>,
 }
 
 /// The facts for a text to `phone`, in one statement.
 pub(crate) async fn facts(store: &EventStore, tenant: &str, phone: &str) -> anyhow::Result<Facts> {
     static BY_PHONE: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", gathered("$2")));
-    let (policy, provider, consent, tenant_zone) = sqlx::query_as(&BY_PHONE)
+    let (policy, provider, consent, tenant_zone, refused) = sqlx::query_as(&BY_PHONE)
         .bind(tenant)
         .bind(phone)
         .fetch_one(store.db().reader())
         .await?;
-    open(store, tenant, policy, provider, consent, tenant_zone).await
+    open(
+        store,
+        tenant,
+        policy,
+        provider,
+        consent,
+        tenant_zone,
+        refused,
+    )
+    .await
 }
 
 /// A case's client, with the facts for a text to them, in one statement: (the number, the
@@ -54,10 +65,19 @@ pub(crate) async fn facts_for_case(
         .bind(case_id)
         .fetch_optional(store.db().reader())
         .await?;
-    let Some((phone, own_zone, policy, provider, consent, tenant_zone)) = row else {
+    let Some((phone, own_zone, policy, provider, consent, tenant_zone, refused)) = row else {
         return Ok(None);
     };
-    let facts = open(store, tenant, policy, provider, consent, tenant_zone).await?;
+    let facts = open(
+        store,
+        tenant,
+        policy,
+        provider,
+        consent,
+        tenant_zone,
+        refused,
+    )
+    .await?;
     Ok(Some((phone, own_zone, facts)))
 }
 
@@ -69,6 +89,7 @@ async fn open(
     provider: Option<String>,
     consent: Option<String>,
     tenant_zone: Option<String>,
+    refused: Option<String>,
 ) -> anyhow::Result<Facts> {
     Ok(Facts {
         policy: Policies::open(store, tenant, policy)
@@ -77,11 +98,13 @@ async fn open(
         provider: SmsProviders::open(store, tenant, provider).await?,
         consent: consent.and_then(|s| State::named(&s)).unwrap_or_default(),
         tenant_zone,
+        refused,
     })
 }
 
 type CaseRow = (
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -95,7 +118,8 @@ fn gathered(phone: &str) -> String {
         "(SELECT settings FROM messaging_policies WHERE tenant_id = $1), \
          (SELECT settings FROM messaging_sms_providers WHERE tenant_id = $1), \
          (SELECT state FROM messaging_consents WHERE tenant_id = $1 AND phone = {phone}), \
-         (SELECT timezone FROM messaging_tenants WHERE id = $1)"
+         (SELECT timezone FROM messaging_tenants WHERE id = $1), \
+         (SELECT reason FROM messaging_sms_refusals WHERE tenant_id = $1)"
     )
 }
 

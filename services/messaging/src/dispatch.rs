@@ -29,8 +29,9 @@ use sqlx::{Any, Transaction};
 
 use crate::checks::Facts;
 use crate::message::{InFlight, Message, MessageCommand};
-use crate::provider::{verdict, Provider, Verdict};
+use crate::provider::{verdict, Provider, Verdict, CREDENTIALS_REFUSED};
 use crate::MessagingSettings;
+use casewire_tenancy::{Tenant, TenantCommand};
 
 pub const QUEUE: &str = "messaging.dispatch";
 /// The error code of a held text consent no longer allows when its time comes.
@@ -41,6 +42,8 @@ const MAX_ATTEMPTS: u32 = 8;
 const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 /// How often a text not seen in the provider's list yet is looked up again.
 const LOOK_AGAIN: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+/// How often a text held by a refusal of the tenant's credentials looks again.
+const HELD: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// What the provider says about an attempt whose outcome was lost.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +244,12 @@ impl Worker for Dispatcher {
         let body = m.body.clone().unwrap_or_default();
         let valid_for = facts.valid_for(m.purpose);
         let quiet_until = facts.release(m.purpose, None);
+        // The provider refuses the tenant's credentials: nothing goes, nothing is looked
+        // up, and nothing fails, until an admin sets them again (refusals.rs).
+        if let Some(reason) = &facts.refused {
+            let at = casewire_events::utc_now() + HELD;
+            return Ok(Outcome::RetryAt(at, format!("held: {reason}")));
+        }
         let Some(provider) = self.provider(facts.provider) else {
             let reason = format!("the organization has no SMS provider: an admin sets one with PUT /v1/tenants/{tenant}/sms-provider");
             record(
@@ -399,6 +408,22 @@ impl Worker for Dispatcher {
                 }
                 // Left in flight: the next run looks it up before anything is sent again.
                 Verdict::Unknown => Ok(Outcome::RetryAt(later(attempt, None), e.to_string())),
+                Verdict::CredentialsRefused => {
+                    let reason = e.reason();
+                    let refuse = TenantCommand::RefuseSmsCredentials {
+                        code: CREDENTIALS_REFUSED.to_string(),
+                        reason: format!(
+                            "{reason}; texts wait, queued, until an admin sets the provider again with PUT /v1/tenants/{tenant}/sms-provider"
+                        ),
+                    };
+                    let metadata = Metadata::new(Actor::Twilio).into_map();
+                    casewire_bus::record::<Tenant>(store, tenant, tenant, refuse, metadata).await?;
+                    let abandon = MessageCommand::Abandon {
+                        reason: e.to_string(),
+                    };
+                    record(store, tenant, id, &mut message, abandon).await?;
+                    Ok(Outcome::RetryAt(casewire_events::utc_now() + HELD, reason))
+                }
             },
         }
     }

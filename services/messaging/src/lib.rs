@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod message;
 pub mod messages;
 pub mod provider;
+pub mod refusals;
 pub mod reminders;
 pub mod template;
 
@@ -60,6 +61,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(dispatch::Outbox),
         Arc::new(reminders::Reminders),
         Arc::new(consents::Consents),
+        Arc::new(refusals::Refusals),
     ]
 }
 

@@ -105,11 +105,20 @@ pub enum Verdict {
     NotTaken,
     /// It may have been taken: look before trying again.
     Unknown,
+    /// The provider refused the tenant's credentials: not taken, and none of the tenant's
+    /// texts will be until an admin sets them again.
+    CredentialsRefused,
 }
+
+/// Twilio's "authentication failed".
+pub const CREDENTIALS_REFUSED: u32 = 20003;
 
 pub fn verdict(e: &SendError) -> Verdict {
     if e.code.is_some_and(casewire_sms::codes::is_transient) {
         return Verdict::NotTaken;
+    }
+    if e.code == Some(CREDENTIALS_REFUSED) {
+        return Verdict::CredentialsRefused;
     }
     match e.kind {
         FailureKind::Rejected | FailureKind::InvalidRequest => Verdict::Refused,

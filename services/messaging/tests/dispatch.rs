@@ -6,6 +6,7 @@ mod world;
 use casewire_bus::jobs::run_due;
 use casewire_messaging::message::MessageCommand;
 use casewire_sms::twilio::{Credentials, Delivery, Sender, TwilioClient};
+use casewire_tenancy::{SmsSettingsInput, TenantCommand};
 use world::{world, CLIENT, FROM, SID, TENANT, TOKEN};
 
 /// An attempt begun now, that Twilio may send for an hour.
@@ -332,4 +333,54 @@ async fn delivery_reports_carry_reasons_for_people_and_partially_delivered_count
     )
     .await;
     assert_eq!(w.message(&id).await.status, "partially_delivered");
+}
+
+/// Twilio's 20003 after the auth token was rotated in its console: the tenant's texts are
+/// held, queued, not failed, and the admin is told why; setting the provider again sends
+/// them (twilio.com/docs/api/errors/20003).
+#[tokio::test]
+async fn refused_credentials_hold_the_tenants_texts_until_the_provider_is_set_again() {
+    let w = world().await;
+    w.twilio.fail_next(2, 401, Some(20003));
+    let first = w.queue("Court is Monday").await;
+    let second = w.queue("Bring your lease").await;
+    w.dispatch().await;
+    w.catch_up().await;
+    let refusal = casewire_messaging::refusals::find(&w.store, TENANT)
+        .await
+        .unwrap()
+        .expect("the admin is told");
+    assert_eq!(refusal.code, "20003");
+    assert!(
+        refusal.reason.contains("sms-provider"),
+        "{}",
+        refusal.reason
+    );
+
+    let asked = w.twilio.requests_count();
+    w.dispatch().await;
+    assert_eq!(w.twilio.requests_count(), asked, "held: nothing is tried");
+    for id in [&first, &second] {
+        assert_eq!(w.message(id).await.status, "queued");
+    }
+
+    w.tenant(TenantCommand::ConfigureSms(SmsSettingsInput {
+        kind: "twilio".into(),
+        account_sid: Some(SID.into()),
+        auth_token: Some(TOKEN.into()),
+        from: Some(FROM.into()),
+        messaging_service_sid: None,
+        price_per_segment_usd: None,
+    }))
+    .await;
+    w.catch_up().await;
+    w.dispatch().await;
+    for id in [&first, &second] {
+        assert_eq!(w.message(id).await.status, "accepted");
+    }
+    assert_eq!(w.sent("Court is Monday") + w.sent("Bring your lease"), 2);
+    assert!(casewire_messaging::refusals::find(&w.store, TENANT)
+        .await
+        .unwrap()
+        .is_none());
 }

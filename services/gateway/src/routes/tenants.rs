@@ -225,6 +225,9 @@ pub(crate) struct SmsProviderView {
     auth_token_set: bool,
     /// Where to point the number's "A message comes in" webhook in the Twilio console.
     inbound_webhook_url: Option<String>,
+    /// The provider refused these credentials (Twilio's 20003: a token rotated in its
+    /// console?): the tenant's texts wait, queued, until they are set again.
+    refused: Option<casewire_messaging::refusals::Refusal>,
 }
 
 fn provider_view(gw: &Gateway, tenant: &str, s: casewire_tenancy::SmsSettings) -> SmsProviderView {
@@ -238,6 +241,7 @@ fn provider_view(gw: &Gateway, tenant: &str, s: casewire_tenancy::SmsSettings) -
             price_per_segment_usd: price,
             auth_token_set: false,
             inbound_webhook_url: None,
+            refused: None,
         },
         casewire_tenancy::SmsProvider::Twilio {
             account_sid,
@@ -254,6 +258,7 @@ fn provider_view(gw: &Gateway, tenant: &str, s: casewire_tenancy::SmsSettings) -
             inbound_webhook_url: gw
                 .public_url()
                 .map(|u| format!("{u}/webhooks/twilio/{tenant}/inbound")),
+            refused: None,
         },
     }
 }
@@ -314,7 +319,11 @@ pub(crate) async fn get_sms_provider(
             ))
         }
     };
-    Ok(axum::Json(provider_view(&gw, &tenant_id, settings)))
+    let mut view = provider_view(&gw, &tenant_id, settings);
+    view.refused = casewire_messaging::refusals::find(gw.store(), &tenant_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(view))
 }
 
 /// Sets the tenant's texting policy, whole: which consent each kind of text needs, quiet
