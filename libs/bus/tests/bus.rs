@@ -389,6 +389,7 @@ impl Echo {
             routing: None,
             routing_reason: None,
             flag: None,
+            media: Vec::new(),
             created_at: String::new(),
             updated_at: String::new(),
         })

@@ -54,12 +54,30 @@ pub struct Receive {
     pub body: String,
     /// Twilio's `OptOutType` (STOP, START, HELP) when its opt-out handling matched.
     pub opt_out_type: Option<String>,
+    /// Pictures and files the client sent (MMS), as Twilio holds them.
+    #[serde(default)]
+    pub media: Vec<casewire_events::message::Media>,
 }
 
 impl Command for Receive {
     const SERVICE: &'static str = SERVICE;
     const NAME: &'static str = "receive";
     type Answer = MessageView;
+}
+
+/// One picture or file of a client's text.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MediaView {
+    /// Its place among the text's media, from 0.
+    pub n: u32,
+    pub content_type: Option<String>,
+    pub size: Option<u64>,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: Option<String>,
+    /// Where to read it (`GET`, with a key that may read bodies); absent when refused.
+    pub url: Option<String>,
+    /// Why casewire did not keep it (its type or size).
+    pub refused: Option<String>,
 }
 
 /// A text's status, as Twilio's status callback reported it.
@@ -205,6 +223,9 @@ pub struct MessageView {
     /// Why staff should look at this client's text: it may revoke consent and does not
     /// clearly ("says it is the wrong number"). The client was sent one clarification.
     pub flag: Option<String>,
+    /// The pictures and files the client sent with it (MMS), as kept or refused.
+    #[serde(default)]
+    pub media: Vec<MediaView>,
     pub created_at: String,
     pub updated_at: String,
 }

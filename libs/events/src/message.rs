@@ -138,7 +138,33 @@ pub enum MessageEvent {
         provider_sid: String,
         /// Twilio's `OptOutType` (STOP, START, HELP) when its own keyword handling fired.
         opt_out_type: Option<String>,
+        /// Pictures and files the client sent (MMS), still at Twilio: messaging fetches,
+        /// seals and keeps each, then deletes it there (`MediaStored`, `MediaRefused`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        media: Vec<Media>,
     },
+    /// A client's picture or file, fetched from the provider and kept sealed with the
+    /// client's data key (erased with them); what it is, not what it shows.
+    MediaStored {
+        n: u32,
+        content_type: String,
+        size: u64,
+        /// SHA-256 of its bytes, hex: what a compliance officer checks a copy against.
+        sha256: String,
+    },
+    /// A client's picture or file casewire would not keep (its type or size), and why;
+    /// the client's text stays, without it.
+    MediaRefused { n: u32, reason: String },
+}
+
+/// One picture or file of an inbound MMS as the provider holds it: Twilio's Media SID
+/// (`ME…`) and the type Twilio says it is. Its URL is made from the tenant's account, the
+/// message's SID and this, never taken from the webhook, so no webhook can point casewire's
+/// credentials elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Media {
+    pub sid: String,
+    pub content_type: String,
 }
 
 /// Look-ups of an uncertain attempt that may fail before the text is `unknown`.

@@ -29,6 +29,10 @@ fn field_aad(tenant: &str, subject: &str) -> Vec<u8> {
     format!("casewire/field/{tenant}/{subject}").into_bytes()
 }
 
+fn bytes_aad(tenant: &str, subject: &str, context: &str) -> Vec<u8> {
+    format!("casewire/bytes/{tenant}/{subject}/{context}").into_bytes()
+}
+
 /// JSON pointers of every `{"$sealed": …}` node's inner object in a payload. Sealed nodes
 /// are not searched inside.
 fn sealed_paths(v: &Value, at: &mut String, out: &mut Vec<String>) {
@@ -101,6 +105,35 @@ impl Keys {
             );
         }
         Ok(())
+    }
+
+    /// `plain` sealed with `subject`'s data key, bound to `context` (what it is, so a
+    /// ciphertext moved to another row does not open).
+    pub(crate) async fn seal_bytes(
+        &self,
+        tenant: &str,
+        subject: &str,
+        context: &str,
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        let key = self.key_for_sealing(tenant, subject).await?;
+        Ok(key.seal(plain, &bytes_aad(tenant, subject, context)))
+    }
+
+    /// What [`Self::seal_bytes`] sealed, or `None` once the subject was erased.
+    pub(crate) async fn open_bytes(
+        &self,
+        tenant: &str,
+        subject: &str,
+        context: &str,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        let Some(key) = self.key_for_opening(tenant, subject).await? else {
+            return Ok(None);
+        };
+        key.open(sealed, &bytes_aad(tenant, subject, context))
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("sealed bytes of {subject}: {e}")))
     }
 
     /// Replaces every sealed node with its plaintext, or marks it erased.

@@ -115,6 +115,29 @@ impl EventStore {
         self.keys.seal_payload(tenant, value).await
     }
 
+    /// Seals bytes kept outside the log (a client's picture) with `subject`'s data key,
+    /// bound to `context`: erased with the subject, like its sealed fields.
+    pub async fn seal_bytes(
+        &self,
+        tenant: &str,
+        subject: &str,
+        context: &str,
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.keys.seal_bytes(tenant, subject, context, plain).await
+    }
+
+    /// Opens what [`Self::seal_bytes`] sealed: `None` once the subject was erased.
+    pub async fn open_bytes(
+        &self,
+        tenant: &str,
+        subject: &str,
+        context: &str,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        self.keys.open_bytes(tenant, subject, context, sealed).await
+    }
+
     /// Destroys a subject's data key. Record the erasure as an event first: this is the
     /// step that makes it real, and it cannot be undone.
     pub async fn destroy_data_key(&self, tenant: &str, subject: &str) -> Result<()> {

@@ -543,6 +543,105 @@ impl TwilioClient {
         ))
     }
 
+    /// A message's Media resource, made from the account, the message and the media SIDs
+    /// (never a URL from a webhook, so casewire's credentials go only to Twilio's API).
+    fn media_url(
+        &self,
+        creds: &Credentials,
+        message_sid: &str,
+        media_sid: &str,
+    ) -> Result<String, SendError> {
+        let sid_like = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+        if !(sid_like(message_sid) && sid_like(media_sid)) {
+            return Err(local_error(
+                FailureKind::InvalidRequest,
+                "a message or media SID is letters and digits only",
+            ));
+        }
+        let messages = self.messages_url(creds)?;
+        let base = messages.trim_end_matches(".json");
+        Ok(format!("{base}/{message_sid}/Media/{media_sid}"))
+    }
+
+    /// The bytes and type of one picture or file of an inbound MMS (Twilio answers the
+    /// Media resource without `.json` with its content, through a redirect reqwest follows,
+    /// dropping the credentials on the way to another host). More than `max_bytes` is
+    /// refused unread past the limit.
+    pub async fn fetch_media(
+        &self,
+        creds: &Credentials,
+        message_sid: &str,
+        media_sid: &str,
+        max_bytes: u64,
+    ) -> Result<(String, Vec<u8>), SendError> {
+        let url = self.media_url(creds, message_sid, media_sid)?;
+        self.retrying(
+            creds,
+            "Twilio's media could not be read",
+            |e| e.retryable,
+            || async {
+                let mut response = self
+                    .http
+                    .get(&url)
+                    .basic_auth(&creds.account_sid, Some(&creds.auth_token))
+                    .send()
+                    .await
+                    .map_err(transport_error)?;
+                let status = response.status().as_u16();
+                if !(200..300).contains(&status) {
+                    let bytes = response.bytes().await.map_err(transport_error)?;
+                    return Err(twilio_error(status, None, &bytes));
+                }
+                let content_type = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/octet-stream")
+                    .to_ascii_lowercase();
+                let mut bytes = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() as u64 > max_bytes {
+                        return Err(SendError {
+                            http_status: status,
+                            code: None,
+                            message: format!("the media is larger than {max_bytes} bytes"),
+                            retryable: false,
+                            kind: FailureKind::Rejected,
+                            retry_after: None,
+                        });
+                    }
+                }
+                Ok((content_type, bytes))
+            },
+        )
+        .await
+    }
+
+    /// Deletes one picture or file of a message at Twilio, once casewire keeps it: the
+    /// client's papers are not left in Twilio's storage. Already gone (404) is done.
+    pub async fn delete_media(
+        &self,
+        creds: &Credentials,
+        message_sid: &str,
+        media_sid: &str,
+    ) -> Result<(), SendError> {
+        let url = format!("{}.json", self.media_url(creds, message_sid, media_sid)?);
+        match self
+            .retrying(
+                creds,
+                "Twilio's media could not be deleted",
+                |e| e.retryable,
+                || self.exchange(creds, self.http.delete(&url)),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.http_status == 404 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Makes one authenticated request and returns a 2xx answer's status and body, or
     /// Twilio's error.
     async fn exchange(

@@ -96,6 +96,8 @@ struct Inner {
     held: usize,
     redacted: bool,
     lag: chrono::TimeDelta,
+    /// Media of inbound MMS by SID: (account, message SID, content type, bytes).
+    media: HashMap<String, (String, String, String, Vec<u8>)>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -129,6 +131,10 @@ impl FakeTwilio {
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
                 post(create_message).get(list_messages),
+            )
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media}",
+                axum::routing::get(get_media).delete(delete_media),
             )
             .fallback(not_found)
             .with_state(shared.clone());
@@ -333,12 +339,33 @@ impl FakeTwilio {
         body: &str,
         opt_out_type: Option<&str>,
     ) -> (u16, String) {
+        self.send_inbound_with_media(url, account_sid, from, to, body, opt_out_type, &[])
+            .await
+    }
+
+    /// An inbound MMS: like [`send_inbound`](Self::send_inbound), with each `(content
+    /// type, bytes)` kept by the fake as a Media resource of the message (`MM…`), listed as
+    /// `NumMedia`, `MediaUrl{n}` and `MediaContentType{n}` as Twilio sends them, readable
+    /// (with the account's credentials) and deletable until deleted ([`media_left`]).
+    ///
+    /// [`media_left`]: Self::media_left
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_inbound_with_media(
+        &self,
+        url: &str,
+        account_sid: &str,
+        from: &str,
+        to: &str,
+        body: &str,
+        opt_out_type: Option<&str>,
+        media: &[(&str, &[u8])],
+    ) -> (u16, String) {
         let token = lock(&self.shared)
             .accounts
             .get(account_sid)
             .cloned()
             .unwrap_or_else(|| panic!("account {account_sid} is not registered in the fake"));
-        let sid = new_sid("SM");
+        let sid = new_sid(if media.is_empty() { "SM" } else { "MM" });
         let segments = casewire_sms::segments::count(body).segments.to_string();
         let mut params = vec![
             pair("MessageSid", &sid),
@@ -348,7 +375,7 @@ impl FakeTwilio {
             pair("From", from),
             pair("To", to),
             pair("Body", body),
-            pair("NumMedia", "0"),
+            pair("NumMedia", &media.len().to_string()),
             pair("NumSegments", &segments),
             pair("SmsStatus", "received"),
             pair("ApiVersion", API_VERSION),
@@ -361,7 +388,32 @@ impl FakeTwilio {
         if let Some(kind) = opt_out_type {
             params.push(pair("OptOutType", kind));
         }
+        for (i, (content_type, bytes)) in media.iter().enumerate() {
+            let media_sid = new_sid("ME");
+            params.push(pair(
+                &format!("MediaUrl{i}"),
+                &format!(
+                    "{}/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media/{media_sid}",
+                    self.url
+                ),
+            ));
+            params.push(pair(&format!("MediaContentType{i}"), content_type));
+            lock(&self.shared).media.insert(
+                media_sid,
+                (
+                    account_sid.to_owned(),
+                    sid.clone(),
+                    (*content_type).to_owned(),
+                    bytes.to_vec(),
+                ),
+            );
+        }
         self.post_signed(&token, url, &params).await
+    }
+
+    /// How many media of inbound MMS the fake still holds (not deleted).
+    pub fn media_left(&self) -> usize {
+        lock(&self.shared).media.len()
     }
 
     async fn post_signed(
@@ -602,6 +654,55 @@ fn message_resource(record: &SentRecord, redacted: bool) -> Value {
 /// date-time; `DateSent>`/`DateSent<` for on-or-after and on-or-before it; a message with
 /// no `date_sent` never matches), `PageSize` at a time with Twilio's `Page`/`PageToken`
 /// paging.
+/// `GET …/Messages/{sid}/Media/{ME…}`: the content, as Twilio answers a Media resource
+/// without `.json` (with the account's credentials).
+async fn get_media(
+    State(shared): State<Shared>,
+    Path((account_sid, message_sid, media)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = basic_auth(&headers);
+    let mut inner = lock(&shared);
+    if let Some(refused) = refusal(&mut inner, auth.as_ref(), &account_sid) {
+        return refused;
+    }
+    match inner.media.get(&media) {
+        Some((account, message, content_type, bytes))
+            if *account == account_sid && *message == message_sid =>
+        {
+            (
+                [(header::CONTENT_TYPE, content_type.clone())],
+                bytes.clone(),
+            )
+                .into_response()
+        }
+        _ => twilio_error(404, Some(20404), "The requested resource was not found"),
+    }
+}
+
+/// `DELETE …/Messages/{sid}/Media/{ME…}.json`: 204, and it is gone.
+async fn delete_media(
+    State(shared): State<Shared>,
+    Path((account_sid, message_sid, media)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = basic_auth(&headers);
+    let mut inner = lock(&shared);
+    if let Some(refused) = refusal(&mut inner, auth.as_ref(), &account_sid) {
+        return refused;
+    }
+    let media = media.trim_end_matches(".json");
+    let ours = inner
+        .media
+        .get(media)
+        .is_some_and(|(account, message, ..)| *account == account_sid && *message == message_sid);
+    if !ours {
+        return twilio_error(404, Some(20404), "The requested resource was not found");
+    }
+    inner.media.remove(media);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// A `DateSent` filter's value.
 enum Bound {
     Day(NaiveDate),

@@ -307,9 +307,25 @@ impl Deliverer {
                     body,
                     segments,
                     encoding,
+                    media,
                     ..
                 } = serde_json::from_str(&e.payload)?
                 {
+                    // Pictures and files as links on casewire's API, read with the
+                    // integration's own key (they may be kept a moment after this is sent:
+                    // a 404 then is worth a retry).
+                    data["media"] = media
+                        .iter()
+                        .enumerate()
+                        .map(|(n, m)| {
+                            json!({
+                                "n": n,
+                                "content_type": m.content_type,
+                                "url": format!("/v1/messages/{message_id}/media/{n}"),
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                        .into();
                     data["direction"] = "inbound".into();
                     data["from"] = from.into();
                     data["to"] = to.into();

@@ -287,6 +287,7 @@ impl Commands {
             body: body.body,
             provider_sid: body.provider_sid.clone(),
             opt_out_type: body.opt_out_type,
+            media: body.media,
         };
         casewire_bus::record::<Message>(
             &self.store,

@@ -409,6 +409,11 @@ impl Worker for Dispatcher {
                 // Left in flight: the next run looks it up before anything is sent again.
                 Verdict::Unknown => Ok(Outcome::RetryAt(later(attempt, None), e.to_string())),
                 Verdict::CredentialsRefused => {
+                    // The text's own outcome first: it did not go, and may go later.
+                    let abandon = MessageCommand::Abandon {
+                        reason: e.to_string(),
+                    };
+                    record(store, tenant, id, &mut message, abandon).await?;
                     let reason = e.reason();
                     let refuse = TenantCommand::RefuseSmsCredentials {
                         code: CREDENTIALS_REFUSED.to_string(),
@@ -417,11 +422,14 @@ impl Worker for Dispatcher {
                         ),
                     };
                     let metadata = Metadata::new(Actor::Twilio).into_map();
-                    casewire_bus::record::<Tenant>(store, tenant, tenant, refuse, metadata).await?;
-                    let abandon = MessageCommand::Abandon {
-                        reason: e.to_string(),
-                    };
-                    record(store, tenant, id, &mut message, abandon).await?;
+                    // Texts refused at the same moment race to record it: one is enough, and
+                    // a text that finds none recorded meets the refusal again and records it.
+                    if let Err(e) =
+                        casewire_bus::record::<Tenant>(store, tenant, tenant, refuse, metadata)
+                            .await
+                    {
+                        tracing::warn!(tenant, error = %e.message, "the refusal of the tenant's credentials was not recorded this time");
+                    }
                     Ok(Outcome::RetryAt(casewire_events::utc_now() + HELD, reason))
                 }
             },

@@ -7,6 +7,7 @@ mod checks;
 mod commands;
 pub mod consents;
 pub mod dispatch;
+pub mod media;
 pub mod message;
 pub mod messages;
 pub mod provider;
@@ -62,6 +63,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(reminders::Reminders),
         Arc::new(consents::Consents),
         Arc::new(refusals::Refusals),
+        Arc::new(media::MediaQueue),
     ]
 }
 
@@ -85,9 +87,10 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
         }))
         .worker(dispatch::Dispatcher {
             settings,
-            twilio,
+            twilio: twilio.clone(),
             reader,
         })
         .worker(reminders::Scheduler)
         .worker(reminders::Replanner)
+        .worker(media::MediaFetcher { twilio })
 }

@@ -3,7 +3,7 @@
 
 use casewire_bus::Refusal;
 use casewire_events::message::{
-    client_subject, moves, status_rank, MessageEvent, Purpose, MAX_LOOKUPS,
+    client_subject, moves, status_rank, Media, MessageEvent, Purpose, MAX_LOOKUPS,
 };
 use casewire_events::Sealed;
 use casewire_sms::segments;
@@ -31,6 +31,10 @@ pub struct Message {
     /// Look-ups of the attempt in flight that failed.
     pub lookups_failed: u32,
     pub last_reason: Option<String>,
+    /// An inbound text's pictures and files, as the provider holds them.
+    pub media: Vec<Media>,
+    /// Those kept or refused, by their place in `media`.
+    pub media_done: std::collections::BTreeSet<u32>,
 }
 
 /// An attempt that may have reached the provider.
@@ -98,6 +102,19 @@ pub enum MessageCommand {
         body: String,
         provider_sid: String,
         opt_out_type: Option<String>,
+        media: Vec<Media>,
+    },
+    /// One of an inbound text's pictures or files, kept.
+    StoreMedia {
+        n: u32,
+        content_type: String,
+        size: u64,
+        sha256: String,
+    },
+    /// One of an inbound text's pictures or files, not kept, and why.
+    RefuseMedia {
+        n: u32,
+        reason: String,
     },
 }
 
@@ -126,6 +143,11 @@ impl Refusal for MessageError {
 impl Message {
     pub fn is_outbound(&self) -> bool {
         self.direction.as_deref() == Some("outbound")
+    }
+
+    /// Whether picture or file `n` of an inbound text is still to be kept or refused.
+    pub fn awaits_media(&self, n: u32) -> bool {
+        (n as usize) < self.media.len() && !self.media_done.contains(&n)
     }
 
     /// Accepted by the provider, failed, or beyond telling: dispatch has nothing left to do.
@@ -352,12 +374,35 @@ impl Aggregate for Message {
                     ignored(self)
                 }
             }
+            C::StoreMedia {
+                n,
+                content_type,
+                size,
+                sha256,
+            } => {
+                if !self.awaits_media(n) {
+                    return Ok(());
+                }
+                MessageEvent::MediaStored {
+                    n,
+                    content_type,
+                    size,
+                    sha256,
+                }
+            }
+            C::RefuseMedia { n, reason } => {
+                if !self.awaits_media(n) {
+                    return Ok(());
+                }
+                MessageEvent::MediaRefused { n, reason }
+            }
             C::Receive {
                 from,
                 to,
                 body,
                 provider_sid,
                 opt_out_type,
+                media,
             } => {
                 if self.direction.is_some() {
                     // Twilio retries a webhook it thinks failed: the same MessageSid is the same text.
@@ -372,6 +417,7 @@ impl Aggregate for Message {
                     encoding: encoding_name(count.encoding).into(),
                     provider_sid,
                     opt_out_type,
+                    media,
                 }
             }
         };
@@ -445,6 +491,7 @@ impl Aggregate for Message {
                 from,
                 body,
                 provider_sid,
+                media,
                 ..
             } => {
                 self.direction = Some("inbound".into());
@@ -452,6 +499,10 @@ impl Aggregate for Message {
                 self.body = body.value().cloned();
                 self.provider_sid = Some(provider_sid);
                 self.status = "received".into();
+                self.media = media;
+            }
+            E::MediaStored { n, .. } | E::MediaRefused { n, .. } => {
+                self.media_done.insert(n);
             }
         }
     }
@@ -787,6 +838,54 @@ mod tests {
             .then_expect_events(vec![accepted()]);
     }
 
+    fn media() -> Media {
+        Media {
+            sid: format!("ME{}", "0".repeat(32)),
+            content_type: "image/jpeg".into(),
+        }
+    }
+
+    #[test]
+    fn each_picture_of_an_inbound_text_is_kept_or_refused_once() {
+        let received = MessageEvent::InboundReceived {
+            from: "+13125550100".into(),
+            to: "+13125550199".into(),
+            body: Sealed::new("client:+13125550100", String::new()),
+            segments: 1,
+            encoding: "GSM-7".into(),
+            provider_sid: "MM9".into(),
+            opt_out_type: None,
+            media: vec![media()],
+        };
+        let store = || MessageCommand::StoreMedia {
+            n: 0,
+            content_type: "image/jpeg".into(),
+            size: 3,
+            sha256: "abc".into(),
+        };
+        let stored = MessageEvent::MediaStored {
+            n: 0,
+            content_type: "image/jpeg".into(),
+            size: 3,
+            sha256: "abc".into(),
+        };
+        Given::with(())
+            .given(vec![received.clone()])
+            .when(store())
+            .then_expect_events(vec![stored.clone()]);
+        Given::with(())
+            .given(vec![received.clone(), stored])
+            .when(store())
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given(vec![received])
+            .when(MessageCommand::RefuseMedia {
+                n: 1,
+                reason: "no such picture".into(),
+            })
+            .then_expect_events(vec![]);
+    }
+
     #[test]
     fn the_same_inbound_text_twice_is_recorded_once() {
         let receive = || MessageCommand::Receive {
@@ -795,6 +894,7 @@ mod tests {
             body: "¿Cuándo es la audiencia?".into(),
             provider_sid: "SM9".into(),
             opt_out_type: None,
+            media: vec![media()],
         };
         let received = MessageEvent::InboundReceived {
             from: "+13125550100".into(),
@@ -807,6 +907,7 @@ mod tests {
             encoding: "UCS-2".into(),
             provider_sid: "SM9".into(),
             opt_out_type: None,
+            media: vec![media()],
         };
         Given::with(())
             .given_no_previous_events()

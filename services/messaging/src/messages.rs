@@ -261,8 +261,57 @@ async fn apply_message(
         }
         // In the trail only: the row shows where the text is.
         MessageEvent::StatusIgnored { .. } | MessageEvent::LookupFailed { .. } => {}
+        MessageEvent::MediaStored {
+            n,
+            content_type,
+            size,
+            sha256,
+        } => add_media(tx, e, serde_json::json!({"n": n, "content_type": content_type, "size": size, "sha256": sha256})).await?,
+        MessageEvent::MediaRefused { n, reason } => {
+            add_media(tx, e, serde_json::json!({"n": n, "refused": reason})).await?
+        }
     }
     Ok(())
+}
+
+/// Lists one of a text's media on its row: one JSON object per line, appended.
+async fn add_media(
+    tx: &mut Transaction<'static, Any>,
+    e: &RecordedEvent,
+    item: serde_json::Value,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE messaging_messages SET media = COALESCE(media, '') || $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(format!("{item}\n"))
+        .bind(&e.tenant_id)
+        .bind(&e.aggregate_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A row's media as the API shows them.
+fn media_views(message_id: &str, lines: Option<&str>) -> Vec<MediaView> {
+    let mut views: Vec<MediaView> = lines
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .map(|m| {
+            let n = m["n"].as_u64().unwrap_or_default() as u32;
+            let refused = m["refused"].as_str().map(str::to_string);
+            MediaView {
+                n,
+                content_type: m["content_type"].as_str().map(str::to_string),
+                size: m["size"].as_u64(),
+                sha256: m["sha256"].as_str().map(str::to_string),
+                url: refused
+                    .is_none()
+                    .then(|| format!("/v1/messages/{message_id}/media/{n}")),
+                refused,
+            }
+        })
+        .collect();
+    views.sort_by_key(|m| m.n);
+    views
 }
 
 /// A text's dispatch is over without the provider's acceptance: `failed`, or `unknown`,
@@ -337,7 +386,7 @@ async fn insert(
     Ok(())
 }
 
-pub use casewire_contract::messaging::MessageView;
+pub use casewire_contract::messaging::{MediaView, MessageView};
 
 /// A text just queued, as the API shows it: from its recorded event and the body the
 /// command had in memory, so `send` answers without reading the row back.
@@ -372,6 +421,7 @@ pub fn queued(e: &RecordedEvent, body: Option<String>) -> anyhow::Result<Message
         routing: None,
         routing_reason: None,
         flag: None,
+        media: Vec::new(),
         created_at: e.recorded_at.clone(),
         updated_at: e.recorded_at.clone(),
     })
@@ -395,12 +445,13 @@ struct Row {
     routing: Option<String>,
     routing_reason: Option<String>,
     flag: Option<String>,
+    media: Option<String>,
     created_at: String,
     updated_at: String,
 }
 
 const COLUMNS: &str = "id, case_id, direction, phone, body, status, error_code, error_reason, segments, encoding, price_micros, \
-                       purpose, deliver_after, routing, routing_reason, flag, created_at, updated_at";
+                       purpose, deliver_after, routing, routing_reason, flag, media, created_at, updated_at";
 
 async fn views(
     store: &EventStore,
@@ -411,6 +462,7 @@ async fn views(
     for r in rows {
         let body: Sealed<String> =
             serde_json::from_value(store.open_payload(tenant, &r.body).await?)?;
+        let media = media_views(&r.id, r.media.as_deref());
         out.push(MessageView {
             id: r.id,
             case_id: r.case_id,
@@ -428,6 +480,7 @@ async fn views(
             routing: r.routing,
             routing_reason: r.routing_reason,
             flag: r.flag,
+            media,
             created_at: r.created_at,
             updated_at: r.updated_at,
         });

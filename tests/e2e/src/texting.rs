@@ -585,6 +585,99 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         .await;
     assert_eq!(s, 403, "tenant A's token does not sign for tenant B");
 
+    // A picture of the eviction notice and a video, by MMS: the picture is kept (sealed),
+    // shown on the thread with its hash and read back as sent; the video is refused with
+    // why; both are deleted at Twilio once settled; another tenant cannot read it.
+    let notice: &[u8] = b"\xff\xd8\xff\xe0 a JPEG of the notice";
+    let (s, _) = twilio
+        .send_inbound_with_media(
+            &inbound_url,
+            ACCOUNT_A,
+            CLIENT,
+            NUMBER_A,
+            "Here is the notice",
+            None,
+            &[("image/jpeg", notice), ("video/mp4", b"a video")],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let thread = api
+        .wait_get("the MMS kept on the thread", path, &advocate, |t| {
+            t.as_array().unwrap().iter().any(|m| {
+                m["body"] == "Here is the notice"
+                    && m["media"].as_array().is_some_and(|a| a.len() == 2)
+            })
+        })
+        .await;
+    let mms = thread
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["body"] == "Here is the notice")
+        .unwrap();
+    let (kept, refused) = (&mms["media"][0], &mms["media"][1]);
+    let sha256 = sha256_hex(notice);
+    assert_eq!(
+        (&kept["content_type"], &kept["size"], &kept["sha256"]),
+        (&json!("image/jpeg"), &json!(notice.len()), &json!(sha256)),
+        "{mms}"
+    );
+    assert!(
+        refused["refused"]
+            .as_str()
+            .is_some_and(|r| r.contains("video/mp4")),
+        "{mms}"
+    );
+    let url = kept["url"].as_str().unwrap();
+    let read = |key: String| {
+        let url = format!("{}{url}", api.base);
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let content_type = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, content_type, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    assert_eq!(
+        read(advocate.clone()).await,
+        (200, Some("image/jpeg".to_string()), notice.to_vec())
+    );
+    assert_eq!(
+        read(b_admin.clone()).await.0,
+        404,
+        "another tenant's is not found"
+    );
+    crate::wait_for(
+        "the media deleted at Twilio",
+        Duration::from_secs(20),
+        || async { (twilio.media_left() == 0).then_some(()) },
+    )
+    .await;
+
+    wait_for(
+        "the CMS to have the MMS with links to its media",
+        Duration::from_secs(30),
+        || async {
+            cms.verified(&secret)
+                .iter()
+                .any(|w| {
+                    w["type"] == "message.inbound"
+                        && w["data"]["body"] == "Here is the notice"
+                        && w["data"]["media"][0]["url"] == json!(url)
+                })
+                .then_some(())
+        },
+    )
+    .await;
+
     // The audit trail holds all of it, intact.
     let (s, v) = api.get("/v1/audit/verify", &admin).await;
     assert_eq!(s, 200, "{v}");
@@ -601,4 +694,10 @@ fn casewire_sms_sign(token: &str, url: &str, form: &[(&str, &str)]) -> String {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     casewire_sms::signature::sign(token, url, &params)
+}
+
+/// SHA-256, hex, as casewire reports a kept picture's.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

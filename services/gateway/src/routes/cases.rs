@@ -171,6 +171,39 @@ pub(crate) async fn message(
         .ok_or_else(|| ApiError::not_found("no such message"))
 }
 
+/// One picture or file a client sent with a text (MMS), as casewire keeps it (sealed with
+/// the client's data key, opened for this answer). Its `sha256` on the message says what
+/// these bytes hash to.
+#[utoipa::path(get, path = "/v1/messages/{message_id}/media/{n}", tag = "messages", security(("api_key" = [])), params(
+    ("n" = u32, Path, description = "its place among the text's media, from 0"),
+), responses(
+    (status = 200, description = "its bytes, with its Content-Type", content_type = "application/octet-stream"),
+    (status = 404, description = "no such message or media (or another tenant's), or erased with the client"),
+))]
+pub(crate) async fn media(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path((message_id, n)): Path<(String, u32)>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let tenant = auth.own_tenant(READING)?;
+    let (content_type, bytes) = casewire_messaging::media::read(gw.store(), tenant, &message_id, n)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such picture or file"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            // A client's papers: not cached, not sniffed into something else.
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// Inbound texts from numbers that belong to no case, oldest first.
 #[utoipa::path(get, path = "/v1/inbox/unrouted", tag = "messages", security(("api_key" = [])), responses(
     (status = 200, body = [MessageView]),

@@ -59,6 +59,7 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/messages/{message_id}/case", put(cases::file_on_case))
         .route("/v1/inbox/unrouted", get(cases::unrouted))
         .route("/v1/inbox/flagged", get(cases::flagged))
+        .route("/v1/messages/{message_id}/media/{n}", get(cases::media))
         .route("/v1/consents", get(consents::list))
         .route(
             "/v1/consents/{phone}",

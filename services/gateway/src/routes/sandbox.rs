@@ -70,6 +70,7 @@ pub(crate) async fn inbound(
         to: "sandbox".to_string(),
         body: reply.body,
         opt_out_type: None,
+        media: Vec::new(),
     };
     let view = gw.ask(&auth, &tenant, inbound).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))

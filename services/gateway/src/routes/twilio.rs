@@ -108,6 +108,7 @@ fn as_inbound(params: &[(String, String)]) -> Result<Receive, String> {
             "Body is {characters} characters; Twilio delivers at most 1,600"
         ));
     }
+    let media = media(params, sid)?;
     let opt_out_type = param(params, "OptOutType").filter(|t| !t.is_empty());
     if let Some(t) = opt_out_type.filter(|t| !["STOP", "START", "HELP"].contains(t)) {
         return Err(format!(
@@ -120,7 +121,54 @@ fn as_inbound(params: &[(String, String)]) -> Result<Receive, String> {
         to,
         body: body.to_string(),
         opt_out_type: opt_out_type.map(str::to_string),
+        media,
     })
+}
+
+/// Twilio's most media in one message.
+const MAX_MEDIA: usize = 10;
+
+/// The pictures and files of an MMS: `NumMedia`, and for each `MediaUrl{n}` (a Media
+/// resource of this message at Twilio, whose SID is kept: the URL is never fetched as
+/// given) and `MediaContentType{n}`.
+fn media(
+    params: &[(String, String)],
+    message_sid: &str,
+) -> Result<Vec<casewire_events::message::Media>, String> {
+    let count = match param(params, "NumMedia").filter(|n| !n.is_empty()) {
+        None => 0,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= MAX_MEDIA)
+            .ok_or_else(|| format!("NumMedia {n:?} is not 0 to {MAX_MEDIA}"))?,
+    };
+    (0..count)
+        .map(|i| {
+            let url = param(params, &format!("MediaUrl{i}"))
+                .ok_or_else(|| format!("NumMedia is {count} and there is no MediaUrl{i}"))?;
+            let sid = url
+                .strip_suffix('/')
+                .unwrap_or(url)
+                .rsplit_once(&format!("/Messages/{message_sid}/Media/"))
+                .map(|(_, sid)| sid)
+                .filter(|sid| {
+                    sid.len() == 34
+                        && sid.starts_with("ME")
+                        && sid.bytes().skip(2).all(|b| b.is_ascii_hexdigit())
+                })
+                .ok_or_else(|| {
+                    format!("MediaUrl{i} is not a Media resource of this message at Twilio")
+                })?;
+            let content_type = param(params, &format!("MediaContentType{i}"))
+                .filter(|t| t.len() <= 100 && t.contains('/') && !t.contains(char::is_whitespace))
+                .ok_or_else(|| format!("MediaContentType{i} is not a media type"))?;
+            Ok(casewire_events::message::Media {
+                sid: sid.to_string(),
+                content_type: content_type.to_ascii_lowercase(),
+            })
+        })
+        .collect()
 }
 
 fn twilio_metadata(headers: &HeaderMap) -> Metadata {
