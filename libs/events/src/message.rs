@@ -62,6 +62,10 @@ pub enum MessageEvent {
         /// The client's text this answers (a HELP or STOP reply).
         #[serde(default)]
         in_reply_to: Option<String>,
+        /// After this (RFC 3339), the text is of no use: a reminder once its appointment
+        /// has begun. It is not sent then, and the provider is told to drop it by then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
     },
     /// casewire refused to send a text: the client opted out, or has not consented to this
     /// purpose. Nothing went to the provider; the record shows the refusal was enforced.

@@ -224,6 +224,7 @@ impl Commands {
             purpose: body.purpose,
             deliver_after,
             in_reply_to: None,
+            expires_at: None,
         };
         // A new message: nothing to read first (a retry racing its first request loses the
         // append and answers the first one's text). Its row and its outbox job are written
@@ -261,6 +262,7 @@ impl Commands {
             purpose: Purpose::System,
             deliver_after: None,
             in_reply_to: body.in_reply_to,
+            expires_at: None,
         };
         match casewire_bus::record::<Message>(&self.store, &tenant, &body.id, queue, metadata).await
         {

@@ -36,6 +36,8 @@ use casewire_tenancy::{Tenant, TenantCommand};
 pub const QUEUE: &str = "messaging.dispatch";
 /// The error code of a held text consent no longer allows when its time comes.
 pub const WITHDRAWN: &str = "consent_withdrawn";
+/// The error code of a text not sent because it was of no use any more.
+pub const EXPIRED: &str = "expired";
 /// Attempts before a text the provider keeps not taking is failed.
 const MAX_ATTEMPTS: u32 = 8;
 /// How far the provider's clock and ours may disagree.
@@ -242,7 +244,29 @@ impl Worker for Dispatcher {
             }
         }
         let body = m.body.clone().unwrap_or_default();
-        let valid_for = facts.valid_for(m.purpose);
+        // A text of no use any more (a reminder whose appointment has begun) is not sent,
+        // and the provider is told to drop it by then.
+        let now = casewire_events::utc_now();
+        let expires = match &m.expires_at {
+            Some(at) => Some(DateTime::parse_from_rfc3339(at)?.with_timezone(&Utc)),
+            None => None,
+        };
+        if let Some(at) = expires.filter(|at| *at <= now) {
+            if m.in_flight.is_none() {
+                let fail = MessageCommand::Fail {
+                    error_code: Some(EXPIRED.into()),
+                    reason: format!("not sent: it was of use until {at}, and that has passed"),
+                };
+                record(store, tenant, id, &mut message, fail).await?;
+                return Ok(Outcome::Recorded);
+            }
+        }
+        let valid_for = match expires {
+            Some(at) => facts
+                .valid_for(m.purpose)
+                .min((at - now).num_seconds().clamp(1, u32::MAX.into()) as u32),
+            None => facts.valid_for(m.purpose),
+        };
         let quiet_until = facts.release(m.purpose, None);
         // The provider refuses the tenant's credentials: nothing goes, nothing is looked
         // up, and nothing fails, until an admin sets them again (refusals.rs).

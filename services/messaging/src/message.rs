@@ -33,6 +33,8 @@ pub struct Message {
     pub last_reason: Option<String>,
     /// An inbound text's pictures and files, as the provider holds them.
     pub media: Vec<Media>,
+    /// After this, an outbound text is of no use (a reminder's appointment has begun).
+    pub expires_at: Option<String>,
     /// Those kept or refused, by their place in `media`.
     pub media_done: std::collections::BTreeSet<u32>,
 }
@@ -57,6 +59,8 @@ pub enum MessageCommand {
         purpose: Purpose,
         deliver_after: Option<String>,
         in_reply_to: Option<String>,
+        /// When the text is of no use any more (a reminder's appointment).
+        expires_at: Option<String>,
     },
     /// Consent said no: record that the text was refused, and why.
     Refuse {
@@ -190,6 +194,7 @@ impl Aggregate for Message {
                 purpose,
                 deliver_after,
                 in_reply_to,
+                expires_at,
             } => {
                 if self.direction.is_some() {
                     return Err(MessageError::Exists);
@@ -207,6 +212,7 @@ impl Aggregate for Message {
                     purpose,
                     deliver_after,
                     in_reply_to,
+                    expires_at,
                 }
             }
             C::Refuse {
@@ -434,11 +440,13 @@ impl Aggregate for Message {
                 body,
                 deliver_after,
                 purpose,
+                expires_at,
                 ..
             } => {
                 self.direction = Some("outbound".into());
                 self.case_id = case_id;
                 self.deliver_after = deliver_after;
+                self.expires_at = expires_at;
                 self.purpose = purpose;
                 self.phone = to;
                 self.body = body.value().cloned();
@@ -544,6 +552,7 @@ mod tests {
             purpose: Purpose::Conversation,
             deliver_after: None,
             in_reply_to: None,
+            expires_at: None,
         }
     }
 
@@ -583,6 +592,7 @@ mod tests {
                 purpose: Purpose::Conversation,
                 deliver_after: None,
                 in_reply_to: None,
+                expires_at: None,
             })
             .then_expect_events(vec![queued()]);
     }
@@ -599,6 +609,7 @@ mod tests {
                 purpose: Purpose::Conversation,
                 deliver_after: None,
                 in_reply_to: None,
+                expires_at: None,
             })
             .then_expect_error_message(
                 "body: the message body is 1601 characters long; Twilio accepts at most 1600",
@@ -660,6 +671,7 @@ mod tests {
                 purpose: Purpose::Reminder,
                 deliver_after: Some("2026-11-30T14:00:00.000000Z".into()),
                 in_reply_to,
+                expires_at: None,
             },
             _ => unreachable!(),
         };

@@ -404,13 +404,15 @@ async fn record(
         .map(drop)
 }
 
-/// Queues a decided reminder text under its own id: asked twice, it is queued once.
+/// Queues a decided reminder text under its own id: asked twice, it is queued once. It is
+/// of no use once its appointment has begun.
 async fn queue(
     store: &EventStore,
     tenant: &str,
-    case_id: &str,
+    state: &AppointmentState,
     text: &SentText,
 ) -> anyhow::Result<()> {
+    let case_id = &state.case_id;
     let price = crate::checks::price(store, tenant)
         .await?
         .unwrap_or(casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS);
@@ -422,6 +424,7 @@ async fn queue(
         purpose: Purpose::Reminder,
         deliver_after: None,
         in_reply_to: None,
+        expires_at: state.appointment.as_ref().map(|a| a.starts_at.clone()),
     };
     let metadata = Metadata::new(Actor::System).into_map();
     match casewire_bus::record::<Message>(store, tenant, &text.message_id, queue, metadata).await {
@@ -493,7 +496,7 @@ impl Worker for Scheduler {
         };
         // A text decided before a crash is queued now, under the same id.
         if let Some(sent) = &reminder.sent {
-            queue(store, tenant, &state.case_id, sent).await?;
+            queue(store, tenant, &state, sent).await?;
         }
         let waiting = matches!(
             reminder.state,
@@ -525,7 +528,7 @@ impl Worker for Scheduler {
             Err(e) => anyhow::bail!(e.message),
         }
         if let Some(text) = text {
-            queue(store, tenant, &state.case_id, &text).await?;
+            queue(store, tenant, &state, &text).await?;
         }
         Ok(Outcome::Done)
     }

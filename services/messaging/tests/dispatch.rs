@@ -384,3 +384,50 @@ async fn refused_credentials_hold_the_tenants_texts_until_the_provider_is_set_ag
         .unwrap()
         .is_none());
 }
+
+/// A reminder is of no use once its appointment has begun: not sent after, and Twilio is
+/// told to drop it by then (`ValidityPeriod`, twilio.com/docs/messaging/api/message-resource).
+#[tokio::test]
+async fn a_reminder_is_not_sent_after_its_appointment_and_twilio_drops_it_by_then() {
+    let w = world().await;
+    let reminder = |id: &str, body: &str, expires: chrono::TimeDelta| {
+        let at = chrono::Utc::now() + expires;
+        (
+            id.to_string(),
+            MessageCommand::Queue {
+                case_id: Some("C-1".into()),
+                to: CLIENT.into(),
+                body: body.into(),
+                price_per_segment_micros: 8300,
+                purpose: casewire_events::message::Purpose::System,
+                deliver_after: None,
+                in_reply_to: None,
+                expires_at: Some(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            },
+        )
+    };
+    let (late, queue) = reminder("r-late", "Court at 9", chrono::TimeDelta::minutes(-1));
+    w.record(&late, queue).await;
+    let (soon, queue) = reminder(
+        "r-soon",
+        "Court in ten minutes",
+        chrono::TimeDelta::minutes(10),
+    );
+    w.record(&soon, queue).await;
+    w.catch_up().await;
+    w.dispatch().await;
+    let m = w.message(&late).await;
+    assert_eq!(
+        (m.status.as_str(), m.error_code.as_deref()),
+        ("failed", Some("expired"))
+    );
+    assert_eq!(w.sent("Court at 9"), 0);
+    assert_eq!(w.message(&soon).await.status, "accepted");
+    let form = &w.twilio.requests()[0].form;
+    let validity: u32 = form
+        .iter()
+        .find(|(n, _)| n == "ValidityPeriod")
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap();
+    assert!((540..=600).contains(&validity), "{validity}");
+}
