@@ -576,15 +576,12 @@ async fn a_text_still_in_twilios_queue_behind_older_texts_is_not_sent_yet_and_fo
     assert!(matches!(found, Lookup::Found(s) if s.sid == ours.sid));
 }
 
-/// With Message Redaction (or a `discard` retention) Twilio's list shows no body: a text
-/// to the client since the attempt cannot be told from ours, so the lookup says so.
-#[tokio::test]
-async fn a_redacted_body_makes_the_lookup_indistinct_never_not_sent() {
-    let (fake, client) = fake().await;
+/// Sends a text whose answer Twilio loses (it keeps the message), as the lost attempt
+/// began: the time to look up from.
+async fn a_lost_answer(fake: &FakeTwilio, client: &TwilioClient) -> DateTime<Utc> {
     let since = Utc::now();
-    fake.redact_bodies();
     fake.lose_next_answers(1);
-    client
+    let err = client
         .send(
             &creds(),
             &Sender::From(FROM.into()),
@@ -594,6 +591,17 @@ async fn a_redacted_body_makes_the_lookup_indistinct_never_not_sent() {
         )
         .await
         .unwrap_err();
+    assert_eq!(err.kind, FailureKind::ServerError);
+    since
+}
+
+/// With Message Redaction (or a `discard` retention) Twilio's list shows no body: a text
+/// to the client since the attempt cannot be told from ours, so the lookup says so.
+#[tokio::test]
+async fn a_redacted_body_makes_the_lookup_indistinct_never_not_sent() {
+    let (fake, client) = fake().await;
+    fake.redact_bodies();
+    let since = a_lost_answer(&fake, &client).await;
     let sid = fake.sent()[0].sid.clone();
     assert_eq!(
         client.find_sent(&creds(), TO, BODY, since).await,
@@ -607,19 +615,8 @@ async fn a_redacted_body_makes_the_lookup_indistinct_never_not_sent() {
 #[tokio::test]
 async fn a_lagging_list_says_not_sent_yet_for_a_text_just_accepted() {
     let (fake, client) = fake().await;
-    let since = Utc::now();
     fake.lag_lists(Duration::from_secs(60));
-    fake.lose_next_answers(1);
-    client
-        .send(
-            &creds(),
-            &Sender::From(FROM.into()),
-            TO,
-            BODY,
-            &Delivery::default(),
-        )
-        .await
-        .unwrap_err();
+    let since = a_lost_answer(&fake, &client).await;
     assert_eq!(
         client.find_sent(&creds(), TO, BODY, since).await,
         Ok(Lookup::NotSent)

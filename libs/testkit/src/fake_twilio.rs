@@ -468,8 +468,13 @@ fn twilio_error(status: u16, code: Option<u32>, message: &str) -> Response {
     response
 }
 
-async fn not_found() -> Response {
+/// Twilio's 404.
+fn missing() -> Response {
     twilio_error(404, Some(20404), "The requested resource was not found")
+}
+
+async fn not_found() -> Response {
+    missing()
 }
 
 fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
@@ -649,11 +654,19 @@ fn message_resource(record: &SentRecord, redacted: bool) -> Value {
     })
 }
 
-/// `GET …/Messages.json`: the account's messages by `date_sent`, most recent first and
-/// those not sent yet last, filtered by `To`, `From` and `DateSent` (a UTC day or a
-/// date-time; `DateSent>`/`DateSent<` for on-or-after and on-or-before it; a message with
-/// no `date_sent` never matches), `PageSize` at a time with Twilio's `Page`/`PageToken`
-/// paging.
+/// Media `media` of message `message_sid` of account `account_sid`, as the fake holds it.
+fn held_media<'a>(
+    inner: &'a Inner,
+    account_sid: &str,
+    message_sid: &str,
+    media: &str,
+) -> Option<&'a (String, String, String, Vec<u8>)> {
+    inner
+        .media
+        .get(media)
+        .filter(|(account, message, ..)| account == account_sid && message == message_sid)
+}
+
 /// `GET …/Messages/{sid}/Media/{ME…}`: the content, as Twilio answers a Media resource
 /// without `.json` (with the account's credentials).
 async fn get_media(
@@ -661,22 +674,17 @@ async fn get_media(
     Path((account_sid, message_sid, media)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let auth = basic_auth(&headers);
     let mut inner = lock(&shared);
-    if let Some(refused) = refusal(&mut inner, auth.as_ref(), &account_sid) {
+    if let Some(refused) = refusal(&mut inner, basic_auth(&headers).as_ref(), &account_sid) {
         return refused;
     }
-    match inner.media.get(&media) {
-        Some((account, message, content_type, bytes))
-            if *account == account_sid && *message == message_sid =>
-        {
-            (
-                [(header::CONTENT_TYPE, content_type.clone())],
-                bytes.clone(),
-            )
-                .into_response()
-        }
-        _ => twilio_error(404, Some(20404), "The requested resource was not found"),
+    match held_media(&inner, &account_sid, &message_sid, &media) {
+        Some((.., content_type, bytes)) => (
+            [(header::CONTENT_TYPE, content_type.clone())],
+            bytes.clone(),
+        )
+            .into_response(),
+        None => missing(),
     }
 }
 
@@ -686,18 +694,13 @@ async fn delete_media(
     Path((account_sid, message_sid, media)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let auth = basic_auth(&headers);
     let mut inner = lock(&shared);
-    if let Some(refused) = refusal(&mut inner, auth.as_ref(), &account_sid) {
+    if let Some(refused) = refusal(&mut inner, basic_auth(&headers).as_ref(), &account_sid) {
         return refused;
     }
     let media = media.trim_end_matches(".json");
-    let ours = inner
-        .media
-        .get(media)
-        .is_some_and(|(account, message, ..)| *account == account_sid && *message == message_sid);
-    if !ours {
-        return twilio_error(404, Some(20404), "The requested resource was not found");
+    if held_media(&inner, &account_sid, &message_sid, media).is_none() {
+        return missing();
     }
     inner.media.remove(media);
     StatusCode::NO_CONTENT.into_response()
@@ -719,6 +722,11 @@ impl Bound {
     }
 }
 
+/// `GET …/Messages.json`: the account's messages by `date_sent`, most recent first and
+/// those not sent yet last, filtered by `To`, `From` and `DateSent` (a UTC day or a
+/// date-time; `DateSent>`/`DateSent<` for on-or-after and on-or-before it; a message with
+/// no `date_sent` never matches), `PageSize` at a time with Twilio's `Page`/`PageToken`
+/// paging.
 async fn list_messages(
     State(shared): State<Shared>,
     Path(account_sid): Path<String>,

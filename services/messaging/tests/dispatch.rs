@@ -6,7 +6,7 @@ mod world;
 use casewire_bus::jobs::run_due;
 use casewire_messaging::message::MessageCommand;
 use casewire_sms::twilio::{Credentials, Delivery, Sender, TwilioClient};
-use casewire_tenancy::{SmsSettingsInput, TenantCommand};
+use casewire_tenancy::TenantCommand;
 use world::{world, CLIENT, FROM, SID, TENANT, TOKEN};
 
 /// An attempt begun now, that Twilio may send for an hour.
@@ -364,15 +364,8 @@ async fn refused_credentials_hold_the_tenants_texts_until_the_provider_is_set_ag
         assert_eq!(w.message(id).await.status, "queued");
     }
 
-    w.tenant(TenantCommand::ConfigureSms(SmsSettingsInput {
-        kind: "twilio".into(),
-        account_sid: Some(SID.into()),
-        auth_token: Some(TOKEN.into()),
-        from: Some(FROM.into()),
-        messaging_service_sid: None,
-        price_per_segment_usd: None,
-    }))
-    .await;
+    w.tenant(TenantCommand::ConfigureSms(world::twilio_settings()))
+        .await;
     w.catch_up().await;
     w.dispatch().await;
     for id in [&first, &second] {

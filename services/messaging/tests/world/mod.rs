@@ -36,6 +36,18 @@ pub struct World {
     pub scheduler: Arc<dyn Worker>,
 }
 
+/// The tenant's Twilio account, as its admin sets it.
+pub fn twilio_settings() -> SmsSettingsInput {
+    SmsSettingsInput {
+        kind: "twilio".into(),
+        account_sid: Some(SID.into()),
+        auth_token: Some(TOKEN.into()),
+        from: Some(FROM.into()),
+        messaging_service_sid: None,
+        price_per_segment_usd: None,
+    }
+}
+
 pub async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::sqlite_file(&dir.path().join("log.db")).await.unwrap();
@@ -54,15 +66,7 @@ pub async fn world() -> World {
         timezone: "America/Chicago".into(),
     })
     .await;
-    tenant(TenantCommand::ConfigureSms(SmsSettingsInput {
-        kind: "twilio".into(),
-        account_sid: Some(SID.into()),
-        auth_token: Some(TOKEN.into()),
-        from: Some(FROM.into()),
-        messaging_service_sid: None,
-        price_per_segment_usd: None,
-    }))
-    .await;
+    tenant(TenantCommand::ConfigureSms(twilio_settings())).await;
     let settings = MessagingSettings {
         public_url: Some("https://casewire.example.org".into()),
         twilio_api_base: twilio.url(),
