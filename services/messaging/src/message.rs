@@ -356,9 +356,10 @@ impl Aggregate for Message {
                         sink.write(ignored(self), self).await;
                         return Ok(());
                     }
-                    // The answer to an attempt was lost, and the provider's own report,
-                    // sent to this text's callback URL with its id, says it took it.
-                    (None, Some(said)) if self.in_flight.is_some() => {
+                    // The answer to an attempt was lost (the text is in flight, or ended
+                    // `unknown`), and the provider's own report, sent to this text's
+                    // callback URL with its id, says it took it.
+                    (None, Some(said)) if self.in_flight.is_some() || self.status == "unknown" => {
                         let accepted = MessageEvent::Accepted {
                             case_id: self.case_id.clone(),
                             provider_sid: said.clone(),
@@ -828,11 +829,19 @@ mod tests {
             .then_expect_error(MessageError::Conflict(
                 "this message was already dispatched".into(),
             ));
-        // Twilio's own report settles it.
+        // Twilio's own report settles it, and records the SID it names.
         Given::with(())
-            .given(history)
+            .given(history.clone())
             .when(status("delivered"))
             .then_expect_events(vec![reported("delivered")]);
+        Given::with(())
+            .given(history)
+            .when(MessageCommand::ReportStatus {
+                status: "delivered".into(),
+                error_code: None,
+                provider_sid: Some("SM1".into()),
+            })
+            .then_expect_events(vec![accepted(), reported("delivered")]);
     }
 
     #[test]
