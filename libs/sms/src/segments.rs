@@ -57,8 +57,18 @@ pub struct SegmentCount {
 /// An empty body is counted as 1 segment of 0 units: a message that is sent at all is
 /// billed at least one segment. [`validate_body`] refuses empty bodies anyway.
 pub fn count(body: &str) -> SegmentCount {
+    count_as(body, true)
+}
+
+/// Counts the segments `body` costs with Twilio's Smart Encoding on (`smart`, as casewire
+/// always sends) or off (as a client's own text arrives, or another sender's).
+pub fn count_as(body: &str, smart: bool) -> SegmentCount {
+    use std::borrow::Cow;
     use unicode_segmentation::UnicodeSegmentation;
-    let sent = crate::smart::encode(body);
+    let sent = match smart {
+        true => crate::smart::encode(body),
+        false => Cow::Borrowed(body),
+    };
     let gsm7_costs: Option<Vec<u32>> = sent
         .chars()
         .map(|c| gsm7::lookup(c).map(gsm7::Gsm7Char::septets))

@@ -803,3 +803,41 @@ async fn inbound_webhooks_are_signed_for_the_exact_url() {
     form.push(("Body".into(), "YES".into()));
     assert!(signature::verify(TOKEN, &url, &form, &sig).is_err());
 }
+
+/// Twilio counts a text's segments after Smart Encoding only when the send asks for it
+/// (Twilio docs, "Smart Encoding"): a word processor's curly apostrophe costs three UCS-2
+/// segments without it and one GSM-7 segment with it. casewire always asks, and its
+/// estimate agrees with what Twilio answers.
+#[tokio::test]
+async fn the_segments_twilio_bills_follow_smart_encoding_as_casewire_asks_for_it() {
+    let (fake, client) = fake().await;
+    let pasted = format!("Don’t forget court{}", ".".repeat(142));
+    let sent = client
+        .send(
+            &creds(),
+            &Sender::From(FROM.into()),
+            TO,
+            &pasted,
+            &Delivery::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.num_segments, Some(1));
+    assert_eq!(casewire_sms::segments::count(&pasted).segments, 1);
+
+    // The same text from a sender that does not ask.
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/2010-04-01/Accounts/{SID}/Messages.json",
+            fake.url()
+        ))
+        .basic_auth(SID, Some(TOKEN))
+        .form(&[("To", TO), ("From", FROM), ("Body", pasted.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["num_segments"], "3");
+}

@@ -54,6 +54,9 @@ pub struct SentRecord {
     /// When it was handed to the carrier: at once, unless [`FakeTwilio::hold_next`] kept it
     /// queued (`None`) until a status callback moves it on.
     pub date_sent: Option<DateTime<Utc>>,
+    /// The send asked for Smart Encoding (`SmartEncoded=true`): its segments are counted
+    /// after Twilio's replacements.
+    pub smart_encoded: bool,
 }
 
 /// One request to the Messages endpoint, as received (for asserting on the wire format).
@@ -366,7 +369,9 @@ impl FakeTwilio {
             .cloned()
             .unwrap_or_else(|| panic!("account {account_sid} is not registered in the fake"));
         let sid = new_sid(if media.is_empty() { "SM" } else { "MM" });
-        let segments = casewire_sms::segments::count(body).segments.to_string();
+        let segments = casewire_sms::segments::count_as(body, false)
+            .segments
+            .to_string();
         let mut params = vec![
             pair("MessageSid", &sid),
             pair("SmsMessageSid", &sid),
@@ -560,6 +565,7 @@ async fn create_message(
         status,
         date_created: Utc::now(),
         date_sent: None,
+        smart_encoded: field("SmartEncoded").is_some_and(|v| v.eq_ignore_ascii_case("true")),
     };
     // Its answer describes the message at creation, before the carrier has it.
     let response = message_resource(&record, false);
@@ -642,7 +648,9 @@ fn message_resource(record: &SentRecord, redacted: bool) -> Value {
         "num_media": "0",
         "num_segments": match record.status.as_str() {
             "accepted" => "0".to_owned(),
-            _ => casewire_sms::segments::count(&record.body).segments.to_string(),
+            _ => casewire_sms::segments::count_as(&record.body, record.smart_encoded)
+                .segments
+                .to_string(),
         },
         "price": null,
         "price_unit": "USD",
