@@ -22,7 +22,7 @@ use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::{Delivery, Lookup, TwilioClient};
-use casewire_tenancy::SmsSettings;
+use casewire_tenancy::{SmsSettings, Tenant, TenantCommand};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{Any, Transaction};
@@ -31,7 +31,6 @@ use crate::checks::Facts;
 use crate::message::{InFlight, Message, MessageCommand};
 use crate::provider::{verdict, Provider, Verdict, CREDENTIALS_REFUSED};
 use crate::MessagingSettings;
-use casewire_tenancy::{Tenant, TenantCommand};
 
 pub const QUEUE: &str = "messaging.dispatch";
 /// The error code of a held text consent no longer allows when its time comes.
@@ -458,5 +457,70 @@ impl Worker for Dispatcher {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use casewire_sms::twilio::Sent;
+
+    fn flight() -> InFlight {
+        InFlight {
+            attempt: 2,
+            started_at: "2026-11-30T15:00:00.000000Z".into(),
+            valid_for: 3600,
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn found_in_the_list_the_attempt_is_accepted_under_twilios_id() {
+        let sent = Sent {
+            sid: "SM1".into(),
+            status: "sent".into(),
+            num_segments: Some(1),
+            price: None,
+            error_code: None,
+            error_message: None,
+        };
+        assert_eq!(
+            settle(Lookup::Found(sent), &flight(), at("2026-11-30T15:01:00Z")),
+            Settled::Accepted("SM1".into())
+        );
+    }
+
+    #[test]
+    fn not_in_the_list_is_final_only_once_twilio_could_no_longer_send_it() {
+        // Started 15:00, valid an hour, five minutes of skew: Twilio may send it until 16:05.
+        assert_eq!(
+            settle(Lookup::NotSent, &flight(), at("2026-11-30T15:01:00Z")),
+            Settled::LookAgain(at("2026-11-30T15:03:00Z"))
+        );
+        assert_eq!(
+            settle(Lookup::NotSent, &flight(), at("2026-11-30T16:04:00Z")),
+            Settled::LookAgain(at("2026-11-30T16:05:00Z")),
+            "the last look falls when the validity ends"
+        );
+        assert!(matches!(
+            settle(Lookup::NotSent, &flight(), at("2026-11-30T16:05:00Z")),
+            Settled::Resend(r) if r.contains("attempt 2") && r.contains("3600 s")
+        ));
+    }
+
+    #[test]
+    fn a_list_that_cannot_tell_ends_the_text_unknown_naming_what_to_check() {
+        let settled = settle(
+            Lookup::Indistinct(vec!["SM7".into(), "SM8".into()]),
+            &flight(),
+            at("2026-11-30T15:01:00Z"),
+        );
+        assert!(
+            matches!(&settled, Settled::Unknown(r) if r.contains("SM7, SM8") && r.contains("will not send it again")),
+            "{settled:?}"
+        );
     }
 }
