@@ -25,10 +25,12 @@ pub mod fake_twilio;
 mod nats;
 mod pg;
 mod proc;
+pub mod spy;
 mod wait;
 
 pub use fake_cms::{FakeCms, ReceivedWebhook};
 pub use fake_twilio::{FakeTwilio, ListRequest, RecordedRequest, SentRecord};
 pub use nats::NatsServer;
 pub use pg::PgServer;
+pub use spy::NatsSpy;
 pub use wait::wait_for;

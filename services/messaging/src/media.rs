@@ -219,24 +219,18 @@ pub async fn read(
     message_id: &str,
     n: u32,
 ) -> anyhow::Result<Option<(String, Vec<u8>)>> {
-    let row: Option<(String, Vec<u8>)> = sqlx::query_as(
-        "SELECT content_type, sealed FROM messaging_media WHERE tenant_id = $1 AND message_id = $2 AND n = $3",
+    // The client's number (the subject of the data key) comes with the row.
+    let row: Option<(String, Vec<u8>, String)> = sqlx::query_as(
+        "SELECT m.content_type, m.sealed, t.phone FROM messaging_media m \
+         JOIN messaging_messages t ON t.tenant_id = m.tenant_id AND t.id = m.message_id \
+         WHERE m.tenant_id = $1 AND m.message_id = $2 AND m.n = $3",
     )
     .bind(tenant)
     .bind(message_id)
     .bind(n as i64)
     .fetch_optional(store.db().reader())
     .await?;
-    let Some((content_type, sealed)) = row else {
-        return Ok(None);
-    };
-    let phone: Option<(String,)> =
-        sqlx::query_as("SELECT phone FROM messaging_messages WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(message_id)
-            .fetch_optional(store.db().reader())
-            .await?;
-    let Some((phone,)) = phone else {
+    let Some((content_type, sealed, phone)) = row else {
         return Ok(None);
     };
     let plain = store

@@ -14,7 +14,6 @@ pub use casewire_testkit::{wait_for, NatsServer, PgServer};
 
 pub mod consent;
 pub mod reminders;
-pub mod spy;
 pub mod suite;
 pub mod texting;
 

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use casewire_e2e::spy::NatsSpy;
 use casewire_e2e::{
     consent, events_of_type, reminders, suite, texting, wait_for, Api, Casewire, NatsServer,
     PgServer,
 };
 use casewire_testkit::FakeTwilio;
+use casewire_testkit::NatsSpy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenancy_with_each_service_in_its_own_process() {
@@ -117,7 +117,7 @@ async fn texting_with_each_service_in_its_own_process() {
         .await
         .unwrap();
     assert_eq!(n, 0, "a message body is in the log in clear");
-    spy.assert_never_saw(texting::PRIVATE);
+    spy.assert_never_saw(texting::PRIVATE).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,7 +129,7 @@ async fn consent_with_each_service_in_its_own_process() {
     let processes = four_processes(&db, &nats.url(), &twilio).await;
     let spy = NatsSpy::start(&nats.url()).await;
     consent::consent(&Api::new(&processes[0].url), &twilio).await;
-    spy.assert_never_saw(consent::PRIVATE);
+    spy.assert_never_saw(consent::PRIVATE).await;
     assert_eq!(
         events_of_type(&db, "OutboundRefused").await,
         consent::REFUSED_TEXTS,
@@ -146,7 +146,7 @@ async fn reminders_with_each_service_in_its_own_process() {
     let processes = four_processes(&db, &nats.url(), &twilio).await;
     let spy = NatsSpy::start(&nats.url()).await;
     reminders::reminders(&Api::new(&processes[0].url), &twilio).await;
-    spy.assert_never_saw(reminders::PRIVATE);
+    spy.assert_never_saw(reminders::PRIVATE).await;
 }
 
 /// Consent is off the path of a text: messaging keeps its own copy of every number's consent
