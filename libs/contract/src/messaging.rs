@@ -21,6 +21,9 @@ pub struct Send {
     pub body: String,
     #[serde(default)]
     pub purpose: Purpose,
+    /// Uploads to send with it (an MMS), by the ids their upload answered.
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 impl Command for Send {

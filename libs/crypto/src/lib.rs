@@ -143,6 +143,20 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
+/// `plain` sealed under `key` for one `purpose`, as a URL-safe token: opaque to whoever
+/// holds it, and it cannot be forged or altered without the key.
+pub fn seal_token(key: &Key, purpose: &str, plain: &[u8]) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    URL_SAFE_NO_PAD.encode(key.seal(plain, purpose.as_bytes()))
+}
+
+/// What [`seal_token`] sealed, or `None` for a token it did not make.
+pub fn open_token(key: &Key, purpose: &str, token: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let sealed = URL_SAFE_NO_PAD.decode(token).ok()?;
+    key.open(&sealed, purpose.as_bytes()).ok()
+}
+
 pub fn b64(bytes: &[u8]) -> String {
     B64.encode(bytes)
 }

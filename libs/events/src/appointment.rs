@@ -87,6 +87,10 @@ pub enum AppointmentEvent {
         to: String,
         #[schema(value_type = crate::SealedSchema)]
         body: Sealed<String>,
+        /// The client's own time zone, when their case names one: the text's quiet hours
+        /// and validity are counted in it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
     },
 }
 

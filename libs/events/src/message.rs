@@ -66,6 +66,14 @@ pub enum MessageEvent {
         /// has begun. It is not sent then, and the provider is told to drop it by then.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expires_at: Option<String>,
+        /// The client's own time zone, when their case names one: quiet hours and the
+        /// provider's validity are counted in it (else in the tenant's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
+        /// Documents and pictures the advocate attached (an MMS): Twilio fetches each from
+        /// a short-lived link casewire signs.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
     },
     /// casewire refused to send a text: the client opted out, or has not consented to this
     /// purpose. Nothing went to the provider; the record shows the refusal was enforced.
@@ -169,6 +177,18 @@ pub enum MessageEvent {
 pub struct Media {
     pub sid: String,
     pub content_type: String,
+}
+
+/// A document or picture an advocate uploaded and sent with a text: what it is, not what
+/// it shows. Its bytes are kept sealed with the client's data key (erased with them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Attachment {
+    /// The id the upload answered (`POST /v1/cases/{case_id}/attachments`).
+    pub id: String,
+    pub content_type: String,
+    pub size: u64,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
 }
 
 /// Look-ups of an uncertain attempt that may fail before the text is `unknown`.

@@ -180,6 +180,11 @@ impl Keys {
         );
     }
 
+    /// A key of the master's own for one purpose (signed links).
+    pub(crate) fn derived(&self, purpose: &str) -> Key {
+        self.master.derive(purpose)
+    }
+
     /// `Ok(None)`: no key row. `Ok(Some(None))`: erased.
     async fn stored(&self, tenant: &str, subject: &str) -> Result<Option<Option<Vec<u8>>>> {
         let row: Option<(Option<Vec<u8>>,)> =

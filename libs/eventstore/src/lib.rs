@@ -138,6 +138,17 @@ impl EventStore {
         self.keys.open_bytes(tenant, subject, context, sealed).await
     }
 
+    /// `plain` as a URL-safe token sealed under a key derived from the master key for
+    /// `purpose` (a signed link): any process with the master key opens it.
+    pub fn seal_token(&self, purpose: &str, plain: &[u8]) -> String {
+        casewire_crypto::seal_token(&self.keys.derived(purpose), purpose, plain)
+    }
+
+    /// What [`Self::seal_token`] sealed for `purpose`; `None` for anything else.
+    pub fn open_token(&self, purpose: &str, token: &str) -> Option<Vec<u8>> {
+        casewire_crypto::open_token(&self.keys.derived(purpose), purpose, token)
+    }
+
     /// Destroys a subject's data key. Record the erasure as an event first: this is the
     /// step that makes it real, and it cannot be undone.
     pub async fn destroy_data_key(&self, tenant: &str, subject: &str) -> Result<()> {

@@ -66,6 +66,9 @@ pub struct Delivery<'a> {
     pub valid_for: Option<u32>,
     /// `Attempt`: which try this is, for Twilio's own records.
     pub attempt: Option<u32>,
+    /// `MediaUrl`, once per item: where Twilio fetches what it sends with the text (an
+    /// MMS), without credentials.
+    pub media_urls: &'a [String],
 }
 
 /// What Twilio's message list says about a text whose send outcome was lost.
@@ -343,6 +346,9 @@ impl TwilioClient {
         }
         if let Some(attempt) = delivery.attempt {
             form.push(("Attempt", attempt.to_string()));
+        }
+        for url in delivery.media_urls {
+            form.push(("MediaUrl", url.clone()));
         }
 
         let (status, bytes) = self

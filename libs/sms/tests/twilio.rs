@@ -65,6 +65,7 @@ async fn send_posts_twilios_form_with_basic_auth_and_reads_the_created_message()
                 status_callback: Some("https://hooks.example.org/twilio/status?t=1"),
                 valid_for: Some(3600),
                 attempt: Some(2),
+                media_urls: &[],
             },
         )
         .await

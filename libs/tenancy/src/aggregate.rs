@@ -376,6 +376,7 @@ mod tests {
             from: from.map(Into::into),
             messaging_service_sid: service.map(Into::into),
             price_per_segment_usd: None,
+            price_per_mms_usd: None,
         })
     }
 
@@ -396,6 +397,7 @@ mod tests {
                         messaging_service_sid: None,
                     },
                     price_per_segment_micros: crate::DEFAULT_PRICE_PER_SEGMENT_MICROS,
+                    price_per_mms_micros: crate::DEFAULT_PRICE_PER_MMS_MICROS,
                 },
             }]);
         Given::with(())

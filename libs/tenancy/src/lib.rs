@@ -22,6 +22,6 @@ pub use projection::{
 };
 pub use reminder_policy::{KindPolicy, Offset, ReminderPolicy, TEMPLATE_VARIABLES};
 pub use sms_provider::{
-    SmsProvider, SmsSettings, SmsSettingsInput, AUTH_TOKEN_SUBJECT,
+    SmsProvider, SmsSettings, SmsSettingsInput, AUTH_TOKEN_SUBJECT, DEFAULT_PRICE_PER_MMS_MICROS,
     DEFAULT_PRICE_PER_SEGMENT_MICROS,
 };

@@ -11,6 +11,13 @@ pub const AUTH_TOKEN_SUBJECT: &str = "tenant-secret:twilio";
 /// What Twilio charged per US SMS segment when this was written, in micro-dollars: the
 /// estimate shown before sending when a tenant sets no rate of its own.
 pub const DEFAULT_PRICE_PER_SEGMENT_MICROS: u64 = 8_300;
+/// What Twilio charged per US MMS (one message, whatever its length) when this was
+/// written, in micro-dollars: the estimate for a text with attachments.
+pub const DEFAULT_PRICE_PER_MMS_MICROS: u64 = 20_000;
+
+fn default_mms_price() -> u64 {
+    DEFAULT_PRICE_PER_MMS_MICROS
+}
 
 /// A tenant's provider as recorded: the auth token sealed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -18,6 +25,20 @@ pub struct SmsSettings {
     pub provider: SmsProvider,
     /// The estimated price of one segment, in micro-dollars.
     pub price_per_segment_micros: u64,
+    /// The estimated price of one MMS, in micro-dollars.
+    #[serde(default = "default_mms_price")]
+    pub price_per_mms_micros: u64,
+}
+
+impl SmsSettings {
+    /// The sandbox at the default prices: what `casewire dev` texts through.
+    pub fn sandbox() -> Self {
+        SmsSettings {
+            provider: SmsProvider::Sandbox,
+            price_per_segment_micros: DEFAULT_PRICE_PER_SEGMENT_MICROS,
+            price_per_mms_micros: DEFAULT_PRICE_PER_MMS_MICROS,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -55,6 +76,7 @@ pub struct SmsSettingsInput {
     pub from: Option<String>,
     pub messaging_service_sid: Option<String>,
     pub price_per_segment_usd: Option<f64>,
+    pub price_per_mms_usd: Option<f64>,
 }
 
 impl std::fmt::Debug for SmsSettingsInput {
@@ -85,19 +107,33 @@ fn sid(what: &str, prefix: &str, value: Option<String>) -> Result<String, Tenant
     Ok(v.to_string())
 }
 
+/// A price given in dollars, as micro-dollars: between 0 and 1 dollar, or the default.
+fn micros(what: &str, per: &str, usd: Option<f64>, default: u64) -> Result<u64, TenantError> {
+    match usd {
+        None => Ok(default),
+        Some(p) if p.is_finite() && (0.0..=1.0).contains(&p) => Ok((p * 1e6).round() as u64),
+        Some(_) => Err(TenantError::InvalidSmsProvider(format!(
+            "{what} must be between 0 and 1 (dollars per {per})"
+        ))),
+    }
+}
+
 impl SmsSettingsInput {
     /// Checks the settings and seals the auth token.
     pub fn validate(self) -> Result<SmsSettings, TenantError> {
         let bad = |m: &str| TenantError::InvalidSmsProvider(m.to_string());
-        let price_per_segment_micros = match self.price_per_segment_usd {
-            None => DEFAULT_PRICE_PER_SEGMENT_MICROS,
-            Some(p) if p.is_finite() && (0.0..=1.0).contains(&p) => (p * 1e6).round() as u64,
-            Some(_) => {
-                return Err(bad(
-                    "price_per_segment_usd must be between 0 and 1 (dollars per segment)",
-                ))
-            }
-        };
+        let price_per_segment_micros = micros(
+            "price_per_segment_usd",
+            "segment",
+            self.price_per_segment_usd,
+            DEFAULT_PRICE_PER_SEGMENT_MICROS,
+        )?;
+        let price_per_mms_micros = micros(
+            "price_per_mms_usd",
+            "MMS",
+            self.price_per_mms_usd,
+            DEFAULT_PRICE_PER_MMS_MICROS,
+        )?;
         let provider = match self.kind.as_str() {
             "sandbox" => {
                 if self.account_sid.is_some()
@@ -151,6 +187,7 @@ impl SmsSettingsInput {
         Ok(SmsSettings {
             provider,
             price_per_segment_micros,
+            price_per_mms_micros,
         })
     }
 }

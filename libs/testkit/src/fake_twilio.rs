@@ -57,6 +57,18 @@ pub struct SentRecord {
     /// The send asked for Smart Encoding (`SmartEncoded=true`): its segments are counted
     /// after Twilio's replacements.
     pub smart_encoded: bool,
+    /// Its `MediaUrl`s (an MMS), in the order sent.
+    pub media_urls: Vec<String>,
+}
+
+/// What the fake got when it fetched a `MediaUrl`, as Twilio does (without credentials)
+/// once it has taken the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub url: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 /// One request to the Messages endpoint, as received (for asserting on the wire format).
@@ -101,6 +113,8 @@ struct Inner {
     lag: chrono::TimeDelta,
     /// Media of inbound MMS by SID: (account, message SID, content type, bytes).
     media: HashMap<String, (String, String, String, Vec<u8>)>,
+    /// What each outbound MMS's `MediaUrl`s answered, by message SID.
+    fetched: HashMap<String, Vec<Fetched>>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -421,6 +435,11 @@ impl FakeTwilio {
         lock(&self.shared).media.len()
     }
 
+    /// What an outbound MMS's `MediaUrl`s answered the fake's fetch, once it fetched them.
+    pub fn fetched(&self, sid: &str) -> Option<Vec<Fetched>> {
+        lock(&self.shared).fetched.get(sid).cloned()
+    }
+
     async fn post_signed(
         &self,
         token: &str,
@@ -566,7 +585,19 @@ async fn create_message(
         date_created: Utc::now(),
         date_sent: None,
         smart_encoded: field("SmartEncoded").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        media_urls: form
+            .iter()
+            .filter(|(n, _)| n == "MediaUrl")
+            .map(|(_, v)| v.clone())
+            .collect(),
     };
+    if !record.media_urls.is_empty() {
+        tokio::spawn(fetch_media(
+            shared.clone(),
+            record.sid.clone(),
+            record.media_urls.clone(),
+        ));
+    }
     // Its answer describes the message at creation, before the carrier has it.
     let response = message_resource(&record, false);
     let record = match inner.held {
@@ -585,6 +616,40 @@ async fn create_message(
         return twilio_error(500, Some(20500), "Internal Server Error");
     }
     (StatusCode::CREATED, axum::Json(response)).into_response()
+}
+
+/// Fetches a message's media as Twilio does once it has taken the message: a plain `GET`
+/// of each `MediaUrl`, no credentials.
+async fn fetch_media(shared: Shared, sid: String, urls: Vec<String>) {
+    let http = reqwest::Client::new();
+    let mut fetched = Vec::new();
+    for url in urls {
+        let got = match http.get(&url).send().await {
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                let content_type = answer
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let bytes = answer.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                Fetched {
+                    url,
+                    status,
+                    content_type,
+                    bytes,
+                }
+            }
+            Err(_) => Fetched {
+                url,
+                status: 0,
+                content_type: None,
+                bytes: Vec::new(),
+            },
+        };
+        fetched.push(got);
+    }
+    lock(&shared).fetched.insert(sid, fetched);
 }
 
 /// The answer to a request the fake refuses: a scripted failure, then Twilio's
@@ -645,7 +710,7 @@ fn message_resource(record: &SentRecord, redacted: bool) -> Value {
         "error_message": null,
         "from": record.from,
         "messaging_service_sid": record.messaging_service_sid,
-        "num_media": "0",
+        "num_media": record.media_urls.len().to_string(),
         "num_segments": match record.status.as_str() {
             "accepted" => "0".to_owned(),
             _ => casewire_sms::segments::count_as(&record.body, record.smart_encoded)

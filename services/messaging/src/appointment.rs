@@ -47,6 +47,8 @@ pub struct SentText {
     pub message_id: String,
     pub to: String,
     pub body: Sealed<String>,
+    /// The client's own time zone, when their case names one.
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,11 +254,13 @@ impl Aggregate for AppointmentState {
                         message_id,
                         to,
                         body,
+                        zone,
                     }) => E::ReminderSent {
                         offset,
                         message_id,
                         to,
                         body,
+                        zone,
                     },
                     Decision::Defer { until, reason } => E::ReminderDeferred {
                         offset,
@@ -346,6 +350,7 @@ impl Aggregate for AppointmentState {
                 message_id,
                 to,
                 body,
+                zone,
             } => {
                 if let Some(r) = self.reminders.get_mut(&offset) {
                     r.state = ReminderState::Sent;
@@ -354,6 +359,7 @@ impl Aggregate for AppointmentState {
                         message_id,
                         to,
                         body,
+                        zone,
                     });
                 }
             }
@@ -533,6 +539,7 @@ mod tests {
             message_id: "m1".into(),
             to: "+13125550100".into(),
             body: Sealed::new("client:+13125550100", "see you".to_string()),
+            zone: None,
         };
         let given = vec![
             was_set(MON),
@@ -639,6 +646,7 @@ mod tests {
             message_id: "m1".into(),
             to: "+13125550100".into(),
             body: Sealed::new("client:+13125550100", "see you".to_string()),
+            zone: None,
         };
         let mut after = given.clone();
         after.push(deferred);
@@ -654,12 +662,14 @@ mod tests {
                 message_id: "m1".into(),
                 to: "+13125550100".into(),
                 body: text.body.clone(),
+                zone: None,
             }]);
         after.push(AppointmentEvent::ReminderSent {
             offset: "P1D".into(),
             message_id: "m1".into(),
             to: "+13125550100".into(),
             body: text.body.clone(),
+            zone: None,
         });
         Given::with(())
             .given(after)

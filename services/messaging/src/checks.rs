@@ -5,6 +5,7 @@
 
 use std::sync::LazyLock;
 
+use crate::message::Price;
 use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
@@ -141,16 +142,16 @@ impl Facts {
     }
 
     /// How long the provider may hold a text for `purpose` sent now before it must drop
-    /// it (`Policy::valid_for`), in the tenant's zone.
-    pub fn valid_for(&self, purpose: Purpose) -> u32 {
-        let zone = resolve_zone(None, self.tenant_zone.as_deref());
+    /// it (`Policy::valid_for`), to someone in the zone `own` (else the tenant's).
+    pub fn valid_for(&self, purpose: Purpose, own: Option<&str>) -> u32 {
+        let zone = resolve_zone(own, self.tenant_zone.as_deref());
         self.policy
             .valid_for(purpose, casewire_events::utc_now(), zone)
     }
 
-    /// The tenant's price per segment in micro-dollars, or `None` when it set no provider.
-    pub fn price(&self) -> Option<u64> {
-        self.provider.as_ref().map(|s| s.price_per_segment_micros)
+    /// The tenant's prices, or `None` when it set no provider.
+    pub fn price(&self) -> Option<Price> {
+        self.provider.as_ref().map(Price::of)
     }
 }
 
@@ -184,10 +185,11 @@ pub(crate) async fn zone(
     ))
 }
 
-/// The tenant's price per segment in micro-dollars, or `None` when it set no provider.
-pub(crate) async fn price(store: &EventStore, tenant: &str) -> anyhow::Result<Option<u64>> {
+/// The tenant's prices, or `None` when it set no provider.
+pub(crate) async fn price(store: &EventStore, tenant: &str) -> anyhow::Result<Option<Price>> {
     Ok(crate::providers()
         .get(store, tenant)
         .await?
-        .map(|s| s.price_per_segment_micros))
+        .as_ref()
+        .map(Price::of))
 }

@@ -13,12 +13,12 @@ use casewire_contract::messaging::{
 };
 use casewire_contract::Done;
 use casewire_events::appointment::Appointment;
-use casewire_events::message::{client_subject, Purpose};
+use casewire_events::message::{client_subject, Attachment, Purpose};
 use casewire_events::Sealed;
 use casewire_eventstore::EventStore;
 
 use crate::appointment::{AppointmentCommand, AppointmentState, CaseReminders, Switch};
-use crate::message::{Message, MessageCommand};
+use crate::message::{Message, MessageCommand, Outbound, Price};
 use crate::reminders::{CaseFacts, ReminderView};
 use crate::MessagingSettings;
 
@@ -115,8 +115,8 @@ impl Commands {
         )))
     }
 
-    /// The tenant's price per segment, refused when it cannot text at all.
-    async fn price(&self, tenant: &str) -> Result<u64, CommandError> {
+    /// The tenant's prices, refused when it cannot text at all.
+    async fn price(&self, tenant: &str) -> Result<Price, CommandError> {
         let price = crate::checks::price(&self.store, tenant)
             .await
             .map_err(CommandError::internal)?;
@@ -138,14 +138,12 @@ impl Commands {
         Ok(found.filter(|m| m.direction == "outbound"))
     }
 
-    /// The tenant's price per segment as its facts have it: the sandbox's where casewire
-    /// runs in sandbox mode and the tenant set none, else refused.
-    fn priced(&self, tenant: &str, price: Option<u64>) -> Result<u64, CommandError> {
+    /// The tenant's prices as its facts have them: the sandbox's where casewire runs in
+    /// sandbox mode and the tenant set none, else refused.
+    fn priced(&self, tenant: &str, price: Option<Price>) -> Result<Price, CommandError> {
         match price {
             Some(p) => Ok(p),
-            None if self.settings.sandbox_by_default => {
-                Ok(casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS)
-            }
+            None if self.settings.sandbox_by_default => Ok(Price::default()),
             None => Err(CommandError::conflict(format!(
                 "the organization has no SMS provider yet: an admin sets one with PUT /v1/tenants/{tenant}/sms-provider"
             ))),
@@ -215,17 +213,19 @@ impl Commands {
         let deliver_after = facts
             .release(body.purpose, zone.as_deref())
             .map(casewire_events::timestamp);
+        let attachments = self.attachments(&tenant, &facts, &body, &to).await?;
         let id = (body.id.clone()).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let queue = MessageCommand::Queue {
+        let queue = MessageCommand::Queue(Outbound {
             case_id: Some(body.case_id),
             to,
             body: body.body,
-            price_per_segment_micros: price,
+            price,
             purpose: body.purpose,
             deliver_after,
-            in_reply_to: None,
-            expires_at: None,
-        };
+            zone,
+            attachments,
+            ..Outbound::default()
+        });
         // A new message: nothing to read first (a retry racing its first request loses the
         // append and answers the first one's text). Its row and its outbox job are written
         // with the append (inline): nothing to wait for.
@@ -246,6 +246,33 @@ impl Commands {
         crate::messages::queued(queued, new.0.body.clone()).map_err(CommandError::internal)
     }
 
+    /// The uploads a text names, for its client, not sent yet; and a way for Twilio to
+    /// fetch them.
+    async fn attachments(
+        &self,
+        tenant: &str,
+        facts: &Facts,
+        body: &Send,
+        to: &str,
+    ) -> Result<Vec<Attachment>, CommandError> {
+        if body.attachments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let twilio = facts
+            .provider
+            .as_ref()
+            .is_some_and(|p| matches!(p.provider, casewire_tenancy::SmsProvider::Twilio { .. }));
+        if twilio && self.settings.public_url.is_none() {
+            return Err(CommandError::conflict(
+                "attachments need a public URL for Twilio to fetch them from: the operator sets CASEWIRE_PUBLIC_URL",
+            ));
+        }
+        crate::attachments::unsent(&self.store, tenant, &body.case_id, to, &body.attachments)
+            .await
+            .map_err(CommandError::internal)?
+            .map_err(CommandError::invalid)
+    }
+
     async fn reply(
         self: Arc<Self>,
         Envelope {
@@ -254,16 +281,14 @@ impl Commands {
             body,
         }: Envelope<Reply>,
     ) -> Result<MessageView, CommandError> {
-        let queue = MessageCommand::Queue {
-            case_id: None,
+        let queue = MessageCommand::Queue(Outbound {
             to: body.to,
             body: body.body,
-            price_per_segment_micros: self.price(&tenant).await?,
+            price: self.price(&tenant).await?,
             purpose: Purpose::System,
-            deliver_after: None,
             in_reply_to: body.in_reply_to,
-            expires_at: None,
-        };
+            ..Outbound::default()
+        });
         match casewire_bus::record::<Message>(&self.store, &tenant, &body.id, queue, metadata).await
         {
             // Asked again after a crash: it is already queued, once.
@@ -422,7 +447,9 @@ impl Commands {
             text,
             segments: count.segments,
             encoding: crate::message::encoding_name(count.encoding).to_string(),
-            price_usd: casewire_sms::segments::estimated_price(&count, price) as f64 / 1e6,
+            price_usd: casewire_sms::segments::estimated_price(&count, price.per_segment_micros)
+                as f64
+                / 1e6,
         })
     }
 }

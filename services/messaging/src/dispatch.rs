@@ -165,6 +165,26 @@ impl Dispatcher {
         crate::checks::facts(self.reader.store(), tenant, &m.phone).await
     }
 
+    /// A link for each of a text's attachments, for Twilio to fetch while it may send the
+    /// text (its validity, and a margin for clocks): attachments.rs.
+    fn media_urls(&self, tenant: &str, m: &Message, valid_for: u32) -> Vec<String> {
+        let Some(base) = self.settings.public_url.as_deref() else {
+            return Vec::new();
+        };
+        let until =
+            casewire_events::utc_now() + chrono::TimeDelta::seconds(valid_for.into()) + CLOCK_SKEW;
+        m.attachments
+            .iter()
+            .map(|a| {
+                let token = crate::attachments::link(self.reader.store(), tenant, &a.id, until);
+                format!(
+                    "{}/webhooks/twilio/media/{token}",
+                    base.trim_end_matches('/')
+                )
+            })
+            .collect()
+    }
+
     fn status_callback(&self, tenant: &str, message_id: &str) -> Option<String> {
         let base = self.settings.public_url.as_deref()?;
         Some(format!(
@@ -260,13 +280,15 @@ impl Worker for Dispatcher {
                 return Ok(Outcome::Recorded);
             }
         }
+        // Counted in the client's own zone when their case names one.
+        let zone = m.zone.as_deref();
         let valid_for = match expires {
             Some(at) => facts
-                .valid_for(m.purpose)
+                .valid_for(m.purpose, zone)
                 .min((at - now).num_seconds().clamp(1, u32::MAX.into()) as u32),
-            None => facts.valid_for(m.purpose),
+            None => facts.valid_for(m.purpose, zone),
         };
-        let quiet_until = facts.release(m.purpose, None);
+        let quiet_until = facts.release(m.purpose, zone);
         // The provider refuses the tenant's credentials: nothing goes, nothing is looked
         // up, and nothing fails, until an admin sets them again (refusals.rs).
         if let Some(reason) = &facts.refused {
@@ -373,14 +395,18 @@ impl Worker for Dispatcher {
             // Another replica began at the same moment; its attempt stands.
             return Ok(Outcome::RetryAt(later(attempt, None), e.to_string()));
         }
-        let callback = match provider {
-            Provider::Twilio { .. } => self.status_callback(tenant, id),
-            Provider::Sandbox => None,
+        let (callback, media_urls) = match provider {
+            Provider::Twilio { .. } => (
+                self.status_callback(tenant, id),
+                self.media_urls(tenant, &m, valid_for),
+            ),
+            Provider::Sandbox => (None, Vec::new()),
         };
         let delivery = Delivery {
             status_callback: callback.as_deref(),
             valid_for: Some(valid_for),
             attempt: Some(attempt),
+            media_urls: &media_urls,
         };
         match provider.send(id, &m.phone, &body, &delivery).await {
             Ok(sent) => {

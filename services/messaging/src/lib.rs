@@ -3,6 +3,7 @@
 //! sandbox ([`provider`]). Scheduling and bulk campaigns come with their issues.
 
 pub mod appointment;
+pub mod attachments;
 mod checks;
 mod commands;
 pub mod consents;

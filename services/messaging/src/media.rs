@@ -80,13 +80,13 @@ impl Projection for MediaQueue {
 
 /// What becomes of one fetched picture or file.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Kept {
+pub enum Kept {
     Yes,
     No(String),
 }
 
 /// Whether casewire keeps a picture or file of this type and size.
-pub(crate) fn keep(content_type: &str, size: u64) -> Kept {
+pub fn keep(content_type: &str, size: u64) -> Kept {
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !ACCEPTED.contains(&media_type) {
         return Kept::No(format!(
@@ -211,35 +211,38 @@ fn context(message_id: &str, n: u32) -> String {
     format!("media/{message_id}/{n}")
 }
 
-/// A kept picture or file: its type and bytes; `None` when there is none, or it was
-/// erased with the client.
+/// A text's `n`th picture or file, either way (a client's, kept; an advocate's, sent):
+/// its type and bytes; `None` when there is none, or it was erased with the client.
 pub async fn read(
     store: &EventStore,
     tenant: &str,
     message_id: &str,
     n: u32,
 ) -> anyhow::Result<Option<(String, Vec<u8>)>> {
-    // The client's number (the subject of the data key) comes with the row.
-    let row: Option<(String, Vec<u8>, String)> = sqlx::query_as(
-        "SELECT m.content_type, m.sealed, t.phone FROM messaging_media m \
+    // The client's number (the subject of the data key) comes with the row; an upload's
+    // own id is what its ciphertext is bound to.
+    let row: Option<(String, Vec<u8>, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.content_type, m.sealed, t.phone, NULL FROM messaging_media m \
          JOIN messaging_messages t ON t.tenant_id = m.tenant_id AND t.id = m.message_id \
-         WHERE m.tenant_id = $1 AND m.message_id = $2 AND m.n = $3",
+         WHERE m.tenant_id = $1 AND m.message_id = $2 AND m.n = $3 \
+         UNION ALL \
+         SELECT content_type, sealed, phone, id FROM messaging_attachments \
+         WHERE tenant_id = $1 AND message_id = $2 AND n = $3",
     )
     .bind(tenant)
     .bind(message_id)
     .bind(n as i64)
     .fetch_optional(store.db().reader())
     .await?;
-    let Some((content_type, sealed, phone)) = row else {
+    let Some((content_type, sealed, phone, upload)) = row else {
         return Ok(None);
     };
+    let context = match upload {
+        Some(id) => crate::attachments::context(&id),
+        None => context(message_id, n),
+    };
     let plain = store
-        .open_bytes(
-            tenant,
-            &client_subject(&phone),
-            &context(message_id, n),
-            &sealed,
-        )
+        .open_bytes(tenant, &client_subject(&phone), &context, &sealed)
         .await?;
     Ok(plain.map(|bytes| (content_type, bytes)))
 }

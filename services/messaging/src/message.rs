@@ -3,7 +3,7 @@
 
 use casewire_bus::Refusal;
 use casewire_events::message::{
-    client_subject, moves, status_rank, Media, MessageEvent, Purpose, MAX_LOOKUPS,
+    client_subject, moves, status_rank, Attachment, Media, MessageEvent, Purpose, MAX_LOOKUPS,
 };
 use casewire_events::Sealed;
 use casewire_sms::segments;
@@ -37,6 +37,10 @@ pub struct Message {
     pub expires_at: Option<String>,
     /// Those kept or refused, by their place in `media`.
     pub media_done: std::collections::BTreeSet<u32>,
+    /// The client's own time zone, when their case names one.
+    pub zone: Option<String>,
+    /// An outbound text's documents and pictures (an MMS).
+    pub attachments: Vec<Attachment>,
 }
 
 /// An attempt that may have reached the provider.
@@ -49,19 +53,53 @@ pub struct InFlight {
     pub valid_for: u32,
 }
 
+/// A text to queue. `..Outbound::default()` leaves out what a caller does not have.
+#[derive(Debug, Default)]
+pub struct Outbound {
+    pub case_id: Option<String>,
+    pub to: String,
+    pub body: String,
+    pub price: Price,
+    pub purpose: Purpose,
+    pub deliver_after: Option<String>,
+    pub in_reply_to: Option<String>,
+    /// When the text is of no use any more (a reminder's appointment).
+    pub expires_at: Option<String>,
+    /// The client's own time zone, when the case names one.
+    pub zone: Option<String>,
+    /// Uploaded documents and pictures to send with it (an MMS).
+    pub attachments: Vec<Attachment>,
+}
+
+/// The tenant's prices, in micro-dollars: Twilio bills an SMS per segment and an MMS per
+/// message.
+#[derive(Debug, Clone, Copy)]
+pub struct Price {
+    pub per_segment_micros: u64,
+    pub per_mms_micros: u64,
+}
+
+impl Price {
+    pub fn of(settings: &casewire_tenancy::SmsSettings) -> Self {
+        Price {
+            per_segment_micros: settings.price_per_segment_micros,
+            per_mms_micros: settings.price_per_mms_micros,
+        }
+    }
+}
+
+impl Default for Price {
+    fn default() -> Self {
+        Price {
+            per_segment_micros: casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS,
+            per_mms_micros: casewire_tenancy::DEFAULT_PRICE_PER_MMS_MICROS,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum MessageCommand {
-    Queue {
-        case_id: Option<String>,
-        to: String,
-        body: String,
-        price_per_segment_micros: u64,
-        purpose: Purpose,
-        deliver_after: Option<String>,
-        in_reply_to: Option<String>,
-        /// When the text is of no use any more (a reminder's appointment).
-        expires_at: Option<String>,
-    },
+    Queue(Outbound),
     /// Consent said no: record that the text was refused, and why.
     Refuse {
         case_id: Option<String>,
@@ -186,33 +224,43 @@ impl Aggregate for Message {
     ) -> Result<(), MessageError> {
         use MessageCommand as C;
         let event = match command {
-            C::Queue {
+            C::Queue(Outbound {
                 case_id,
                 to,
                 body,
-                price_per_segment_micros,
+                price,
                 purpose,
                 deliver_after,
                 in_reply_to,
                 expires_at,
-            } => {
+                zone,
+                attachments,
+            }) => {
                 if self.direction.is_some() {
                     return Err(MessageError::Exists);
                 }
                 segments::validate_body(&body)
                     .map_err(|e| MessageError::Invalid(format!("body: {e}")))?;
+                check_attachments(&attachments)?;
                 let count = segments::count(&body);
+                let price_micros = if attachments.is_empty() {
+                    segments::estimated_price(&count, price.per_segment_micros)
+                } else {
+                    price.per_mms_micros
+                };
                 MessageEvent::OutboundQueued {
                     case_id,
                     body: Sealed::new(client_subject(&to), body),
                     to,
                     segments: count.segments,
                     encoding: encoding_name(count.encoding).into(),
-                    price_micros: segments::estimated_price(&count, price_per_segment_micros),
+                    price_micros,
                     purpose,
                     deliver_after,
                     in_reply_to,
                     expires_at,
+                    zone,
+                    attachments,
                 }
             }
             C::Refuse {
@@ -442,8 +490,12 @@ impl Aggregate for Message {
                 deliver_after,
                 purpose,
                 expires_at,
+                zone,
+                attachments,
                 ..
             } => {
+                self.zone = zone;
+                self.attachments = attachments;
                 self.direction = Some("outbound".into());
                 self.case_id = case_id;
                 self.deliver_after = deliver_after;
@@ -525,6 +577,26 @@ impl Message {
     }
 }
 
+/// Twilio's limits for one MMS: ten media, five megabytes in all.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+fn check_attachments(attachments: &[Attachment]) -> Result<(), MessageError> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(MessageError::Invalid(format!(
+            "attachments: {} given; Twilio sends at most {MAX_ATTACHMENTS} with one text",
+            attachments.len()
+        )));
+    }
+    let total: u64 = attachments.iter().map(|a| a.size).sum();
+    if total > crate::media::MAX_BYTES {
+        return Err(MessageError::Invalid(format!(
+            "attachments: {total} bytes in all; Twilio sends at most {} with one text",
+            crate::media::MAX_BYTES
+        )));
+    }
+    Ok(())
+}
+
 pub fn encoding_name(e: segments::Encoding) -> &'static str {
     match e {
         segments::Encoding::Gsm7 => "GSM-7",
@@ -554,6 +626,8 @@ mod tests {
             deliver_after: None,
             in_reply_to: None,
             expires_at: None,
+            zone: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -585,33 +659,84 @@ mod tests {
     fn a_text_is_queued_with_its_segments_and_price_and_the_body_sealed() {
         Given::with(())
             .given_no_previous_events()
-            .when(MessageCommand::Queue {
-                case_id: Some("c1".into()),
-                to: "+13125550100".into(),
-                body: "Your hearing is Monday at 9".into(),
-                price_per_segment_micros: 8_300,
+            .when(queue("Your hearing is Monday at 9", Vec::new()))
+            .then_expect_events(vec![queued()]);
+    }
+
+    fn queue(body: &str, attachments: Vec<Attachment>) -> MessageCommand {
+        MessageCommand::Queue(Outbound {
+            case_id: Some("c1".into()),
+            to: "+13125550100".into(),
+            body: body.into(),
+            price: Price {
+                per_segment_micros: 8_300,
+                per_mms_micros: 20_000,
+            },
+            attachments,
+            ..Outbound::default()
+        })
+    }
+
+    fn notice(size: u64) -> Attachment {
+        Attachment {
+            id: "a1".into(),
+            content_type: "application/pdf".into(),
+            size,
+            sha256: "00".repeat(32),
+        }
+    }
+
+    /// Twilio bills an MMS per message, and takes at most 10 media and 5 MB in all
+    /// (twilio.com/docs/messaging/guides/accepted-mime-types).
+    #[test]
+    fn a_text_with_a_document_is_priced_as_one_mms_within_twilios_limits() {
+        let event = |attachments| match queued() {
+            MessageEvent::OutboundQueued {
+                case_id,
+                to,
+                body,
+                segments,
+                encoding,
+                ..
+            } => MessageEvent::OutboundQueued {
+                case_id,
+                to,
+                body,
+                segments,
+                encoding,
+                price_micros: 20_000,
                 purpose: Purpose::Conversation,
                 deliver_after: None,
                 in_reply_to: None,
                 expires_at: None,
-            })
-            .then_expect_events(vec![queued()]);
+                zone: None,
+                attachments,
+            },
+            _ => unreachable!(),
+        };
+        Given::with(())
+            .given_no_previous_events()
+            .when(queue("Your hearing is Monday at 9", vec![notice(300_000)]))
+            .then_expect_events(vec![event(vec![notice(300_000)])]);
+        Given::with(())
+            .given_no_previous_events()
+            .when(queue("Your papers", vec![notice(1); 11]))
+            .then_expect_error_message(
+                "attachments: 11 given; Twilio sends at most 10 with one text",
+            );
+        Given::with(())
+            .given_no_previous_events()
+            .when(queue("Your papers", vec![notice(3_000_000); 2]))
+            .then_expect_error_message(
+                "attachments: 6000000 bytes in all; Twilio sends at most 5242880 with one text",
+            );
     }
 
     #[test]
     fn a_body_over_1600_characters_is_refused() {
         Given::with(())
             .given_no_previous_events()
-            .when(MessageCommand::Queue {
-                case_id: Some("c1".into()),
-                to: "+13125550100".into(),
-                body: "a".repeat(1601),
-                price_per_segment_micros: 1,
-                purpose: Purpose::Conversation,
-                deliver_after: None,
-                in_reply_to: None,
-                expires_at: None,
-            })
+            .when(queue(&"a".repeat(1601), Vec::new()))
             .then_expect_error_message(
                 "body: the message body is 1601 characters long; Twilio accepts at most 1600",
             );
@@ -673,6 +798,8 @@ mod tests {
                 deliver_after: Some("2026-11-30T14:00:00.000000Z".into()),
                 in_reply_to,
                 expires_at: None,
+                zone: None,
+                attachments: Vec::new(),
             },
             _ => unreachable!(),
         };

@@ -182,8 +182,10 @@ async fn apply_message(
             purpose,
             deliver_after,
             in_reply_to,
+            attachments,
             ..
         } => {
+            crate::attachments::claim(tx, &e.tenant_id, &e.aggregate_id, &attachments).await?;
             insert(
                 tx,
                 e,
@@ -201,6 +203,7 @@ async fn apply_message(
                     purpose: Some(purpose.as_str()),
                     deliver_after: deliver_after.as_deref(),
                     in_reply_to: in_reply_to.as_deref(),
+                    media: (!attachments.is_empty()).then(|| media_lines(&attachments)),
                 },
             )
             .await?;
@@ -229,6 +232,7 @@ async fn apply_message(
                     purpose: None,
                     deliver_after: None,
                     in_reply_to: None,
+                    media: None,
                 },
             )
             .await?;
@@ -272,6 +276,18 @@ async fn apply_message(
         }
     }
     Ok(())
+}
+
+/// An outbound text's attachments as its row lists them.
+fn media_lines(attachments: &[casewire_events::message::Attachment]) -> String {
+    attachments
+        .iter()
+        .enumerate()
+        .map(|(n, a)| {
+            let item = serde_json::json!({"n": n, "content_type": a.content_type, "size": a.size, "sha256": a.sha256});
+            format!("{item}\n")
+        })
+        .collect()
 }
 
 /// Lists one of a text's media on its row: one JSON object per line, appended.
@@ -350,6 +366,8 @@ struct NewRow<'a> {
     purpose: Option<&'a str>,
     deliver_after: Option<&'a str>,
     in_reply_to: Option<&'a str>,
+    /// Its media, as [`add_media`] lists them: an outbound text's attachments.
+    media: Option<String>,
 }
 
 async fn insert(
@@ -360,9 +378,9 @@ async fn insert(
     // A reply to a client's text joins the thread that text was routed to.
     sqlx::query(
         "INSERT INTO messaging_messages (tenant_id, id, case_id, direction, phone, body, status, segments, encoding, price_micros, \
-         provider_sid, routing, purpose, deliver_after, in_reply_to, created_at, updated_at) \
+         provider_sid, routing, purpose, deliver_after, in_reply_to, media, created_at, updated_at) \
          VALUES ($1, $2, COALESCE($3, (SELECT m.case_id FROM messaging_messages m WHERE m.tenant_id = $1 AND m.id = $15)), \
-         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
          ON CONFLICT (tenant_id, id) DO NOTHING",
     )
     .bind(&e.tenant_id)
@@ -380,6 +398,7 @@ async fn insert(
     .bind(row.purpose)
     .bind(row.deliver_after)
     .bind(row.in_reply_to)
+    .bind(row.media)
     .bind(&e.recorded_at)
     .execute(&mut **tx)
     .await?;
@@ -399,11 +418,13 @@ pub fn queued(e: &RecordedEvent, body: Option<String>) -> anyhow::Result<Message
         price_micros,
         purpose,
         deliver_after,
+        attachments,
         ..
     } = e.decode()?
     else {
         anyhow::bail!("{} is not a queued text", e.event_type);
     };
+    let media = media_views(&e.aggregate_id, Some(&media_lines(&attachments)));
     Ok(MessageView {
         id: e.aggregate_id.clone(),
         case_id,
@@ -421,7 +442,7 @@ pub fn queued(e: &RecordedEvent, body: Option<String>) -> anyhow::Result<Message
         routing: None,
         routing_reason: None,
         flag: None,
-        media: Vec::new(),
+        media,
         created_at: e.recorded_at.clone(),
         updated_at: e.recorded_at.clone(),
     })

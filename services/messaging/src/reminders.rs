@@ -25,7 +25,7 @@ use serde_json::json;
 use sqlx::{Any, Transaction};
 
 use crate::appointment::{AppointmentCommand, AppointmentState, Decision, Plan, SentText};
-use crate::message::{Message, MessageCommand};
+use crate::message::{Message, MessageCommand, Outbound};
 
 pub const QUEUE: &str = "messaging.reminders";
 pub const REPLAN: &str = "messaging.replan";
@@ -415,17 +415,17 @@ async fn queue(
     let case_id = &state.case_id;
     let price = crate::checks::price(store, tenant)
         .await?
-        .unwrap_or(casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS);
-    let queue = MessageCommand::Queue {
+        .unwrap_or_default();
+    let queue = MessageCommand::Queue(Outbound {
         case_id: Some(case_id.to_string()),
         to: text.to.clone(),
         body: text.body.value().cloned().unwrap_or_default(),
-        price_per_segment_micros: price,
+        price,
         purpose: Purpose::Reminder,
-        deliver_after: None,
-        in_reply_to: None,
         expires_at: state.appointment.as_ref().map(|a| a.starts_at.clone()),
-    };
+        zone: text.zone.clone(),
+        ..Outbound::default()
+    });
     let metadata = Metadata::new(Actor::System).into_map();
     match casewire_bus::record::<Message>(store, tenant, &text.message_id, queue, metadata).await {
         Err(e) if e.code == casewire_bus::ErrorCode::Conflict => Ok(()),
@@ -476,6 +476,7 @@ impl Scheduler {
             message_id: message_id.to_string(),
             body: Sealed::new(client_subject(&case.phone), body),
             to: case.phone,
+            zone: case.time_zone,
         }))
     }
 }

@@ -4,7 +4,7 @@
 mod world;
 
 use casewire_bus::jobs::run_due;
-use casewire_messaging::message::MessageCommand;
+use casewire_messaging::message::{MessageCommand, Outbound};
 use casewire_sms::twilio::{Credentials, Delivery, Sender, TwilioClient};
 use casewire_tenancy::TenantCommand;
 use world::{world, CLIENT, FROM, SID, TENANT, TOKEN};
@@ -388,16 +388,14 @@ async fn a_reminder_is_not_sent_after_its_appointment_and_twilio_drops_it_by_the
         let at = chrono::Utc::now() + expires;
         (
             id.to_string(),
-            MessageCommand::Queue {
+            MessageCommand::Queue(Outbound {
                 case_id: Some("C-1".into()),
                 to: CLIENT.into(),
                 body: body.into(),
-                price_per_segment_micros: 8300,
                 purpose: casewire_events::message::Purpose::System,
-                deliver_after: None,
-                in_reply_to: None,
                 expires_at: Some(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-            },
+                ..Outbound::default()
+            }),
         )
     };
     let (late, queue) = reminder("r-late", "Court at 9", chrono::TimeDelta::minutes(-1));

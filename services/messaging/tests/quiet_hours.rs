@@ -49,6 +49,25 @@ async fn reminders_wait_out_the_clients_night_and_go_once_at_eight() {
         "it is still evening in Los Angeles, and an advocate's reply is not held"
     );
     assert_eq!(w.sent("Hearing tomorrow 9am"), 0, "held in Chicago's night");
+    // Twilio may hold it until quiet hours begin where the client is (21:00 in Los
+    // Angeles, half an hour on), not where the organization is, where they already have
+    // (`ValidityPeriod`, twilio.com/docs/messaging/api/message-resource).
+    let validity = w
+        .twilio
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.form
+                .iter()
+                .any(|(n, v)| n == "Body" && v == "Hearing Friday")
+        })
+        .and_then(|r| r.form.into_iter().find(|(n, _)| n == "ValidityPeriod"))
+        .map(|(_, v)| v.parse::<u32>().unwrap());
+    // The test's clock runs on from where it was set.
+    assert!(
+        validity.is_some_and(|v| (1790..=1800).contains(&v)),
+        "{validity:?}"
+    );
 
     casewire_events::time::set(at("2026-12-02T13:59:59Z"));
     assert_eq!(w.dispatch_due().await, 0, "nothing is due before 08:00");

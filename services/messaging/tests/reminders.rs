@@ -250,6 +250,7 @@ async fn quiet_hours_defer_a_reminder_a_crash_does_not_lose_it_and_two_replicas_
             "client:+13125550100",
             "Prairie Legal Aid: decided before the crash. Reply STOP to stop texts.".to_string(),
         ),
+        zone: None,
     };
     casewire_bus::record::<AppointmentState>(
         &w.store,

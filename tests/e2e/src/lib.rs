@@ -227,6 +227,29 @@ impl Api {
         self.call("PUT", path, Some(token), Some(body)).await
     }
 
+    /// A POST of raw bytes of a type (an upload).
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .expect("request sent");
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
     /// A POST with an `Idempotency-Key`: (status, replayed?, body).
     pub async fn post_once(
         &self,

@@ -678,6 +678,107 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
     )
     .await;
 
+    // The advocate sends the client a document (an outbound MMS): uploaded, sealed, named
+    // in the text; Twilio fetches it, without credentials, from a link of its own that
+    // ends with the text's validity (twilio.com/docs/messaging/api/message-resource,
+    // MediaUrl). It is priced as one MMS and shown on the thread like a client's.
+    let uploads = "/v1/cases/C-100/attachments";
+    let form: &[u8] = b"%PDF-1.4 the answer form to sign";
+    let (s, e) = api
+        .upload(uploads, &advocate, "video/mp4", b"a video".to_vec())
+        .await;
+    assert_error_says(s, &e, 415, "unsupported_media_type", "video/mp4");
+    let (s, e) = api
+        .upload(
+            uploads,
+            &advocate,
+            "application/pdf",
+            vec![0; 5 * 1024 * 1024 + 1],
+        )
+        .await;
+    assert_eq!(s, 413, "{e}");
+    let (s, e) = api
+        .upload(uploads, &b_admin, "application/pdf", form.to_vec())
+        .await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, upload) = api
+        .upload(uploads, &advocate, "application/pdf", form.to_vec())
+        .await;
+    assert_eq!(s, 201, "{upload}");
+    assert_eq!(upload["sha256"], json!(sha256_hex(form)), "{upload}");
+    let upload_id = upload["id"].as_str().unwrap().to_string();
+    let (s, e) = api
+        .post(
+            path,
+            &advocate,
+            json!({"body": "The form", "attachments": ["nope"]}),
+        )
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "attachment nope");
+    let (s, mms) = api
+        .post(
+            path,
+            &advocate,
+            json!({"body": "Here is the answer form: sign page 2.", "attachments": [upload_id]}),
+        )
+        .await;
+    assert_eq!(s, 202, "{mms}");
+    assert_eq!(
+        (&mms["price_usd"], &mms["media"][0]["sha256"]),
+        (&json!(0.02), &json!(sha256_hex(form))),
+        "{mms}"
+    );
+    let (s, e) = api
+        .post(
+            path,
+            &advocate,
+            json!({"body": "Again", "attachments": [upload_id]}),
+        )
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "sent already");
+    let sent = wait_for(
+        "Twilio to fetch the form",
+        Duration::from_secs(30),
+        || async {
+            let record = twilio
+                .sent()
+                .into_iter()
+                .find(|r| r.body == "Here is the answer form: sign page 2.")?;
+            twilio.fetched(&record.sid).map(|f| (record, f))
+        },
+    )
+    .await;
+    let (record, fetched) = sent;
+    assert_eq!(
+        fetched
+            .iter()
+            .map(|f| (f.status, f.content_type.as_deref(), f.bytes.as_slice()))
+            .collect::<Vec<_>>(),
+        vec![(200, Some("application/pdf"), form)],
+        "{record:?}"
+    );
+    let link = &record.media_urls[0];
+    let forged = format!("{}x", link.trim_end_matches(|c| c != '/'));
+    let status = reqwest::get(&forged).await.unwrap().status().as_u16();
+    assert_eq!(status, 404, "a link casewire did not sign opens nothing");
+    let (s, shown) = api
+        .get(
+            &format!("/v1/messages/{}", mms["id"].as_str().unwrap()),
+            &advocate,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let url = shown["media"][0]["url"].as_str().unwrap().to_string();
+    let url = format!("{}{url}", api.base);
+    let kept = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(&advocate)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.status().as_u16(), 200);
+    assert_eq!(kept.bytes().await.unwrap().as_ref(), form);
+
     // The audit trail holds all of it, intact.
     let (s, v) = api.get("/v1/audit/verify", &admin).await;
     assert_eq!(s, 200, "{v}");

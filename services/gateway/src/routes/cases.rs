@@ -96,6 +96,11 @@ pub(crate) struct SendMessage {
     /// consent, and waits out quiet hours.
     #[schema(pattern = "^(conversation|reminder|bulk)$")]
     purpose: Option<String>,
+    /// Uploads to send with it, by their ids (`POST /v1/cases/{case_id}/attachments`): the
+    /// text then goes as one MMS, at most 10 of them and 5 MB in all.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    attachments: Vec<String>,
 }
 
 /// Texts the case's client. The answer says how many segments it costs and its estimated price.
@@ -130,6 +135,7 @@ pub(crate) async fn send(
         case_id,
         body: body.body,
         purpose,
+        attachments: body.attachments,
     };
     let view = gw.ask(&auth, &tenant, send).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(view)))
@@ -196,6 +202,84 @@ pub(crate) async fn media(
         [
             (header::CONTENT_TYPE, content_type),
             // A client's papers: not cached, not sniffed into something else.
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Uploads a document or picture to send with a text to the case's client (an MMS): the
+/// body is its bytes, its `Content-Type` what it is (JPEG, PNG, GIF, HEIC, WebP or PDF), at
+/// most 5 MB. Kept sealed with the client's data key; name its `id` in the text's
+/// `attachments` within 24 hours, or it is removed.
+#[utoipa::path(post, path = "/v1/cases/{case_id}/attachments", tag = "messages", security(("api_key" = [])),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "the file's bytes"),
+    responses(
+    (status = 201, body = casewire_messaging::attachments::AttachmentView, description = "kept; send it within 24 hours"),
+    (status = 404, description = "no such case (or another tenant's)"),
+    (status = 413, description = "over 5 MB"),
+    (status = 415, description = "not a type Twilio sends: pictures and PDFs"),
+))]
+pub(crate) async fn upload(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+    headers: axum::http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<
+    (
+        StatusCode,
+        axum::Json<casewire_messaging::attachments::AttachmentView>,
+    ),
+    ApiError,
+> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    check_id("case_id", &case_id)?;
+    let case = find_case(&gw, &tenant, &case_id).await?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let kept = casewire_messaging::attachments::upload(
+        gw.store(),
+        &tenant,
+        &case_id,
+        &case.client.phone,
+        content_type,
+        &bytes,
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    match kept {
+        Ok(view) => Ok((StatusCode::CREATED, axum::Json(view))),
+        Err(reason) if bytes.len() as u64 > casewire_messaging::media::MAX_BYTES => {
+            Err(ApiError::with_status(StatusCode::PAYLOAD_TOO_LARGE, reason))
+        }
+        Err(reason) if bytes.is_empty() => Err(ApiError::unprocessable(reason)),
+        Err(reason) => Err(ApiError::with_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            reason,
+        )),
+    }
+}
+
+/// What Twilio fetches to send an advocate's attachment: the link the dispatcher gave it,
+/// sealed and short-lived. No key: Twilio sends none.
+pub(crate) async fn attachment_by_link(
+    State(gw): State<Gateway>,
+    Path(token): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let (content_type, bytes) = casewire_messaging::attachments::by_link(gw.store(), &token)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such link, or it has ended"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],

@@ -60,6 +60,17 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/inbox/unrouted", get(cases::unrouted))
         .route("/v1/inbox/flagged", get(cases::flagged))
         .route("/v1/messages/{message_id}/media/{n}", get(cases::media))
+        .route(
+            "/v1/cases/{case_id}/attachments",
+            // An MMS carries at most 5 MB; the rest of the API stays at axum's 2 MB.
+            post(cases::upload).layer(axum::extract::DefaultBodyLimit::max(
+                casewire_messaging::media::MAX_BYTES as usize,
+            )),
+        )
+        .route(
+            "/webhooks/twilio/media/{token}",
+            get(cases::attachment_by_link),
+        )
         .route("/v1/consents", get(consents::list))
         .route(
             "/v1/consents/{phone}",

@@ -211,6 +211,8 @@ pub(crate) struct PutSmsProvider {
     messaging_service_sid: Option<String>,
     /// The estimated price of one segment in US dollars (default 0.0083).
     price_per_segment_usd: Option<f64>,
+    /// The estimated price of one MMS (a text with attachments) in US dollars (default 0.02).
+    price_per_mms_usd: Option<f64>,
 }
 
 /// A tenant's SMS provider as the API shows it: never the auth token.
@@ -221,6 +223,7 @@ pub(crate) struct SmsProviderView {
     from: Option<String>,
     messaging_service_sid: Option<String>,
     price_per_segment_usd: f64,
+    price_per_mms_usd: f64,
     /// Whether an auth token is stored (its value is never returned).
     auth_token_set: bool,
     /// Where to point the number's "A message comes in" webhook in the Twilio console.
@@ -232,6 +235,7 @@ pub(crate) struct SmsProviderView {
 
 fn provider_view(gw: &Gateway, tenant: &str, s: casewire_tenancy::SmsSettings) -> SmsProviderView {
     let price = s.price_per_segment_micros as f64 / 1e6;
+    let mms = s.price_per_mms_micros as f64 / 1e6;
     match s.provider {
         casewire_tenancy::SmsProvider::Sandbox => SmsProviderView {
             kind: "sandbox".into(),
@@ -239,6 +243,7 @@ fn provider_view(gw: &Gateway, tenant: &str, s: casewire_tenancy::SmsSettings) -
             from: None,
             messaging_service_sid: None,
             price_per_segment_usd: price,
+            price_per_mms_usd: mms,
             auth_token_set: false,
             inbound_webhook_url: None,
             refused: None,
@@ -254,6 +259,7 @@ fn provider_view(gw: &Gateway, tenant: &str, s: casewire_tenancy::SmsSettings) -
             from,
             messaging_service_sid,
             price_per_segment_usd: price,
+            price_per_mms_usd: mms,
             auth_token_set: true,
             inbound_webhook_url: gw
                 .public_url()
@@ -284,6 +290,7 @@ pub(crate) async fn put_sms_provider(
         from: body.from,
         messaging_service_sid: body.messaging_service_sid,
         price_per_segment_usd: body.price_per_segment_usd,
+        price_per_mms_usd: body.price_per_mms_usd,
     };
     gw.execute::<Tenant>(
         &auth,
@@ -309,10 +316,7 @@ pub(crate) async fn get_sms_provider(
         .await?;
     let settings = match gw.sms_settings(&tenant_id).await? {
         Some(s) => s,
-        None if gw.sandbox_by_default() => casewire_tenancy::SmsSettings {
-            provider: casewire_tenancy::SmsProvider::Sandbox,
-            price_per_segment_micros: casewire_tenancy::DEFAULT_PRICE_PER_SEGMENT_MICROS,
-        },
+        None if gw.sandbox_by_default() => casewire_tenancy::SmsSettings::sandbox(),
         None => {
             return Err(ApiError::not_found(
                 "no SMS provider is set for this tenant: PUT one first",

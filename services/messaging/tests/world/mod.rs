@@ -45,6 +45,7 @@ pub fn twilio_settings() -> SmsSettingsInput {
         from: Some(FROM.into()),
         messaging_service_sid: None,
         price_per_segment_usd: None,
+        price_per_mms_usd: None,
     }
 }
 
