@@ -94,6 +94,27 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Brings a waiting job's time forward to `at`, inside a projection's transaction, when
+/// the event it waits for came sooner than it looks again. No such job: nothing.
+pub async fn bring_forward(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    tenant: &str,
+    id: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET due_at = $4 WHERE queue = $1 AND tenant_id = $2 AND id = $3 AND due_at > $4",
+    )
+    .bind(queue)
+    .bind(tenant)
+    .bind(id)
+    .bind(timestamp(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Removes a job inside the transaction that records its outcome.
 pub async fn remove(
     tx: &mut Transaction<'static, Any>,

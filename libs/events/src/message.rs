@@ -212,6 +212,12 @@ pub const STATUS_RANKS: &[(&str, u8)] = &[
     ("canceled", 6),
 ];
 
+/// Whether a text's status is one it ends in (or one past delivery): the provider has
+/// done all it will with it.
+pub fn settled(status: &str) -> bool {
+    status_rank(status).is_some_and(|rank| rank >= 5)
+}
+
 /// A status's place in [`STATUS_RANKS`]; None for one casewire does not know.
 pub fn status_rank(status: &str) -> Option<u8> {
     STATUS_RANKS

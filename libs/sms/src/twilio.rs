@@ -557,16 +557,18 @@ impl TwilioClient {
         message_sid: &str,
         media_sid: &str,
     ) -> Result<String, SendError> {
-        let sid_like = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
-        if !(sid_like(message_sid) && sid_like(media_sid)) {
-            return Err(local_error(
-                FailureKind::InvalidRequest,
-                "a message or media SID is letters and digits only",
-            ));
-        }
+        Ok(format!(
+            "{}/Media/{}",
+            self.message_url(creds, message_sid)?,
+            sid_like(media_sid)?
+        ))
+    }
+
+    /// A message resource's URL, without `.json`.
+    fn message_url(&self, creds: &Credentials, message_sid: &str) -> Result<String, SendError> {
         let messages = self.messages_url(creds)?;
         let base = messages.trim_end_matches(".json");
-        Ok(format!("{base}/{message_sid}/Media/{media_sid}"))
+        Ok(format!("{base}/{}", sid_like(message_sid)?))
     }
 
     /// The bytes and type of one picture or file of an inbound MMS (Twilio answers the
@@ -626,6 +628,40 @@ impl TwilioClient {
 
     /// Deletes one picture or file of a message at Twilio, once casewire keeps it: the
     /// client's papers are not left in Twilio's storage. Already gone (404) is done.
+    /// The Media SIDs Twilio holds for a message: what an outbound MMS carried, which
+    /// Twilio keeps a copy of (`GET …/Messages/{sid}/Media.json`; one page holds them all, as
+    /// a message carries at most ten).
+    pub async fn list_media(
+        &self,
+        creds: &Credentials,
+        message_sid: &str,
+    ) -> Result<Vec<String>, SendError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            media_list: Vec<Item>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Item {
+            sid: String,
+        }
+        let url = format!("{}/Media.json", self.message_url(creds, message_sid)?);
+        let (_, body) = self
+            .retrying(
+                creds,
+                "Twilio's media could not be listed",
+                |e| e.retryable,
+                || self.exchange(creds, self.http.get(&url)),
+            )
+            .await?;
+        let page: Page = serde_json::from_slice(&body).map_err(|e| {
+            local_error(
+                FailureKind::ServerError,
+                &format!("Twilio's media list could not be read: {e}"),
+            )
+        })?;
+        Ok(page.media_list.into_iter().map(|m| m.sid).collect())
+    }
+
     pub async fn delete_media(
         &self,
         creds: &Credentials,
@@ -705,6 +741,17 @@ fn twilio_error(status: u16, retry_after: Option<Duration>, bytes: &[u8]) -> Sen
 
 fn read_json(bytes: &[u8]) -> Option<Value> {
     serde_json::from_slice(bytes).ok()
+}
+
+/// A SID as it may go into a URL path: letters and digits only.
+fn sid_like(sid: &str) -> Result<&str, SendError> {
+    if sid.is_empty() || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(local_error(
+            FailureKind::InvalidRequest,
+            "a message or media SID is letters and digits only",
+        ));
+    }
+    Ok(sid)
 }
 
 fn local_error(kind: FailureKind, message: &str) -> SendError {

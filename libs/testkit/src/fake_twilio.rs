@@ -150,6 +150,10 @@ impl FakeTwilio {
                 post(create_message).get(list_messages),
             )
             .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media.json",
+                axum::routing::get(list_media),
+            )
+            .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media}",
                 axum::routing::get(get_media).delete(delete_media),
             )
@@ -649,7 +653,61 @@ async fn fetch_media(shared: Shared, sid: String, urls: Vec<String>) {
         };
         fetched.push(got);
     }
-    lock(&shared).fetched.insert(sid, fetched);
+    let mut inner = lock(&shared);
+    // Twilio keeps a copy of what it fetched, as the message's Media, until deleted.
+    let account = inner
+        .sent
+        .iter()
+        .find(|r| r.sid == sid)
+        .map(|r| r.account_sid.clone());
+    for f in fetched.iter().filter(|f| f.status == 200) {
+        let content_type = f.content_type.clone().unwrap_or_default();
+        let held = (
+            account.clone().unwrap_or_default(),
+            sid.clone(),
+            content_type,
+            f.bytes.clone(),
+        );
+        inner.media.insert(new_sid("ME"), held);
+    }
+    inner.fetched.insert(sid, fetched);
+}
+
+/// `GET …/Messages/{sid}/Media.json`: the media Twilio holds for a message, one page.
+async fn list_media(
+    State(shared): State<Shared>,
+    Path((account_sid, message_sid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut inner = lock(&shared);
+    if let Some(refused) = refusal(&mut inner, basic_auth(&headers).as_ref(), &account_sid) {
+        return refused;
+    }
+    let base = format!("/{API_VERSION}/Accounts/{account_sid}/Messages/{message_sid}/Media");
+    let media_list: Vec<Value> = inner
+        .media
+        .iter()
+        .filter(|(_, (account, message, ..))| *account == account_sid && *message == message_sid)
+        .map(|(sid, (_, _, content_type, _))| {
+            json!({
+                "account_sid": account_sid,
+                "content_type": content_type,
+                "parent_sid": message_sid,
+                "sid": sid,
+                "uri": format!("{base}/{sid}.json"),
+            })
+        })
+        .collect();
+    axum::Json(json!({
+        "media_list": media_list,
+        "page": 0,
+        "page_size": DEFAULT_PAGE_SIZE,
+        "first_page_uri": format!("{base}.json?PageSize={DEFAULT_PAGE_SIZE}&Page=0"),
+        "next_page_uri": null,
+        "previous_page_uri": null,
+        "uri": format!("{base}.json?PageSize={DEFAULT_PAGE_SIZE}&Page=0"),
+    }))
+    .into_response()
 }
 
 /// The answer to a request the fake refuses: a scripted failure, then Twilio's

@@ -53,7 +53,7 @@ impl Projection for MediaQueue {
     fn inline(&self) -> Reads {
         const OF: &[Of] = &[Of::only(
             casewire_events::message::AGGREGATE,
-            &["InboundReceived"],
+            &["InboundReceived", "OutboundQueued", "StatusReported"],
         )];
         Reads::Only(OF)
     }
@@ -68,11 +68,23 @@ impl Projection for MediaQueue {
         _: &EventStore,
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        if let MessageEvent::InboundReceived { media, .. } = e.decode()? {
-            if !media.is_empty() {
-                let now = casewire_events::utc_now();
-                jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &json!({}), now).await?;
+        let now = casewire_events::utc_now();
+        let (tenant, id) = (&e.tenant_id, &e.aggregate_id);
+        match e.decode()? {
+            MessageEvent::InboundReceived { media, .. } if !media.is_empty() => {
+                jobs::enqueue(tx, QUEUE, tenant, id, &json!({}), now).await?
             }
+            MessageEvent::OutboundQueued { attachments, .. } if !attachments.is_empty() => {
+                jobs::enqueue(tx, QUEUE, tenant, id, &json!({}), now).await?
+            }
+            // An MMS's job waits for its text to settle: it need not wait for its next look.
+            // (One statement per settled text, MMS or not: the event does not say which.)
+            MessageEvent::StatusReported { status, .. }
+                if casewire_events::message::settled(&status) =>
+            {
+                jobs::bring_forward(tx, QUEUE, tenant, id, now).await?
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -123,6 +135,9 @@ impl Worker for MediaFetcher {
         else {
             return Ok(Outcome::Done);
         };
+        if m.is_outbound() {
+            return forget_sent(&client, &creds, &m, job.attempts).await;
+        }
         let message_sid = m.provider_sid.clone().unwrap_or_default();
         let retry = |why: String| {
             let wait = jobs::backoff(
@@ -203,6 +218,48 @@ impl Worker for MediaFetcher {
             }
         }
         Ok(Outcome::Done)
+    }
+}
+
+/// How often an MMS's copy at Twilio is looked at again until its text has settled.
+const SETTLING: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// Looks after which the copy goes whatever the last status said (a lost callback): a
+/// day, more than twice the longest Twilio keeps a text queued.
+const SETTLED_ANYWAY: i64 = 96;
+
+/// Deletes Twilio's copy of what an advocate's MMS carried once the text has settled
+/// (delivered, undelivered, failed): Twilio needs it no more, and the client's papers are
+/// not left in its storage. A text Twilio never took left nothing there.
+async fn forget_sent(
+    client: &TwilioClient,
+    creds: &casewire_sms::twilio::Credentials,
+    m: &Message,
+    looks: i64,
+) -> anyhow::Result<Outcome> {
+    let later = |why: &str| {
+        Ok(Outcome::RetryAt(
+            casewire_events::utc_now() + SETTLING,
+            why.into(),
+        ))
+    };
+    let Some(sid) = &m.provider_sid else {
+        return match m.dispatched() {
+            true => Ok(Outcome::Done),
+            false => later("the text is not with Twilio yet"),
+        };
+    };
+    if !casewire_events::message::settled(&m.status) && looks < SETTLED_ANYWAY {
+        return later("the text has not settled at Twilio yet");
+    }
+    let deleted = async {
+        for media in client.list_media(creds, sid).await? {
+            client.delete_media(creds, sid, &media).await?;
+        }
+        Ok::<_, casewire_sms::twilio::SendError>(())
+    };
+    match deleted.await {
+        Ok(()) => Ok(Outcome::Done),
+        Err(e) => later(&format!("deleting the MMS's media at Twilio: {e}")),
     }
 }
 

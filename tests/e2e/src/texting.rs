@@ -778,6 +778,25 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         .unwrap();
     assert_eq!(kept.status().as_u16(), 200);
     assert_eq!(kept.bytes().await.unwrap().as_ref(), form);
+    // Twilio keeps a copy of what it fetched until the text settles; then casewire
+    // deletes it there (twilio.com/docs/messaging/api/media-resource).
+    assert_eq!(
+        twilio.media_left(),
+        1,
+        "Twilio's copy, while the text is on its way"
+    );
+    assert_eq!(
+        twilio
+            .send_status_callback(&record.sid, "delivered", None)
+            .await,
+        204
+    );
+    crate::wait_for(
+        "the MMS's copy deleted at Twilio",
+        Duration::from_secs(20),
+        || async { (twilio.media_left() == 0).then_some(()) },
+    )
+    .await;
 
     // The audit trail holds all of it, intact.
     let (s, v) = api.get("/v1/audit/verify", &admin).await;
