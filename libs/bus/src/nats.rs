@@ -150,7 +150,7 @@ impl Nats {
         self.js
             .send_publish(
                 subjects::event(&e.tenant_id, &e.aggregate_type, &e.event_type),
-                jetstream::context::Publish::build()
+                jetstream::message::PublishMessage::build()
                     .headers(headers)
                     .message_id(&e.event_id)
                     .payload(body.into()),
