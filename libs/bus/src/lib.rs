@@ -15,6 +15,7 @@ mod commands;
 mod execute;
 pub mod jobs;
 mod nats;
+mod nats_access;
 mod projection;
 mod reader;
 pub mod relay;
@@ -34,6 +35,7 @@ pub use execute::{
 };
 pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};
+pub use nats_access::NatsAccess;
 pub use projection::{Of, Projection, Reads};
 pub use reader::Reader;
 pub use service::Wiring;
@@ -42,6 +44,9 @@ pub use service::Wiring;
 pub enum BusError {
     #[error("NATS: {0}")]
     Nats(String),
+    /// How casewire was told to reach NATS cannot work: says which setting.
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Store(#[from] casewire_eventstore::StoreError),
 }

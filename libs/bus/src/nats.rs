@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::nats_access::{redacted, NatsAccess};
 use crate::{BusError, CommandError, CommandHandler, Reader, Result};
 
 /// A consumer with no message for this long catches up on the events no message announced.
@@ -25,7 +26,8 @@ const TAKEN: usize = 500;
 /// `replicas: 3` (infra/nats/production.conf).
 #[derive(Clone, Debug)]
 pub struct NatsSettings {
-    pub url: String,
+    /// Where the servers are and how to sign in.
+    pub access: NatsAccess,
     /// Seals every command request and answer on NATS (see [`COMMANDS_KEY`]): they carry
     /// clients' texts, names, notes and places, which the log keeps sealed too.
     pub commands_key: Key,
@@ -36,6 +38,9 @@ pub struct NatsSettings {
     pub duplicate_window: Duration,
     /// The stream is not the record (the log is): old messages may go.
     pub max_age: Duration,
+    /// How long a starting service waits for NATS (which may be starting too) before it
+    /// gives up with the last error NATS gave.
+    pub first_connection: Duration,
 }
 
 /// The purpose the commands key is derived for from the master key, in every process
@@ -44,13 +49,14 @@ pub const COMMANDS_KEY: &str = "casewire nats commands v1";
 
 impl NatsSettings {
     /// `master`: the deployment's master key, which every service already holds.
-    pub fn new(url: &str, master: &Key) -> Self {
+    pub fn new(access: NatsAccess, master: &Key) -> Self {
         NatsSettings {
-            url: url.to_string(),
+            access,
             commands_key: master.derive(COMMANDS_KEY),
             replicas: 1,
             duplicate_window: Duration::from_secs(15 * 60),
             max_age: Duration::from_secs(7 * 24 * 3600),
+            first_connection: Duration::from_secs(25),
         }
     }
 }
@@ -87,20 +93,42 @@ fn trace_of(headers: Option<&HeaderMap>) -> std::collections::HashMap<String, St
         .collect()
 }
 
+/// Connects for the first time, trying again (NATS may be starting too) until
+/// `first_connection` has passed; a server that refuses casewire's sign-in ends it at once.
+/// Once connected, the client reconnects by itself.
+async fn first_connection(settings: &NatsSettings) -> Result<async_nats::Client> {
+    use async_nats::ConnectErrorKind as Kind;
+    let deadline = tokio::time::Instant::now() + settings.first_connection;
+    let at = redacted(&settings.access.url);
+    loop {
+        let (options, servers) = settings.access.options().await?;
+        match options.connect(servers).await {
+            Ok(client) => return Ok(client),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    Kind::AuthorizationViolation | Kind::Authentication
+                ) =>
+            {
+                return Err(BusError::Nats(format!(
+                    "NATS at {at} refused casewire: {e}"
+                )))
+            }
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(BusError::Nats(format!(
+                    "could not connect to NATS at {at} within {:?}: {e}",
+                    settings.first_connection
+                )))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
 impl Nats {
     /// Connects and makes sure the events stream exists with these settings.
     pub async fn connect(settings: &NatsSettings) -> Result<Nats> {
-        let client = async_nats::ConnectOptions::new()
-            .name("casewire")
-            .retry_on_initial_connect()
-            .connection_timeout(Duration::from_secs(5))
-            // A command may call another service (consent asks messaging to send its reply):
-            // give the chain the gateway's own limit rather than the client's 10 s, so a slow
-            // moment under load is a slow answer and not a 503.
-            .request_timeout(Some(Duration::from_secs(25)))
-            .connect(&settings.url)
-            .await
-            .map_err(nats_err)?;
+        let client = first_connection(settings).await?;
         let js = jetstream::new(client.clone());
         js.get_or_create_stream(stream::Config {
             name: subjects::EVENTS_STREAM.to_string(),

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casewire_bus::{
-    relay, Bus, CommandError, Envelope, ErrorCode, Handlers, Nats, NatsSettings, Projection,
-    Reader, Reads,
+    relay, Bus, CommandError, Envelope, ErrorCode, Handlers, Nats, NatsAccess, NatsSettings,
+    Projection, Reader, Reads,
 };
 use casewire_contract::messaging::{MessageView, Reply, ReportStatus};
 use casewire_crypto::Key;
@@ -99,9 +99,12 @@ async fn a_relay_killed_and_restarted_publishes_every_event_exactly_once() {
         NatsServer::start().await.unwrap(),
     );
     let store = pg_store(&pg).await;
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
-        .await
-        .unwrap();
+    let nats = Nats::connect(&NatsSettings::new(
+        NatsAccess::at(&nats_server.url()),
+        &Key::generate(),
+    ))
+    .await
+    .unwrap();
     append_many(&store, &["t1", "t2", "t3"], 200).await;
 
     // Kill the relay while it is publishing.
@@ -193,9 +196,12 @@ async fn a_subscriber_to_every_subject_sees_an_event_once_per_consumer_delivery_
         NatsServer::start().await.unwrap(),
     );
     let store = pg_store(&pg).await;
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
-        .await
-        .unwrap();
+    let nats = Nats::connect(&NatsSettings::new(
+        NatsAccess::at(&nats_server.url()),
+        &Key::generate(),
+    ))
+    .await
+    .unwrap();
     let outsider = async_nats::connect(nats_server.url()).await.unwrap();
     let (mut everything, mut events) = (
         outsider.subscribe(">").await.unwrap(),
@@ -303,9 +309,12 @@ async fn a_durable_consumer_applies_each_event_once_across_redelivery_and_a_nats
         NatsServer::start().await.unwrap(),
     );
     let store = pg_store(&pg).await;
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
-        .await
-        .unwrap();
+    let nats = Nats::connect(&NatsSettings::new(
+        NatsAccess::at(&nats_server.url()),
+        &Key::generate(),
+    ))
+    .await
+    .unwrap();
     let bus = Bus::nats(nats.clone());
     let stop = CancellationToken::new();
     tokio::spawn(relay::run(store.clone(), nats.clone(), stop.clone()));
@@ -442,9 +451,12 @@ async fn commands_round_trip(bus: Bus) {
 #[tokio::test]
 async fn commands_are_request_reply_over_nats_sealed_from_anyone_listening() {
     let server = NatsServer::start().await.unwrap();
-    let nats = Nats::connect(&NatsSettings::new(&server.url(), &Key::generate()))
-        .await
-        .unwrap();
+    let nats = Nats::connect(&NatsSettings::new(
+        NatsAccess::at(&server.url()),
+        &Key::generate(),
+    ))
+    .await
+    .unwrap();
     commands_round_trip(Bus::nats(nats.clone())).await;
 
     let stop = CancellationToken::new();
@@ -473,9 +485,12 @@ async fn commands_are_request_reply_over_nats_sealed_from_anyone_listening() {
     );
 
     // A process with another master key is refused, and says why.
-    let other = Nats::connect(&NatsSettings::new(&server.url(), &Key::generate()))
-        .await
-        .unwrap();
+    let other = Nats::connect(&NatsSettings::new(
+        NatsAccess::at(&server.url()),
+        &Key::generate(),
+    ))
+    .await
+    .unwrap();
     let err = Bus::nats(other)
         .ask("t1", Default::default(), reply())
         .await

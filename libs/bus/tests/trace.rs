@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use casewire_bus::{relay, Bus, Nats, NatsSettings, Projection, Reader, Reads};
+use casewire_bus::{relay, Bus, Nats, NatsAccess, NatsSettings, Projection, Reader, Reads};
 use casewire_crypto::Key;
 use casewire_events::{Actor, Metadata, RecordedEvent};
 use casewire_eventstore::{Db, EventStore, NewEvent};
@@ -57,9 +57,12 @@ async fn a_request_and_the_consumer_of_its_event_share_one_trace() {
         .unwrap();
     db.migrate().await.unwrap();
     let store = EventStore::new(db, Key::generate());
-    let nats = Nats::connect(&NatsSettings::new(&nats_server.url(), &Key::generate()))
-        .await
-        .unwrap();
+    let nats = Nats::connect(&NatsSettings::new(
+        NatsAccess::at(&nats_server.url()),
+        &Key::generate(),
+    ))
+    .await
+    .unwrap();
     let stop = CancellationToken::new();
     tokio::spawn(relay::run(store.clone(), nats.clone(), stop.clone()));
     Bus::nats(nats.clone()).run_reader(

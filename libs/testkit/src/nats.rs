@@ -43,6 +43,12 @@ impl NatsServer {
     /// Starts the server on free ports and returns once it accepts clients and its health check
     /// (which covers JetStream) answers OK, within 30 s.
     pub async fn start() -> anyhow::Result<NatsServer> {
+        NatsServer::start_with("").await
+    }
+
+    /// [`start`](Self::start) with more configuration after test.conf's: an
+    /// `authorization` or `tls` block, say, to test how clients sign in.
+    pub async fn start_with(more_conf: &str) -> anyhow::Result<NatsServer> {
         let tools = PathBuf::from(TOOLS).join("nats-server");
         let bin = match proc::is_executable(&tools) {
             true => tools,
@@ -53,7 +59,11 @@ impl NatsServer {
             .prefix("casewire-nats-")
             .tempdir()
             .context("creating the NATS temp dir")?;
-        std::fs::write(dir.path().join("nats.conf"), TEST_CONF).context("writing nats.conf")?;
+        std::fs::write(
+            dir.path().join("nats.conf"),
+            format!("{TEST_CONF}\n{more_conf}\n"),
+        )
+        .context("writing nats.conf")?;
         let mut server = NatsServer {
             process: None,
             bin,

@@ -36,8 +36,17 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// `casewire serve`: postgres://…
     pub database_url: Option<Secret>,
-    /// `casewire serve`: nats://…
-    pub nats_url: Option<String>,
+    /// `casewire serve`: nats://… (a user and password in it are a secret too).
+    pub nats_url: Option<Secret>,
+    /// A NATS `.creds` file (a user JWT and its nkey seed).
+    pub nats_creds: Option<PathBuf>,
+    /// A file holding a NATS user's nkey seed.
+    pub nats_nkey: Option<PathBuf>,
+    /// The CA (PEM) that signs the NATS servers' certificates: TLS is then required.
+    pub nats_tls_ca: Option<PathBuf>,
+    /// casewire's client certificate and key (PEM) for NATS servers that verify clients.
+    pub nats_tls_cert: Option<PathBuf>,
+    pub nats_tls_key: Option<PathBuf>,
     /// Replicas of the JetStream events stream: 3 on a 3- or 5-node cluster.
     pub nats_replicas: usize,
     pub operator_token: Option<Secret>,
@@ -63,6 +72,11 @@ impl Default for Config {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
             nats_url: None,
+            nats_creds: None,
+            nats_nkey: None,
+            nats_tls_ca: None,
+            nats_tls_cert: None,
+            nats_tls_key: None,
             nats_replicas: 1,
             operator_token: None,
             master_key: None,
@@ -76,6 +90,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// How `casewire serve` reaches NATS and signs in.
+    pub fn nats_access(&self) -> Option<casewire_bus::NatsAccess> {
+        Some(casewire_bus::NatsAccess {
+            url: self.nats_url.as_ref()?.expose().to_string(),
+            creds: self.nats_creds.clone(),
+            nkey: self.nats_nkey.clone(),
+            tls_ca: self.nats_tls_ca.clone(),
+            tls_client: self.nats_tls_cert.clone().zip(self.nats_tls_key.clone()),
+        })
+    }
+
     /// Defaults, then the file named by `CASEWIRE_CONFIG` (or ./casewire.toml if present),
     /// then the environment.
     pub fn load() -> anyhow::Result<Config> {
@@ -107,7 +132,16 @@ impl Config {
             })?;
         }
         config.database_url = secret("DATABASE_URL").or(config.database_url);
-        config.nats_url = env("NATS_URL").or(config.nats_url);
+        config.nats_url = secret("NATS_URL").or(config.nats_url);
+        let path = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        config.nats_creds = path("CASEWIRE_NATS_CREDS").or(config.nats_creds);
+        config.nats_nkey = path("CASEWIRE_NATS_NKEY").or(config.nats_nkey);
+        config.nats_tls_ca = path("CASEWIRE_NATS_TLS_CA").or(config.nats_tls_ca);
+        config.nats_tls_cert = path("CASEWIRE_NATS_TLS_CERT").or(config.nats_tls_cert);
+        config.nats_tls_key = path("CASEWIRE_NATS_TLS_KEY").or(config.nats_tls_key);
+        if config.nats_tls_cert.is_some() != config.nats_tls_key.is_some() {
+            bail!("CASEWIRE_NATS_TLS_CERT and CASEWIRE_NATS_TLS_KEY go together: give both or neither");
+        }
         if let Some(v) = env("CASEWIRE_NATS_REPLICAS") {
             config.nats_replicas = v
                 .parse()

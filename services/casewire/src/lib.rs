@@ -41,13 +41,12 @@ pub async fn connect(config: &Config, mode: &Mode) -> anyhow::Result<(EventStore
     let bus = match mode {
         Mode::Dev => Bus::in_process(),
         Mode::Serve(_) => {
-            let url = config
-                .nats_url
-                .as_ref()
+            let access = config
+                .nats_access()
                 .context("NATS_URL is not set: casewire serve needs nats://…")?;
             let settings = NatsSettings {
                 replicas: config.nats_replicas,
-                ..NatsSettings::new(url, &master_key(config, mode)?)
+                ..NatsSettings::new(access, &master_key(config, mode)?)
             };
             Bus::nats(
                 Nats::connect(&settings)

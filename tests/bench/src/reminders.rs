@@ -71,7 +71,7 @@ pub async fn run() -> anyhow::Result<Vec<Figures>> {
     let (pg, nats) = (PgServer::start().await?, NatsServer::start().await?);
     let distributed = Config {
         database_url: Some(casewire::config::Secret::new(pg.fresh_database().await?)),
-        nats_url: Some(nats.url()),
+        nats_url: Some(casewire::config::Secret::new(nats.url())),
         ..Config::default()
     };
     let appointments = env("BENCH_APPOINTMENTS_DISTRIBUTED", 10_000);

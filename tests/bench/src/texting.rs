@@ -152,7 +152,7 @@ pub async fn distributed(pg: &PgServer, load: Load) -> anyhow::Result<Figures> {
     let db = pg.fresh_database().await?;
     let config = Config {
         database_url: Some(casewire::config::Secret::new(db)),
-        nats_url: Some(nats.url()),
+        nats_url: Some(casewire::config::Secret::new(nats.url())),
         ..Config::default()
     };
     measure(

@@ -54,9 +54,36 @@ async fn tenancy_with_each_service_in_its_own_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_all_runs_every_service_in_one_process() {
     let pg = PgServer::start().await.unwrap();
-    let nats = NatsServer::start().await.unwrap();
+    // NATS asks for a user and password, as infra/nats/production.conf does.
+    let nats = NatsServer::start_with(
+        r#"authorization { users: [ { user: casewire, password: "s3cret/pw" } ] }"#,
+    )
+    .await
+    .unwrap();
     let db = pg.fresh_database().await.unwrap();
-    let mut all = Casewire::serve("all", &db, &nats.url()).await;
+    let url = |password: &str| format!("nats://casewire:{password}@127.0.0.1:{}", nats.port());
+
+    // A wrong password stops the service at once, saying so, and never printing it.
+    let mut refused = tokio::process::Command::new(casewire_e2e::binary());
+    refused
+        .args(["serve", "all"])
+        .env_clear()
+        .env("DATABASE_URL", &db)
+        .env("NATS_URL", url("guessed-pw"))
+        .env("CASEWIRE_MASTER_KEY", casewire_e2e::MASTER_KEY)
+        .env("CASEWIRE_HTTP_ADDR", "127.0.0.1:0")
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(30), refused.output())
+        .await
+        .expect("it stops on its own")
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("authorization violation"), "{said}");
+    assert!(!said.contains("guessed-pw"), "{said}");
+
+    let mut all = Casewire::serve("all", &db, &url("s3cret%2Fpw")).await;
     let api = Api::new(&all.url);
     let (tenant, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
     let (s, t) = api.get(&format!("/v1/tenants/{tenant}"), &admin).await;

@@ -1,0 +1,256 @@
+//! casewire signs in to a nats-server configured each way production may be: a user and
+//! password in `NATS_URL` (infra/nats/production.conf's way), a token, an nkey, a
+//! credentials file (decentralized auth, an operator's JWTs), and mutual TLS. Each against
+//! a real nats-server started with that configuration; each also with what the server
+//! must refuse, and the error saying why.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use casewire_bus::{Nats, NatsAccess, NatsSettings};
+use casewire_crypto::Key;
+use casewire_testkit::NatsServer;
+
+/// Connects (which creates the events stream: a JetStream request) within a bound.
+async fn connect(access: NatsAccess) -> Result<Nats, String> {
+    // A refused sign-in ends at once; a TLS handshake that fails is retried until this.
+    let settings = NatsSettings {
+        first_connection: Duration::from_secs(3),
+        ..NatsSettings::new(access, &Key::generate())
+    };
+    match tokio::time::timeout(Duration::from_secs(30), Nats::connect(&settings)).await {
+        Ok(connected) => connected.map_err(|e| e.to_string()),
+        Err(_) => Err("no answer within 30 s".into()),
+    }
+}
+
+fn url_with(server: &NatsServer, sign_in: &str) -> String {
+    format!("nats://{sign_in}@127.0.0.1:{}", server.port())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn assert_refused(result: Result<Nats, String>, why: &str) {
+    match result {
+        Ok(_) => panic!("connected, where NATS must refuse ({why})"),
+        Err(e) => assert!(e.to_lowercase().contains(why), "{e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_user_and_password_in_the_url_as_production_conf_asks() {
+    let server = NatsServer::start_with(
+        r#"authorization { users: [ { user: casewire, password: "p@ss/w0rd" } ] }"#,
+    )
+    .await
+    .unwrap();
+    let nats = connect(NatsAccess::at(&url_with(&server, "casewire:p%40ss%2Fw0rd"))).await;
+    assert!(nats.is_ok(), "{:?}", nats.err());
+
+    let wrong = connect(NatsAccess::at(&url_with(&server, "casewire:guess"))).await;
+    let e = wrong.err().expect("a wrong password is refused");
+    assert!(
+        e.contains("refused casewire: authorization violation"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("guess"),
+        "the password is not in the error: {e}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_in_the_url() {
+    let server = NatsServer::start_with(r#"authorization { token: "s3cr3t-t0ken" }"#)
+        .await
+        .unwrap();
+    assert!(connect(NatsAccess::at(&url_with(&server, "s3cr3t-t0ken")))
+        .await
+        .is_ok());
+    assert_refused(
+        connect(NatsAccess::at(&server.url())).await,
+        "authorization violation",
+    );
+}
+
+#[tokio::test]
+async fn an_nkey_seed_from_a_file() {
+    let user = nkeys::KeyPair::new_user();
+    let server = NatsServer::start_with(&format!(
+        "authorization {{ users: [ {{ nkey: {} }} ] }}",
+        user.public_key()
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let seed = write(dir.path(), "casewire.nk", &user.seed().unwrap());
+    let nkey = NatsAccess {
+        nkey: Some(seed),
+        ..NatsAccess::at(&server.url())
+    };
+    assert!(connect(nkey).await.is_ok());
+
+    let stranger = write(
+        dir.path(),
+        "stranger.nk",
+        &nkeys::KeyPair::new_user().seed().unwrap(),
+    );
+    let refused = NatsAccess {
+        nkey: Some(stranger),
+        ..NatsAccess::at(&server.url())
+    };
+    assert_refused(connect(refused).await, "authorization violation");
+}
+
+/// Decentralized auth: an operator trusts an account (JetStream enabled in its limits),
+/// whose key signs casewire's user JWT; casewire holds the JWT and its seed in a .creds
+/// file, as `nsc generate creds` writes it.
+#[tokio::test]
+async fn a_credentials_file_of_an_operators_account() {
+    use nats_io_jwt::{Account, KeyPair, Operator, OperatorLimits, Token, User};
+    let operator = KeyPair::new_operator();
+    let account = KeyPair::new_account();
+    let user = KeyPair::new_user();
+    let operator_jwt = Token::new(operator.public_key())
+        .name("casewire-test")
+        .claims(Operator::builder().try_into().map(|o: Operator| o).unwrap())
+        .sign(&operator);
+    let account_claims: Account = Account::builder()
+        .limits(OperatorLimits::default())
+        .try_into()
+        .unwrap();
+    let account_jwt = Token::new(account.public_key())
+        .name("casewire")
+        .claims(account_claims)
+        .sign(&operator);
+    // JetStream needs the operator's system account.
+    let system = KeyPair::new_account();
+    let system_jwt = Token::new(system.public_key())
+        .name("SYS")
+        .claims(Account::builder().try_into().map(|a: Account| a).unwrap())
+        .sign(&operator);
+    // Not a bearer token (this crate's default): the server makes casewire sign its nonce
+    // with the seed, as `nsc` users are by default.
+    let user_claims: User = User::builder().bearer_token(false).try_into().unwrap();
+    let user_jwt = Token::new(user.public_key())
+        .name("casewire-services")
+        .claims(user_claims)
+        .sign(&account);
+
+    let server = NatsServer::start_with(&format!(
+        "operator: {operator_jwt}\nsystem_account: {sys}\nresolver: MEMORY\n\
+         resolver_preload: {{ {}: {account_jwt}, {sys}: {system_jwt} }}",
+        account.public_key(),
+        sys = system.public_key(),
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = |seed: &str| {
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
+             -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+        )
+    };
+    let file = write(dir.path(), "casewire.creds", &creds(&user.seed().unwrap()));
+    let access = NatsAccess {
+        creds: Some(file),
+        ..NatsAccess::at(&server.url())
+    };
+    let nats = connect(access).await;
+    assert!(nats.is_ok(), "{:?}", nats.err());
+
+    // The JWT with another key's seed proves nothing.
+    let forged = write(
+        dir.path(),
+        "forged.creds",
+        &creds(&KeyPair::new_user().seed().unwrap()),
+    );
+    let refused = NatsAccess {
+        creds: Some(forged),
+        ..NatsAccess::at(&server.url())
+    };
+    assert_refused(connect(refused).await, "authorization violation");
+}
+
+/// A CA, and a certificate it signs for each name.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "ca.pem", &ca.pem());
+        Pki { dir, ca }
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// (certificate, key) for `name`.
+    fn issue(&self, name: &str) -> (PathBuf, PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params =
+            rcgen::CertificateParams::new(vec![name.to_string(), "127.0.0.1".into()]).unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        (
+            write(self.dir.path(), &format!("{name}.pem"), &cert.pem()),
+            write(
+                self.dir.path(),
+                &format!("{name}-key.pem"),
+                &key.serialize_pem(),
+            ),
+        )
+    }
+}
+
+#[tokio::test]
+async fn mutual_tls_with_the_operators_ca() {
+    let pki = Pki::new();
+    let (cert, key) = pki.issue("localhost");
+    let server = NatsServer::start_with(&format!(
+        "tls {{ cert_file: {:?}, key_file: {:?}, ca_file: {:?}, verify: true, timeout: 5 }}",
+        cert,
+        key,
+        pki.ca()
+    ))
+    .await
+    .unwrap();
+    let client = pki.issue("casewire");
+    let tls = |tls_client: Option<(PathBuf, PathBuf)>, tls_ca: Option<PathBuf>| NatsAccess {
+        tls_ca,
+        tls_client,
+        ..NatsAccess::at(&server.url())
+    };
+    let nats = connect(tls(Some(client.clone()), Some(pki.ca()))).await;
+    assert!(nats.is_ok(), "{:?}", nats.err());
+
+    // No client certificate: the server verifies clients and refuses.
+    assert!(connect(tls(None, Some(pki.ca()))).await.is_err());
+    // Another CA's server certificate is not trusted.
+    let other = Pki::new();
+    assert!(connect(tls(Some(client), Some(other.ca()))).await.is_err());
+}
+
+#[tokio::test]
+async fn one_way_to_sign_in_at_a_time() {
+    let e = connect(NatsAccess {
+        nkey: Some("/nowhere".into()),
+        ..NatsAccess::at("nats://casewire:pw@127.0.0.1:4222")
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(e.contains("one way to sign in"), "{e}");
+}
