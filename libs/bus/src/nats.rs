@@ -125,22 +125,56 @@ async fn first_connection(settings: &NatsSettings) -> Result<async_nats::Client>
     }
 }
 
+/// Brings an existing events stream to the replicas asked for (`CASEWIRE_NATS_REPLICAS`),
+/// or says why NATS would not. A stream is never brought down: a process asking for fewer
+/// replicas than the stream has (a setting forgotten on one service) leaves it as it is
+/// and says so, rather than lowering every service's durability.
+async fn replicate(js: &jetstream::Context, current: stream::Config, asked: usize) -> Result<()> {
+    let has = current.num_replicas;
+    if asked < has {
+        tracing::warn!(
+            stream = %current.name,
+            replicas = has,
+            asked,
+            "the events stream keeps its replicas: CASEWIRE_NATS_REPLICAS asks for fewer"
+        );
+    }
+    if asked <= has {
+        return Ok(());
+    }
+    let name = current.name.clone();
+    js.update_stream(stream::Config {
+        num_replicas: asked,
+        ..current
+    })
+    .await
+    .map_err(|e| {
+        BusError::Nats(format!(
+            "the events stream {name} has {has} replica(s) and CASEWIRE_NATS_REPLICAS asks for {asked}; NATS would not change it: {e}"
+        ))
+    })?;
+    tracing::info!(stream = %name, from = has, to = asked, "the events stream's replicas raised");
+    Ok(())
+}
+
 impl Nats {
     /// Connects and makes sure the events stream exists with these settings.
     pub async fn connect(settings: &NatsSettings) -> Result<Nats> {
         let client = first_connection(settings).await?;
         let js = jetstream::new(client.clone());
-        js.get_or_create_stream(stream::Config {
-            name: subjects::EVENTS_STREAM.to_string(),
-            subjects: vec![subjects::EVENTS_ALL.to_string()],
-            storage: stream::StorageType::File,
-            num_replicas: settings.replicas,
-            duplicate_window: settings.duplicate_window,
-            max_age: settings.max_age,
-            ..Default::default()
-        })
-        .await
-        .map_err(nats_err)?;
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: subjects::EVENTS_STREAM.to_string(),
+                subjects: vec![subjects::EVENTS_ALL.to_string()],
+                storage: stream::StorageType::File,
+                num_replicas: settings.replicas,
+                duplicate_window: settings.duplicate_window,
+                max_age: settings.max_age,
+                ..Default::default()
+            })
+            .await
+            .map_err(nats_err)?;
+        replicate(&js, stream.cached_info().config.clone(), settings.replicas).await?;
         Ok(Nats {
             client,
             js,

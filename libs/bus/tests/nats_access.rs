@@ -254,3 +254,28 @@ async fn one_way_to_sign_in_at_a_time() {
     .unwrap();
     assert!(e.contains("one way to sign in"), "{e}");
 }
+
+/// `CASEWIRE_NATS_REPLICAS` asks for more replicas than an existing stream has: casewire
+/// raises them, or, where NATS cannot (one server, no cluster), stops saying so; never
+/// silently goes on at R1.
+#[tokio::test]
+async fn more_replicas_than_the_stream_has_are_raised_or_refused_aloud() {
+    let server = NatsServer::start().await.unwrap();
+    assert!(
+        connect(NatsAccess::at(&server.url())).await.is_ok(),
+        "an R1 stream"
+    );
+    let settings = NatsSettings {
+        replicas: 3,
+        ..NatsSettings::new(NatsAccess::at(&server.url()), &Key::generate())
+    };
+    let e = Nats::connect(&settings)
+        .await
+        .err()
+        .expect("one server cannot hold R3");
+    let e = e.to_string();
+    assert!(
+        e.contains("has 1 replica(s) and CASEWIRE_NATS_REPLICAS asks for 3"),
+        "{e}"
+    );
+}
