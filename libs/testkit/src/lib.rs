@@ -30,7 +30,7 @@ mod wait;
 
 pub use fake_cms::{FakeCms, ReceivedWebhook};
 pub use fake_twilio::{FakeTwilio, ListRequest, RecordedRequest, SentRecord};
-pub use nats::NatsServer;
+pub use nats::{NatsCluster, NatsServer};
 pub use pg::PgServer;
 pub use spy::NatsSpy;
 pub use wait::wait_for;

@@ -36,7 +36,17 @@ pub struct NatsServer {
     bin: PathBuf,
     port: u16,
     monitor_port: u16,
+    /// A cluster node's own: its name (`NATS_SERVER_NAME`), cluster port and routes.
+    node: Option<Node>,
     dir: TempDir,
+}
+
+#[derive(Clone)]
+struct Node {
+    name: String,
+    cluster_port: u16,
+    routes: String,
+    env: Vec<(String, String)>,
 }
 
 impl NatsServer {
@@ -49,28 +59,7 @@ impl NatsServer {
     /// [`start`](Self::start) with more configuration after test.conf's: an
     /// `authorization` or `tls` block, say, to test how clients sign in.
     pub async fn start_with(more_conf: &str) -> anyhow::Result<NatsServer> {
-        let tools = PathBuf::from(TOOLS).join("nats-server");
-        let bin = match proc::is_executable(&tools) {
-            true => tools,
-            false => proc::find_executable("nats-server", EXTRA_DIRS)
-                .ok_or_else(|| anyhow!(NOT_FOUND))?,
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("casewire-nats-")
-            .tempdir()
-            .context("creating the NATS temp dir")?;
-        std::fs::write(
-            dir.path().join("nats.conf"),
-            format!("{TEST_CONF}\n{more_conf}\n"),
-        )
-        .context("writing nats.conf")?;
-        let mut server = NatsServer {
-            process: None,
-            bin,
-            port: 0,
-            monitor_port: 0,
-            dir,
-        };
+        let mut server = NatsServer::prepare(&format!("{TEST_CONF}\n{more_conf}\n"))?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -86,6 +75,34 @@ impl NatsServer {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// A server not started yet, with this configuration file.
+    fn prepare(conf: &str) -> anyhow::Result<NatsServer> {
+        let tools = PathBuf::from(TOOLS).join("nats-server");
+        let bin = match proc::is_executable(&tools) {
+            true => tools,
+            false => proc::find_executable("nats-server", EXTRA_DIRS)
+                .ok_or_else(|| anyhow!(NOT_FOUND))?,
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("casewire-nats-")
+            .tempdir()
+            .context("creating the NATS temp dir")?;
+        std::fs::write(dir.path().join("nats.conf"), conf).context("writing nats.conf")?;
+        Ok(NatsServer {
+            process: None,
+            bin,
+            port: 0,
+            monitor_port: 0,
+            node: None,
+            dir,
+        })
+    }
+
+    /// The node's name in its cluster (`NATS_SERVER_NAME`), when it is one.
+    pub fn name(&self) -> Option<&str> {
+        self.node.as_ref().map(|n| n.name.as_str())
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -128,6 +145,13 @@ impl NatsServer {
     }
 
     async fn launch(&mut self) -> anyhow::Result<()> {
+        let log_start = self.spawn()?;
+        self.ready(log_start).await
+    }
+
+    /// Starts the process; [`ready`](Self::ready) waits for it. Returns where its log
+    /// starts, for the error.
+    fn spawn(&mut self) -> anyhow::Result<u64> {
         let dir = self.dir.path();
         let log = dir.join("nats.log");
         let log_start = proc::log_len(&log);
@@ -140,20 +164,34 @@ impl NatsServer {
             .arg(self.port.to_string())
             .arg("-m")
             .arg(self.monitor_port.to_string())
-            .arg("-sd")
-            .arg(dir.join("store"))
             .current_dir(dir);
-        let mut process = ServerProcess::spawn(cmd, &log, libc::SIGKILL, "TERM", dir)?;
-        match wait_ready(&mut process, self.port, self.monitor_port).await {
-            Ok(()) => {
-                self.process = Some(process);
-                Ok(())
-            }
-            Err(e) => {
-                drop(process);
-                bail!("{e:#}\n{}", proc::log_tail(&log, log_start, 4096))
-            }
+        match &self.node {
+            // A cluster's configuration names its store (production.conf: from the
+            // environment); nats-server refuses it named twice.
+            Some(_) => cmd.env("NATS_STORE_DIR", dir.join("store")),
+            None => cmd.arg("-sd").arg(dir.join("store")),
+        };
+        if let Some(node) = &self.node {
+            cmd.args(["--cluster_name", "casewire"])
+                .arg("--cluster")
+                .arg(format!("nats://127.0.0.1:{}", node.cluster_port))
+                .arg("--routes")
+                .arg(&node.routes)
+                .env("NATS_SERVER_NAME", &node.name)
+                .envs(node.env.iter().map(|(k, v)| (k, v)));
         }
+        self.process = Some(ServerProcess::spawn(cmd, &log, libc::SIGKILL, "TERM", dir)?);
+        Ok(log_start)
+    }
+
+    async fn ready(&mut self, log_start: u64) -> anyhow::Result<()> {
+        let log = self.dir.path().join("nats.log");
+        let process = self.process.as_mut().expect("spawned");
+        if let Err(e) = wait_ready(process, self.port, self.monitor_port).await {
+            self.process = None;
+            bail!("{e:#}\n{}", proc::log_tail(&log, log_start, 4096))
+        }
+        Ok(())
     }
 }
 
@@ -205,4 +243,69 @@ async fn healthz(monitor_port: u16) -> anyhow::Result<String> {
         .context("timed out")??;
     let text = String::from_utf8_lossy(&response);
     Ok(text.lines().next().unwrap_or_default().to_string())
+}
+
+/// A JetStream cluster of three nats-servers on loopback, each started with the same
+/// configuration file (infra/nats/production.conf, say) and told on its command line its
+/// ports, its name and its routes, as a deployment's environment would.
+pub struct NatsCluster {
+    pub nodes: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts three nodes with `conf` and `env` (the variables the file names), and returns
+    /// once each is ready (its `/healthz`, which needs the cluster's JetStream), within 30 s.
+    pub async fn start(conf: &str, env: &[(&str, &str)]) -> anyhow::Result<NatsCluster> {
+        // Hold every listener at once so that the nine ports differ.
+        let listeners = (0..9)
+            .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let ports = listeners
+            .iter()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        drop(listeners);
+        let routes = (0..3)
+            .map(|i| format!("nats://127.0.0.1:{}", ports[6 + i]))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut nodes = Vec::new();
+        for i in 0..3 {
+            let mut node = NatsServer::prepare(conf)?;
+            node.port = ports[i];
+            node.monitor_port = ports[3 + i];
+            node.node = Some(Node {
+                name: format!("nats-{}", i + 1),
+                cluster_port: ports[6 + i],
+                routes: routes.clone(),
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            });
+            nodes.push(node);
+        }
+        let mut starts = Vec::new();
+        for node in &mut nodes {
+            starts.push(node.spawn()?);
+        }
+        for (node, log_start) in nodes.iter_mut().zip(starts) {
+            node.ready(log_start).await?;
+        }
+        Ok(NatsCluster { nodes })
+    }
+
+    /// Every node's URL, comma separated, as `NATS_URL` lists a cluster.
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(NatsServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The node named `name`.
+    pub fn node(&mut self, name: &str) -> Option<&mut NatsServer> {
+        self.nodes.iter_mut().find(|n| n.name() == Some(name))
+    }
 }
