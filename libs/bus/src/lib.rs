@@ -47,6 +47,9 @@ pub enum BusError {
     /// How casewire was told to reach NATS cannot work: says which setting.
     #[error("{0}")]
     Config(String),
+    /// The relay's lease is another process's now (relay.rs).
+    #[error("the relay's lease is held by another process")]
+    LeaseLost,
     #[error(transparent)]
     Store(#[from] casewire_eventstore::StoreError),
 }

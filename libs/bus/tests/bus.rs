@@ -794,3 +794,109 @@ async fn inline_projection_on(db: Db) {
     assert_eq!(store.head("t1").await.unwrap().unwrap().0, 8);
     assert_eq!(counted(&store).await, expected);
 }
+
+/// The relay's lease across PostgreSQL restarts (issue 13: an advisory lock was dropped by a
+/// restart while its holder went on publishing, and another process took it). Two relays,
+/// each on its own pool, run while the database is stopped and started twice: the spans in
+/// which each may publish never overlap, the lease changes hands only through its token,
+/// and every event is in the stream once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_relay_publishes_at_a_time_across_database_restarts() {
+    use std::sync::{Arc, Mutex};
+    let mut pg = PgServer::start().await.unwrap();
+    let nats_server = NatsServer::start().await.unwrap();
+    let url = pg.fresh_database().await.unwrap();
+    let store_of = || async { EventStore::new(Db::connect(&url).await.unwrap(), Key::generate()) };
+    let first = store_of().await;
+    first.db().migrate().await.unwrap();
+    let nats = Nats::connect(&NatsSettings::new(
+        NatsAccess::at(&nats_server.url()),
+        &Key::generate(),
+    ))
+    .await
+    .unwrap();
+
+    // Who may publish, from when to when, by each relay's own account.
+    type Spans = Arc<Mutex<Vec<(usize, i64, tokio::time::Instant, tokio::time::Instant)>>>;
+    let spans: Spans = Arc::default();
+    let stop = CancellationToken::new();
+    let mut relays = Vec::new();
+    for who in 0..2 {
+        let (store, nats, spans, stop) =
+            (store_of().await, nats.clone(), spans.clone(), stop.clone());
+        relays.push(tokio::spawn(async move {
+            let mut fence = relay::Fence::new(&store);
+            while !stop.is_cancelled() {
+                let from = tokio::time::Instant::now();
+                if relay::relay_once_fenced(&store, &nats, &mut fence)
+                    .await
+                    .is_ok()
+                {
+                    if let Some(until) = fence.valid_until() {
+                        spans.lock().unwrap().push((who, fence.token, from, until));
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }));
+    }
+
+    append_many(&first, &["t1", "t2"], 100).await;
+    for round in ["t3", "t4"] {
+        wait_for("a relay to publish", WAIT, || async {
+            first
+                .lagging(relay::CURSOR)
+                .await
+                .ok()?
+                .is_empty()
+                .then_some(())
+        })
+        .await;
+        pg.stop();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        pg.start_again().await;
+        append_many(&first, &[round], 50).await;
+    }
+    wait_for("every event in the stream", WAIT, || async {
+        first
+            .lagging(relay::CURSOR)
+            .await
+            .ok()?
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    stop.cancel();
+    for r in relays {
+        r.await.unwrap();
+    }
+
+    let spans = spans.lock().unwrap().clone();
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            if a.0 != b.0 {
+                let overlap = a.2 < b.3 && b.2 < a.3;
+                assert!(
+                    !overlap,
+                    "two relays could publish at once: {a:?} and {b:?}"
+                );
+            }
+        }
+    }
+    // One token belongs to one relay.
+    let mut holders = std::collections::BTreeMap::new();
+    for (who, token, ..) in &spans {
+        assert_eq!(
+            *holders.entry(*token).or_insert(*who),
+            *who,
+            "token {token}"
+        );
+    }
+    let ids: std::collections::BTreeSet<String> = stream_contents(&nats)
+        .await
+        .into_iter()
+        .map(|(e, _)| e.event_id)
+        .collect();
+    assert_eq!(ids.len(), 300, "every event in the stream");
+    assert_eq!(stream_len(&nats).await, 300, "and each once");
+}

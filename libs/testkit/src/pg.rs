@@ -20,9 +20,11 @@ const PORT_ATTEMPTS: usize = 3;
 /// removes the dir. As root it runs as the `postgres` system user, since PostgreSQL refuses root.
 pub struct PgServer {
     // Held for their Drop, in this order: the process stops before the dir is removed.
-    _process: ServerProcess,
+    process: Option<ServerProcess>,
     port: u16,
-    _dir: TempDir,
+    bindir: PathBuf,
+    run_as: Option<RunAs>,
+    dir: TempDir,
 }
 
 impl PgServer {
@@ -67,44 +69,82 @@ impl PgServer {
             );
         }
 
-        let log = dir.path().join("postgres.log");
+        let mut server = PgServer {
+            process: None,
+            port: 0,
+            bindir,
+            run_as,
+            dir,
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let port = proc::free_port()?;
-            let log_start = proc::log_len(&log);
-            let mut cmd = Command::new(bindir.join("postgres"));
-            cmd.arg("-D")
-                .arg(&data)
-                .arg("-p")
-                .arg(port.to_string())
-                .arg("-c")
-                .arg("listen_addresses=127.0.0.1")
-                .arg("-c")
-                .arg(format!("unix_socket_directories={}", dir.path().display()))
-                .current_dir(dir.path());
-            if let Some(user) = run_as {
-                user.apply(&mut cmd);
+            server.port = proc::free_port()?;
+            match server.launch().await {
+                Ok(()) => return Ok(server),
+                // Stop this attempt; the cluster in `dir` stays for the next one.
+                Err(e)
+                    if format!("{e:#}").contains("already in use") && attempt < PORT_ATTEMPTS =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
             }
-            // SIGQUIT is PostgreSQL's immediate shutdown: nothing here needs a checkpoint.
-            let mut process = ServerProcess::spawn(cmd, &log, libc::SIGQUIT, "QUIT", dir.path())?;
-            match wait_ready(&mut process, &url_for(port, "postgres")).await {
-                Ok(()) => {
-                    return Ok(PgServer {
-                        _process: process,
-                        port,
-                        _dir: dir,
-                    })
+        }
+    }
+
+    /// Starts `postgres` on the cluster and port, and waits until it accepts connections.
+    async fn launch(&mut self) -> anyhow::Result<()> {
+        let log = self.dir.path().join("postgres.log");
+        let log_start = proc::log_len(&log);
+        let mut cmd = Command::new(self.bindir.join("postgres"));
+        cmd.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-c")
+            .arg("listen_addresses=127.0.0.1")
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.dir.path().display()
+            ))
+            .current_dir(self.dir.path());
+        if let Some(user) = self.run_as {
+            user.apply(&mut cmd);
+        }
+        // SIGQUIT is PostgreSQL's immediate shutdown: nothing here needs a checkpoint, and it
+        // is what a crash leaves (recovery from the WAL at the next start).
+        let mut process = ServerProcess::spawn(cmd, &log, libc::SIGQUIT, "QUIT", self.dir.path())?;
+        match wait_ready(&mut process, &url_for(self.port, "postgres")).await {
+            Ok(()) => {
+                self.process = Some(process);
+                Ok(())
+            }
+            Err(e) => {
+                drop(process);
+                bail!("{e:#}\n{}", proc::log_tail(&log, log_start, 4096))
+            }
+        }
+    }
+
+    /// Stops the server at once (no checkpoint: it recovers from its WAL at the next start)
+    /// and keeps its data; [`start_again`](Self::start_again) brings it back.
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Starts it again on the same port with the same data, within 30 s; a port still held
+    /// by the old server's sockets is tried again meanwhile.
+    pub async fn start_again(&mut self) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            match self.launch().await {
+                Ok(()) => return,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Err(e) => {
-                    // Stop this attempt; the cluster in `dir` stays for the next one.
-                    drop(process);
-                    let tail = proc::log_tail(&log, log_start, 4096);
-                    if tail.contains("already in use") && attempt < PORT_ATTEMPTS {
-                        continue;
-                    }
-                    bail!("{e:#}\n{tail}");
-                }
+                Err(e) => panic!("starting PostgreSQL again on port {}: {e:#}", self.port),
             }
         }
     }

@@ -16,13 +16,37 @@ async fn tenancy_with_each_service_in_its_own_process() {
     let mut nats = NatsServer::start().await.unwrap();
     let db = pg.fresh_database().await.unwrap();
     let gateway = Casewire::serve("gateway", &db, &nats.url()).await;
+    let mut messaging = Casewire::serve("messaging", &db, &nats.url()).await;
     let _others = [
-        Casewire::serve("messaging", &db, &nats.url()).await,
         Casewire::serve("consent", &db, &nats.url()).await,
         Casewire::serve("case-link", &db, &nats.url()).await,
     ];
     let api = Api::new(&gateway.url);
     suite::tenancy(&api).await;
+
+    // The operator's view: each service, and the relay (one holder, caught up).
+    api.wait_until_every_service_is_caught_up().await;
+    let (s, status) = api.get("/v1/status", casewire_e2e::OPERATOR_TOKEN).await;
+    assert_eq!(s, 200, "{status}");
+    assert!(status["relay"]["holder"].is_string(), "{status}");
+    assert_eq!(status["relay"]["events_behind"], 0, "{status}");
+
+    // No messaging process: a send cannot be served, and readiness says so, naming it.
+    assert!(messaging.terminate().await.success());
+    let (s, ready) = api.call("GET", "/readyz", None, None).await;
+    assert_eq!(s, 503, "{ready}");
+    assert!(
+        ready["services"]["messaging"]["error"].is_string(),
+        "{ready}"
+    );
+    assert_eq!(ready["services"]["consent"], "ok", "{ready}");
+    let messaging = Casewire::serve("messaging", &db, &nats.url()).await;
+    wait_for(
+        "readyz with messaging back",
+        Duration::from_secs(30),
+        || async { (api.call("GET", "/readyz", None, None).await.0 == 200).then_some(()) },
+    )
+    .await;
 
     // The tenants' events reached every service through JetStream, and each answers
     // commands over NATS request/reply.
@@ -49,6 +73,7 @@ async fn tenancy_with_each_service_in_its_own_process() {
         (api.call("GET", "/readyz", None, None).await.0 == 200).then_some(())
     })
     .await;
+    drop(messaging);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

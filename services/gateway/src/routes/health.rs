@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,26 +13,68 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The store and the bus are reachable: send traffic here.
+/// How long a readiness check may take: a probe answers within a second.
+const READY_WITHIN: Duration = Duration::from_millis(800);
+/// How long `/v1/status` waits for each service.
+const STATUS_WITHIN: Duration = Duration::from_secs(2);
+
+/// Ready to serve a send: the store and the bus are reachable and messaging answers
+/// commands. Every service's answer is in the body; only messaging's decides, because a
+/// gateway that went unready whenever one service is down would take the whole API out
+/// with it (the service's own endpoints answer 503 at once, the rest serve). Answers within
+/// a second, whatever is down.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "ready"),
-    (status = 503, description = "the store or the bus is unreachable"),
+    (status = 503, description = "the store or the bus is unreachable, or no messaging process answers"),
 ))]
 pub(crate) async fn readyz(State(gw): State<Gateway>) -> (StatusCode, Json<Value>) {
-    let store = gw.store().db().ping().await.map_err(|e| e.to_string());
-    let bus = gw.bus().ready().await.map_err(|e| e.to_string());
-    let status = if store.is_ok() && bus.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let within = |what: &'static str| {
+        move |r: Result<Result<(), String>, tokio::time::error::Elapsed>| match r {
+            Ok(r) => r,
+            Err(_) => Err(format!("{what} did not answer within {READY_WITHIN:?}")),
+        }
     };
+    let store = tokio::time::timeout(READY_WITHIN, async {
+        gw.store().db().ping().await.map_err(|e| e.to_string())
+    });
+    let bus = tokio::time::timeout(READY_WITHIN, async {
+        gw.bus().ready().await.map_err(|e| e.to_string())
+    });
+    let services = futures::future::join_all(casewire_contract::SERVICES.iter().map(|service| {
+        let gw = gw.clone();
+        async move {
+            let answered = tokio::time::timeout(READY_WITHIN, async {
+                gw.bus()
+                    .status(service)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.message)
+            })
+            .await;
+            (*service, within("the service")(answered))
+        }
+    }));
+    let (store, bus, services) = tokio::join!(store, bus, services);
+    let (store, bus) = (within("the store")(store), within("the bus")(bus));
     let show = |r: &Result<(), String>| match r {
         Ok(()) => json!("ok"),
         Err(e) => json!({ "error": e }),
     };
+    let messaging = services
+        .iter()
+        .any(|(s, r)| *s == casewire_contract::messaging::SERVICE && r.is_ok());
+    let status = if store.is_ok() && bus.is_ok() && messaging {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let services: serde_json::Map<String, Value> = services
+        .iter()
+        .map(|(s, r)| (s.to_string(), show(r)))
+        .collect();
     (
         status,
-        Json(json!({ "store": show(&store), "bus": show(&bus) })),
+        Json(json!({ "store": show(&store), "bus": show(&bus), "services": services })),
     )
 }
 
@@ -46,12 +90,24 @@ pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 ))]
 pub(crate) async fn status(State(gw): State<Gateway>, auth: Auth) -> Result<Json<Value>, ApiError> {
     auth.require_operator()?;
-    let mut services = Vec::new();
-    for service in casewire_contract::SERVICES {
-        services.push(match gw.bus().status(service).await {
-            Ok(status) => json!(status),
-            Err(e) => json!({ "service": service, "error": e.message }),
-        });
-    }
-    Ok(Json(json!({ "services": services })))
+    // Asked together, each within a bound: a service that does not answer is shown so, and
+    // does not hold up the rest.
+    let services = futures::future::join_all(casewire_contract::SERVICES.iter().map(|service| {
+        let gw = gw.clone();
+        async move {
+            match tokio::time::timeout(STATUS_WITHIN, gw.bus().status(service)).await {
+                Ok(Ok(status)) => json!(status),
+                Ok(Err(e)) => json!({ "service": service, "error": e.message }),
+                Err(_) => json!({ "service": service, "error": format!("no answer within {STATUS_WITHIN:?}") }),
+            }
+        }
+    }));
+    let relay = tokio::time::timeout(STATUS_WITHIN, casewire_bus::relay::status(gw.store()));
+    let (services, relay) = tokio::join!(services, relay);
+    let relay = match relay {
+        Ok(Ok(relay)) => json!(relay),
+        Ok(Err(e)) => json!({ "error": e.to_string() }),
+        Err(_) => json!({ "error": format!("no answer within {STATUS_WITHIN:?}") }),
+    };
+    Ok(Json(json!({ "services": services, "relay": relay })))
 }
