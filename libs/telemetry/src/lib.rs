@@ -71,7 +71,11 @@ pub fn install(filter: EnvFilter, json: bool, provider: Option<SdkTracerProvider
             .with(tracing_subscriber::fmt::layer().json())
             .try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer()).try_init()
+        // Colours only for a person at a terminal: no escape codes in a file or a pipe.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        registry
+            .with(tracing_subscriber::fmt::layer().with_ansi(ansi))
+            .try_init()
     };
 }
 

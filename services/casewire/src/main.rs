@@ -23,7 +23,7 @@ enum Command {
         #[arg(value_enum)]
         service: Service,
     },
-    /// Applies the database migrations (DATABASE_URL, or the dev database).
+    /// Applies the database migrations to PostgreSQL (DATABASE_URL); needs no master key.
     Migrate,
     /// The audit trail.
     Audit {
@@ -72,7 +72,17 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev => serve(config, Mode::Dev).await,
         Command::Serve { service } => serve(config, Mode::Serve(service)).await,
         Command::Migrate => {
-            casewire::open_store(&config, &store_mode(&config)).await?;
+            // Production's step before a release: PostgreSQL only (`casewire dev` migrates
+            // its own SQLite file at start), and no master key (nothing is sealed here).
+            let url = config.database_url.as_ref().context(
+                "DATABASE_URL is not set: casewire migrate applies the migrations to PostgreSQL \
+                 (postgres://…); casewire dev migrates its own database when it starts",
+            )?;
+            casewire_eventstore::Db::connect(url.expose())
+                .await
+                .context("connecting to DATABASE_URL")?
+                .migrate()
+                .await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
@@ -99,15 +109,6 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-    }
-}
-
-/// Maintenance commands use PostgreSQL when DATABASE_URL is set, else the dev database.
-fn store_mode(config: &Config) -> Mode {
-    if config.database_url.is_some() {
-        Mode::Serve(Service::All)
-    } else {
-        Mode::Dev
     }
 }
 

@@ -241,3 +241,45 @@ async fn a_text_goes_while_the_consent_service_is_down() {
     let sent = casewire_e2e::texts_to(&twilio, texting::CLIENT, 1).await;
     assert_eq!(sent, ["Your hearing is at 9am"]);
 }
+
+/// The operator's first step: `casewire migrate` applies the migrations to PostgreSQL with
+/// no master key, and without DATABASE_URL refuses, leaving no SQLite file behind.
+#[tokio::test]
+async fn migrate_needs_postgres_and_nothing_else() {
+    let pg = PgServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let migrate = |database_url: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(casewire_e2e::binary());
+        cmd.arg("migrate")
+            .env_clear()
+            .current_dir(cwd.path())
+            .kill_on_drop(true);
+        if let Some(url) = database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        async move {
+            let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+                .await
+                .expect("migrate ends")
+                .unwrap();
+            let said = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
+            (out.status.success(), said)
+        }
+    };
+    let (ok, said) = migrate(Some(&db)).await;
+    assert!(ok, "{said}");
+    assert!(said.contains("migrations applied"), "{said}");
+    assert!(
+        !said.contains('\u{1b}'),
+        "no colour codes into a pipe: {said:?}"
+    );
+    let (ok, said) = migrate(None).await;
+    assert!(!ok, "{said}");
+    assert!(said.contains("DATABASE_URL is not set"), "{said}");
+    assert!(
+        std::fs::read_dir(cwd.path()).unwrap().next().is_none(),
+        "nothing written where it ran"
+    );
+}
