@@ -49,6 +49,8 @@ pub struct Job {
     pub payload: Value,
     /// How many times it was claimed, this time included.
     pub attempts: i64,
+    /// The trace it was made in: its run continues it.
+    pub trace: std::collections::HashMap<String, String>,
 }
 
 /// What became of a job.
@@ -79,9 +81,12 @@ pub async fn enqueue(
     payload: &Value,
     due_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    // The trace of what made it (the request that queued a text), when tracing is on.
+    let trace = casewire_telemetry::inject();
+    let trace = (!trace.is_empty()).then(|| serde_json::json!(trace).to_string());
     sqlx::query(
-        "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (queue, tenant_id, id) DO NOTHING",
+        "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at, trace) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6, $7) ON CONFLICT (queue, tenant_id, id) DO NOTHING",
     )
     .bind(queue)
     .bind(tenant)
@@ -89,6 +94,7 @@ pub async fn enqueue(
     .bind(payload.to_string())
     .bind(timestamp(due_at))
     .bind(casewire_events::now())
+    .bind(trace)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -207,12 +213,12 @@ async fn claim(store: &EventStore, queue: &str, limit: i64) -> anyhow::Result<Ve
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(&format!(
         "UPDATE jobs SET lease_until = $1, attempts = attempts + 1 \
          WHERE queue = $2 AND (tenant_id, id) IN (SELECT tenant_id, id FROM jobs \
             WHERE queue = $2 AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
             ORDER BY due_at LIMIT $4{skip_locked}) \
-         RETURNING tenant_id, id, payload, attempts"
+         RETURNING tenant_id, id, payload, attempts, trace"
     ))
     .bind(timestamp(lease_until))
     .bind(queue)
@@ -221,12 +227,15 @@ async fn claim(store: &EventStore, queue: &str, limit: i64) -> anyhow::Result<Ve
     .fetch_all(store.db().writer())
     .await?;
     rows.into_iter()
-        .map(|(tenant_id, id, payload, attempts)| {
+        .map(|(tenant_id, id, payload, attempts, trace)| {
             Ok(Job {
                 tenant_id,
                 id,
                 payload: serde_json::from_str(&payload)?,
                 attempts,
+                trace: trace
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
             })
         })
         .collect()
@@ -234,6 +243,7 @@ async fn claim(store: &EventStore, queue: &str, limit: i64) -> anyhow::Result<Ve
 
 async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
     let span = tracing::info_span!("job", queue = worker.queue(), tenant = %job.tenant_id, id = %job.id, attempts = job.attempts);
+    casewire_telemetry::continue_from(&span, &job.trace);
     let outcome = tracing::Instrument::instrument(worker.run(store, &job), span).await;
     let result = match outcome {
         Ok(Outcome::Done) => {

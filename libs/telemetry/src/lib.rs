@@ -41,9 +41,17 @@ pub fn init(service: &str, json: bool, otlp_endpoint: Option<&str>) -> Telemetry
             .build()
             .map_err(|e| eprintln!("OpenTelemetry exporter not started: {e}"))
             .ok()?;
+        // The batch processor on tokio: the SDK's default one exports from a thread of its
+        // own, where the async HTTP client finds no runtime and panics (no span was ever
+        // exported that way).
+        let batch = opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+            exporter,
+            opentelemetry_sdk::runtime::Tokio,
+        )
+        .build();
         Some(
             SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
+                .with_span_processor(batch)
                 .with_resource(
                     opentelemetry_sdk::Resource::builder()
                         .with_service_name(service.to_string())

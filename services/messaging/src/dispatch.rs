@@ -408,7 +408,10 @@ impl Worker for Dispatcher {
             attempt: Some(attempt),
             media_urls: &media_urls,
         };
-        match provider.send(id, &m.phone, &body, &delivery).await {
+        let call = tracing::info_span!("provider.send", provider = provider.kind(), attempt);
+        match tracing::Instrument::instrument(provider.send(id, &m.phone, &body, &delivery), call)
+            .await
+        {
             Ok(sent) => {
                 record(
                     store,

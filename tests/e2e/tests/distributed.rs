@@ -283,3 +283,109 @@ async fn migrate_needs_postgres_and_nothing_else() {
         "nothing written where it ran"
     );
 }
+
+/// Traces reach the collector (OTLP/HTTP): a CMS's request with a W3C `traceparent` yields
+/// spans in the gateway (a child of the CMS's span) and in messaging (the command, the
+/// dispatcher and the Twilio call) under the CMS's trace id, carried across NATS in headers.
+/// The collector here records what each process posts to `/v1/traces`; spans are
+/// protobuf, whose ids and strings are the raw bytes looked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_texts_trace_reaches_the_collector_from_the_cms_request_to_the_twilio_call() {
+    let pg = PgServer::start().await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = FakeTwilio::start().await;
+    let collector = casewire_testkit::FakeCms::start().await;
+    let otlp = collector.url();
+    let api_base = twilio.url();
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+        ("CASEWIRE_TWILIO_API_BASE", api_base.as_str()),
+    ];
+    let gateway = Casewire::serve_with("gateway", &db, &nats.url(), &env).await;
+    let with_public = [
+        env[0],
+        env[1],
+        ("CASEWIRE_PUBLIC_URL", gateway.url.as_str()),
+    ];
+    let _others = [
+        Casewire::serve_with("messaging", &db, &nats.url(), &with_public).await,
+        Casewire::serve_with("consent", &db, &nats.url(), &env).await,
+        Casewire::serve_with("case-link", &db, &nats.url(), &env).await,
+    ];
+    let api = Api::new(&gateway.url);
+    let (tenant, _) = texting::twilio_tenant(
+        &api,
+        &twilio,
+        "Prairie Legal Aid",
+        texting::ACCOUNT_A,
+        texting::TOKEN_A,
+    )
+    .await;
+    let cms = api.key(&tenant, "integration").await;
+    let case = serde_json::json!({"client": {"name": "Ana", "phone": "(312) 555-0100", "language": "en"}, "status": "open"});
+    assert_eq!(api.put("/v1/cases/C-1", &cms, case).await.0, 201);
+
+    let (trace_id, parent) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/cases/C-1/messages", gateway.url))
+        .bearer_auth(&cms)
+        .header("traceparent", format!("00-{trace_id}-{parent}-01"))
+        .json(&serde_json::json!({"body": "Traced text"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 202);
+    wait_for("the text at Twilio", Duration::from_secs(30), || async {
+        twilio
+            .sent()
+            .iter()
+            .any(|m| m.body == "Traced text")
+            .then_some(())
+    })
+    .await;
+
+    let bytes = |hex: &str| {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+    };
+    let contains = |body: &[u8], part: &[u8]| body.windows(part.len()).any(|w| w == part);
+    let (trace, parent) = (bytes(trace_id), bytes(parent));
+    // The gateway's request; in messaging, the command and the dispatcher's job with its
+    // call to Twilio (`provider.send`), each in one of the process's exports with the trace.
+    for (service, span) in [
+        ("casewire-gateway", "casewire-gateway"),
+        ("casewire-messaging", "command"),
+        ("casewire-messaging", "provider.send"),
+    ] {
+        wait_for(
+            &format!("{service}'s {span} span of the trace at the collector"),
+            Duration::from_secs(30),
+            || async {
+                collector
+                    .received()
+                    .iter()
+                    .any(|r| {
+                        r.path == "/v1/traces"
+                            && contains(&r.body, service.as_bytes())
+                            && contains(&r.body, span.as_bytes())
+                            && contains(&r.body, &trace)
+                    })
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+    // The gateway's span is the child of the CMS's.
+    assert!(
+        collector
+            .received()
+            .iter()
+            .any(|r| contains(&r.body, b"casewire-gateway")
+                && contains(&r.body, &trace)
+                && contains(&r.body, &parent)),
+        "the gateway's span names the CMS's span as its parent"
+    );
+}
