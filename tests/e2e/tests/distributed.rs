@@ -202,7 +202,8 @@ async fn reminders_with_each_service_in_its_own_process() {
 }
 
 /// Consent is off the path of a text: messaging keeps its own copy of every number's consent
-/// from consent's events, so a text goes while the consent service is down.
+/// from consent's events, so a text goes while the consent service is down, and a
+/// revocation recorded before still refuses one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_text_goes_while_the_consent_service_is_down() {
     let pg = PgServer::start().await.unwrap();
@@ -228,8 +229,36 @@ async fn a_text_goes_while_the_consent_service_is_down() {
         )
         .await;
     assert_eq!(s, 201, "{c}");
+    // A second client asked not to be texted, while consent was up.
+    let other = "+13125550111";
+    let (s, c) = api
+        .put(
+            "/v1/cases/C-2",
+            &advocate,
+            serde_json::json!({"client": {"name": "Luis", "phone": other}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (s, r) = api
+        .put(
+            &format!("/v1/consents/{other}"),
+            &advocate,
+            serde_json::json!({"state": "revoked", "method": "verbal", "note": "asked by phone"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    api.wait_until_every_service_is_caught_up().await;
 
     processes[2].kill().await;
+    // Messaging holds its own copy of consent: the revocation still refuses the text.
+    let (s, e) = api
+        .post(
+            "/v1/cases/C-2/messages",
+            &advocate,
+            serde_json::json!({"body": "Are you there?"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
     let (s, m) = api
         .post(
             "/v1/cases/C-1/messages",
