@@ -2,6 +2,7 @@
 //! listener, so tests can start the whole thing on port 0.
 
 pub mod config;
+mod health;
 pub mod proto;
 mod secrets;
 
@@ -193,8 +194,16 @@ pub async fn run(
         );
         gateway.serve(listener, stop.clone()).await?;
     } else {
+        // No API here: probes only, where the gateway would listen.
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("listening on {}", config.http_addr))?;
+        println!(
+            "casewire listening on http://{} (probes)",
+            listener.local_addr()?
+        );
         println!("casewire {mode:?} running");
-        stop.cancelled().await;
+        health::serve(listener, store.clone(), bus.clone(), stop.clone()).await?;
     }
 
     // Let consumers finish the event in hand; none holds anything that a restart loses.

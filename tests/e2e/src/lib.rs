@@ -42,7 +42,8 @@ pub fn binary() -> PathBuf {
 /// printed goes to the test's output, so a failure shows the process's side of it.
 pub struct Casewire {
     child: Child,
-    /// `http://127.0.0.1:PORT` when this process serves the gateway.
+    /// `http://127.0.0.1:PORT`: the gateway's API, or a service's probes (`/healthz`,
+    /// `/readyz`).
     pub url: String,
     output: Arc<Mutex<String>>,
 }
@@ -136,15 +137,15 @@ impl Casewire {
                 if let Some(status) = exited {
                     panic!("casewire exited ({status}) before serving:\n{out}");
                 }
-                if out.contains(" running\n") {
-                    return Some(String::new());
-                }
+                // The gateway's API, or a service's probes.
                 let at = out.find("casewire listening on ")?;
                 Some(
                     out[at..]
                         .lines()
                         .next()?
                         .trim_start_matches("casewire listening on ")
+                        .split_whitespace()
+                        .next()?
                         .to_string(),
                 )
             }

@@ -47,6 +47,15 @@ async fn tenancy_with_each_service_in_its_own_process() {
         || async { (api.call("GET", "/readyz", None, None).await.0 == 200).then_some(()) },
     )
     .await;
+    // A service without the API has probes of its own where the gateway would listen.
+    let probes = Api::new(&messaging.url);
+    assert_eq!(probes.call("GET", "/healthz", None, None).await.0, 200);
+    let (s, ready) = probes.call("GET", "/readyz", None, None).await;
+    assert_eq!(
+        (s, &ready["bus"]),
+        (200, &serde_json::json!("ok")),
+        "{ready}"
+    );
 
     // The tenants' events reached every service through JetStream, and each answers
     // commands over NATS request/reply.
@@ -60,12 +69,16 @@ async fn tenancy_with_each_service_in_its_own_process() {
         assert_eq!(n, 2, "{table}");
     }
 
-    // Readiness follows the bus.
+    // Readiness follows the bus, the gateway's and a service's.
     nats.kill();
     wait_for(
         "readyz to report the bus down",
         Duration::from_secs(30),
-        || async { (api.call("GET", "/readyz", None, None).await.0 == 503).then_some(()) },
+        || async {
+            (api.call("GET", "/readyz", None, None).await.0 == 503
+                && probes.call("GET", "/readyz", None, None).await.0 == 503)
+                .then_some(())
+        },
     )
     .await;
     nats.restart().await;
