@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: deps run test bench lint fmt proto fuzz
+.PHONY: deps run test bench chaos lint fmt proto fuzz
 
 ## deps: install PostgreSQL and nats-server for the tests (scripts/install-deps.sh)
 deps:
@@ -26,6 +26,12 @@ test: deps
 ## fuzz: Schemathesis against a casewire dev it starts (FUZZ_SECONDS, 300 by default)
 fuzz:
 	scripts/fuzz.sh
+
+## chaos: the fault suite, long run (500 texts, 10 faults; CASEWIRE_CHAOS_SEED repeats one):
+## kill -9 of each process, nats-server and PostgreSQL down, then exactly-once, chain and
+## stream checks and a table of recoveries. Its short run is part of `make test`.
+chaos: deps
+	CASEWIRE_CHAOS=full $(CARGO) test -p casewire --test chaos -- --nocapture
 
 ## bench: the load benchmark
 bench: deps

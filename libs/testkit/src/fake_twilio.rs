@@ -115,6 +115,8 @@ struct Inner {
     media: HashMap<String, (String, String, String, Vec<u8>)>,
     /// What each outbound MMS's `MediaUrl`s answered, by message SID.
     fetched: HashMap<String, Vec<Fetched>>,
+    /// How long each send waits before it is answered: a slow Twilio.
+    delay: std::time::Duration,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -199,6 +201,11 @@ impl FakeTwilio {
         for _ in 0..n {
             inner.failures.push_back((status, code));
         }
+    }
+
+    /// Makes every send wait this long before Twilio answers it.
+    pub fn slow(&self, delay: std::time::Duration) {
+        lock(&self.shared).delay = delay;
     }
 
     /// The next `n` sends that would succeed are accepted (they appear in
@@ -524,6 +531,10 @@ async fn create_message(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let auth = basic_auth(&headers);
+    let delay = lock(&shared).delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut inner = lock(&shared);
     inner.requests.push(RecordedRequest {
         account_sid: account_sid.clone(),

@@ -19,9 +19,15 @@ use crate::{ApiError, Caller, Gateway};
 
 const HEADER: &str = "idempotency-key";
 const MAX_BODY: usize = 1 << 20;
-/// How long an answer is kept, and how long a request may run before its key is free again.
+/// How long an answer is kept.
 const KEEP_HOURS: i64 = 24;
-const STALE_MINUTES: i64 = 5;
+/// When a key whose request has no answer is free again: no request runs past
+/// [`crate::REQUEST_TIMEOUT`], so one still unanswered after it (and a margin for clocks
+/// between gateways) died with its gateway. Its retry is safe to run: a text's id comes
+/// from the key, so the service answers the text the first one queued. (Five minutes, as
+/// before, left a CMS's retries after a gateway crash refused for that long.)
+const STALE: std::time::Duration =
+    std::time::Duration::from_secs(crate::REQUEST_TIMEOUT.as_secs() + 10);
 
 pub(crate) async fn layer(State(gw): State<Gateway>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST || !request.headers().contains_key(HEADER) {
@@ -101,8 +107,9 @@ async fn replay_or_run(gw: &Gateway, request: Request, next: Next) -> Result<Res
         match (status, stored) {
             (Some(status), Some(stored)) => return replay(gw, &tenant, status, &stored).await,
             _ => {
-                let stale =
-                    casewire_events::timestamp(now - chrono::Duration::minutes(STALE_MINUTES));
+                let stale = casewire_events::timestamp(
+                    now - chrono::Duration::from_std(STALE).expect("a short duration"),
+                );
                 // A request that died mid-way frees its key after a while.
                 let taken = created_at < stale
                     && sqlx::query("UPDATE gateway_idempotency SET created_at = $1 WHERE scope = $2 AND key = $3 AND created_at = $4 AND status IS NULL")

@@ -13,6 +13,9 @@ mod serve;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Every request is answered within this (503 after it): no handler runs longer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 use axum::Router;
 use casewire_bus::{Bus, Projection, Reader};
 use casewire_eventstore::EventStore;
@@ -120,7 +123,7 @@ impl Gateway {
                 idempotency::layer,
             ))
             .with_state(self.clone())
-            .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+            .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
             .layer(axum::middleware::from_fn(error::in_shape))
             .layer(
                 TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -12,6 +12,7 @@ use tokio::process::{Child, Command};
 
 pub use casewire_testkit::{wait_for, NatsServer, PgServer};
 
+pub mod chaos;
 pub mod consent;
 pub mod reminders;
 pub mod suite;

@@ -74,7 +74,7 @@ async fn status_of(api: &Api, key: &str, id: &str, want: &str) -> Value {
 /// client gets one text. The two crashes leave the gateway's memory of the key in two
 /// states, set here in the database as each crash leaves it: messaging died after queueing
 /// the text (the gateway answered 503 and kept nothing), or the gateway died mid-request
-/// (the key stayed "running", and is free again after 5 minutes).
+/// (the key stayed "running", and is free again 40 s after it began).
 pub async fn keyed_retries_after_a_crash_send_once(
     api: &Api,
     twilio: &FakeTwilio,
@@ -102,7 +102,7 @@ pub async fn keyed_retries_after_a_crash_send_once(
         (202, false, &first["id"]),
         "{again}"
     );
-    // The second: the key left running by a gateway that died, five minutes ago and more.
+    // The second: the key left running by a gateway that died, long enough ago.
     sqlx::query(
         "UPDATE gateway_idempotency SET status = NULL, response = NULL, \
          created_at = '2000-01-01T00:00:00.000000Z' WHERE key = 'after-a-crash'",

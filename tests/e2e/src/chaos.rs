@@ -1,0 +1,372 @@
+//! The fault suite (`make chaos`; a short run inside `make test`): PostgreSQL, nats-server,
+//! and casewire as separate processes (gateway, two messaging replicas, consent,
+//! case-link), a fake Twilio that is slow and loses some answers, and CMS clients sending
+//! texts with Idempotency-Keys, again after a 503 or a dropped connection. Meanwhile,
+//! faults at random moments: kill -9 of a casewire process (then started again), of
+//! nats-server (down two seconds), PostgreSQL stopped for three. After each, a canary text
+//! measures the recovery: from the fault until a text sent after it is at Twilio.
+//!
+//! Then the checks: every accepted text reached Twilio exactly once or ended failed with a
+//! reason (or `unknown`, for staff to check, never resent); the chain verifies; the stream
+//! holds the log.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use casewire_testkit::{FakeTwilio, NatsServer, PgServer};
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::texting::{twilio_tenant, ACCOUNT_A, TOKEN_A};
+use crate::{wait_for, Api, Casewire};
+
+/// How much load and how many faults.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub texts: usize,
+    pub clients: usize,
+    pub faults: usize,
+    pub seed: u64,
+}
+
+impl Plan {
+    /// `CASEWIRE_CHAOS=full` (what `make chaos` sets): 500 texts, 8 clients, 10 faults;
+    /// otherwise the short run of `make test`. `CASEWIRE_CHAOS_SEED` repeats a run.
+    pub fn from_env() -> Plan {
+        let seed = std::env::var("CASEWIRE_CHAOS_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| rand::thread_rng().gen());
+        match std::env::var("CASEWIRE_CHAOS").as_deref() {
+            Ok("full") => Plan {
+                texts: 500,
+                clients: 8,
+                faults: 10,
+                seed,
+            },
+            _ => Plan {
+                texts: 60,
+                clients: 4,
+                faults: 4,
+                seed,
+            },
+        }
+    }
+}
+
+/// What a run found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub accepted: usize,
+    pub delivered_once: usize,
+    pub doubled: Vec<usize>,
+    pub lost: Vec<usize>,
+    pub failed_with_reason: usize,
+    pub unknown: usize,
+    /// Each fault and how long until a text sent after it reached Twilio.
+    pub recoveries: Vec<(String, Duration)>,
+    pub chain_intact: bool,
+    pub stream_is_log: bool,
+}
+
+impl Report {
+    pub fn table(&self, plan: &Plan) -> String {
+        let mut t = format!(
+            "chaos run: {} texts, {} clients, {} faults, seed {}\n\n\
+             | accepted | delivered once | doubled | lost | failed with reason | unknown | chain | stream = log |\n\
+             | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n\
+             | {} | {} | {} | {} | {} | {} | {} | {} |\n\n\
+             | fault | recovery |\n| --- | ---: |\n",
+            plan.texts,
+            plan.clients,
+            plan.faults,
+            plan.seed,
+            self.accepted,
+            self.delivered_once,
+            self.doubled.len(),
+            self.lost.len(),
+            self.failed_with_reason,
+            self.unknown,
+            if self.chain_intact { "intact" } else { "BROKEN" },
+            if self.stream_is_log { "yes" } else { "NO" },
+        );
+        for (fault, took) in &self.recoveries {
+            t.push_str(&format!("| {fault} | {:.1} s |\n", took.as_secs_f64()));
+        }
+        t
+    }
+}
+
+const PROCESSES: &[&str] = &["gateway", "messaging", "messaging", "consent", "case-link"];
+
+/// The casewire processes, started again as they were after a kill.
+struct Fleet {
+    db: String,
+    nats: String,
+    env: Vec<(String, String)>,
+    /// The gateway keeps its address across restarts: the CMS has one.
+    gateway_addr: String,
+    running: Vec<Casewire>,
+}
+
+impl Fleet {
+    async fn start(db: &str, nats: &str, gateway_addr: &str, env: Vec<(String, String)>) -> Fleet {
+        let mut fleet = Fleet {
+            db: db.into(),
+            nats: nats.into(),
+            env,
+            gateway_addr: gateway_addr.into(),
+            running: Vec::new(),
+        };
+        for i in 0..PROCESSES.len() {
+            let p = fleet.spawn(i).await;
+            fleet.running.push(p);
+        }
+        fleet
+    }
+
+    async fn spawn(&self, i: usize) -> Casewire {
+        // The others' probes listen where they can.
+        let addr = match PROCESSES[i] {
+            "gateway" => self.gateway_addr.as_str(),
+            _ => "127.0.0.1:0",
+        };
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain([("CASEWIRE_HTTP_ADDR", addr)])
+            .collect();
+        Casewire::serve_with(PROCESSES[i], &self.db, &self.nats, &env).await
+    }
+
+    /// kill -9, then the same process again.
+    async fn crash(&mut self, i: usize) {
+        self.running[i].kill().await;
+        self.running[i] = self.spawn(i).await;
+    }
+}
+
+/// Sends text `key`'s body until casewire accepts it, as a CMS would: again after a 503, a
+/// refused or dropped connection, with the same key. Its id; `None` if refused for good.
+async fn send(http: &reqwest::Client, base: &str, cms: &str, key: &str, body: &str) -> String {
+    wait_for(
+        &format!("{key} to be accepted"),
+        Duration::from_secs(120),
+        || async {
+            let answer = http
+                .post(format!("{base}/v1/cases/C-1/messages"))
+                .bearer_auth(cms)
+                .header("idempotency-key", key)
+                .json(&json!({ "body": body }))
+                .send()
+                .await
+                .ok()?;
+            if answer.status().as_u16() != 202 {
+                return None;
+            }
+            let text: Value = answer.json().await.ok()?;
+            Some(text["id"].as_str()?.to_string())
+        },
+    )
+    .await
+}
+
+fn body(i: usize) -> String {
+    format!("Chaos text {i}: call us about your hearing")
+}
+
+pub async fn run(plan: &Plan) -> Report {
+    let mut pg = PgServer::start().await.unwrap();
+    let mut nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = Arc::new(FakeTwilio::start().await);
+    twilio.slow(Duration::from_millis(20));
+    // The gateway keeps its port across restarts: the CMS has one address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = vec![
+        ("CASEWIRE_TWILIO_API_BASE".into(), twilio.url()),
+        ("CASEWIRE_PUBLIC_URL".into(), base.clone()),
+    ];
+    let mut fleet = Fleet::start(&db, &nats.url(), &format!("127.0.0.1:{port}"), env).await;
+
+    let api = Api::new(&base);
+    let (tenant, admin) =
+        twilio_tenant(&api, &twilio, "Prairie Legal Aid", ACCOUNT_A, TOKEN_A).await;
+    let cms = api.key(&tenant, "integration").await;
+    let case = json!({"client": {"name": "Ana", "phone": "(312) 555-0100", "language": "en"}, "status": "open"});
+    assert_eq!(api.put("/v1/cases/C-1", &cms, case).await.0, 201);
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    // The CMS's clients.
+    let next = Arc::new(AtomicUsize::new(0));
+    let ids = Arc::new(Mutex::new(vec![String::new(); plan.texts]));
+    let mut clients = Vec::new();
+    for _ in 0..plan.clients {
+        let (http, base, cms, next, ids, texts) = (
+            http.clone(),
+            base.clone(),
+            cms.clone(),
+            next.clone(),
+            ids.clone(),
+            plan.texts,
+        );
+        clients.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= texts {
+                    return;
+                }
+                let id = send(&http, &base, &cms, &format!("chaos-{i}"), &body(i)).await;
+                ids.lock().unwrap()[i] = id;
+            }
+        }));
+    }
+
+    // The faults, at random moments, while the clients send.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(plan.seed);
+    let mut recoveries = Vec::new();
+    for k in 0..plan.faults {
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1500))).await;
+        twilio.lose_next_answers(1);
+        let at = Instant::now();
+        let fault = match rng.gen_range(0..PROCESSES.len() + 2) {
+            p if p < PROCESSES.len() => {
+                fleet.crash(p).await;
+                format!("kill -9 {}", PROCESSES[p])
+            }
+            p if p == PROCESSES.len() => {
+                nats.kill();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                nats.restart().await;
+                "nats-server killed, 2 s down".to_string()
+            }
+            _ => {
+                pg.stop();
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                pg.start_again().await;
+                "PostgreSQL stopped, 3 s down".to_string()
+            }
+        };
+        let canary = format!("Canary {k}: checking in");
+        send(&http, &base, &cms, &format!("canary-{k}"), &canary).await;
+        let twilio = twilio.clone();
+        wait_for(
+            &format!("the canary after {fault} at Twilio"),
+            Duration::from_secs(120),
+            || async { twilio.sent().iter().any(|m| m.body == canary).then_some(()) },
+        )
+        .await;
+        eprintln!("chaos: {fault}, recovered in {:?}", at.elapsed());
+        recoveries.push((fault, at.elapsed()));
+    }
+    for c in clients {
+        c.await.unwrap();
+    }
+
+    // Settled: each text at Twilio, or ended without it (failed with a reason, unknown).
+    let ids = ids.lock().unwrap().clone();
+    let settled = |id: String| {
+        let api = api.clone();
+        let cms = cms.clone();
+        async move {
+            let (s, m) = api.get(&format!("/v1/messages/{id}"), &cms).await;
+            (s == 200).then_some(m)
+        }
+    };
+    let mut report = Report {
+        accepted: ids.len(),
+        recoveries,
+        ..Report::default()
+    };
+    for (i, id) in ids.iter().enumerate() {
+        let at_twilio = || twilio.sent().iter().filter(|m| m.body == body(i)).count();
+        let m = wait_for(
+            &format!("text {i} to settle"),
+            Duration::from_secs(120),
+            || async {
+                let m = settled(id.clone()).await?;
+                let ended = ["failed", "unknown"].contains(&m["status"].as_str()?);
+                if !(at_twilio() > 0 || ended) {
+                    eprintln!("chaos: text {i} not settled: {m}");
+                }
+                (at_twilio() > 0 || ended).then_some(m)
+            },
+        )
+        .await;
+        match (at_twilio(), m["status"].as_str()) {
+            (1, _) => report.delivered_once += 1,
+            (0, Some("failed")) if m["error_reason"].is_string() => report.failed_with_reason += 1,
+            (0, Some("unknown")) => report.unknown += 1,
+            (0, _) => report.lost.push(i),
+            _ => report.doubled.push(i),
+        }
+    }
+
+    report.stream_is_log = stream_is_log(&db, &nats.url()).await;
+    let (s, v) = api.get("/v1/audit/verify", &admin).await;
+    report.chain_intact = s == 200 && v["status"] == "intact";
+    drop(fleet);
+    report
+}
+
+/// Every event of the log in the stream, once, and nothing else, once both are still:
+/// work a killed process had leased (a job) is done by another when the lease ends, and
+/// appends more, so the two are compared until they agree, within a bound.
+async fn stream_is_log(db: &str, nats: &str) -> bool {
+    let pool = sqlx::PgPool::connect(db).await.unwrap();
+    let js = async_nats::jetstream::new(async_nats::connect(nats).await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let logged: BTreeSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT event_id FROM events")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        let streamed = stream_ids(&js).await.unwrap_or_default();
+        let unique: BTreeSet<String> = streamed.iter().cloned().collect();
+        if unique.len() != streamed.len() {
+            eprintln!("chaos: an event twice in the stream");
+            return false;
+        }
+        if unique == logged {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            eprintln!(
+                "chaos: the stream holds {} events, {} not in the log; the log {}, {} not in the stream",
+                unique.len(),
+                unique.difference(&logged).count(),
+                logged.len(),
+                logged.difference(&unique).count()
+            );
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The event ids of the stream's messages, in stream order; `None` while NATS cannot say.
+async fn stream_ids(js: &async_nats::jetstream::Context) -> Option<Vec<String>> {
+    let mut stream = js.get_stream("CASEWIRE_EVENTS").await.ok()?;
+    let state = stream.info().await.ok()?.state.clone();
+    let mut ids = Vec::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        let m = stream.get_raw_message(seq).await.ok()?;
+        let e: Value = serde_json::from_slice(&m.payload).ok()?;
+        ids.push(e["event_id"].as_str()?.to_string());
+    }
+    Some(ids)
+}
