@@ -841,9 +841,8 @@ async fn one_relay_publishes_at_a_time_across_database_restarts() {
         }));
     }
 
-    append_many(&first, &["t1", "t2"], 100).await;
-    for round in ["t3", "t4"] {
-        wait_for("a relay to publish", WAIT, || async {
+    let all_published = || async {
+        wait_for("every event published", WAIT, || async {
             first
                 .lagging(relay::CURSOR)
                 .await
@@ -851,21 +850,17 @@ async fn one_relay_publishes_at_a_time_across_database_restarts() {
                 .is_empty()
                 .then_some(())
         })
-        .await;
+        .await
+    };
+    append_many(&first, &["t1", "t2"], 100).await;
+    for round in ["t3", "t4"] {
+        all_published().await;
         pg.stop();
         tokio::time::sleep(Duration::from_secs(2)).await;
         pg.start_again().await;
         append_many(&first, &[round], 50).await;
     }
-    wait_for("every event in the stream", WAIT, || async {
-        first
-            .lagging(relay::CURSOR)
-            .await
-            .ok()?
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    all_published().await;
     stop.cancel();
     for r in relays {
         r.await.unwrap();

@@ -401,3 +401,34 @@ pub async fn texts_to(twilio: &casewire_testkit::FakeTwilio, to: &str, n: usize)
     )
     .await
 }
+
+/// Sends a text to case C-1 until casewire accepts it, as a CMS would: again after a 503, a
+/// refused or dropped connection, with the same key (bounded). Its id.
+pub async fn send_until_accepted(
+    http: &reqwest::Client,
+    base: &str,
+    cms: &str,
+    key: &str,
+    body: &str,
+) -> String {
+    wait_for(
+        &format!("{key} to be accepted"),
+        Duration::from_secs(120),
+        || async {
+            let answer = http
+                .post(format!("{base}/v1/cases/C-1/messages"))
+                .bearer_auth(cms)
+                .header("idempotency-key", key)
+                .json(&serde_json::json!({ "body": body }))
+                .send()
+                .await
+                .ok()?;
+            if answer.status().as_u16() != 202 {
+                return None;
+            }
+            let text: Value = answer.json().await.ok()?;
+            Some(text["id"].as_str()?.to_string())
+        },
+    )
+    .await
+}

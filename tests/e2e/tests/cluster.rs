@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use casewire_e2e::texting::{twilio_tenant, ACCOUNT_A, TOKEN_A};
-use casewire_e2e::{wait_for, Api, Casewire, PgServer};
+use casewire_e2e::{send_until_accepted as send, wait_for, Api, Casewire, PgServer};
 use casewire_testkit::{FakeTwilio, NatsCluster};
 use serde_json::{json, Value};
 
@@ -17,32 +17,6 @@ const PRODUCTION_CONF: &str = include_str!("../../../infra/nats/production.conf"
 /// would end it), as infra/nats/production.conf says.
 const PASSWORD: &str = "cluster/pass-word";
 const TEXTS: usize = 40;
-
-/// Sends text `i` through one of the gateways with its own Idempotency-Key, as a CMS
-/// would: again (bounded) after a 503 or a dropped connection, until it is accepted.
-async fn send(http: &reqwest::Client, gateways: &[String], key: &str, i: usize) -> String {
-    wait_for(
-        &format!("text {i} to be accepted"),
-        Duration::from_secs(60),
-        || async {
-            let base = &gateways[i % gateways.len()];
-            let answer = http
-                .post(format!("{base}/v1/cases/C-1/messages"))
-                .bearer_auth(key)
-                .header("idempotency-key", format!("cluster-{i}"))
-                .json(&json!({"body": body(i)}))
-                .send()
-                .await
-                .ok()?;
-            if answer.status().as_u16() != 202 {
-                return None;
-            }
-            let text: Value = answer.json().await.ok()?;
-            Some(text["id"].as_str()?.to_string())
-        },
-    )
-    .await
-}
 
 fn body(i: usize) -> String {
     format!("Cluster text {i}: your hearing moved")
@@ -131,7 +105,16 @@ async fn texts_go_once_through_a_three_node_cluster_whose_stream_leader_dies() {
     let bases: Vec<String> = gateways.iter().map(|g| g.url.clone()).collect();
     let mut ids = BTreeSet::new();
     for i in 0..TEXTS / 2 {
-        ids.insert(send(&http, &bases, &cms, i).await);
+        ids.insert(
+            send(
+                &http,
+                &bases[i % 2],
+                &cms,
+                &format!("cluster-{i}"),
+                &body(i),
+            )
+            .await,
+        );
     }
     // Mid-flow, the stream's leader dies.
     let leader = stream
@@ -144,7 +127,16 @@ async fn texts_go_once_through_a_three_node_cluster_whose_stream_leader_dies() {
         .expect("the stream has a leader");
     cluster.node(&leader).expect("a node of ours").kill();
     for i in TEXTS / 2..TEXTS {
-        ids.insert(send(&http, &bases, &cms, i).await);
+        ids.insert(
+            send(
+                &http,
+                &bases[i % 2],
+                &cms,
+                &format!("cluster-{i}"),
+                &body(i),
+            )
+            .await,
+        );
     }
     assert_eq!(ids.len(), TEXTS, "each text its own id");
 

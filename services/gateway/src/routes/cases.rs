@@ -191,23 +191,27 @@ pub(crate) async fn media(
     auth: Auth,
     Path((message_id, n)): Path<(String, u32)>,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::http::header;
-    use axum::response::IntoResponse;
     let tenant = auth.own_tenant(READING)?;
     let (content_type, bytes) = casewire_messaging::media::read(gw.store(), tenant, &message_id, n)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no such picture or file"))?;
-    Ok((
+    Ok(papers(content_type, bytes))
+}
+
+/// A client's papers as an answer: their type, not cached, not sniffed into something else.
+fn papers(content_type: String, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
         [
             (header::CONTENT_TYPE, content_type),
-            // A client's papers: not cached, not sniffed into something else.
             (header::CACHE_CONTROL, "private, no-store".to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// Uploads a document or picture to send with a text to the case's client (an MMS): the
@@ -271,21 +275,11 @@ pub(crate) async fn attachment_by_link(
     State(gw): State<Gateway>,
     Path(token): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::http::header;
-    use axum::response::IntoResponse;
     let (content_type, bytes) = casewire_messaging::attachments::by_link(gw.store(), &token)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no such link, or it has ended"))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(papers(content_type, bytes))
 }
 
 /// Inbound texts from numbers that belong to no case, oldest first.
