@@ -141,6 +141,15 @@ impl Bus {
     }
 
     /// Asks a running service how far behind it is; see [`ServiceStatus`].
+    /// How many processes serve `service` (one, in-process): those answering within
+    /// `within`.
+    pub async fn replicas(&self, service: &str, within: std::time::Duration) -> usize {
+        match &self.transport {
+            Transport::InProcess(_) => 1,
+            Transport::Nats(n) => n.replicas(service, within).await.unwrap_or(0),
+        }
+    }
+
     pub async fn status(&self, service: &str) -> Result<ServiceStatus, CommandError> {
         let answer = self
             .request(service, casewire_contract::STATUS, Value::Null)

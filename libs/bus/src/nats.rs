@@ -330,6 +330,11 @@ impl Nats {
             .queue_subscribe(format!("{prefix}*"), service.to_string())
             .await
             .map_err(nats_err)?;
+        let mut pings = self
+            .client
+            .subscribe(subjects::ping(service))
+            .await
+            .map_err(nats_err)?;
         let client = self.client.clone();
         let key = self.commands_key.clone();
         Ok(tokio::spawn(async move {
@@ -337,6 +342,13 @@ impl Nats {
                 let msg = tokio::select! {
                     _ = stop.cancelled() => return,
                     m = sub.next() => match m { Some(m) => m, None => return },
+                    // Counted by `/v1/status`: an empty answer, nothing to seal.
+                    Some(ping) = pings.next() => {
+                        if let Some(reply) = ping.reply {
+                            let _ = client.publish(reply, bytes::Bytes::new()).await;
+                        }
+                        continue;
+                    }
                 };
                 let (client, handler, prefix, key) =
                     (client.clone(), handler.clone(), prefix.clone(), key.clone());
@@ -374,6 +386,26 @@ impl Nats {
                 });
             }
         }))
+    }
+
+    /// How many processes serve `service`: those that answer a ping within `within`.
+    pub(crate) async fn replicas(&self, service: &str, within: Duration) -> Result<usize> {
+        let inbox = self.client.new_inbox();
+        let mut answers = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(nats_err)?;
+        self.client
+            .publish_with_reply(subjects::ping(service), inbox, bytes::Bytes::new())
+            .await
+            .map_err(nats_err)?;
+        let mut n = 0;
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(Some(_)) = tokio::time::timeout_at(deadline, answers.next()).await {
+            n += 1;
+        }
+        Ok(n)
     }
 
     pub(crate) async fn request(

@@ -18,6 +18,12 @@ pub fn event_filter(aggregate_type: &str, event_type: Option<&str>) -> String {
     )
 }
 
+/// `casewire.ping.<service>`: every process serving the service answers (no queue group),
+/// so the answers count its replicas.
+pub fn ping(service: &str) -> String {
+    format!("casewire.ping.{service}")
+}
+
 /// `casewire.cmd.<service>.<command>`
 pub fn command(service: &str, command: &str) -> String {
     format!("casewire.cmd.{service}.{command}")

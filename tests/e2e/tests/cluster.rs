@@ -140,6 +140,20 @@ async fn texts_go_once_through_a_three_node_cluster_whose_stream_leader_dies() {
     }
     assert_eq!(ids.len(), TEXTS, "each text its own id");
 
+    // The operator sees both replicas of the gateway and of messaging.
+    let (s, status) = api.get("/v1/status", casewire_e2e::OPERATOR_TOKEN).await;
+    assert_eq!(s, 200, "{status}");
+    let replicas = |service: &str| {
+        status["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == service)
+            .map(|s| s["replicas"].clone())
+    };
+    assert_eq!(replicas("messaging"), Some(json!(2)), "{status}");
+    assert_eq!(replicas("consent"), Some(json!(1)), "{status}");
+
     // Every accepted text reached Twilio exactly once.
     wait_for("every text at Twilio", Duration::from_secs(90), || async {
         let sent = twilio.sent();

@@ -17,6 +17,8 @@ pub(crate) async fn healthz() -> Json<Value> {
 const READY_WITHIN: Duration = Duration::from_millis(800);
 /// How long `/v1/status` waits for each service.
 const STATUS_WITHIN: Duration = Duration::from_secs(2);
+/// How long it counts the processes that answer a service's ping.
+const REPLICAS_WITHIN: Duration = Duration::from_millis(300);
 
 /// Ready to serve a send: the store and the bus are reachable and messaging answers
 /// commands. Every service's answer is in the body; only messaging's decides, because a
@@ -95,11 +97,17 @@ pub(crate) async fn status(State(gw): State<Gateway>, auth: Auth) -> Result<Json
     let services = futures::future::join_all(casewire_contract::SERVICES.iter().map(|service| {
         let gw = gw.clone();
         async move {
-            match tokio::time::timeout(STATUS_WITHIN, gw.bus().status(service)).await {
+            let (status, replicas) = tokio::join!(
+                tokio::time::timeout(STATUS_WITHIN, gw.bus().status(service)),
+                gw.bus().replicas(service, REPLICAS_WITHIN),
+            );
+            let mut status = match status {
                 Ok(Ok(status)) => json!(status),
                 Ok(Err(e)) => json!({ "service": service, "error": e.message }),
                 Err(_) => json!({ "service": service, "error": format!("no answer within {STATUS_WITHIN:?}") }),
-            }
+            };
+            status["replicas"] = json!(replicas);
+            status
         }
     }));
     let relay = tokio::time::timeout(STATUS_WITHIN, casewire_bus::relay::status(gw.store()));
