@@ -7,7 +7,8 @@
 //! duplicate window.
 //!
 //! On PostgreSQL every process may relay and one at a time does: the one holding the lease
-//! (`relay_lease`), taken when it is free or expired, renewed before each batch. A holder
+//! (`relay_lease`), taken when it is free or expired, checked before each batch and renewed
+//! once half of it is gone (about every two seconds while publishing). A holder
 //! publishes a batch only while its lease is valid by its own clock, counted from before
 //! the renewal it sent, less a margin, so it stops before the database could give the lease
 //! to another: a database restart, or a holder cut off from it, cannot make two publishers.

@@ -10,14 +10,13 @@
 //! reason (or `unknown`, for staff to check, never resent); the chain verifies; the stream
 //! holds the log.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use casewire_testkit::{FakeTwilio, NatsServer, PgServer};
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::texting::{twilio_tenant, ACCOUNT_A, TOKEN_A};
 use crate::{send_until_accepted as send, wait_for, Api, Casewire};
@@ -290,7 +289,8 @@ pub async fn run(plan: &Plan) -> Report {
         }
     }
 
-    report.stream_is_log = stream_is_log(&db, &nats.url()).await;
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    report.stream_is_log = crate::stream_is_log(&db, &js).await;
     let (s, v) = api.get("/v1/audit/verify", &admin).await;
     report.chain_intact = s == 200 && v["status"] == "intact";
     drop(fleet);
@@ -308,55 +308,4 @@ async fn held(pool: &sqlx::PgPool, id: &str) -> bool {
     .await
     .unwrap();
     n > 0
-}
-
-/// Every event of the log in the stream, once, and nothing else, once both are still:
-/// work a killed process had leased (a job) is done by another when the lease ends, and
-/// appends more, so the two are compared until they agree, within a bound.
-async fn stream_is_log(db: &str, nats: &str) -> bool {
-    let pool = sqlx::PgPool::connect(db).await.unwrap();
-    let js = async_nats::jetstream::new(async_nats::connect(nats).await.unwrap());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let logged: BTreeSet<String> =
-            sqlx::query_scalar::<_, String>("SELECT event_id FROM events")
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-                .into_iter()
-                .collect();
-        let streamed = stream_ids(&js).await.unwrap_or_default();
-        let unique: BTreeSet<String> = streamed.iter().cloned().collect();
-        if unique.len() != streamed.len() {
-            eprintln!("chaos: an event twice in the stream");
-            return false;
-        }
-        if unique == logged {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            eprintln!(
-                "chaos: the stream holds {} events, {} not in the log; the log {}, {} not in the stream",
-                unique.len(),
-                unique.difference(&logged).count(),
-                logged.len(),
-                logged.difference(&unique).count()
-            );
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// The event ids of the stream's messages, in stream order; `None` while NATS cannot say.
-async fn stream_ids(js: &async_nats::jetstream::Context) -> Option<Vec<String>> {
-    let mut stream = js.get_stream("CASEWIRE_EVENTS").await.ok()?;
-    let state = stream.info().await.ok()?.state.clone();
-    let mut ids = Vec::new();
-    for seq in state.first_sequence..=state.last_sequence {
-        let m = stream.get_raw_message(seq).await.ok()?;
-        let e: Value = serde_json::from_slice(&m.payload).ok()?;
-        ids.push(e["event_id"].as_str()?.to_string());
-    }
-    Some(ids)
 }

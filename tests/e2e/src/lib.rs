@@ -1,10 +1,11 @@
 //! End-to-end harness (its tests run as the `casewire` package's integration tests): starts the real `casewire` binary as a process (embedded, or each
 //! production service apart on PostgreSQL and NATS) and talks to it over HTTP.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -431,4 +432,57 @@ pub async fn send_until_accepted(
         },
     )
     .await
+}
+
+/// The events stream (libs/events/src/subjects.rs).
+const STREAM: &str = "CASEWIRE_EVENTS";
+
+/// Every event of the log in the stream, once, and nothing else, once both are still:
+/// work a killed process had leased (a job) is done by another when the lease ends, and
+/// appends more, so the two are compared until they agree, within a bound.
+pub async fn stream_is_log(db: &str, js: &async_nats::jetstream::Context) -> bool {
+    let pool = sqlx::PgPool::connect(db).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let logged: BTreeSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT event_id FROM events")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        let streamed = stream_ids(js).await.unwrap_or_default();
+        let unique: BTreeSet<String> = streamed.iter().cloned().collect();
+        if unique.len() != streamed.len() {
+            eprintln!("an event twice in the stream");
+            return false;
+        }
+        if unique == logged {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            eprintln!(
+                "the stream holds {} events, {} not in the log; the log {}, {} not in the stream",
+                unique.len(),
+                unique.difference(&logged).count(),
+                logged.len(),
+                logged.difference(&unique).count()
+            );
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The event ids of the stream's messages, in stream order; `None` while NATS cannot say.
+async fn stream_ids(js: &async_nats::jetstream::Context) -> Option<Vec<String>> {
+    let mut stream = js.get_stream(STREAM).await.ok()?;
+    let state = stream.info().await.ok()?.state.clone();
+    let mut ids = Vec::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        let m = stream.get_raw_message(seq).await.ok()?;
+        let e: Value = serde_json::from_slice(&m.payload).ok()?;
+        ids.push(e["event_id"].as_str()?.to_string());
+    }
+    Some(ids)
 }
