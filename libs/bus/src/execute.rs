@@ -42,6 +42,7 @@ pub async fn record<A>(
 ) -> Result<Vec<RecordedEvent>, CommandError>
 where
     A: Aggregate<Services = ()>,
+    A::Event: 'static,
     A::Error: Refusal,
 {
     let mut loaded = load::<A>(store, tenant, aggregate_id)
@@ -63,6 +64,7 @@ pub async fn record_on<A>(
 ) -> Result<Vec<RecordedEvent>, CommandError>
 where
     A: Aggregate<Services = ()>,
+    A::Event: 'static,
     A::Error: Refusal,
 {
     let sink = EventSink::default();
@@ -72,19 +74,21 @@ where
         .await
         .map_err(|e| CommandError::new(e.code(), e.to_string()))?;
     let metadata = serde_json::to_value(&metadata).map_err(CommandError::internal)?;
+    let decided = sink.collect().await;
     let mut events = Vec::new();
-    for (sequence, e) in (*version + 1..).zip(sink.collect().await) {
+    for (sequence, e) in (*version + 1..).zip(&decided) {
         events.push(NewEvent {
             aggregate_type: A::TYPE.to_string(),
             aggregate_id: aggregate_id.to_string(),
             sequence,
             event_type: e.event_type(),
             event_version: e.event_version(),
-            payload: serde_json::to_value(&e).map_err(CommandError::internal)?,
+            payload: serde_json::to_value(e).map_err(CommandError::internal)?,
             metadata: metadata.clone(),
         });
     }
     let recorded = store.append(tenant, events).await.map_err(store_failure)?;
+    crate::metrics::recorded(&decided);
     *version += recorded.len() as i64;
     Ok(recorded)
 }
@@ -100,6 +104,7 @@ pub async fn execute<A>(
 ) -> Result<Vec<RecordedEvent>, CommandError>
 where
     A: Aggregate<Services = ()>,
+    A::Event: 'static,
     A::Error: Refusal,
 {
     let mut loaded = load::<A>(reader.store(), tenant, aggregate_id)
@@ -120,6 +125,7 @@ pub async fn execute_on<A>(
 ) -> Result<Vec<RecordedEvent>, CommandError>
 where
     A: Aggregate<Services = ()>,
+    A::Event: 'static,
     A::Error: Refusal,
 {
     let recorded = record_on::<A>(

@@ -14,6 +14,7 @@
 mod commands;
 mod execute;
 pub mod jobs;
+mod metrics;
 mod nats;
 mod nats_access;
 mod projection;

@@ -61,6 +61,10 @@ impl Bus {
             store: store.clone(),
             wiring,
         });
+        tasks.push(tokio::spawn(crate::metrics::sample(
+            handler.clone(),
+            stop.clone(),
+        )));
         tasks.push(
             self.serve_commands(handler.wiring.service, handler.clone(), stop)
                 .await?,
@@ -69,9 +73,35 @@ impl Bus {
     }
 }
 
-struct Status {
+pub(crate) struct Status {
     store: EventStore,
     wiring: Wiring,
+}
+
+impl Status {
+    /// How far the service's reader is behind the log, and its queues' depth.
+    pub(crate) async fn measure(&self) -> Result<ServiceStatus, CommandError> {
+        let unavailable = |e: anyhow::Error| CommandError::unavailable(e.to_string());
+        let reader = &self.wiring.reader;
+        let mut jobs = Vec::new();
+        for w in &self.wiring.workers {
+            jobs.push(
+                crate::jobs::depth(&self.store, w.queue())
+                    .await
+                    .map_err(unavailable)?,
+            );
+        }
+        Ok(ServiceStatus {
+            service: self.wiring.service.to_string(),
+            projections: reader
+                .projections()
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+            events_behind: reader.events_behind().await.map_err(unavailable)?,
+            jobs,
+        })
+    }
 }
 
 #[async_trait]
@@ -86,26 +116,7 @@ impl CommandHandler for Status {
                 )),
             };
         }
-        let unavailable = |e: anyhow::Error| CommandError::unavailable(e.to_string());
-        let reader = &self.wiring.reader;
-        let mut jobs = Vec::new();
-        for w in &self.wiring.workers {
-            jobs.push(
-                crate::jobs::depth(&self.store, w.queue())
-                    .await
-                    .map_err(unavailable)?,
-            );
-        }
-        let status = ServiceStatus {
-            service: self.wiring.service.to_string(),
-            projections: reader
-                .projections()
-                .iter()
-                .map(|p| p.name().to_string())
-                .collect(),
-            events_behind: reader.events_behind().await.map_err(unavailable)?,
-            jobs,
-        };
+        let status = self.measure().await?;
         serde_json::to_value(status).map_err(CommandError::internal)
     }
 }

@@ -169,6 +169,29 @@ pub enum MessageEvent {
     MediaRefused { n: u32, reason: String },
 }
 
+impl MessageEvent {
+    /// The status a text reaches with this event, for counting texts by status; None for
+    /// the steps between (an attempt, a look-up, a stored picture, an ignored report).
+    pub fn text_status(&self) -> Option<&str> {
+        use MessageEvent as E;
+        match self {
+            E::OutboundQueued { .. } => Some("queued"),
+            E::OutboundRefused { .. } => Some("refused"),
+            E::Accepted { .. } => Some("accepted"),
+            E::Failed { .. } => Some("failed"),
+            E::StatusReported { status, .. } => Some(status),
+            E::OutcomeUnknown { .. } => Some("unknown"),
+            E::InboundReceived { .. } => Some("received"),
+            E::DispatchStarted { .. }
+            | E::DispatchAbandoned { .. }
+            | E::StatusIgnored { .. }
+            | E::LookupFailed { .. }
+            | E::MediaStored { .. }
+            | E::MediaRefused { .. } => None,
+        }
+    }
+}
+
 /// One picture or file of an inbound MMS as the provider holds it: Twilio's Media SID
 /// (`ME…`) and the type Twilio says it is. Its URL is made from the tenant's account, the
 /// message's SID and this, never taken from the webhook, so no webhook can point casewire's
@@ -242,6 +265,61 @@ pub fn moves(current: &str, reported: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::moves;
+
+    /// The statuses texts are counted by are the thread's: an outbound text's (in the
+    /// order of [`super::STATUS_RANKS`]), a refused one's and a client's.
+    #[test]
+    fn texts_are_counted_by_the_status_the_thread_shows() {
+        use super::{status_rank, MessageEvent as E, Purpose};
+        let reported = |status: &str| E::StatusReported {
+            case_id: None,
+            status: status.into(),
+            error_code: None,
+        };
+        let events = [
+            E::Accepted {
+                case_id: None,
+                provider_sid: "SM1".into(),
+            },
+            E::Failed {
+                case_id: None,
+                error_code: Some("30003".into()),
+                reason: "unreachable".into(),
+            },
+            E::OutcomeUnknown {
+                case_id: None,
+                attempt: 1,
+                reason: "look in Twilio's console".into(),
+            },
+            reported("delivered"),
+        ];
+        for e in &events {
+            let status = e.text_status().expect("a status");
+            assert!(
+                status_rank(status).is_some(),
+                "{status} is an outbound status"
+            );
+        }
+        let refused = E::OutboundRefused {
+            case_id: None,
+            to: "+13125550100".into(),
+            purpose: Purpose::Bulk,
+            consent: "revoked".into(),
+            reason: "opted out".into(),
+        };
+        assert_eq!(refused.text_status(), Some("refused"));
+        let attempt = E::DispatchStarted {
+            attempt: 1,
+            provider: "twilio".into(),
+            started_at: "2026-11-30T17:00:00Z".into(),
+            valid_for: None,
+        };
+        assert_eq!(
+            attempt.text_status(),
+            None,
+            "an attempt is a step, not a status"
+        );
+    }
 
     #[test]
     fn a_status_moves_only_forward_and_the_final_ones_stay() {

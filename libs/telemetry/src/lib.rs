@@ -1,14 +1,19 @@
-//! Logs and traces. Structured logs through `tracing` always; OpenTelemetry traces over
-//! OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. W3C trace context crosses process
-//! boundaries in event metadata and NATS headers through [`inject`] and [`continue_from`].
+//! Logs, traces and metrics. Structured logs through `tracing` always; OpenTelemetry traces
+//! and metrics over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. W3C trace context
+//! crosses process boundaries in event metadata and NATS headers through [`inject`] and
+//! [`continue_from`]. Instruments come from [`meter`]; work that exists only to be measured
+//! (sampling queue depths) asks [`metrics_on`] first.
 //!
 //! Never log a secret or a client's text: log ids, counts and outcomes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -16,9 +21,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-/// Flushes pending spans when dropped: keep it alive for the life of `main`.
+/// Flushes pending spans and metrics when dropped: keep it alive for the life of `main`.
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl Drop for Telemetry {
@@ -26,7 +32,34 @@ impl Drop for Telemetry {
         if let Some(p) = self.provider.take() {
             let _ = p.shutdown();
         }
+        if let Some(m) = self.meters.take() {
+            let _ = m.shutdown();
+        }
     }
+}
+
+static METRICS_ON: AtomicBool = AtomicBool::new(false);
+
+/// Whether metrics go anywhere: without an exporter, recording is free but sampling (a
+/// query for a queue's depth) is not, so samplers ask this first.
+pub fn metrics_on() -> bool {
+    METRICS_ON.load(Ordering::Relaxed)
+}
+
+/// casewire's meter: instruments made from it export when metrics are on, and cost next to
+/// nothing when they are not.
+pub fn meter() -> opentelemetry::metrics::Meter {
+    opentelemetry::global::meter("casewire")
+}
+
+/// How often metrics are exported, and so how often a sampled gauge is worth measuring:
+/// `OTEL_METRIC_EXPORT_INTERVAL` in milliseconds, as the SDK reads it (60 s by default).
+pub fn metric_interval() -> Duration {
+    std::env::var("OTEL_METRIC_EXPORT_INTERVAL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(Duration::from_secs(60), Duration::from_millis)
 }
 
 /// Installs the global subscriber. `json` chooses JSON lines (for production log shipping)
@@ -52,16 +85,48 @@ pub fn init(service: &str, json: bool, otlp_endpoint: Option<&str>) -> Telemetry
         Some(
             SdkTracerProvider::builder()
                 .with_span_processor(batch)
-                .with_resource(
-                    opentelemetry_sdk::Resource::builder()
-                        .with_service_name(service.to_string())
-                        .build(),
-                )
+                .with_resource(resource(service))
                 .build(),
         )
     });
+    let meters = otlp_endpoint.and_then(|endpoint| {
+        let exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_endpoint(format!("{}/v1/metrics", endpoint.trim_end_matches('/')))
+            .build()
+            .map_err(|e| eprintln!("OpenTelemetry metric exporter not started: {e}"))
+            .ok()?;
+        // On tokio, for the reason the span processor is.
+        let reader = opentelemetry_sdk::metrics::periodic_reader_with_async_runtime::PeriodicReader::builder(
+            exporter,
+            opentelemetry_sdk::runtime::Tokio,
+        )
+        .with_interval(metric_interval())
+        .build();
+        let meters = SdkMeterProvider::builder()
+            .with_reader(reader)
+            .with_resource(resource(service))
+            .build();
+        opentelemetry::global::set_meter_provider(meters.clone());
+        METRICS_ON.store(true, Ordering::Relaxed);
+        Some(meters)
+    });
     install(filter, json, provider.clone());
-    Telemetry { provider }
+    Telemetry { provider, meters }
+}
+
+/// Who reports: the service, and this process among its replicas (two messaging processes'
+/// counters are two series, not one that jumps back and forth).
+fn resource(service: &str) -> opentelemetry_sdk::Resource {
+    static INSTANCE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| uuid::Uuid::new_v4().to_string());
+    opentelemetry_sdk::Resource::builder()
+        .with_service_name(service.to_string())
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.instance.id",
+            INSTANCE.clone(),
+        ))
+        .build()
 }
 
 /// Installs the subscriber with a given tracer provider (tests pass one with an in-memory

@@ -60,7 +60,12 @@ fn main() -> ExitCode {
 async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load()?;
     let service_name = match &cli.command {
-        Command::Serve { service } => format!("casewire-{service:?}").to_lowercase(),
+        // As the command line names it: `casewire-case-link`.
+        Command::Serve { service } => {
+            let name =
+                clap::ValueEnum::to_possible_value(service).map(|v| v.get_name().to_string());
+            format!("casewire-{}", name.unwrap_or_default())
+        }
         _ => "casewire".to_string(),
     };
     let _telemetry = casewire_telemetry::init(

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use yaml_rust2::{Yaml, YamlLoader};
 
 const PROBES: &[&str] = &["/healthz", "/readyz"];
-/// Read by libraries rather than config.rs.
-const OTHERS: &[&str] = &["RUST_LOG"];
+/// Read by libraries rather than config.rs (the log filter; the OpenTelemetry SDK's export
+/// interval, which casewire_telemetry reads too).
+const OTHERS: &[&str] = &["RUST_LOG", "OTEL_METRIC_EXPORT_INTERVAL"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod extract;
 mod idempotency;
+mod metrics;
 pub mod openapi;
 mod routes;
 mod serve;
@@ -118,6 +119,7 @@ impl Gateway {
 
     pub fn router(&self) -> Router {
         routes::router()
+            .route_layer(axum::middleware::from_fn(metrics::measure))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 idempotency::layer,

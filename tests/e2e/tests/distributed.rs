@@ -326,13 +326,15 @@ async fn migrate_needs_postgres_and_nothing_else() {
     );
 }
 
-/// Traces reach the collector (OTLP/HTTP): a CMS's request with a W3C `traceparent` yields
-/// spans in the gateway (a child of the CMS's span) and in messaging (the command, the
-/// dispatcher and the Twilio call) under the CMS's trace id, carried across NATS in headers.
-/// The collector here records what each process posts to `/v1/traces`; spans are
-/// protobuf, whose ids and strings are the raw bytes looked for.
+/// Traces and metrics reach the collector (OTLP/HTTP): a CMS's request with a W3C
+/// `traceparent` yields spans in the gateway (a child of the CMS's span) and in messaging
+/// (the command, the dispatcher and the Twilio call) under the CMS's trace id, carried
+/// across NATS in headers; and the metrics an operator watches: requests by route and
+/// status, texts by status, queue depth and projection lag. The collector here records what
+/// each process posts to `/v1/traces` and `/v1/metrics`; spans are protobuf, whose ids and
+/// strings are the raw bytes looked for; metrics are decoded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_texts_trace_reaches_the_collector_from_the_cms_request_to_the_twilio_call() {
+async fn a_texts_trace_and_the_metrics_reach_the_collector() {
     let pg = PgServer::start().await.unwrap();
     let nats = NatsServer::start().await.unwrap();
     let db = pg.fresh_database().await.unwrap();
@@ -343,11 +345,14 @@ async fn a_texts_trace_reaches_the_collector_from_the_cms_request_to_the_twilio_
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
         ("CASEWIRE_TWILIO_API_BASE", api_base.as_str()),
+        // Metrics each half second, not each minute: the test waits for them.
+        ("OTEL_METRIC_EXPORT_INTERVAL", "500"),
     ];
     let gateway = Casewire::serve_with("gateway", &db, &nats.url(), &env).await;
     let with_public = [
         env[0],
         env[1],
+        env[2],
         ("CASEWIRE_PUBLIC_URL", gateway.url.as_str()),
     ];
     let _others = [
@@ -430,4 +435,161 @@ async fn a_texts_trace_reaches_the_collector_from_the_cms_request_to_the_twilio_
                 && contains(&r.body, &parent)),
         "the gateway's span names the CMS's span as its parent"
     );
+
+    // Metrics. Twilio reports the text delivered; the text's statuses are counted where
+    // messaging records them.
+    let sid = twilio.sent()[0].sid.clone();
+    assert_eq!(
+        twilio.send_status_callback(&sid, "delivered", None).await,
+        204
+    );
+    let counted =
+        |service: &'static str, name: &'static str, attrs: Vec<(&'static str, &'static str)>| {
+            let collector = &collector;
+            move || {
+                let attrs = attrs.clone();
+                async move {
+                    otlp_metrics(&collector.received())
+                        .into_iter()
+                        .filter(|p| p.is(service, name, &attrs))
+                        .map(|p| p.value)
+                        .reduce(f64::max)
+                }
+            }
+        };
+    let requests = wait_for(
+        "the gateway's count of the send",
+        Duration::from_secs(30),
+        counted(
+            "casewire-gateway",
+            "http.server.request.duration",
+            vec![
+                ("http.request.method", "POST"),
+                ("http.route", "/v1/cases/{case_id}/messages"),
+                ("http.response.status_code", "202"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        requests, 1.0,
+        "one send, one request counted under its route"
+    );
+    for status in ["queued", "accepted", "delivered"] {
+        let texts = wait_for(
+            &format!("messaging's count of texts {status}"),
+            Duration::from_secs(30),
+            counted(
+                "casewire-messaging",
+                "casewire.texts",
+                vec![("status", status)],
+            ),
+        )
+        .await;
+        assert_eq!(texts, 1.0, "one text {status}");
+    }
+    // Sampled: the dispatch queue's depth and each service's lag, back to nothing once the
+    // text has gone.
+    for (service, name, attrs) in [
+        (
+            "casewire-messaging",
+            "casewire.queue.depth",
+            &[("queue", "messaging.dispatch"), ("state", "due")][..],
+        ),
+        ("casewire-messaging", "casewire.projection.lag", &[][..]),
+        ("casewire-consent", "casewire.projection.lag", &[][..]),
+        ("casewire-case-link", "casewire.projection.lag", &[][..]),
+    ] {
+        wait_for(
+            &format!("{service}'s {name} {attrs:?} at zero"),
+            Duration::from_secs(30),
+            || async {
+                otlp_metrics(&collector.received())
+                    .into_iter()
+                    .rev()
+                    .find(|p| p.is(service, name, attrs))
+                    .filter(|p| p.value == 0.0)
+                    .map(drop)
+            },
+        )
+        .await;
+    }
+}
+
+/// One data point of what processes exported to the collector: a counter's or gauge's
+/// value, a histogram's count.
+struct Point {
+    service: String,
+    name: String,
+    attrs: std::collections::HashMap<String, String>,
+    value: f64,
+}
+
+impl Point {
+    fn is(&self, service: &str, name: &str, attrs: &[(&str, &str)]) -> bool {
+        self.service == service
+            && self.name == name
+            && attrs
+                .iter()
+                .all(|(k, v)| self.attrs.get(*k).map(String::as_str) == Some(*v))
+    }
+}
+
+/// Every data point of every `/v1/metrics` export received, in the order received.
+fn otlp_metrics(received: &[casewire_testkit::fake_cms::ReceivedWebhook]) -> Vec<Point> {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
+    use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+    use prost::Message;
+    let text = |kv: &KeyValue| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        other => format!("{other:?}"),
+    };
+    let attrs = |kvs: &[KeyValue]| kvs.iter().map(|kv| (kv.key.clone(), text(kv))).collect();
+    let mut points = Vec::new();
+    for r in received.iter().filter(|r| r.path == "/v1/metrics") {
+        let export = ExportMetricsServiceRequest::decode(r.body.as_slice()).expect("OTLP metrics");
+        for rm in export.resource_metrics {
+            let resource = rm.resource.unwrap_or_default();
+            let service = resource
+                .attributes
+                .iter()
+                .find(|kv| kv.key == "service.name")
+                .map(text)
+                .unwrap_or_default();
+            for m in rm.scope_metrics.into_iter().flat_map(|s| s.metrics) {
+                let mut push = |attributes: &[KeyValue], value: f64| {
+                    points.push(Point {
+                        service: service.clone(),
+                        name: m.name.clone(),
+                        attrs: attrs(attributes),
+                        value,
+                    })
+                };
+                let number =
+                    |p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint| match p.value {
+                        Some(number_data_point::Value::AsInt(i)) => i as f64,
+                        Some(number_data_point::Value::AsDouble(d)) => d,
+                        None => f64::NAN,
+                    };
+                match &m.data {
+                    Some(metric::Data::Sum(s)) => s
+                        .data_points
+                        .iter()
+                        .for_each(|p| push(&p.attributes, number(p))),
+                    Some(metric::Data::Gauge(g)) => g
+                        .data_points
+                        .iter()
+                        .for_each(|p| push(&p.attributes, number(p))),
+                    Some(metric::Data::Histogram(h)) => h
+                        .data_points
+                        .iter()
+                        .for_each(|p| push(&p.attributes, p.count as f64)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    points
 }
