@@ -17,6 +17,7 @@ pub mod jobs;
 mod metrics;
 mod nats;
 mod nats_access;
+pub mod probe;
 mod projection;
 mod reader;
 pub mod relay;

@@ -3,6 +3,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use casewire_bus::probe::{self, Probe};
 use serde_json::{json, Value};
 
 use crate::{ApiError, Auth, Gateway};
@@ -13,8 +14,6 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// How long a readiness check may take: a probe answers within a second.
-const READY_WITHIN: Duration = Duration::from_millis(800);
 /// How long `/v1/status` waits for each service.
 const STATUS_WITHIN: Duration = Duration::from_secs(2);
 /// How long it counts the processes that answer a service's ping.
@@ -30,54 +29,38 @@ const REPLICAS_WITHIN: Duration = Duration::from_millis(300);
     (status = 503, description = "the store or the bus is unreachable, or no messaging process answers"),
 ))]
 pub(crate) async fn readyz(State(gw): State<Gateway>) -> (StatusCode, Json<Value>) {
-    let within = |what: &'static str| {
-        move |r: Result<Result<(), String>, tokio::time::error::Elapsed>| match r {
-            Ok(r) => r,
-            Err(_) => Err(format!("{what} did not answer within {READY_WITHIN:?}")),
-        }
-    };
-    let store = tokio::time::timeout(READY_WITHIN, async {
-        gw.store().db().ping().await.map_err(|e| e.to_string())
-    });
-    let bus = tokio::time::timeout(READY_WITHIN, async {
-        gw.bus().ready().await.map_err(|e| e.to_string())
-    });
     let services = futures::future::join_all(casewire_contract::SERVICES.iter().map(|service| {
         let gw = gw.clone();
         async move {
-            let answered = tokio::time::timeout(READY_WITHIN, async {
+            let answered = probe::within("the service", async {
                 gw.bus()
                     .status(service)
                     .await
                     .map(drop)
                     .map_err(|e| e.message)
-            })
-            .await;
-            (*service, within("the service")(answered))
+            });
+            (*service, answered.await)
         }
     }));
-    let (store, bus, services) = tokio::join!(store, bus, services);
-    let (store, bus) = (within("the store")(store), within("the bus")(bus));
-    let show = |r: &Result<(), String>| match r {
-        Ok(()) => json!("ok"),
-        Err(e) => json!({ "error": e }),
-    };
+    let (probe, services) = tokio::join!(Probe::run(gw.store(), gw.bus()), services);
     let messaging = services
         .iter()
         .any(|(s, r)| *s == casewire_contract::messaging::SERVICE && r.is_ok());
-    let status = if store.is_ok() && bus.is_ok() && messaging {
+    let status = if probe.ok() && messaging {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let services: serde_json::Map<String, Value> = services
-        .iter()
-        .map(|(s, r)| (s.to_string(), show(r)))
-        .collect();
-    (
-        status,
-        Json(json!({ "store": show(&store), "bus": show(&bus), "services": services })),
-    )
+    let mut body = probe.body();
+    body.insert(
+        "services".into(),
+        services
+            .iter()
+            .map(|(s, r)| (s.to_string(), probe::show(r)))
+            .collect::<serde_json::Map<String, Value>>()
+            .into(),
+    );
+    (status, Json(Value::Object(body)))
 }
 
 pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
