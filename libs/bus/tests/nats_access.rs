@@ -279,3 +279,61 @@ async fn more_replicas_than_the_stream_has_are_raised_or_refused_aloud() {
         "{e}"
     );
 }
+
+/// On a cluster (infra/nats/production.conf's three nodes), a process asking for R3 raises
+/// the R1 stream an earlier deployment made, keeping what it holds; one asking for fewer
+/// afterwards leaves it at R3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_r1_stream_is_raised_to_r3_on_a_cluster_and_keeps_its_events() {
+    const PRODUCTION_CONF: &str = include_str!("../../../infra/nats/production.conf");
+    let cluster =
+        casewire_testkit::NatsCluster::start(PRODUCTION_CONF, &[("NATS_APP_PASSWORD", "pw")])
+            .await
+            .unwrap();
+    let url = cluster
+        .nodes
+        .iter()
+        .map(|n| format!("nats://casewire:pw@127.0.0.1:{}", n.port()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let at = |replicas: usize| NatsSettings {
+        replicas,
+        ..NatsSettings::new(NatsAccess::at(&url), &Key::generate())
+    };
+    let js = async_nats::jetstream::new(
+        async_nats::ConnectOptions::new()
+            .user_and_password("casewire".into(), "pw".into())
+            .connect(
+                url.replace("casewire:pw@", "")
+                    .split(',')
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap(),
+    );
+    let stream = || async {
+        let mut s = js
+            .get_stream(casewire_events::subjects::EVENTS_STREAM)
+            .await
+            .unwrap();
+        let info = s.info().await.unwrap().clone();
+        (info.config.num_replicas, info.state.messages)
+    };
+
+    Nats::connect(&at(1)).await.expect("an R1 stream");
+    js.publish(
+        casewire_events::subjects::event("t1", "Case", "Opened"),
+        "{}".into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    assert_eq!(stream().await, (1, 1));
+
+    Nats::connect(&at(3)).await.expect("raised to R3");
+    assert_eq!(stream().await, (3, 1), "three replicas, the event kept");
+
+    Nats::connect(&at(1)).await.expect("fewer asked: a warning");
+    assert_eq!(stream().await.0, 3, "never lowered by a process");
+}
