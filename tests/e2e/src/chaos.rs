@@ -2,9 +2,11 @@
 //! and casewire as separate processes (gateway, two messaging replicas, consent,
 //! case-link), a fake Twilio that is slow and loses some answers, and CMS clients sending
 //! texts with Idempotency-Keys, again after a 503 or a dropped connection. Meanwhile,
-//! faults at random moments: kill -9 of a casewire process (then started again), of
-//! nats-server (down two seconds), PostgreSQL stopped for three. After each, a canary text
-//! measures the recovery: from the fault until a text sent after it is at Twilio.
+//! faults at random moments, each kind once in a random order before any comes twice:
+//! kill -9 of a casewire process (then started again), of nats-server (down 10 s in the
+//! long run, 2 s in the short), PostgreSQL stopped (20 s, 3 s). After each, a canary text
+//! measures the recovery: from the kill, or from the moment NATS or PostgreSQL is back,
+//! until a text sent after it is at Twilio.
 //!
 //! Then the checks: every accepted text reached Twilio exactly once or ended failed with a
 //! reason (or `unknown`, for staff to check, never resent); the chain verifies; the stream
@@ -27,12 +29,17 @@ pub struct Plan {
     pub texts: usize,
     pub clients: usize,
     pub faults: usize,
+    /// How long nats-server stays dead, and PostgreSQL stopped, when it is their turn.
+    pub nats_down: Duration,
+    pub pg_down: Duration,
     pub seed: u64,
 }
 
 impl Plan {
-    /// `CASEWIRE_CHAOS=full` (what `make chaos` sets): 500 texts, 8 clients, 10 faults;
-    /// otherwise the short run of `make test`. `CASEWIRE_CHAOS_SEED` repeats a run.
+    /// `CASEWIRE_CHAOS=full` (what `make chaos` sets): 500 texts, 8 clients, 10 faults,
+    /// NATS down 10 s and PostgreSQL 20 s (the outages of the review issue 13 answers);
+    /// otherwise the short run of `make test`, 2 s and 3 s. `CASEWIRE_CHAOS_SEED` repeats a
+    /// run.
     pub fn from_env() -> Plan {
         let seed = std::env::var("CASEWIRE_CHAOS_SEED")
             .ok()
@@ -43,12 +50,16 @@ impl Plan {
                 texts: 500,
                 clients: 8,
                 faults: 10,
+                nats_down: Duration::from_secs(10),
+                pg_down: Duration::from_secs(20),
                 seed,
             },
             _ => Plan {
                 texts: 60,
                 clients: 4,
                 faults: 4,
+                nats_down: Duration::from_secs(2),
+                pg_down: Duration::from_secs(3),
                 seed,
             },
         }
@@ -215,26 +226,38 @@ pub async fn run(plan: &Plan) -> Report {
     // The faults, at random moments, while the clients send.
     let mut rng = rand::rngs::StdRng::seed_from_u64(plan.seed);
     let mut recoveries = Vec::new();
+    // Each kind of fault once, in a random order, before any comes twice: a long run always
+    // has NATS and PostgreSQL going down among its kills.
+    let kinds = PROCESSES.len() + 2;
+    let mut first = (0..kinds).collect::<Vec<_>>();
+    rand::seq::SliceRandom::shuffle(first.as_mut_slice(), &mut rng);
     for k in 0..plan.faults {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1500))).await;
         twilio.lose_next_answers(1);
-        let at = Instant::now();
-        let fault = match rng.gen_range(0..PROCESSES.len() + 2) {
+        // Recovery counts from the kill, or from the moment NATS or PostgreSQL is back.
+        let mut at = Instant::now();
+        let kind = first
+            .get(k)
+            .copied()
+            .unwrap_or_else(|| rng.gen_range(0..kinds));
+        let fault = match kind {
             p if p < PROCESSES.len() => {
                 fleet.crash(p).await;
                 format!("kill -9 {}", PROCESSES[p])
             }
             p if p == PROCESSES.len() => {
                 nats.kill();
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                tokio::time::sleep(plan.nats_down).await;
                 nats.restart().await;
-                "nats-server killed, 2 s down".to_string()
+                at = Instant::now();
+                format!("nats-server killed, {} s down", plan.nats_down.as_secs())
             }
             _ => {
                 pg.stop();
-                tokio::time::sleep(Duration::from_secs(3)).await;
+                tokio::time::sleep(plan.pg_down).await;
                 pg.start_again().await;
-                "PostgreSQL stopped, 3 s down".to_string()
+                at = Instant::now();
+                format!("PostgreSQL stopped, {} s down", plan.pg_down.as_secs())
             }
         };
         let canary = format!("Canary {k}: checking in");
