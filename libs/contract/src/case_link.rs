@@ -40,6 +40,13 @@ pub struct CaseInput {
     /// The client's IANA time zone (America/Denver) when it is not the organization's:
     /// quiet hours are the client's local time.
     pub time_zone: Option<String>,
+    /// When the case was opened, YYYY-MM-DD: audiences may filter on it.
+    #[schema(format = Date)]
+    pub opened_at: Option<String>,
+    /// When the case was closed, YYYY-MM-DD: only with status closed, not before
+    /// `opened_at`.
+    #[schema(format = Date)]
+    pub closed_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -131,6 +138,10 @@ pub struct CaseView {
     pub advocates: Vec<String>,
     /// The client's IANA time zone, when the CMS gave one; else the organization's holds.
     pub time_zone: Option<String>,
+    /// YYYY-MM-DD, as the CMS sent it.
+    pub opened_at: Option<String>,
+    /// YYYY-MM-DD, as the CMS sent it.
+    pub closed_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub last_texted_at: Option<String>,

@@ -55,6 +55,12 @@ pub struct CaseDetails {
     /// hours and reminder times are the client's local time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// When the CMS opened the case (`YYYY-MM-DD`), when it says: audiences filter on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<String>,
+    /// When the CMS closed it (`YYYY-MM-DD`); only on a closed case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

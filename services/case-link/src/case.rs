@@ -90,6 +90,27 @@ pub fn validate(input: CaseInput) -> Result<CaseDetails, CaseError> {
     if input.advocates.len() > 50 {
         return Err(CaseError::Invalid("advocates: at most 50".into()));
     }
+    let date = |what: &str, d: Option<String>| match d.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(d) if casewire_contract::audience::is_date(d) => Ok(Some(d.to_string())),
+        Some(d) => Err(CaseError::Invalid(format!(
+            "{what}: {d:?} is not a date (YYYY-MM-DD)"
+        ))),
+    };
+    let opened_at = date("opened_at", input.opened_at)?;
+    let closed_at = date("closed_at", input.closed_at)?;
+    if closed_at.is_some() && status != CaseStatus::Closed {
+        return Err(CaseError::Invalid(
+            "closed_at is for a closed case: send status closed with it".into(),
+        ));
+    }
+    if let (Some(opened), Some(closed)) = (&opened_at, &closed_at) {
+        if closed < opened {
+            return Err(CaseError::Invalid(format!(
+                "closed_at ({closed}) is before opened_at ({opened})"
+            )));
+        }
+    }
     Ok(CaseDetails {
         client: Client {
             name: Sealed::new(
@@ -108,6 +129,8 @@ pub fn validate(input: CaseInput) -> Result<CaseDetails, CaseError> {
             .map(|a| text("advocates[]", a, 200))
             .collect::<Result<_, _>>()?,
         time_zone,
+        opened_at,
+        closed_at,
     })
 }
 
@@ -170,6 +193,8 @@ mod tests {
             office: None,
             advocates: vec!["adv-7".into()],
             time_zone: None,
+            opened_at: None,
+            closed_at: None,
         }
     }
 
@@ -185,6 +210,8 @@ mod tests {
             office: None,
             advocates: vec!["adv-7".into()],
             time_zone: None,
+            opened_at: None,
+            closed_at: None,
         }
     }
 
@@ -231,5 +258,44 @@ mod tests {
             .given_no_previous_events()
             .when(CaseCommand::Put(no_name))
             .then_expect_error_message("client.name must not be empty");
+    }
+
+    #[test]
+    fn the_cases_dates_are_days_and_a_closing_date_needs_a_closed_case() {
+        let dated = |status: &str, opened: &str, closed: Option<&str>| CaseInput {
+            opened_at: Some(opened.into()),
+            closed_at: closed.map(Into::into),
+            ..input("+13125550100", Some(status))
+        };
+        let mut closed = details(CaseStatus::Closed);
+        closed.opened_at = Some("2026-01-05".into());
+        closed.closed_at = Some("2026-11-20".into());
+        Given::with(())
+            .given_no_previous_events()
+            .when(CaseCommand::Put(dated(
+                "closed",
+                "2026-01-05",
+                Some("2026-11-20"),
+            )))
+            .then_expect_events(vec![CaseEvent::CaseLinked { details: closed }]);
+        for (case, said) in [
+            (
+                dated("open", "2026-01-05", Some("2026-11-20")),
+                "closed_at is for a closed case: send status closed with it",
+            ),
+            (
+                dated("closed", "2026-11-21", Some("2026-11-20")),
+                "closed_at (2026-11-20) is before opened_at (2026-11-21)",
+            ),
+            (
+                dated("open", "2026-02-30", None),
+                "opened_at: \"2026-02-30\" is not a date (YYYY-MM-DD)",
+            ),
+        ] {
+            Given::with(())
+                .given_no_previous_events()
+                .when(CaseCommand::Put(case))
+                .then_expect_error_message(said);
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use casewire_bus::{Of, Projection, Reads};
+use casewire_contract::audience::{CaseFacts, Filter, StatusFilter};
 use casewire_events::case::{CaseDetails, CaseEvent};
 use casewire_events::message::MessageEvent;
 use casewire_events::RecordedEvent;
@@ -68,24 +69,86 @@ impl Projection for Cases {
 
 pub use casewire_contract::case_link::{CaseView, ClientView};
 
+/// A case's row as the read model keeps it: `(details, created_at, updated_at,
+/// last_texted_at)`, the details with the client's name still sealed.
+type Row = (String, String, String, Option<String>);
+
 /// One case of a tenant, with the client's name opened.
 pub async fn find(
     store: &EventStore,
     tenant: &str,
     case_id: &str,
 ) -> anyhow::Result<Option<CaseView>> {
-    let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+    let row: Option<Row> = sqlx::query_as(
         "SELECT details, created_at, updated_at, last_texted_at FROM caselink_cases WHERE tenant_id = $1 AND case_id = $2",
     )
     .bind(tenant)
     .bind(case_id)
     .fetch_optional(store.db().reader())
     .await?;
-    let Some((sealed, created_at, updated_at, last_texted_at)) = row else {
-        return Ok(None);
+    match row {
+        Some(row) => Ok(Some(view(store, tenant, case_id, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// How many rows a list reads at a time while it looks for a page of matching cases.
+const SCAN: i64 = 500;
+
+/// A page of the tenant's cases that `filter` admits, in the order of their ids, from the
+/// first id after `after`: at most `limit`. The filter reads each row's details as stored
+/// (it never opens a name); only the cases on the page are opened.
+pub async fn list(
+    store: &EventStore,
+    tenant: &str,
+    filter: &Filter,
+    after: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<CaseView>> {
+    let status = match filter.status {
+        Some(StatusFilter::Open) => "open",
+        Some(StatusFilter::Closed) => "closed",
+        None | Some(StatusFilter::Any) => "",
     };
+    let mut page = Vec::new();
+    let mut from = after.to_string();
+    loop {
+        let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT case_id, details, created_at, updated_at, last_texted_at FROM caselink_cases \
+             WHERE tenant_id = $1 AND case_id > $2 AND ($3 = '' OR status = $3) ORDER BY case_id LIMIT $4",
+        )
+        .bind(tenant)
+        .bind(&from)
+        .bind(status)
+        .bind(SCAN)
+        .fetch_all(store.db().reader())
+        .await?;
+        let scanned = rows.len() as i64;
+        for (case_id, details, created_at, updated_at, last_texted_at) in rows {
+            from.clone_from(&case_id);
+            let facts: CaseFacts = serde_json::from_str(&details)?;
+            if filter.admits(&case_id, &facts) {
+                let row = (details, created_at, updated_at, last_texted_at);
+                page.push(view(store, tenant, &case_id, row).await?);
+                if page.len() == limit {
+                    return Ok(page);
+                }
+            }
+        }
+        if scanned < SCAN {
+            return Ok(page);
+        }
+    }
+}
+
+async fn view(
+    store: &EventStore,
+    tenant: &str,
+    case_id: &str,
+    (sealed, created_at, updated_at, last_texted_at): Row,
+) -> anyhow::Result<CaseView> {
     let d: CaseDetails = serde_json::from_value(store.open_payload(tenant, &sealed).await?)?;
-    Ok(Some(CaseView {
+    Ok(CaseView {
         id: case_id.to_string(),
         client: ClientView {
             name: d.client.name.value().cloned(),
@@ -97,8 +160,10 @@ pub async fn find(
         office: d.office,
         advocates: d.advocates,
         time_zone: d.time_zone,
+        opened_at: d.opened_at,
+        closed_at: d.closed_at,
         created_at,
         updated_at,
         last_texted_at,
-    }))
+    })
 }

@@ -4,6 +4,7 @@
 
 pub mod appointment;
 pub mod attachments;
+pub mod audience;
 mod checks;
 mod commands;
 pub mod consents;

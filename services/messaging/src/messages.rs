@@ -93,14 +93,16 @@ impl Projection for Messages {
             casewire_events::case::AGGREGATE => {
                 let (CaseEvent::CaseLinked { details } | CaseEvent::CaseUpdated { details }) =
                     e.decode()?;
-                // The name stays sealed: a reminder opens it when it words the text.
+                // The name stays sealed: a reminder opens it when it words the text. The
+                // details as stored are what an audience filters (audience.rs).
                 let name = e.sealed_at(&format!("/{}/details/client/name", e.event_type));
+                let stored = e.sealed_at(&format!("/{}/details", e.event_type));
                 sqlx::query(
-                    "INSERT INTO messaging_cases (tenant_id, case_id, phone, language, status, time_zone, client_name, advocate) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                    "INSERT INTO messaging_cases (tenant_id, case_id, phone, language, status, time_zone, client_name, advocate, details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (tenant_id, case_id) DO UPDATE SET phone = excluded.phone, language = excluded.language, \
                      status = excluded.status, time_zone = excluded.time_zone, client_name = excluded.client_name, \
-                     advocate = excluded.advocate",
+                     advocate = excluded.advocate, details = excluded.details",
                 )
                 .bind(&e.tenant_id)
                 .bind(&e.aggregate_id)
@@ -110,6 +112,7 @@ impl Projection for Messages {
                 .bind(&details.time_zone)
                 .bind(name)
                 .bind(details.advocates.first())
+                .bind(stored)
                 .execute(&mut **tx)
                 .await?;
                 Ok(())

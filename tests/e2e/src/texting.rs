@@ -11,7 +11,7 @@ use crate::{assert_error, assert_error_says, Api};
 pub const ACCOUNT_A: &str = "AC0123456789abcdef0123456789abcdef";
 pub const ACCOUNT_B: &str = "ACfedcba9876543210fedcba9876543210";
 pub const TOKEN_A: &str = "auth-token-of-prairie-legal-aid";
-const TOKEN_B: &str = "auth-token-of-coastal-legal-svcs";
+pub const TOKEN_B: &str = "auth-token-of-coastal-legal-svcs";
 pub const NUMBER_A: &str = "+13125550199";
 pub const CLIENT: &str = "+13125550100";
 /// Signed Twilio webhooks the scenario sends that Twilio never would.

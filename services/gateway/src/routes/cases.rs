@@ -2,13 +2,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use casewire_contract::audience::{DateRange, Filter, StatusFilter};
 use casewire_contract::case_link::{CaseInput, CaseView, CorrectRouting, PutCase, Routed};
 use casewire_contract::messaging::{MessageView, Send};
 use casewire_events::message::Purpose;
 use casewire_tenancy::Role;
 use serde::Deserialize;
 
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::{ApiError, Auth, Gateway};
 
 /// Who works with cases and texts.
@@ -83,6 +84,121 @@ pub(crate) async fn find_case(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no such case"))
+}
+
+/// `GET /v1/cases`: the audience filter's keys as query parameters, lists comma-separated.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CaseListQuery {
+    /// open, closed or any (the default).
+    #[param(pattern = "^(open|closed|any)$")]
+    status: Option<String>,
+    /// Comma-separated: cases with any of these problem codes.
+    problem_codes: Option<String>,
+    /// Comma-separated.
+    offices: Option<String>,
+    /// Comma-separated: cases that list any of these advocates.
+    advocates: Option<String>,
+    /// Comma-separated language tags; `es` takes `es-MX` too.
+    languages: Option<String>,
+    /// Comma-separated case ids.
+    case_ids: Option<String>,
+    /// YYYY-MM-DD, both ends included, on the case's `opened_at`.
+    #[param(format = Date)]
+    opened_from: Option<String>,
+    #[param(format = Date)]
+    opened_to: Option<String>,
+    /// YYYY-MM-DD, both ends included, on the case's `closed_at`.
+    #[param(format = Date)]
+    closed_from: Option<String>,
+    #[param(format = Date)]
+    closed_to: Option<String>,
+    /// The `next_after` of the page before.
+    #[param(max_length = 128)]
+    after: Option<String>,
+    /// 1 to 200; 50 when left out.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+impl CaseListQuery {
+    /// The filter these parameters spell, checked.
+    fn filter(&self) -> Result<Filter, ApiError> {
+        let list = |v: &Option<String>| {
+            v.as_deref()
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default()
+        };
+        let range = |from: &Option<String>, to: &Option<String>| {
+            (from.is_some() || to.is_some()).then(|| DateRange {
+                from: from.clone(),
+                to: to.clone(),
+            })
+        };
+        let status = match self.status.as_deref() {
+            None | Some("any") => None,
+            Some("open") => Some(StatusFilter::Open),
+            Some("closed") => Some(StatusFilter::Closed),
+            Some(s) => {
+                return Err(ApiError::unprocessable(format!(
+                    "status must be open, closed or any, not {s:?}"
+                )))
+            }
+        };
+        let filter = Filter {
+            problem_codes: list(&self.problem_codes),
+            status,
+            offices: list(&self.offices),
+            advocates: list(&self.advocates),
+            languages: list(&self.languages),
+            opened: range(&self.opened_from, &self.opened_to),
+            closed: range(&self.closed_from, &self.closed_to),
+            case_ids: list(&self.case_ids),
+        };
+        filter.check().map_err(ApiError::unprocessable)?;
+        Ok(filter)
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct CaseList {
+    items: Vec<CaseView>,
+    /// Pass as `after` for the next page; null on the last.
+    next_after: Option<String>,
+}
+
+/// The tenant's cases that the filter picks, by case id, a page at a time: for the CMS to
+/// check what casewire holds, and to see whom an audience filter takes.
+#[utoipa::path(get, path = "/v1/cases", tag = "cases", security(("api_key" = [])), params(CaseListQuery), responses(
+    (status = 200, body = CaseList),
+    (status = 422, description = "what is wrong with the filter, limit or after"),
+))]
+pub(crate) async fn list(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Query(q): Query<CaseListQuery>,
+) -> Result<axum::Json<CaseList>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    let filter = q.filter()?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 200"));
+    }
+    let after = q.after.clone().unwrap_or_default();
+    if after.len() > 128 {
+        return Err(ApiError::unprocessable(
+            "after must be the next_after of the page before: a case id of at most 128 characters",
+        ));
+    }
+    let items =
+        casewire_case_link::cases::list(gw.store(), tenant, &filter, &after, limit as usize)
+            .await
+            .map_err(ApiError::internal)?;
+    let next_after = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.id.clone()))
+        .flatten();
+    Ok(axum::Json(CaseList { items, next_after }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

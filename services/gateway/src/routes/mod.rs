@@ -3,6 +3,7 @@ use axum::Router;
 
 use crate::Gateway;
 
+pub(crate) mod audiences;
 pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod consents;
@@ -41,6 +42,8 @@ pub(crate) fn router() -> Router<Gateway> {
             "/v1/tenants/{tenant_id}/reminder-policy",
             put(tenants::put_reminder_policy).get(tenants::get_reminder_policy),
         )
+        .route("/v1/audiences/preview", post(audiences::preview))
+        .route("/v1/cases", get(cases::list))
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))
         .route(
             "/v1/cases/{case_id}/messages",

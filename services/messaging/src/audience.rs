@@ -1,0 +1,265 @@
+//! Whom a bulk text or a survey goes to: the cases an audience filter picks from messaging's
+//! copy of the cases, one text per client (their phone), leaving out the clients a bulk text
+//! may not reach (opted out, no consent) and, if asked, those texted lately. [`select`] is
+//! the decision, pure; [`pick`] gathers the facts for it in four statements.
+
+use std::collections::{HashMap, HashSet};
+
+use casewire_contract::audience::{CaseFacts, Filter, StatusFilter};
+use casewire_events::consent::State;
+use casewire_events::message::Purpose;
+use casewire_eventstore::EventStore;
+use casewire_tenancy::Policy;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One client an audience texts, through the case it was picked by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub case_id: String,
+    pub phone: String,
+    pub language: String,
+    pub time_zone: Option<String>,
+}
+
+/// How many cases the filter picked that get no text, by why; each case counted once, under
+/// the first reason in this order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Excluded {
+    /// The client opted out.
+    pub revoked: usize,
+    /// The client has not consented, and bulk texts need consent.
+    pub no_consent: usize,
+    /// The case has no number to text.
+    pub no_phone: usize,
+    /// Another picked case has the same client's number: they get one text.
+    pub duplicate_phone: usize,
+    /// Texted within the period asked (`exclude_texted_within`).
+    pub recently_texted: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// In the order of their case ids.
+    pub recipients: Vec<Recipient>,
+    pub excluded: Excluded,
+}
+
+/// The audience `filter` picks from `cases` (in the order of their ids): the first case of
+/// each client's number is theirs; a client is left out when the tenant's `policy` does not
+/// let a bulk text reach their `consent`, or when they are among the `texted`.
+pub fn select(
+    cases: impl IntoIterator<Item = (String, CaseFacts)>,
+    filter: &Filter,
+    policy: &Policy,
+    consent: impl Fn(&str) -> State,
+    texted: &HashSet<String>,
+) -> Selection {
+    let mut picked = Selection::default();
+    let mut phones = HashSet::new();
+    for (case_id, facts) in cases {
+        if !filter.admits(&case_id, &facts) {
+            continue;
+        }
+        let excluded = &mut picked.excluded;
+        let phone = facts.client.phone;
+        if phone.is_empty() {
+            excluded.no_phone += 1;
+            continue;
+        }
+        if !phones.insert(phone.clone()) {
+            excluded.duplicate_phone += 1;
+            continue;
+        }
+        let state = consent(&phone);
+        if state == State::Revoked {
+            excluded.revoked += 1;
+        } else if !policy.allows(Purpose::Bulk, state) {
+            excluded.no_consent += 1;
+        } else if texted.contains(&phone) {
+            excluded.recently_texted += 1;
+        } else {
+            picked.recipients.push(Recipient {
+                case_id,
+                phone,
+                language: facts.client.language,
+                time_zone: facts.time_zone,
+            });
+        }
+    }
+    picked
+}
+
+/// [`select`] over the tenant's cases as messaging holds them, leaving out the clients
+/// texted since `texted_since` when given.
+pub async fn pick(
+    store: &EventStore,
+    tenant: &str,
+    filter: &Filter,
+    texted_since: Option<DateTime<Utc>>,
+) -> anyhow::Result<Selection> {
+    let facts = crate::checks::facts(store, tenant, "").await?;
+    let status = match filter.status {
+        Some(StatusFilter::Open) => "open",
+        Some(StatusFilter::Closed) => "closed",
+        None | Some(StatusFilter::Any) => "",
+    };
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT case_id, details FROM messaging_cases \
+         WHERE tenant_id = $1 AND details IS NOT NULL AND ($2 = '' OR status = $2) ORDER BY case_id",
+    )
+    .bind(tenant)
+    .bind(status)
+    .fetch_all(store.db().reader())
+    .await?;
+    let consents: HashMap<String, String> =
+        sqlx::query_as("SELECT phone, state FROM messaging_consents WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_all(store.db().reader())
+            .await?
+            .into_iter()
+            .collect();
+    let texted: HashSet<String> = match texted_since {
+        None => HashSet::new(),
+        Some(since) => sqlx::query_as::<_, (String,)>(
+            "SELECT DISTINCT phone FROM messaging_messages \
+             WHERE tenant_id = $1 AND direction = 'outbound' AND created_at >= $2",
+        )
+        .bind(tenant)
+        .bind(casewire_events::timestamp(since))
+        .fetch_all(store.db().reader())
+        .await?
+        .into_iter()
+        .map(|(p,)| p)
+        .collect(),
+    };
+    let cases = rows
+        .into_iter()
+        .map(|(id, details)| Ok((id, serde_json::from_str::<CaseFacts>(&details)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let consent = |phone: &str| {
+        consents
+            .get(phone)
+            .and_then(|s| State::named(s))
+            .unwrap_or_default()
+    };
+    Ok(select(cases, filter, &facts.policy, consent, &texted))
+}
+
+/// What an audience would be, before anything is sent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    /// Clients who would get a text: one per number.
+    pub recipients: usize,
+    /// At one segment per text and the tenant's price; a campaign's estimate counts its
+    /// messages' segments.
+    pub cost_estimate_usd: f64,
+    pub excluded: Excluded,
+    /// The first recipients, by case id, to check the filter by.
+    pub sample: Vec<SampleRecipient>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SampleRecipient {
+    pub case_id: String,
+    pub language: String,
+}
+
+/// How many recipients a preview shows.
+const SAMPLE: usize = 10;
+
+/// The audience `filter` would pick now, counted and priced.
+pub async fn preview(
+    store: &EventStore,
+    tenant: &str,
+    filter: &Filter,
+    texted_since: Option<DateTime<Utc>>,
+) -> anyhow::Result<Preview> {
+    let price = crate::checks::facts(store, tenant, "")
+        .await?
+        .price()
+        .unwrap_or_default();
+    let picked = pick(store, tenant, filter, texted_since).await?;
+    let n = picked.recipients.len();
+    Ok(Preview {
+        recipients: n,
+        cost_estimate_usd: (n as u64 * price.per_segment_micros) as f64 / 1e6,
+        excluded: picked.excluded,
+        sample: picked
+            .recipients
+            .into_iter()
+            .take(SAMPLE)
+            .map(|r| SampleRecipient {
+                case_id: r.case_id,
+                language: r.language,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use casewire_contract::audience::ClientFacts;
+
+    fn case(phone: &str, problem: &str) -> CaseFacts {
+        CaseFacts {
+            client: ClientFacts {
+                phone: phone.into(),
+                language: "es".into(),
+            },
+            status: casewire_events::case::CaseStatus::Open,
+            problem_code: Some(problem.into()),
+            office: None,
+            advocates: vec![],
+            time_zone: Some("America/Denver".into()),
+            opened_at: None,
+            closed_at: None,
+        }
+    }
+
+    /// Given five consumer cases and one housing case, when the clinic's audience is picked:
+    /// a client with two cases gets one text, the one who opted out and the one who never
+    /// consented get none, and the one texted yesterday none when recent texts are left out.
+    #[test]
+    fn one_text_per_consenting_client_the_rest_counted_by_why() {
+        let cases = [
+            ("C-1", case("+13125550101", "01")),
+            ("C-2", case("+13125550102", "01")),
+            ("C-3", case("+13125550101", "01")),
+            ("C-4", case("+13125550104", "01")),
+            ("C-5", case("+13125550105", "01")),
+            ("C-6", case("+13125550106", "63")),
+        ]
+        .map(|(id, f)| (id.to_string(), f));
+        let filter: Filter =
+            serde_json::from_value(serde_json::json!({"problem_codes": ["01"]})).unwrap();
+        let consent = |phone: &str| match phone {
+            "+13125550102" => State::Revoked,
+            "+13125550104" => State::Pending,
+            _ => State::Granted,
+        };
+        let texted = HashSet::from(["+13125550105".to_string()]);
+        let picked = select(cases, &filter, &Policy::default(), consent, &texted);
+        let to: Vec<(&str, &str)> = picked
+            .recipients
+            .iter()
+            .map(|r| (r.case_id.as_str(), r.phone.as_str()))
+            .collect();
+        assert_eq!(to, [("C-1", "+13125550101")]);
+        assert_eq!(
+            picked.recipients[0].time_zone.as_deref(),
+            Some("America/Denver")
+        );
+        assert_eq!(
+            picked.excluded,
+            Excluded {
+                revoked: 1,
+                no_consent: 1,
+                no_phone: 0,
+                duplicate_phone: 1,
+                recently_texted: 1,
+            }
+        );
+    }
+}
