@@ -10,7 +10,6 @@
 //! to answer (the reminder preview). The one exception is `status`, which every service
 //! answers about itself: see [`ServiceStatus`].
 
-pub mod audience;
 pub mod case_link;
 pub mod consent;
 mod error;
@@ -21,6 +20,7 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use casewire_events::audience;
 pub use error::{CommandError, ErrorCode};
 
 /// A command one service sends another, over NATS or in-process.

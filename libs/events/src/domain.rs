@@ -28,6 +28,7 @@ macro_rules! domain_event {
 domain_event!(
     crate::appointment::AppointmentEvent,
     crate::appointment::CaseRemindersEvent,
+    crate::campaign::CampaignEvent,
     crate::message::MessageEvent,
     crate::case::CaseEvent,
     crate::case::InboundRouteEvent,

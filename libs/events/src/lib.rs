@@ -3,6 +3,8 @@
 //! NATS subject names.
 
 pub mod appointment;
+pub mod audience;
+pub mod campaign;
 pub mod case;
 pub mod consent;
 mod domain;

@@ -74,6 +74,9 @@ pub enum MessageEvent {
         /// a short-lived link casewire signs.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<Attachment>,
+        /// A campaign's text: which campaign, and the recipient's place in its audience.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        campaign: Option<crate::campaign::CampaignText>,
     },
     /// casewire refused to send a text: the client opted out, or has not consented to this
     /// purpose. Nothing went to the provider; the record shows the refusal was enforced.

@@ -9,6 +9,7 @@ mod projection;
 mod reminder_policy;
 mod sms_provider;
 mod wording;
+pub use wording::{check_language, check_text};
 
 pub use aggregate::{Tenant, TenantCommand, TenantError, TenantEvent};
 pub use api_key::{ApiKeySecret, Role};

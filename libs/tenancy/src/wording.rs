@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// A language code such as en or es: the key of a tenant's keywords, replies or templates.
-pub(crate) fn check_language(what: &str, tag: &str) -> Result<(), String> {
+pub fn check_language(what: &str, tag: &str) -> Result<(), String> {
     if (2..=3).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_lowercase()) {
         Ok(())
     } else {
@@ -16,12 +16,7 @@ pub(crate) fn check_language(what: &str, tag: &str) -> Result<(), String> {
 }
 
 /// A text of 1 to `max` characters whose `{placeholders}` are all among `variables`.
-pub(crate) fn check_text(
-    what: &str,
-    text: &str,
-    max: usize,
-    variables: &[&str],
-) -> Result<(), String> {
+pub fn check_text(what: &str, text: &str, max: usize, variables: &[&str]) -> Result<(), String> {
     if text.trim().is_empty() || text.chars().count() > max {
         return Err(format!("{what}: 1 to {max} characters"));
     }

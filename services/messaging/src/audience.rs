@@ -5,38 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use casewire_contract::audience::{CaseFacts, Filter, StatusFilter};
+use casewire_events::audience::{CaseFacts, Excluded, Filter, Recipient, StatusFilter};
 use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use casewire_eventstore::EventStore;
 use casewire_tenancy::Policy;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-
-/// One client an audience texts, through the case it was picked by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub case_id: String,
-    pub phone: String,
-    pub language: String,
-    pub time_zone: Option<String>,
-}
-
-/// How many cases the filter picked that get no text, by why; each case counted once, under
-/// the first reason in this order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Excluded {
-    /// The client opted out.
-    pub revoked: usize,
-    /// The client has not consented, and bulk texts need consent.
-    pub no_consent: usize,
-    /// The case has no number to text.
-    pub no_phone: usize,
-    /// Another picked case has the same client's number: they get one text.
-    pub duplicate_phone: usize,
-    /// Texted within the period asked (`exclude_texted_within`).
-    pub recently_texted: usize,
-}
 
 #[derive(Debug, Default)]
 pub struct Selection {
@@ -200,7 +175,7 @@ pub async fn preview(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use casewire_contract::audience::ClientFacts;
+    use casewire_events::audience::ClientFacts;
 
     fn case(phone: &str, problem: &str) -> CaseFacts {
         CaseFacts {

@@ -5,6 +5,7 @@
 pub mod appointment;
 pub mod attachments;
 pub mod audience;
+pub mod campaign;
 mod checks;
 mod commands;
 pub mod consents;

@@ -69,6 +69,8 @@ pub struct Outbound {
     pub zone: Option<String>,
     /// Uploaded documents and pictures to send with it (an MMS).
     pub attachments: Vec<Attachment>,
+    /// A campaign's text: the campaign and the recipient's place in its audience.
+    pub campaign: Option<casewire_events::campaign::CampaignText>,
 }
 
 /// The tenant's prices, in micro-dollars: Twilio bills an SMS per segment and an MMS per
@@ -235,6 +237,7 @@ impl Aggregate for Message {
                 expires_at,
                 zone,
                 attachments,
+                campaign,
             }) => {
                 if self.direction.is_some() {
                     return Err(MessageError::Exists);
@@ -261,6 +264,7 @@ impl Aggregate for Message {
                     expires_at,
                     zone,
                     attachments,
+                    campaign,
                 }
             }
             C::Refuse {
@@ -628,6 +632,7 @@ mod tests {
             expires_at: None,
             zone: None,
             attachments: Vec::new(),
+            campaign: None,
         }
     }
 
@@ -711,6 +716,7 @@ mod tests {
                 expires_at: None,
                 zone: None,
                 attachments,
+                campaign: None,
             },
             _ => unreachable!(),
         };
@@ -800,6 +806,7 @@ mod tests {
                 expires_at: None,
                 zone: None,
                 attachments: Vec::new(),
+                campaign: None,
             },
             _ => unreachable!(),
         };

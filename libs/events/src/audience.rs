@@ -4,7 +4,7 @@
 //! across keys, all must (`status` and `problem_codes`). [`Filter::admits`] is the one
 //! reading of a filter, used by case-link's list and messaging's audiences alike.
 
-use casewire_events::case::CaseStatus;
+use crate::case::CaseStatus;
 use serde::{Deserialize, Serialize};
 
 /// What a filter reads of a case: the fields of its `CaseDetails` that are not sealed, so
@@ -31,6 +31,34 @@ pub struct CaseFacts {
 pub struct ClientFacts {
     pub phone: String,
     pub language: String,
+}
+
+/// One client an audience texts, through the case it was picked by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Recipient {
+    pub case_id: String,
+    /// E.164.
+    pub phone: String,
+    pub language: String,
+    /// The client's own zone, when the case names one: their quiet hours are counted in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+/// How many cases a filter picked that get no text, by why; each case counted once, under
+/// the first reason in this order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Excluded {
+    /// The client opted out.
+    pub revoked: u32,
+    /// The client has not consented, and bulk texts need consent.
+    pub no_consent: u32,
+    /// The case has no number to text.
+    pub no_phone: u32,
+    /// Another picked case has the same client's number: they get one text.
+    pub duplicate_phone: u32,
+    /// Texted within the period asked (`exclude_texted_within`).
+    pub recently_texted: u32,
 }
 
 /// The most values one key of a filter may list (`case_ids` may list more).
@@ -108,7 +136,7 @@ impl Filter {
         if let Some(l) = self
             .languages
             .iter()
-            .find(|l| !casewire_events::case::is_language_tag(l))
+            .find(|l| !crate::case::is_language_tag(l))
         {
             return Err(format!(
                 "languages: {l:?} is not a language tag such as en, es or es-MX"

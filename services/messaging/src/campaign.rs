@@ -1,0 +1,391 @@
+//! A campaign: a bulk text (or, later, a survey) to an audience. Drafted with its plan,
+//! launched with its audience frozen (who is texted is decided once, at the launch), then
+//! sent a recipient at a time by the sender (sending.rs), which may be paused, resumed and
+//! cancelled. No I/O here: commands in, events out.
+
+use casewire_bus::{ErrorCode, Refusal};
+use casewire_events::audience::{Excluded, Recipient};
+use casewire_events::campaign::{CampaignEvent, CampaignKind, CampaignPlan, FROZEN_PER_EVENT};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+/// The placeholders a campaign's message may use.
+pub const VARIABLES: &[&str] = &["client.first_name", "organization.name"];
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    #[default]
+    Draft,
+    Running,
+    Paused,
+    Cancelled,
+    Completed,
+}
+
+impl CampaignState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignState::Draft => "draft",
+            CampaignState::Running => "running",
+            CampaignState::Paused => "paused",
+            CampaignState::Cancelled => "cancelled",
+            CampaignState::Completed => "completed",
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Campaign {
+    drafted: bool,
+    state: CampaignState,
+    recipients: u32,
+}
+
+#[derive(Debug)]
+pub enum CampaignCommand {
+    Draft(CampaignPlan),
+    /// Freezes the audience picked now (audience.rs) and starts sending.
+    Launch {
+        recipients: Vec<Recipient>,
+        excluded: Excluded,
+    },
+    Pause,
+    Resume,
+    Cancel,
+    /// Recipient `n` gets no text, and why.
+    Skip {
+        n: u32,
+        reason: String,
+    },
+    /// Every recipient was texted or skipped.
+    Complete,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CampaignError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a campaign with this id exists")]
+    Exists,
+    #[error("no such campaign")]
+    Unknown,
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl Refusal for CampaignError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            CampaignError::Invalid(_) => ErrorCode::Invalid,
+            CampaignError::Unknown => ErrorCode::NotFound,
+            CampaignError::Exists | CampaignError::Conflict(_) => ErrorCode::Conflict,
+        }
+    }
+}
+
+/// What is wrong with a plan, in words for the API's 422.
+pub fn check(plan: &CampaignPlan) -> Result<(), String> {
+    let name = plan.name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err("name: 1 to 200 characters on one line".into());
+    }
+    if plan.kind == CampaignKind::Survey {
+        return Err("kind: surveys are not available yet; send an announcement".into());
+    }
+    plan.filter.check().map_err(|e| format!("filter: {e}"))?;
+    if plan.messages.is_empty() {
+        return Err("messages: at least one, by language: {\"en\": \"…\"}".into());
+    }
+    for (language, text) in &plan.messages {
+        casewire_tenancy::check_language("messages", language)?;
+        casewire_tenancy::check_text(&format!("messages.{language}"), text, 1600, VARIABLES)?;
+    }
+    if let Some(within) = &plan.exclude_texted_within {
+        casewire_tenancy::Offset::parse(within)
+            .map_err(|e| format!("exclude_texted_within: {e}"))?;
+    }
+    let instant = |what: &str, t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t).map_err(|_| {
+            format!("{what}: {t:?} is not an RFC 3339 time such as 2026-12-05T10:00:00-06:00")
+        })
+    };
+    if let Some(at) = &plan.send_at {
+        instant("send_at", at)?;
+    }
+    if let Some(w) = &plan.window {
+        if instant("window.start", &w.start)? >= instant("window.end", &w.end)? {
+            return Err("window: start must come before end".into());
+        }
+    }
+    if let Some(rate) = &plan.rate {
+        if rate
+            .per_second
+            .is_some_and(|r| !(r.is_finite() && r > 0.0 && r <= 1000.0))
+        {
+            return Err("rate.per_second: more than 0 and at most 1000 segments".into());
+        }
+        if rate.per_day == Some(0) {
+            return Err("rate.per_day: at least 1".into());
+        }
+    }
+    Ok(())
+}
+
+impl Aggregate for Campaign {
+    const TYPE: &'static str = casewire_events::campaign::AGGREGATE;
+    type Command = CampaignCommand;
+    type Event = CampaignEvent;
+    type Error = CampaignError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: CampaignCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), CampaignError> {
+        use CampaignCommand as C;
+        use CampaignEvent as E;
+        use CampaignState as S;
+        if !self.drafted && !matches!(command, C::Draft(_)) {
+            return Err(CampaignError::Unknown);
+        }
+        let conflict = |doing: &str, state: S| {
+            Err(CampaignError::Conflict(format!(
+                "the campaign is {}: it cannot be {doing}",
+                state.as_str()
+            )))
+        };
+        let events =
+            match (command, self.state) {
+                (C::Draft(plan), _) => {
+                    if self.drafted {
+                        return Err(CampaignError::Exists);
+                    }
+                    check(&plan).map_err(CampaignError::Invalid)?;
+                    vec![E::CampaignDrafted { plan }]
+                }
+                (
+                    C::Launch {
+                        recipients,
+                        excluded,
+                    },
+                    S::Draft,
+                ) => {
+                    if recipients.is_empty() {
+                        return Err(CampaignError::Conflict(
+                        "the audience reaches nobody now: check it with POST /v1/audiences/preview"
+                            .into(),
+                    ));
+                    }
+                    let mut events = vec![E::CampaignLaunched {
+                        recipients: recipients.len() as u32,
+                        excluded,
+                    }];
+                    events.extend(recipients.chunks(FROZEN_PER_EVENT).enumerate().map(
+                        |(i, chunk)| E::RecipientsFrozen {
+                            first: (i * FROZEN_PER_EVENT) as u32,
+                            recipients: chunk.to_vec(),
+                        },
+                    ));
+                    events
+                }
+                (C::Launch { .. }, state) => return conflict("launched again", state),
+                (C::Pause, S::Running) => vec![E::CampaignPaused {}],
+                (C::Pause, state) => return conflict("paused", state),
+                (C::Resume, S::Paused) => vec![E::CampaignResumed {}],
+                (C::Resume, state) => return conflict("resumed", state),
+                (C::Cancel, S::Draft | S::Running | S::Paused) => vec![E::CampaignCancelled {}],
+                (C::Cancel, state) => return conflict("cancelled", state),
+                (C::Skip { n, reason }, S::Running | S::Paused) if n < self.recipients => {
+                    vec![E::RecipientSkipped { n, reason }]
+                }
+                (C::Skip { n, .. }, S::Running | S::Paused) => {
+                    return Err(CampaignError::Invalid(format!(
+                        "recipient {n} is not in the audience of {}",
+                        self.recipients
+                    )))
+                }
+                (C::Skip { .. }, state) => return conflict("sent to", state),
+                (C::Complete, S::Running) => vec![E::CampaignCompleted {}],
+                (C::Complete, state) => return conflict("completed", state),
+            };
+        for e in events {
+            sink.write(e, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: CampaignEvent) {
+        use CampaignEvent as E;
+        match event {
+            E::CampaignDrafted { .. } => self.drafted = true,
+            E::CampaignLaunched { recipients, .. } => {
+                self.state = CampaignState::Running;
+                self.recipients = recipients;
+            }
+            E::RecipientsFrozen { .. } | E::RecipientSkipped { .. } => {}
+            E::CampaignPaused {} => self.state = CampaignState::Paused,
+            E::CampaignResumed {} => self.state = CampaignState::Running,
+            E::CampaignCancelled {} => self.state = CampaignState::Cancelled,
+            E::CampaignCompleted {} => self.state = CampaignState::Completed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use casewire_events::audience::Filter;
+    use cqrs_es::test::TestFramework;
+
+    type Given = TestFramework<Campaign>;
+
+    fn plan() -> CampaignPlan {
+        CampaignPlan {
+            name: "Consumer rights clinic".into(),
+            kind: CampaignKind::Announcement,
+            filter: Filter::default(),
+            messages: [(
+                "en".to_string(),
+                "{organization.name}: Hi {client.first_name}, free consumer clinic Sat 10am. Reply STOP to stop.".to_string(),
+            )]
+            .into(),
+            exclude_texted_within: None,
+            send_at: None,
+            window: None,
+            rate: None,
+        }
+    }
+
+    fn recipient(i: u32) -> Recipient {
+        Recipient {
+            case_id: format!("C-{i}"),
+            phone: format!("+1312555{i:04}"),
+            language: "en".into(),
+            time_zone: None,
+        }
+    }
+
+    fn drafted() -> CampaignEvent {
+        CampaignEvent::CampaignDrafted { plan: plan() }
+    }
+
+    fn launched(n: u32) -> CampaignEvent {
+        CampaignEvent::CampaignLaunched {
+            recipients: n,
+            excluded: Excluded::default(),
+        }
+    }
+
+    #[test]
+    fn a_launch_freezes_the_audience_in_events_of_at_most_five_hundred() {
+        let recipients: Vec<Recipient> = (0..1_001).map(recipient).collect();
+        let frozen = |first: u32, to: u32| CampaignEvent::RecipientsFrozen {
+            first,
+            recipients: (first..to).map(recipient).collect(),
+        };
+        Given::with(())
+            .given(vec![drafted()])
+            .when(CampaignCommand::Launch {
+                recipients,
+                excluded: Excluded::default(),
+            })
+            .then_expect_events(vec![
+                launched(1_001),
+                frozen(0, 500),
+                frozen(500, 1_000),
+                frozen(1_000, 1_001),
+            ]);
+    }
+
+    #[test]
+    fn pause_resume_and_cancel_follow_the_campaigns_life() {
+        let running = vec![drafted(), launched(3)];
+        Given::with(())
+            .given(running.clone())
+            .when(CampaignCommand::Pause)
+            .then_expect_events(vec![CampaignEvent::CampaignPaused {}]);
+        let mut paused = running.clone();
+        paused.push(CampaignEvent::CampaignPaused {});
+        Given::with(())
+            .given(paused.clone())
+            .when(CampaignCommand::Resume)
+            .then_expect_events(vec![CampaignEvent::CampaignResumed {}]);
+        Given::with(())
+            .given(paused)
+            .when(CampaignCommand::Pause)
+            .then_expect_error_message("the campaign is paused: it cannot be paused");
+        Given::with(())
+            .given(vec![drafted()])
+            .when(CampaignCommand::Resume)
+            .then_expect_error_message("the campaign is draft: it cannot be resumed");
+        let mut cancelled = running;
+        cancelled.push(CampaignEvent::CampaignCancelled {});
+        Given::with(())
+            .given(cancelled.clone())
+            .when(CampaignCommand::Launch {
+                recipients: vec![recipient(1)],
+                excluded: Excluded::default(),
+            })
+            .then_expect_error_message("the campaign is cancelled: it cannot be launched again");
+        Given::with(())
+            .given(cancelled)
+            .when(CampaignCommand::Skip {
+                n: 0,
+                reason: "revoked".into(),
+            })
+            .then_expect_error_message("the campaign is cancelled: it cannot be sent to");
+    }
+
+    #[test]
+    fn an_empty_audience_is_not_launched_and_an_unknown_campaign_is_not_found() {
+        Given::with(())
+            .given(vec![drafted()])
+            .when(CampaignCommand::Launch {
+                recipients: vec![],
+                excluded: Excluded::default(),
+            })
+            .then_expect_error_message(
+                "the audience reaches nobody now: check it with POST /v1/audiences/preview",
+            );
+        Given::with(())
+            .given_no_previous_events()
+            .when(CampaignCommand::Pause)
+            .then_expect_error_message("no such campaign");
+    }
+
+    #[test]
+    fn a_plan_says_what_is_wrong_with_it() {
+        let bad = |f: &dyn Fn(&mut CampaignPlan)| {
+            let mut p = plan();
+            f(&mut p);
+            check(&p).unwrap_err()
+        };
+        assert!(bad(&|p| p.name = " ".into()).starts_with("name"));
+        assert!(bad(&|p| p.messages.clear()).starts_with("messages"));
+        assert!(bad(&|p| {
+            p.messages.insert("es".into(), "Hola {client.name}".into());
+        })
+        .contains("unknown variable {client.name}"));
+        assert!(bad(&|p| p.send_at = Some("tomorrow".into())).starts_with("send_at"));
+        assert!(bad(&|p| {
+            p.window = Some(casewire_events::campaign::Window {
+                start: "2026-12-05T12:00:00Z".into(),
+                end: "2026-12-05T10:00:00Z".into(),
+            })
+        })
+        .contains("before end"));
+        assert!(bad(&|p| {
+            p.rate = Some(casewire_events::campaign::Rate {
+                per_second: Some(0.0),
+                per_day: None,
+            })
+        })
+        .starts_with("rate.per_second"));
+        assert!(bad(&|p| p.kind = CampaignKind::Survey).starts_with("kind"));
+        assert!(check(&plan()).is_ok());
+    }
+}
