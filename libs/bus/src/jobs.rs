@@ -63,6 +63,9 @@ pub enum Outcome {
     Recorded,
     /// Not yet: run it again at this time. The reason goes to the job's row and the log.
     RetryAt(DateTime<Utc>, String),
+    /// Going well, and more to do: run it again at this time (a campaign sends a batch
+    /// per run). Not a retry: nothing goes to the job's row.
+    Continue(DateTime<Utc>),
 }
 
 #[async_trait]
@@ -256,12 +259,15 @@ async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
                 .map(drop)
         }
         Ok(Outcome::Recorded) => Ok(()),
-        Ok(Outcome::RetryAt(at, reason)) => reschedule(store, worker, &job, at, &reason).await,
+        Ok(Outcome::RetryAt(at, reason)) => {
+            reschedule(store, worker, &job, at, Some(&reason)).await
+        }
+        Ok(Outcome::Continue(at)) => reschedule(store, worker, &job, at, None).await,
         Err(e) => {
             // A failure of casewire itself (store down): try again soon, keep the reason.
             tracing::warn!(queue = worker.queue(), id = %job.id, error = %e, "job failed; will retry");
             let at = casewire_events::utc_now() + chrono::Duration::seconds(5);
-            reschedule(store, worker, &job, at, &e.to_string()).await
+            reschedule(store, worker, &job, at, Some(&e.to_string())).await
         }
     };
     if let Err(e) = result {
@@ -275,7 +281,7 @@ async fn reschedule(
     worker: &dyn Worker,
     job: &Job,
     at: DateTime<Utc>,
-    reason: &str,
+    reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE jobs SET due_at = $1, lease_until = NULL, last_error = $2 \

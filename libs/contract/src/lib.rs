@@ -10,6 +10,7 @@
 //! to answer (the reminder preview). The one exception is `status`, which every service
 //! answers about itself: see [`ServiceStatus`].
 
+pub mod campaigns;
 pub mod case_link;
 pub mod consent;
 mod error;

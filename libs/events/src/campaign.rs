@@ -32,6 +32,7 @@ impl CampaignKind {
 
 /// What a campaign is: to whom, saying what, when and how fast.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CampaignPlan {
     pub name: String,
     pub kind: CampaignKind,
@@ -74,7 +75,7 @@ pub struct Rate {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum CampaignEvent {
     CampaignDrafted {
-        plan: CampaignPlan,
+        plan: Box<CampaignPlan>,
     },
     /// The audience is frozen: who is texted is decided now, once; the recipients follow
     /// in `RecipientsFrozen` events, in order.

@@ -19,6 +19,9 @@ pub fn documents() -> Vec<(String, String)> {
     docs.extend(event_schemas::<casewire_events::case::CaseEvent>(
         casewire_events::case::AGGREGATE,
     ));
+    docs.extend(event_schemas::<casewire_events::campaign::CampaignEvent>(
+        casewire_events::campaign::AGGREGATE,
+    ));
     docs.extend(event_schemas::<casewire_events::case::InboundRouteEvent>(
         casewire_events::case::ROUTE_AGGREGATE,
     ));
@@ -33,7 +36,7 @@ pub fn documents() -> Vec<(String, String)> {
 
 /// One JSON Schema per command of the bus: what is sent and what comes back.
 fn command_schemas() -> Vec<(String, String)> {
-    use casewire_contract::{case_link, consent, messaging};
+    use casewire_contract::{campaigns, case_link, consent, messaging};
     vec![
         command_schema::<messaging::Send>(),
         command_schema::<messaging::Reply>(),
@@ -43,6 +46,8 @@ fn command_schemas() -> Vec<(String, String)> {
         command_schema::<messaging::CancelAppointment>(),
         command_schema::<messaging::SetReminders>(),
         command_schema::<messaging::PreviewReminder>(),
+        command_schema::<campaigns::DraftCampaign>(),
+        command_schema::<campaigns::StepCampaign>(),
         command_schema::<consent::Request>(),
         command_schema::<consent::Record>(),
         command_schema::<case_link::PutCase>(),

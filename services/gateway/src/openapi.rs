@@ -11,7 +11,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audiences, audit, cases, consents, health, reminders, sandbox, tenants, twilio,
+    audiences, audit, campaigns, cases, consents, health, reminders, sandbox, tenants, twilio,
     webhook_endpoints,
 };
 
@@ -23,7 +23,8 @@ use crate::routes::{
         tenants::create, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
         tenants::put_sms_provider, tenants::get_sms_provider, tenants::put_policy, tenants::get_policy,
         tenants::put_reminder_policy, tenants::get_reminder_policy,
-        cases::put, cases::show, cases::list, audiences::preview, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted, cases::flagged, cases::media, cases::upload,
+        cases::put, cases::show, cases::list, audiences::preview,
+        campaigns::create, campaigns::list, campaigns::show, campaigns::launch, campaigns::pause, campaigns::resume, campaigns::cancel, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted, cases::flagged, cases::media, cases::upload,
         webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
         consents::show, consents::record, consents::request, consents::list,
         reminders::put, reminders::cancel, reminders::list, reminders::set, reminders::preview,

@@ -45,7 +45,7 @@ pub struct Campaign {
 
 #[derive(Debug)]
 pub enum CampaignCommand {
-    Draft(CampaignPlan),
+    Draft(Box<CampaignPlan>),
     /// Freezes the audience picked now (audience.rs) and starts sending.
     Launch {
         recipients: Vec<Recipient>,
@@ -131,6 +131,32 @@ pub fn check(plan: &CampaignPlan) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A recipient's text: the message in their language (the tag, else its primary language,
+/// else English, else the first there is), with their first name and the organization's.
+/// Without a name (erased, or none), the greeting closes up: "Hi {client.first_name}," is
+/// "Hi,".
+pub fn word(
+    messages: &std::collections::BTreeMap<String, String>,
+    language: &str,
+    client_name: Option<&str>,
+    organization: &str,
+) -> String {
+    let primary = language.split('-').next().unwrap_or(language);
+    let template = [language, primary, "en"]
+        .iter()
+        .find_map(|l| messages.get(*l))
+        .or_else(|| messages.values().next())
+        .map_or("", String::as_str);
+    let first_name = client_name
+        .and_then(|n| n.split_whitespace().next())
+        .unwrap_or("");
+    template
+        .replace("{client.first_name}", first_name)
+        .replace("{organization.name}", organization)
+        .replace(" ,", ",")
+        .replace(" !", "!")
 }
 
 impl Aggregate for Campaign {
@@ -270,7 +296,9 @@ mod tests {
     }
 
     fn drafted() -> CampaignEvent {
-        CampaignEvent::CampaignDrafted { plan: plan() }
+        CampaignEvent::CampaignDrafted {
+            plan: Box::new(plan()),
+        }
     }
 
     fn launched(n: u32) -> CampaignEvent {
@@ -355,6 +383,35 @@ mod tests {
             .given_no_previous_events()
             .when(CampaignCommand::Pause)
             .then_expect_error_message("no such campaign");
+    }
+
+    #[test]
+    fn each_client_is_texted_in_their_language_with_their_first_name() {
+        let messages = [
+            (
+                "en".to_string(),
+                "{organization.name}: Hi {client.first_name}, clinic Saturday.".to_string(),
+            ),
+            (
+                "es".to_string(),
+                "{organization.name}: Hola {client.first_name}, clinica el sabado.".to_string(),
+            ),
+        ]
+        .into();
+        let w = |language, name| word(&messages, language, name, "Prairie Legal Aid");
+        assert_eq!(
+            w("es-MX", Some("Ana María Díaz")),
+            "Prairie Legal Aid: Hola Ana, clinica el sabado."
+        );
+        assert_eq!(
+            w("vi", Some("Minh Tran")),
+            "Prairie Legal Aid: Hi Minh, clinic Saturday."
+        );
+        assert_eq!(
+            w("en", None),
+            "Prairie Legal Aid: Hi, clinic Saturday.",
+            "an erased name"
+        );
     }
 
     #[test]

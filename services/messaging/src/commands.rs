@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::checks::Facts;
 use casewire_bus::{CommandError, Envelope, ErrorCode, Handlers, Reader};
+use casewire_contract::campaigns::{CampaignStep, CampaignView, DraftCampaign, StepCampaign};
 use casewire_contract::messaging::{
     AppointmentInput, AppointmentSet, CancelAppointment, MessageView, PreviewReminder,
     PutAppointment, Receive, ReminderPreview, RemindersSet, Reply, ReportStatus, Send,
@@ -18,6 +19,7 @@ use casewire_events::Sealed;
 use casewire_eventstore::EventStore;
 
 use crate::appointment::{AppointmentCommand, AppointmentState, CaseReminders, Switch};
+use crate::campaign::{Campaign, CampaignCommand};
 use crate::message::{Message, MessageCommand, Outbound, Price};
 use crate::reminders::{CaseFacts, ReminderView};
 use crate::MessagingSettings;
@@ -39,6 +41,8 @@ pub(crate) fn handlers(commands: Commands) -> Handlers<Commands> {
         .on::<CancelAppointment, _, _>(Commands::cancel_appointment)
         .on::<SetReminders, _, _>(Commands::set_reminders)
         .on::<PreviewReminder, _, _>(Commands::preview_reminder)
+        .on::<DraftCampaign, _, _>(Commands::draft_campaign)
+        .on::<StepCampaign, _, _>(Commands::step_campaign)
 }
 
 fn optional_text(
@@ -424,6 +428,64 @@ impl Commands {
             enabled: body.enabled,
             reminders: self.reminders(&tenant, &body.case_id, None).await?,
         })
+    }
+
+    async fn draft_campaign(
+        self: Arc<Self>,
+        Envelope {
+            tenant,
+            metadata,
+            body,
+        }: Envelope<DraftCampaign>,
+    ) -> Result<CampaignView, CommandError> {
+        let draft = CampaignCommand::Draft(Box::new(body.plan));
+        casewire_bus::record::<Campaign>(&self.store, &tenant, &body.id, draft, metadata).await?;
+        self.campaign(&tenant, &body.id).await
+    }
+
+    /// Launches, pauses, resumes or cancels a campaign. A launch freezes the audience its
+    /// filter picks now, from messaging's read models caught up with the log.
+    async fn step_campaign(
+        self: Arc<Self>,
+        Envelope {
+            tenant,
+            metadata,
+            body,
+        }: Envelope<StepCampaign>,
+    ) -> Result<CampaignView, CommandError> {
+        let command = match body.step {
+            CampaignStep::Launch => {
+                let found = crate::campaigns::find(&self.store, &tenant, &body.id)
+                    .await
+                    .map_err(CommandError::internal)?
+                    .ok_or_else(|| CommandError::not_found("no such campaign"))?;
+                casewire_bus::caught_up(&self.reader, &tenant).await?;
+                let since =
+                    crate::sending::texted_since(&found.plan).map_err(CommandError::internal)?;
+                let picked = crate::audience::pick(&self.store, &tenant, &found.plan.filter, since)
+                    .await
+                    .map_err(CommandError::internal)?;
+                CampaignCommand::Launch {
+                    recipients: picked.recipients,
+                    excluded: picked.excluded,
+                }
+            }
+            CampaignStep::Pause => CampaignCommand::Pause,
+            CampaignStep::Resume => CampaignCommand::Resume,
+            CampaignStep::Cancel => CampaignCommand::Cancel,
+        };
+        casewire_bus::record::<Campaign>(&self.store, &tenant, &body.id, command, metadata).await?;
+        self.campaign(&tenant, &body.id).await
+    }
+
+    async fn campaign(&self, tenant: &str, id: &str) -> Result<CampaignView, CommandError> {
+        let found = crate::campaigns::find(&self.store, tenant, id)
+            .await
+            .map_err(CommandError::internal)?
+            .ok_or_else(|| CommandError::not_found("no such campaign"))?;
+        crate::campaigns::view(&self.store, tenant, found)
+            .await
+            .map_err(CommandError::internal)
     }
 
     async fn preview_reminder(

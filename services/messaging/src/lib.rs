@@ -6,6 +6,7 @@ pub mod appointment;
 pub mod attachments;
 pub mod audience;
 pub mod campaign;
+pub mod campaigns;
 mod checks;
 mod commands;
 pub mod consents;
@@ -16,6 +17,7 @@ pub mod messages;
 pub mod provider;
 pub mod refusals;
 pub mod reminders;
+pub mod sending;
 pub mod template;
 
 use std::sync::Arc;
@@ -67,6 +69,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(consents::Consents),
         Arc::new(refusals::Refusals),
         Arc::new(media::MediaQueue),
+        Arc::new(campaigns::Campaigns),
     ]
 }
 
@@ -96,4 +99,5 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
         .worker(reminders::Scheduler)
         .worker(reminders::Replanner)
         .worker(media::MediaFetcher { twilio })
+        .worker(sending::Sender)
 }

@@ -166,3 +166,183 @@ pub async fn audiences(api: &Api, twilio: &FakeTwilio) {
         assert_error_says(s, &e, 422, "validation_failed", says);
     }
 }
+
+/// The texts the fake Twilio holds to each of `phones`, in order.
+fn texts_to(twilio: &FakeTwilio, phone: &str) -> Vec<String> {
+    twilio
+        .sent()
+        .into_iter()
+        .filter(|m| m.to == phone)
+        .map(|m| m.body)
+        .collect()
+}
+
+/// The campaign's sender job has ended (paused, cancelled or done): the operator's status
+/// shows no campaign job waiting.
+async fn sender_stopped(api: &Api) {
+    api.wait_get(
+        "the campaign sender to stop",
+        "/v1/status",
+        crate::OPERATOR_TOKEN,
+        |s| {
+            s["services"].as_array().is_some_and(|services| {
+                services.iter().all(|svc| {
+                    svc["jobs"].as_array().is_none_or(|jobs| {
+                        jobs.iter()
+                            .filter(|q| q["queue"] == "messaging.campaigns")
+                            .all(|q| q["due"] == 0 && q["scheduled"] == 0)
+                    })
+                })
+            })
+        },
+    )
+    .await;
+}
+
+/// A clinic announcement to six consenting clients, two a second: drafted with its
+/// estimate, launched, paused (nothing more goes), a client's STOP while paused, resumed,
+/// and done: every other client texted once, in their language, by name.
+pub async fn campaigns(api: &Api, twilio: &FakeTwilio) {
+    let (a, admin) = twilio_tenant(api, twilio, "Prairie Legal Aid", ACCOUNT_A, TOKEN_A).await;
+    let (b, _) = twilio_tenant(api, twilio, "Lakeside Legal", ACCOUNT_B, TOKEN_B).await;
+    let advocate = api.key(&a, "advocate").await;
+    let other = api.key(&b, "advocate").await;
+    // The scenario runs at any hour: no quiet hours for this tenant.
+    let (s, _) = api
+        .put(
+            &format!("/v1/tenants/{a}/policy"),
+            &admin,
+            json!({"quiet_hours": null}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let phones: Vec<String> = (1..=6).map(|i| format!("+1312555020{i}")).collect();
+    for (i, phone) in phones.iter().enumerate() {
+        let language = if i % 2 == 0 { "es" } else { "en" };
+        let case = json!({
+            "client": {"name": format!("Cliente{i} Apellido"), "phone": phone, "language": language},
+            "status": "open", "problem_code": "01",
+        });
+        let (s, c) = api.put(&format!("/v1/cases/K-{i}"), &advocate, case).await;
+        assert_eq!(s, 201, "{c}");
+        let (s, r) = api
+            .put(
+                &format!("/v1/consents/{phone}"),
+                &advocate,
+                json!({"state": "granted", "method": "written", "note": "intake form"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+    }
+    api.wait_until_every_service_is_caught_up().await;
+
+    let plan = json!({
+        "name": "Consumer rights clinic", "kind": "announcement",
+        "filter": {"problem_codes": ["01"], "status": "open"},
+        "messages": {
+            "en": "{organization.name}: Hi {client.first_name}, free consumer clinic Saturday 10am. Reply STOP to stop.",
+            "es": "{organization.name}: Hola {client.first_name}, clinica gratuita el sabado 10am. Responda STOP para parar.",
+        },
+        "rate": {"per_second": 2},
+    });
+    let mut bad = plan.clone();
+    bad["messages"]["en"] = json!("Hi {client.name}");
+    let (s, e) = api.post("/v1/campaigns", &advocate, bad).await;
+    assert_error_says(
+        s,
+        &e,
+        422,
+        "validation_failed",
+        "unknown variable {client.name}",
+    );
+    let (s, draft) = api.post("/v1/campaigns", &advocate, plan).await;
+    assert_eq!(s, 201, "{draft}");
+    assert_eq!(draft["state"], "draft");
+    assert_eq!(draft["estimate"]["recipients"], 6, "{draft}");
+    assert!(
+        draft["estimate"]["cost_usd"].as_f64().unwrap() > 0.0,
+        "{draft}"
+    );
+    assert!(twilio.sent().is_empty(), "a draft sends nothing");
+    let id = draft["id"].as_str().unwrap().to_string();
+    let path = |step: &str| format!("/v1/campaigns/{id}/{step}");
+
+    // Another tenant cannot see it, launch it or stop it.
+    let (s, _) = api.get(&format!("/v1/campaigns/{id}"), &other).await;
+    assert_eq!(s, 404);
+    let (s, _) = api.post(&path("launch"), &other, json!({})).await;
+    assert_eq!(s, 404);
+
+    let (s, running) = api.post(&path("launch"), &advocate, json!({})).await;
+    assert_eq!(s, 200, "{running}");
+    assert_eq!(running["state"], "running");
+    assert_eq!(running["counts"]["recipients"], 6, "{running}");
+    let (s, e) = api.post(&path("launch"), &advocate, json!({})).await;
+    assert_error_says(s, &e, 409, "conflict", "cannot be launched again");
+
+    // Paused: the sender stops, and what went before stays what went.
+    let (s, paused) = api.post(&path("pause"), &advocate, json!({})).await;
+    assert_eq!(s, 200, "{paused}");
+    assert_eq!(paused["state"], "paused");
+    sender_stopped(api).await;
+    // And every text it queued before the pause is at Twilio: who has none is still waiting.
+    api.wait_until_every_service_is_caught_up().await;
+    let (_, at_pause) = api.get(&format!("/v1/campaigns/{id}"), &advocate).await;
+    let pending = at_pause["counts"]["pending"].as_u64().unwrap();
+    assert!(
+        pending >= 1,
+        "two a second: some wait when paused at once: {at_pause}"
+    );
+    // A client still waiting says STOP (recorded by their advocate) while it is paused.
+    let stopper = phones
+        .iter()
+        .rev()
+        .find(|p| texts_to(twilio, p).is_empty())
+        .expect("a client not texted yet")
+        .clone();
+    let (s, r) = api
+        .put(
+            &format!("/v1/consents/{stopper}"),
+            &advocate,
+            json!({"state": "revoked", "method": "verbal", "note": "asked to stop on the phone"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    api.wait_until_every_service_is_caught_up().await;
+
+    let (s, resumed) = api.post(&path("resume"), &advocate, json!({})).await;
+    assert_eq!(s, 200, "{resumed}");
+    let done = api
+        .wait_get(
+            "the campaign to complete",
+            &format!("/v1/campaigns/{id}"),
+            &advocate,
+            |c| c["state"] == "completed",
+        )
+        .await;
+    let counts = &done["counts"];
+    assert_eq!(counts["skipped"], json!({"revoked": 1}), "{done}");
+    assert_eq!(counts["pending"], 0, "{done}");
+    for (i, phone) in phones.iter().enumerate() {
+        if *phone == stopper {
+            assert!(
+                texts_to(twilio, phone).is_empty(),
+                "a STOP before their text stops it"
+            );
+            continue;
+        }
+        let texts = crate::texts_to(twilio, phone, 1).await;
+        assert_eq!(texts.len(), 1, "{phone} texted once: {texts:?}");
+        let greeting = if i % 2 == 0 {
+            "Hola Cliente"
+        } else {
+            "Hi Cliente"
+        };
+        assert!(
+            texts[0].starts_with(&format!("Prairie Legal Aid: {greeting}{i},")),
+            "{texts:?}"
+        );
+    }
+    let (s, e) = api.post(&path("pause"), &advocate, json!({})).await;
+    assert_error_says(s, &e, 409, "conflict", "completed");
+}

@@ -5,6 +5,7 @@ use crate::Gateway;
 
 pub(crate) mod audiences;
 pub(crate) mod audit;
+pub(crate) mod campaigns;
 pub(crate) mod cases;
 pub(crate) mod consents;
 pub(crate) mod health;
@@ -43,6 +44,24 @@ pub(crate) fn router() -> Router<Gateway> {
             put(tenants::put_reminder_policy).get(tenants::get_reminder_policy),
         )
         .route("/v1/audiences/preview", post(audiences::preview))
+        .route(
+            "/v1/campaigns",
+            post(campaigns::create).get(campaigns::list),
+        )
+        .route("/v1/campaigns/{campaign_id}", get(campaigns::show))
+        .route(
+            "/v1/campaigns/{campaign_id}/launch",
+            post(campaigns::launch),
+        )
+        .route("/v1/campaigns/{campaign_id}/pause", post(campaigns::pause))
+        .route(
+            "/v1/campaigns/{campaign_id}/resume",
+            post(campaigns::resume),
+        )
+        .route(
+            "/v1/campaigns/{campaign_id}/cancel",
+            post(campaigns::cancel),
+        )
         .route("/v1/cases", get(cases::list))
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))
         .route(

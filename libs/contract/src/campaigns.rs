@@ -1,0 +1,96 @@
+//! What messaging answers about campaigns (bulk texts): drafted, launched, paused,
+//! resumed, cancelled; each answered with the campaign as the API shows it.
+
+use std::collections::BTreeMap;
+
+use casewire_events::audience::Excluded;
+use casewire_events::campaign::CampaignPlan;
+use serde::{Deserialize, Serialize};
+
+use crate::messaging::SERVICE;
+use crate::Command;
+
+/// Drafts a campaign under the caller's id.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DraftCampaign {
+    pub id: String,
+    pub plan: CampaignPlan,
+}
+
+impl Command for DraftCampaign {
+    const SERVICE: &'static str = SERVICE;
+    const NAME: &'static str = "draft_campaign";
+    type Answer = CampaignView;
+}
+
+/// A change of a campaign's life, by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStep {
+    /// Freezes its audience and starts sending.
+    Launch,
+    /// No new text goes until it is resumed.
+    Pause,
+    Resume,
+    /// No new text goes, ever.
+    Cancel,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StepCampaign {
+    pub id: String,
+    pub step: CampaignStep,
+}
+
+impl Command for StepCampaign {
+    const SERVICE: &'static str = SERVICE;
+    const NAME: &'static str = "step_campaign";
+    type Answer = CampaignView;
+}
+
+/// A campaign as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CampaignView {
+    pub id: String,
+    /// draft, running, paused, cancelled or completed.
+    pub state: String,
+    /// As drafted.
+    pub plan: CampaignPlan,
+    /// While a draft: whom it would reach now, and what it would cost.
+    pub estimate: Option<Estimate>,
+    /// Once launched: where each recipient's text stands.
+    pub counts: Option<Counts>,
+    pub created_at: String,
+    pub launched_at: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Estimate {
+    pub recipients: u32,
+    /// Each recipient's text in their language, counted in segments, at the tenant's
+    /// price; `{client.first_name}` counted as 12 letters.
+    pub cost_usd: f64,
+    pub excluded: Excluded,
+}
+
+/// Each recipient counted once, where their text stands now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Counts {
+    pub recipients: u32,
+    /// Not texted yet: waiting for the rate, the window or the end of quiet hours.
+    pub pending: u32,
+    /// Queued in casewire, not at Twilio yet.
+    pub queued: u32,
+    /// At Twilio or on their way to the phone.
+    pub sent: u32,
+    pub delivered: u32,
+    /// By Twilio's error code (or the status, when it gave none).
+    pub failed: BTreeMap<String, u32>,
+    /// By why (revoked, no_consent…).
+    pub skipped: BTreeMap<String, u32>,
+    /// Recipients who texted back after their text.
+    pub replied: u32,
+    /// Recipients whose number is opted out now.
+    pub opted_out: u32,
+}

@@ -1,0 +1,171 @@
+//! Campaigns: bulk texts to an audience, drafted, launched, paused, resumed, cancelled, and
+//! followed while they run (docs/bulk.md).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use casewire_contract::campaigns::{CampaignStep, CampaignView, DraftCampaign, StepCampaign};
+use casewire_events::campaign::CampaignPlan;
+use serde::Deserialize;
+
+use super::cases::{READING, TEXTING};
+use crate::extract::{Json, Path, Query};
+use crate::{ApiError, Auth, Gateway};
+
+/// Drafts a campaign: its audience and cost are estimated now; nothing is sent until it is
+/// launched.
+#[utoipa::path(post, path = "/v1/campaigns", tag = "bulk", security(("api_key" = [])), request_body = CampaignPlan, responses(
+    (status = 201, body = CampaignView, description = "drafted, with its estimate"),
+    (status = 422, description = "what is wrong with the plan"),
+))]
+pub(crate) async fn create(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Json(plan): Json<CampaignPlan>,
+) -> Result<(StatusCode, axum::Json<CampaignView>), ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    let draft = DraftCampaign {
+        id: uuid::Uuid::now_v7().to_string(),
+        plan,
+    };
+    let view = gw.ask(&auth, &tenant, draft).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// The `next_before` of the page before.
+    #[param(max_length = 40)]
+    before: Option<String>,
+    /// 1 to 100; 20 when left out.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct CampaignList {
+    items: Vec<CampaignView>,
+    /// Pass as `before` for the next page; null on the last.
+    next_before: Option<String>,
+}
+
+/// The tenant's campaigns, newest first, each with its counts (or, a draft, its estimate).
+#[utoipa::path(get, path = "/v1/campaigns", tag = "bulk", security(("api_key" = [])), params(ListQuery), responses(
+    (status = 200, body = CampaignList),
+))]
+pub(crate) async fn list(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<CampaignList>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 100"));
+    }
+    let rows = casewire_messaging::campaigns::list(gw.store(), tenant, q.before.as_deref(), limit)
+        .await
+        .map_err(ApiError::internal)?;
+    let next_before = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|c| c.created_at.clone()))
+        .flatten();
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(
+            casewire_messaging::campaigns::view(gw.store(), tenant, row)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+    }
+    Ok(axum::Json(CampaignList { items, next_before }))
+}
+
+/// A campaign: its plan, its state, and where each recipient's text stands.
+#[utoipa::path(get, path = "/v1/campaigns/{campaign_id}", tag = "bulk", security(("api_key" = [])), responses(
+    (status = 200, body = CampaignView),
+    (status = 404, description = "no such campaign (or another tenant's)"),
+))]
+pub(crate) async fn show(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    let row = casewire_messaging::campaigns::find(gw.store(), tenant, &id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such campaign"))?;
+    casewire_messaging::campaigns::view(gw.store(), tenant, row)
+        .await
+        .map(axum::Json)
+        .map_err(ApiError::internal)
+}
+
+async fn step(
+    gw: Gateway,
+    auth: Auth,
+    id: String,
+    step: CampaignStep,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    let tenant = auth.own_tenant(TEXTING)?.to_string();
+    let view = gw.ask(&auth, &tenant, StepCampaign { id, step }).await?;
+    Ok(axum::Json(view))
+}
+
+/// Freezes the audience the filter picks now (recorded: who launched it, how many, whom it
+/// left out and why) and starts sending.
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/launch", tag = "bulk", security(("api_key" = [])), responses(
+    (status = 200, body = CampaignView),
+    (status = 404, description = "no such campaign"),
+    (status = 409, description = "not a draft, or its audience reaches nobody"),
+))]
+pub(crate) async fn launch(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    step(gw, auth, id, CampaignStep::Launch).await
+}
+
+/// No new text goes until it is resumed (within a second).
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/pause", tag = "bulk", security(("api_key" = [])), responses(
+    (status = 200, body = CampaignView),
+    (status = 404, description = "no such campaign"),
+    (status = 409, description = "not running"),
+))]
+pub(crate) async fn pause(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    step(gw, auth, id, CampaignStep::Pause).await
+}
+
+/// Carries on where it paused: nobody texted twice, nobody forgotten.
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/resume", tag = "bulk", security(("api_key" = [])), responses(
+    (status = 200, body = CampaignView),
+    (status = 404, description = "no such campaign"),
+    (status = 409, description = "not paused"),
+))]
+pub(crate) async fn resume(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    step(gw, auth, id, CampaignStep::Resume).await
+}
+
+/// No new text goes, ever; texts already handed to Twilio are not recalled.
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/cancel", tag = "bulk", security(("api_key" = [])), responses(
+    (status = 200, body = CampaignView),
+    (status = 404, description = "no such campaign"),
+    (status = 409, description = "already ended"),
+))]
+pub(crate) async fn cancel(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    step(gw, auth, id, CampaignStep::Cancel).await
+}

@@ -1,0 +1,451 @@
+//! The campaign sender: one job per running campaign, run again and again, each run queuing
+//! the next recipients' texts as the campaign's pace allows. Each run gathers the facts
+//! (the campaign's row, the zones still in quiet hours, the recipients due), asks the pure
+//! [`pace`] how many may go now and when to look again, then queues each text under an id
+//! made from the campaign and the recipient's place, so a run repeated after a crash queues
+//! nothing twice.
+//!
+//! - A pause or a cancel is seen by the next run (within a second: runs are at most a second
+//!   apart while there is work): it ends the job, and a resume starts it again.
+//! - Quiet hours defer and never drop: recipients in a zone that is in quiet hours wait,
+//!   and the others go on.
+//! - Each recipient's consent is asked when their text is queued (a STOP since the launch
+//!   skips them) and again by the dispatcher before it calls Twilio.
+
+use std::collections::{BTreeMap, HashSet};
+
+use async_trait::async_trait;
+use casewire_bus::{Job, Outcome, Worker};
+use casewire_contract::campaigns::Estimate;
+use casewire_events::audience::Recipient;
+use casewire_events::campaign::{CampaignPlan, CampaignText, Rate, Window};
+use casewire_events::message::Purpose;
+use casewire_events::{Actor, Metadata, Sealed};
+use casewire_eventstore::EventStore;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{Any, Transaction};
+
+use crate::campaign::{Campaign, CampaignCommand};
+use crate::message::{Message, MessageCommand, Outbound};
+
+pub const QUEUE: &str = "messaging.campaigns";
+
+/// The most texts one run queues when nothing slows the campaign.
+pub const BATCH: usize = 200;
+
+/// Starts (or restarts) a campaign's sender, in the transaction that launched or resumed it.
+pub(crate) async fn start(
+    tx: &mut Transaction<'static, Any>,
+    tenant: &str,
+    campaign: &str,
+) -> anyhow::Result<()> {
+    casewire_bus::jobs::enqueue(
+        tx,
+        QUEUE,
+        tenant,
+        campaign,
+        &serde_json::json!({}),
+        casewire_events::utc_now(),
+    )
+    .await
+}
+
+/// How many texts one run may queue, and how long after it the next run comes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    pub texts: usize,
+    pub then: Duration,
+}
+
+/// The campaign's pace now, with `pending` recipients left: as fast as casewire queues
+/// ([`BATCH`] a run) unless the rate or the window slows it. A rate of r segments a second
+/// lets r one-segment texts go a second (one at least, then a pause as long as they take at
+/// that rate); a window spreads what is left evenly over what is left of it.
+pub fn pace(
+    rate: Option<&Rate>,
+    window: Option<&Window>,
+    pending: usize,
+    now: DateTime<Utc>,
+) -> Pace {
+    let mut pace = Pace {
+        texts: BATCH,
+        then: Duration::zero(),
+    };
+    if let Some(per_second) = rate.and_then(|r| r.per_second) {
+        let texts = (per_second.floor() as usize).clamp(1, BATCH);
+        pace = Pace {
+            texts,
+            then: Duration::milliseconds((texts as f64 / per_second * 1000.0).round() as i64),
+        };
+    }
+    let end = window.and_then(|w| DateTime::parse_from_rfc3339(&w.end).ok());
+    if let Some(end) = end.map(|e| e.with_timezone(&Utc)) {
+        let left = (end - now).num_milliseconds();
+        if left > 0 && pending > 0 {
+            // To end on time: so many texts a second, a run a second; or, slower than one a
+            // second, one text a run and the runs spaced out.
+            let per_second = pending as f64 * 1000.0 / left as f64;
+            pace = if per_second >= 1.0 {
+                Pace {
+                    texts: (per_second.ceil() as usize).min(pace.texts),
+                    then: pace.then.max(Duration::seconds(1)),
+                }
+            } else {
+                Pace {
+                    texts: 1,
+                    then: pace
+                        .then
+                        .max(Duration::milliseconds((1000.0 / per_second) as i64)),
+                }
+            };
+        }
+    }
+    pace
+}
+
+/// When a campaign may begin: its `send_at`, or its window's start, whichever is later.
+fn begins(plan: &CampaignPlan) -> Option<DateTime<Utc>> {
+    let at = |t: &str| {
+        DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let send_at = plan.send_at.as_deref().and_then(at);
+    let start = plan.window.as_ref().and_then(|w| at(&w.start));
+    send_at.max(start)
+}
+
+/// The message id of recipient `n`'s text: the same every time it is asked for.
+pub fn message_id(tenant: &str, campaign: &str, n: u32) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("casewire:{tenant}:campaign:{campaign}:{n}").as_bytes(),
+    )
+    .to_string()
+}
+
+pub struct Sender;
+
+#[async_trait]
+impl Worker for Sender {
+    fn queue(&self) -> &'static str {
+        QUEUE
+    }
+
+    async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
+        let (tenant, id) = (job.tenant_id.as_str(), job.id.as_str());
+        let Some(campaign) = crate::campaigns::find(store, tenant, id).await? else {
+            return Ok(Outcome::Done);
+        };
+        if campaign.state != "running" {
+            return Ok(Outcome::Done);
+        }
+        let now = casewire_events::utc_now();
+        if let Some(at) = begins(&campaign.plan).filter(|at| *at > now) {
+            return Ok(Outcome::Continue(at));
+        }
+        let facts = crate::checks::facts(store, tenant, "").await?;
+        // The zones of the recipients still waiting, and which of them are in quiet hours.
+        let zones: Vec<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT time_zone, COUNT(*) FROM messaging_campaign_recipients \
+             WHERE tenant_id = $1 AND campaign_id = $2 AND state = 'pending' GROUP BY time_zone",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_all(store.db().reader())
+        .await?;
+        let pending: usize = zones.iter().map(|(_, n)| *n as usize).sum();
+        if pending == 0 {
+            record(store, tenant, id, CampaignCommand::Complete).await?;
+            return Ok(Outcome::Done);
+        }
+        let mut held = HashSet::new();
+        let mut morning: Option<DateTime<Utc>> = None;
+        for (zone, _) in &zones {
+            if let Some(until) = facts.release(Purpose::Bulk, zone.as_deref()) {
+                held.insert(zone.clone().unwrap_or_default());
+                morning = Some(morning.map_or(until, |m| m.min(until)));
+            }
+        }
+        let pace = pace(
+            campaign.plan.rate.as_ref(),
+            campaign.plan.window.as_ref(),
+            pending,
+            now,
+        );
+        let due = due(store, tenant, id, &held, pace.texts).await?;
+        if due.is_empty() {
+            // Everyone left is in their quiet hours: look again when the first morning comes.
+            let at = morning.unwrap_or(now + Duration::minutes(1));
+            return Ok(Outcome::Continue(at));
+        }
+        let organization: Option<(String,)> =
+            sqlx::query_as("SELECT name FROM messaging_tenants WHERE id = $1")
+                .bind(tenant)
+                .fetch_optional(store.db().reader())
+                .await?;
+        let organization = organization.map_or(String::new(), |(n,)| n);
+        let price = facts.price().unwrap_or_default();
+        for (n, recipient) in due {
+            let consent = crate::checks::facts(store, tenant, &recipient.phone)
+                .await?
+                .consent(Purpose::Bulk, &recipient.phone);
+            if !consent.allowed {
+                let reason = match consent.state {
+                    casewire_events::consent::State::Revoked => "revoked",
+                    _ => "no_consent",
+                };
+                let skip = CampaignCommand::Skip {
+                    n,
+                    reason: reason.into(),
+                };
+                record(store, tenant, id, skip).await?;
+                continue;
+            }
+            let name = client_name(store, tenant, &recipient.case_id).await?;
+            let body = crate::campaign::word(
+                &campaign.plan.messages,
+                &recipient.language,
+                name.as_deref(),
+                &organization,
+            );
+            let queue = MessageCommand::Queue(Outbound {
+                case_id: Some(recipient.case_id.clone()),
+                to: recipient.phone.clone(),
+                body,
+                price,
+                purpose: Purpose::Bulk,
+                zone: recipient.time_zone.clone(),
+                campaign: Some(CampaignText {
+                    id: id.to_string(),
+                    n,
+                }),
+                ..Outbound::default()
+            });
+            let metadata = Metadata::new(Actor::System).into_map();
+            let message = message_id(tenant, id, n);
+            match casewire_bus::record::<Message>(store, tenant, &message, queue, metadata).await {
+                Ok(_) => {}
+                // Queued by a run that died before it was done: nothing to do again.
+                Err(e) if e.code == casewire_bus::ErrorCode::Conflict => {}
+                Err(e) if e.code == casewire_bus::ErrorCode::Invalid => {
+                    let skip = CampaignCommand::Skip {
+                        n,
+                        reason: "invalid_text".into(),
+                    };
+                    tracing::warn!(campaign = id, n, error = %e.message, "a campaign text could not be queued");
+                    record(store, tenant, id, skip).await?;
+                }
+                Err(e) => anyhow::bail!(e.message),
+            }
+        }
+        Ok(Outcome::Continue(casewire_events::utc_now() + pace.then))
+    }
+}
+
+/// The next `limit` recipients still waiting, by their place, outside the `held` zones
+/// ("" for the tenant's own).
+async fn due(
+    store: &EventStore,
+    tenant: &str,
+    campaign: &str,
+    held: &HashSet<String>,
+    limit: usize,
+) -> anyhow::Result<Vec<(u32, Recipient)>> {
+    // Fetch past the held ones: the zones are few, and a run takes at most `limit`.
+    let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT n, case_id, phone, language, time_zone FROM messaging_campaign_recipients \
+         WHERE tenant_id = $1 AND campaign_id = $2 AND state = 'pending' ORDER BY n",
+    )
+    .bind(tenant)
+    .bind(campaign)
+    .fetch_all(store.db().reader())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(.., zone)| !held.contains(zone.as_deref().unwrap_or_default()))
+        .take(limit)
+        .map(|(n, case_id, phone, language, time_zone)| {
+            (
+                n as u32,
+                Recipient {
+                    case_id,
+                    phone,
+                    language,
+                    time_zone,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The client's name on a case, opened; `None` when erased or unknown.
+async fn client_name(
+    store: &EventStore,
+    tenant: &str,
+    case_id: &str,
+) -> anyhow::Result<Option<String>> {
+    let sealed: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT client_name FROM messaging_cases WHERE tenant_id = $1 AND case_id = $2",
+    )
+    .bind(tenant)
+    .bind(case_id)
+    .fetch_optional(store.db().reader())
+    .await?;
+    let Some((Some(sealed),)) = sealed else {
+        return Ok(None);
+    };
+    let opened = store.open_payload(tenant, &sealed).await?;
+    let name: Sealed<String> = serde_json::from_value(opened)?;
+    Ok(name.value().cloned())
+}
+
+async fn record(
+    store: &EventStore,
+    tenant: &str,
+    id: &str,
+    command: CampaignCommand,
+) -> anyhow::Result<()> {
+    let metadata = Metadata::new(Actor::System).into_map();
+    casewire_bus::record::<Campaign>(store, tenant, id, command, metadata)
+        .await
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!(e.message))
+}
+
+/// Whom a draft would reach now, and what it would cost: each recipient's text in their
+/// language, with a first name of [`NAME_LETTERS`] letters, at the tenant's price.
+pub async fn estimate(
+    store: &EventStore,
+    tenant: &str,
+    plan: &CampaignPlan,
+) -> anyhow::Result<Estimate> {
+    const NAME_LETTERS: &str = "Alexandriana";
+    let since = texted_since(plan)?;
+    let picked = crate::audience::pick(store, tenant, &plan.filter, since).await?;
+    let price = crate::checks::facts(store, tenant, "")
+        .await?
+        .price()
+        .unwrap_or_default();
+    let organization: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM messaging_tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(store.db().reader())
+            .await?;
+    let organization = organization.map_or(String::new(), |(n,)| n);
+    let mut by_language: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in &picked.recipients {
+        *by_language.entry(r.language.as_str()).or_default() += 1;
+    }
+    let micros: u64 = by_language
+        .iter()
+        .map(|(language, n)| {
+            let text =
+                crate::campaign::word(&plan.messages, language, Some(NAME_LETTERS), &organization);
+            let count = casewire_sms::segments::count(&text);
+            n * casewire_sms::segments::estimated_price(&count, price.per_segment_micros)
+        })
+        .sum();
+    Ok(Estimate {
+        recipients: picked.recipients.len() as u32,
+        cost_usd: micros as f64 / 1e6,
+        excluded: picked.excluded,
+    })
+}
+
+/// The cutoff of the plan's `exclude_texted_within`, from now.
+pub fn texted_since(plan: &CampaignPlan) -> anyhow::Result<Option<DateTime<Utc>>> {
+    plan.exclude_texted_within
+        .as_deref()
+        .map(|w| {
+            casewire_tenancy::Offset::parse(w)
+                .map(|o| {
+                    casewire_events::utc_now()
+                        - Duration::days(o.days)
+                        - Duration::minutes(o.minutes)
+                })
+                .map_err(|e| anyhow::anyhow!(e))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn without_a_rate_or_a_window_a_run_queues_a_batch_and_the_next_follows() {
+        let p = pace(None, None, 50_000, at("2026-12-05T16:00:00Z"));
+        assert_eq!(
+            p,
+            Pace {
+                texts: BATCH,
+                then: Duration::zero()
+            }
+        );
+    }
+
+    #[test]
+    fn a_rate_lets_that_many_segments_go_a_second() {
+        let rate = |r| Rate {
+            per_second: Some(r),
+            per_day: None,
+        };
+        let now = at("2026-12-05T16:00:00Z");
+        assert_eq!(
+            pace(Some(&rate(100.0)), None, 500, now),
+            Pace {
+                texts: 100,
+                then: Duration::seconds(1)
+            }
+        );
+        assert_eq!(
+            pace(Some(&rate(0.5)), None, 500, now),
+            Pace {
+                texts: 1,
+                then: Duration::seconds(2)
+            }
+        );
+        assert_eq!(
+            pace(Some(&rate(2.5)), None, 500, now),
+            Pace {
+                texts: 2,
+                then: Duration::milliseconds(800)
+            }
+        );
+    }
+
+    #[test]
+    fn a_window_spreads_what_is_left_over_what_is_left_of_it() {
+        let window = Window {
+            start: "2026-12-05T16:00:00Z".into(),
+            end: "2026-12-05T18:00:00Z".into(),
+        };
+        // 3,600 texts over two hours: one every two seconds.
+        let p = pace(None, Some(&window), 3_600, at("2026-12-05T16:00:00Z"));
+        assert_eq!(
+            p,
+            Pace {
+                texts: 1,
+                then: Duration::seconds(2)
+            }
+        );
+        // Half an hour left and 3,600 to go: two a second.
+        let p = pace(None, Some(&window), 3_600, at("2026-12-05T17:30:00Z"));
+        assert_eq!(p.texts, 2);
+        // Past its end: what is left goes at the campaign's pace.
+        let p = pace(None, Some(&window), 10, at("2026-12-05T19:00:00Z"));
+        assert_eq!(p.texts, BATCH);
+    }
+
+    #[test]
+    fn a_recipients_text_has_one_id_however_often_it_is_asked_for() {
+        assert_eq!(message_id("t1", "c1", 7), message_id("t1", "c1", 7));
+        assert_ne!(message_id("t1", "c1", 7), message_id("t1", "c1", 8));
+        assert_ne!(message_id("t1", "c1", 7), message_id("t2", "c1", 7));
+    }
+}
