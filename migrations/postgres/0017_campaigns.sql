@@ -37,3 +37,7 @@ CREATE INDEX messaging_campaign_recipients_state
 
 -- Who texted back after a campaign's text: a client's inbound texts by their number.
 CREATE INDEX messaging_messages_phone ON messaging_messages (tenant_id, phone, created_at);
+
+-- A campaign's texts are dispatched after every other due text (jobs::enqueue_behind).
+ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_claim ON jobs (queue, priority, due_at);

@@ -84,12 +84,37 @@ pub async fn enqueue(
     payload: &Value,
     due_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    enqueue_at(tx, queue, tenant, id, payload, due_at, 0).await
+}
+
+/// [`enqueue`] behind every job of the queue that is due: claimed only when none of them
+/// waits (a campaign's text after an advocate's text and a due reminder).
+pub async fn enqueue_behind(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    tenant: &str,
+    id: &str,
+    payload: &Value,
+    due_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    enqueue_at(tx, queue, tenant, id, payload, due_at, 1).await
+}
+
+async fn enqueue_at(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    tenant: &str,
+    id: &str,
+    payload: &Value,
+    due_at: DateTime<Utc>,
+    priority: i64,
+) -> anyhow::Result<()> {
     // The trace of what made it (the request that queued a text), when tracing is on.
     let trace = casewire_telemetry::inject();
     let trace = (!trace.is_empty()).then(|| serde_json::json!(trace).to_string());
     sqlx::query(
-        "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at, trace) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $7) ON CONFLICT (queue, tenant_id, id) DO NOTHING",
+        "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at, trace, priority) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) ON CONFLICT (queue, tenant_id, id) DO NOTHING",
     )
     .bind(queue)
     .bind(tenant)
@@ -98,6 +123,7 @@ pub async fn enqueue(
     .bind(timestamp(due_at))
     .bind(casewire_events::now())
     .bind(trace)
+    .bind(priority)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -207,8 +233,9 @@ pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<
     Ok(ran)
 }
 
-/// Claims up to `limit` due jobs whose lease is free, in one statement. Of two replicas, each row goes to
-/// one: PostgreSQL skips the rows another claim holds, SQLite has one writer.
+/// Claims up to `limit` due jobs whose lease is free, in one statement, those enqueued
+/// [behind](enqueue_behind) last. Of two replicas, each row goes to one: PostgreSQL skips
+/// the rows another claim holds, SQLite has one writer.
 async fn claim(store: &EventStore, queue: &str, limit: i64) -> anyhow::Result<Vec<Job>> {
     let now = casewire_events::utc_now();
     let lease_until = now + chrono::Duration::from_std(LEASE)?;
@@ -220,7 +247,7 @@ async fn claim(store: &EventStore, queue: &str, limit: i64) -> anyhow::Result<Ve
         "UPDATE jobs SET lease_until = $1, attempts = attempts + 1 \
          WHERE queue = $2 AND (tenant_id, id) IN (SELECT tenant_id, id FROM jobs \
             WHERE queue = $2 AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-            ORDER BY due_at LIMIT $4{skip_locked}) \
+            ORDER BY priority, due_at LIMIT $4{skip_locked}) \
          RETURNING tenant_id, id, payload, attempts, trace"
     ))
     .bind(timestamp(lease_until))

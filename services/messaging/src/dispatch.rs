@@ -121,13 +121,24 @@ impl Projection for Outbox {
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
         match e.decode()? {
-            MessageEvent::OutboundQueued { deliver_after, .. } => {
+            MessageEvent::OutboundQueued {
+                deliver_after,
+                purpose,
+                ..
+            } => {
                 // A text held by quiet hours is due when they end.
                 let due = match deliver_after {
                     Some(at) => DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
                     None => casewire_events::utc_now(),
                 };
-                jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &json!({}), due).await
+                let (tenant, id) = (&e.tenant_id, &e.aggregate_id);
+                // A campaign's texts never hold up an advocate's or a reminder.
+                match purpose {
+                    Purpose::Bulk => {
+                        jobs::enqueue_behind(tx, QUEUE, tenant, id, &json!({}), due).await
+                    }
+                    _ => jobs::enqueue(tx, QUEUE, tenant, id, &json!({}), due).await,
+                }
             }
             MessageEvent::Accepted { .. }
             | MessageEvent::Failed { .. }

@@ -423,3 +423,34 @@ async fn a_reminder_is_not_sent_after_its_appointment_and_twilio_drops_it_by_the
         .unwrap();
     assert!((540..=600).contains(&validity), "{validity}");
 }
+
+/// A campaign's texts wait behind an advocate's: with more bulk texts due than one claim
+/// takes, the advocate's text queued after them goes in the first claim.
+#[tokio::test]
+async fn an_advocates_text_goes_before_the_bulk_texts_queued_ahead_of_it() {
+    let w = world().await;
+    w.consent("granted").await;
+    w.tenant(casewire_tenancy::TenantCommand::SetPolicy(
+        casewire_tenancy::Policy {
+            quiet_hours: None,
+            ..Default::default()
+        },
+    ))
+    .await;
+    for i in 0..80 {
+        w.send("C-1", &format!("Clinic on Saturday ({i})"), "bulk")
+            .await
+            .unwrap();
+    }
+    w.queue("Your hearing moved to 2pm").await;
+    let claimed = w.dispatch_due().await;
+    assert!(
+        claimed < 81,
+        "one claim takes part of what is due: {claimed}"
+    );
+    assert_eq!(
+        w.sent("Your hearing moved to 2pm"),
+        1,
+        "the advocate's text went first"
+    );
+}
