@@ -41,3 +41,6 @@ CREATE INDEX messaging_messages_phone ON messaging_messages (tenant_id, phone, c
 -- A campaign's texts are dispatched after every other due text (jobs::enqueue_behind).
 ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_claim ON jobs (queue, priority, due_at);
+
+-- A tenant's campaign texts of the last day, against its daily cap.
+CREATE INDEX messaging_campaign_recipients_queued ON messaging_campaign_recipients (tenant_id, queued_at);

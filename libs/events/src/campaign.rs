@@ -72,6 +72,24 @@ pub struct Rate {
     pub per_day: Option<u32>,
 }
 
+impl Rate {
+    /// What is wrong with the rate, naming it `what`.
+    pub fn check(&self, what: &str) -> Result<(), String> {
+        if self
+            .per_second
+            .is_some_and(|r| !(r.is_finite() && r > 0.0 && r <= 1000.0))
+        {
+            return Err(format!(
+                "{what}.per_second: more than 0 and at most 1000 segments"
+            ));
+        }
+        if self.per_day == Some(0) {
+            return Err(format!("{what}.per_day: at least 1"));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum CampaignEvent {
     CampaignDrafted {

@@ -27,6 +27,19 @@ pub struct Policy {
     pub keywords: BTreeMap<String, KeywordLists>,
     /// Reply texts by language; a text given replaces casewire's default.
     pub replies: BTreeMap<String, ReplyTexts>,
+    /// How fast the organization's campaigns may send, all together: message segments a
+    /// second (one for a long code, three for a toll-free number, more for a Messaging
+    /// Service with several numbers) and texts a day (a 10DLC campaign's carrier cap).
+    /// One segment a second when left out; `null` for no cap.
+    #[serde(default = "default_bulk_rate")]
+    pub bulk_rate: Option<casewire_events::campaign::Rate>,
+}
+
+fn default_bulk_rate() -> Option<casewire_events::campaign::Rate> {
+    Some(casewire_events::campaign::Rate {
+        per_second: Some(1.0),
+        per_day: None,
+    })
 }
 
 impl Default for Policy {
@@ -37,6 +50,7 @@ impl Default for Policy {
             contact: None,
             keywords: BTreeMap::new(),
             replies: BTreeMap::new(),
+            bulk_rate: default_bulk_rate(),
         }
     }
 }
@@ -145,6 +159,9 @@ impl Policy {
                         .into(),
                 );
             }
+        }
+        if let Some(rate) = &self.bulk_rate {
+            rate.check("bulk_rate")?;
         }
         if let Some(c) = &self.contact {
             if c.trim().is_empty() || c.chars().count() > 100 || c.chars().any(char::is_control) {
@@ -548,6 +565,14 @@ mod tests {
         assert_eq!(
             err(serde_json::json!({ "keywords": { "en": { "opt_out": ["!!"] } } })),
             "keywords.en.opt_out: \"!!\" must hold a letter or digit and be at most 60 characters"
+        );
+        // Campaigns go at one segment a second unless the organization says otherwise.
+        let rate = |v| parse(v).unwrap().bulk_rate;
+        assert_eq!(rate(serde_json::json!({})).unwrap().per_second, Some(1.0));
+        assert_eq!(rate(serde_json::json!({ "bulk_rate": null })), None);
+        assert_eq!(
+            err(serde_json::json!({ "bulk_rate": { "per_second": -1 } })),
+            "bulk_rate.per_second: more than 0 and at most 1000 segments"
         );
     }
 }

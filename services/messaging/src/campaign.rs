@@ -120,15 +120,7 @@ pub fn check(plan: &CampaignPlan) -> Result<(), String> {
         }
     }
     if let Some(rate) = &plan.rate {
-        if rate
-            .per_second
-            .is_some_and(|r| !(r.is_finite() && r > 0.0 && r <= 1000.0))
-        {
-            return Err("rate.per_second: more than 0 and at most 1000 segments".into());
-        }
-        if rate.per_day == Some(0) {
-            return Err("rate.per_day: at least 1".into());
-        }
+        rate.check("rate")?;
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ pub struct Pace {
 /// lets r one-segment texts go a second (one at least, then a pause as long as they take at
 /// that rate); a window spreads what is left evenly over what is left of it.
 pub fn pace(
-    rate: Option<&Rate>,
+    per_second: Option<f64>,
     window: Option<&Window>,
     pending: usize,
     now: DateTime<Utc>,
@@ -71,7 +71,7 @@ pub fn pace(
         texts: BATCH,
         then: Duration::zero(),
     };
-    if let Some(per_second) = rate.and_then(|r| r.per_second) {
+    if let Some(per_second) = per_second {
         let texts = (per_second.floor() as usize).clamp(1, BATCH);
         pace = Pace {
             texts,
@@ -101,6 +101,25 @@ pub fn pace(
         }
     }
     pace
+}
+
+/// The segments a second this campaign may send: its own rate, and its share of the
+/// tenant's (split evenly among the tenant's `running` campaigns), whichever is lower;
+/// `None` when neither caps it.
+pub fn per_second(campaign: Option<&Rate>, tenant: Option<&Rate>, running: usize) -> Option<f64> {
+    let share = tenant
+        .and_then(|r| r.per_second)
+        .map(|r| r / running.max(1) as f64);
+    match (campaign.and_then(|r| r.per_second), share) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// How many more texts may go today (the last 24 hours) under a cap of `per_day`, with
+/// `sent` gone already; `None` when there is no cap.
+pub fn left_today(per_day: Option<u32>, sent: u64) -> Option<usize> {
+    per_day.map(|cap| (u64::from(cap).saturating_sub(sent)) as usize)
 }
 
 /// When a campaign may begin: its `send_at`, or its window's start, whichever is later.
@@ -167,12 +186,42 @@ impl Worker for Sender {
                 morning = Some(morning.map_or(until, |m| m.min(until)));
             }
         }
-        let pace = pace(
-            campaign.plan.rate.as_ref(),
-            campaign.plan.window.as_ref(),
-            pending,
-            now,
-        );
+        let (running, sent_today, tenant_sent_today, oldest_today): (i64, i64, i64, Option<String>) =
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM messaging_campaigns WHERE tenant_id = $1 AND state = 'running'), \
+                        (SELECT COUNT(*) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND campaign_id = $2 AND queued_at >= $3), \
+                        (SELECT COUNT(*) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND queued_at >= $3), \
+                        (SELECT MIN(queued_at) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND queued_at >= $3)",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(casewire_events::timestamp(now - Duration::days(1)))
+            .fetch_one(store.db().reader())
+            .await?;
+        let plan = &campaign.plan;
+        let tenant_rate = facts.policy.bulk_rate.as_ref();
+        let rate = per_second(plan.rate.as_ref(), tenant_rate, running as usize);
+        let mut pace = pace(rate, plan.window.as_ref(), pending, now);
+        let today = [
+            left_today(
+                plan.rate.as_ref().and_then(|r| r.per_day),
+                sent_today as u64,
+            ),
+            left_today(
+                tenant_rate.and_then(|r| r.per_day),
+                tenant_sent_today as u64,
+            ),
+        ];
+        if let Some(left) = today.into_iter().flatten().min() {
+            if left == 0 {
+                // The day's texts are spent: look again when the oldest leaves the day.
+                let oldest = oldest_today
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                    .map_or(now, |t| t.with_timezone(&Utc));
+                return Ok(Outcome::Continue(oldest + Duration::days(1)));
+            }
+            pace.texts = pace.texts.min(left);
+        }
         let due = due(store, tenant, id, &held, pace.texts).await?;
         if due.is_empty() {
             // Everyone left is in their quiet hours: look again when the first morning comes.
@@ -378,6 +427,25 @@ mod tests {
     }
 
     #[test]
+    fn the_tenants_rate_is_shared_by_its_running_campaigns_and_caps_each() {
+        let rate = |r: f64| Rate {
+            per_second: Some(r),
+            per_day: None,
+        };
+        assert_eq!(per_second(None, Some(&rate(3.0)), 1), Some(3.0));
+        assert_eq!(per_second(None, Some(&rate(3.0)), 2), Some(1.5));
+        assert_eq!(per_second(Some(&rate(1.0)), Some(&rate(3.0)), 1), Some(1.0));
+        assert_eq!(
+            per_second(Some(&rate(10.0)), Some(&rate(3.0)), 1),
+            Some(3.0)
+        );
+        assert_eq!(per_second(None, None, 4), None);
+        assert_eq!(left_today(Some(1_000), 999), Some(1));
+        assert_eq!(left_today(Some(1_000), 1_200), Some(0));
+        assert_eq!(left_today(None, 5), None);
+    }
+
+    #[test]
     fn without_a_rate_or_a_window_a_run_queues_a_batch_and_the_next_follows() {
         let p = pace(None, None, 50_000, at("2026-12-05T16:00:00Z"));
         assert_eq!(
@@ -391,27 +459,23 @@ mod tests {
 
     #[test]
     fn a_rate_lets_that_many_segments_go_a_second() {
-        let rate = |r| Rate {
-            per_second: Some(r),
-            per_day: None,
-        };
         let now = at("2026-12-05T16:00:00Z");
         assert_eq!(
-            pace(Some(&rate(100.0)), None, 500, now),
+            pace(Some(100.0), None, 500, now),
             Pace {
                 texts: 100,
                 then: Duration::seconds(1)
             }
         );
         assert_eq!(
-            pace(Some(&rate(0.5)), None, 500, now),
+            pace(Some(0.5), None, 500, now),
             Pace {
                 texts: 1,
                 then: Duration::seconds(2)
             }
         );
         assert_eq!(
-            pace(Some(&rate(2.5)), None, 500, now),
+            pace(Some(2.5), None, 500, now),
             Pace {
                 texts: 2,
                 then: Duration::milliseconds(800)
