@@ -224,7 +224,8 @@ impl Chain {
         self.versions.clear();
     }
 
-    /// `None`: the head moved under us (another process appended); nothing was written.
+    /// `None`: the head moved under us, or an append shows this task's memory of an
+    /// aggregate is behind (another process appended); nothing was written.
     async fn try_commit(
         &mut self,
         group: &[Vec<Prepared>],
@@ -243,6 +244,7 @@ impl Chain {
             .map(|p| (p.aggregate_type.clone(), p.aggregate_id.clone()))
             .filter(|k| !self.versions.contains_key(k))
             .collect();
+        let read_now: std::collections::HashSet<AggregateKey> = unknown.iter().cloned().collect();
         if !unknown.is_empty() {
             let stored = stored_versions(&self.db, &self.tenant, unknown).await?;
             self.versions.extend(stored);
@@ -258,6 +260,21 @@ impl Chain {
         let mut rows: Vec<Row> = Vec::new();
         for events in group {
             if let Err(conflict) = check_sequences(versions, events) {
+                // An append past what this task remembers of an aggregate it did not read
+                // just now: another process appended to it since (a campaign launched on
+                // one replica, paused on the other). Read again rather than refuse.
+                if let StoreError::Conflict {
+                    aggregate_type,
+                    aggregate_id,
+                    expected,
+                    actual,
+                } = &conflict
+                {
+                    let key = (aggregate_type.clone(), aggregate_id.clone());
+                    if *expected > actual + 1 && !read_now.contains(&key) {
+                        return Ok(None);
+                    }
+                }
                 outcomes.push(Err(conflict));
                 continue;
             }

@@ -587,5 +587,18 @@ async fn two_processes_appending_to_one_tenant_keep_one_chain() {
         matches!(err, StoreError::Conflict { actual: 41, .. }),
         "{err}"
     );
-    assert_eq!(intact(one.verify("t1", &[]).await.unwrap()), 81);
+    // And the next change of it, by the store that remembers it at 40, is no conflict: a
+    // command reads the aggregate at 41 from the log, and the store checks with the log
+    // rather than refuse on its own memory (a campaign paused on one replica after it was
+    // launched on the other).
+    two.append("t1", vec![event("c", 1, json!({}))])
+        .await
+        .unwrap();
+    one.append("t1", vec![event("c", 2, json!({}))])
+        .await
+        .unwrap();
+    two.append("t1", vec![event("c", 3, json!({}))])
+        .await
+        .unwrap();
+    assert_eq!(intact(one.verify("t1", &[]).await.unwrap()), 84);
 }

@@ -12,7 +12,7 @@ use casewire_events::campaign::{CampaignEvent, CampaignPlan, AGGREGATE};
 use casewire_events::message::MessageEvent;
 use casewire_events::RecordedEvent;
 use casewire_eventstore::EventStore;
-use sqlx::{Any, QueryBuilder, Transaction};
+use sqlx::{Any, Transaction};
 
 pub struct Campaigns;
 
@@ -113,22 +113,36 @@ async fn apply_campaign(
             crate::sending::start(tx, &e.tenant_id, &e.aggregate_id).await?;
         }
         CampaignEvent::RecipientsFrozen { first, recipients } => {
-            let mut insert = QueryBuilder::<Any>::new(
+            // One statement for the chunk; numbered placeholders, which both databases
+            // take through the Any driver.
+            const COLUMNS: usize = 8;
+            let rows: Vec<String> = (0..recipients.len())
+                .map(|r| {
+                    let cells: Vec<String> = (1..=COLUMNS)
+                        .map(|c| format!("${}", r * COLUMNS + c))
+                        .collect();
+                    format!("({})", cells.join(", "))
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO messaging_campaign_recipients \
-                 (tenant_id, campaign_id, n, case_id, phone, language, time_zone, state) ",
+                 (tenant_id, campaign_id, n, case_id, phone, language, time_zone, state) VALUES {} \
+                 ON CONFLICT (tenant_id, campaign_id, n) DO NOTHING",
+                rows.join(", ")
             );
-            insert.push_values(recipients.iter().zip(first..), |mut row, (r, n)| {
-                row.push_bind(e.tenant_id.clone())
-                    .push_bind(e.aggregate_id.clone())
-                    .push_bind(i64::from(n))
-                    .push_bind(r.case_id.clone())
-                    .push_bind(r.phone.clone())
-                    .push_bind(r.language.clone())
-                    .push_bind(r.time_zone.clone())
-                    .push_bind("pending");
-            });
-            insert.push(" ON CONFLICT (tenant_id, campaign_id, n) DO NOTHING");
-            insert.build().execute(&mut **tx).await?;
+            let mut insert = sqlx::query(&sql);
+            for (r, n) in recipients.iter().zip(first..) {
+                insert = insert
+                    .bind(&e.tenant_id)
+                    .bind(&e.aggregate_id)
+                    .bind(i64::from(n))
+                    .bind(&r.case_id)
+                    .bind(&r.phone)
+                    .bind(&r.language)
+                    .bind(&r.time_zone)
+                    .bind("pending");
+            }
+            insert.execute(&mut **tx).await?;
         }
         CampaignEvent::RecipientSkipped { n, reason } => {
             sqlx::query(

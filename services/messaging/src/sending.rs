@@ -151,6 +151,13 @@ impl Worker for Sender {
         QUEUE
     }
 
+    /// A run queues at most a batch (a second or so): after a crash, another process
+    /// carries the campaign on within this. A run that outlasts it and overlaps the next
+    /// one queues nothing twice: each text's id is the recipient's.
+    fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(10)
+    }
+
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         let (tenant, id) = (job.tenant_id.as_str(), job.id.as_str());
         let Some(campaign) = crate::campaigns::find(store, tenant, id).await? else {

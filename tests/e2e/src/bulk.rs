@@ -199,6 +199,46 @@ async fn sender_stopped(api: &Api) {
     .await;
 }
 
+/// `n` open consumer cases (K-0…), each client consenting, in Spanish and English by turns,
+/// their numbers from +1312555`first`: their numbers.
+pub async fn clients(api: &Api, advocate: &str, first: usize, n: usize) -> Vec<String> {
+    let phones: Vec<String> = (0..n)
+        .map(|i| format!("+1312555{:04}", first + i))
+        .collect();
+    for (i, phone) in phones.iter().enumerate() {
+        let language = if i % 2 == 0 { "es" } else { "en" };
+        let case = json!({
+            "client": {"name": format!("Cliente{i} Apellido"), "phone": phone, "language": language},
+            "status": "open", "problem_code": "01",
+        });
+        let (s, c) = api.put(&format!("/v1/cases/K-{i}"), advocate, case).await;
+        assert_eq!(s, 201, "{c}");
+        let (s, r) = api
+            .put(
+                &format!("/v1/consents/{phone}"),
+                advocate,
+                json!({"state": "granted", "method": "written", "note": "intake form"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+    }
+    api.wait_until_every_service_is_caught_up().await;
+    phones
+}
+
+/// The clinic announcement to open consumer cases, at `per_second` segments a second.
+pub fn clinic(per_second: f64) -> Value {
+    json!({
+        "name": "Consumer rights clinic", "kind": "announcement",
+        "filter": {"problem_codes": ["01"], "status": "open"},
+        "messages": {
+            "en": "{organization.name}: Hi {client.first_name}, free consumer clinic Saturday 10am. Reply STOP to stop.",
+            "es": "{organization.name}: Hola {client.first_name}, clinica gratuita el sabado 10am. Responda STOP para parar.",
+        },
+        "rate": {"per_second": per_second},
+    })
+}
+
 /// A clinic announcement to six consenting clients, two a second: drafted with its
 /// estimate, launched, paused (nothing more goes), a client's STOP while paused, resumed,
 /// and done: every other client texted once, in their language, by name.
@@ -216,35 +256,8 @@ pub async fn campaigns(api: &Api, twilio: &FakeTwilio) {
         )
         .await;
     assert_eq!(s, 200);
-    let phones: Vec<String> = (1..=6).map(|i| format!("+1312555020{i}")).collect();
-    for (i, phone) in phones.iter().enumerate() {
-        let language = if i % 2 == 0 { "es" } else { "en" };
-        let case = json!({
-            "client": {"name": format!("Cliente{i} Apellido"), "phone": phone, "language": language},
-            "status": "open", "problem_code": "01",
-        });
-        let (s, c) = api.put(&format!("/v1/cases/K-{i}"), &advocate, case).await;
-        assert_eq!(s, 201, "{c}");
-        let (s, r) = api
-            .put(
-                &format!("/v1/consents/{phone}"),
-                &advocate,
-                json!({"state": "granted", "method": "written", "note": "intake form"}),
-            )
-            .await;
-        assert_eq!(s, 200, "{r}");
-    }
-    api.wait_until_every_service_is_caught_up().await;
-
-    let plan = json!({
-        "name": "Consumer rights clinic", "kind": "announcement",
-        "filter": {"problem_codes": ["01"], "status": "open"},
-        "messages": {
-            "en": "{organization.name}: Hi {client.first_name}, free consumer clinic Saturday 10am. Reply STOP to stop.",
-            "es": "{organization.name}: Hola {client.first_name}, clinica gratuita el sabado 10am. Responda STOP para parar.",
-        },
-        "rate": {"per_second": 2},
-    });
+    let phones = clients(api, &advocate, 2000, 6).await;
+    let plan = clinic(2.0);
     let mut bad = plan.clone();
     bad["messages"]["en"] = json!("Hi {client.name}");
     let (s, e) = api.post("/v1/campaigns", &advocate, bad).await;
@@ -263,7 +276,10 @@ pub async fn campaigns(api: &Api, twilio: &FakeTwilio) {
         draft["estimate"]["cost_usd"].as_f64().unwrap() > 0.0,
         "{draft}"
     );
-    assert!(twilio.sent().is_empty(), "a draft sends nothing");
+    assert!(
+        phones.iter().all(|p| texts_to(twilio, p).is_empty()),
+        "a draft sends nothing"
+    );
     let id = draft["id"].as_str().unwrap().to_string();
     let path = |step: &str| format!("/v1/campaigns/{id}/{step}");
 
