@@ -54,11 +54,8 @@ pub enum CampaignCommand {
     Pause,
     Resume,
     Cancel,
-    /// Recipient `n` gets no text, and why.
-    Skip {
-        n: u32,
-        reason: String,
-    },
+    /// These recipients get no text, each for its reason: (place, why).
+    Skip(Vec<(u32, String)>),
     /// Every recipient was texted or skipped.
     Complete,
 }
@@ -217,16 +214,19 @@ impl Aggregate for Campaign {
                 (C::Resume, state) => return conflict("resumed", state),
                 (C::Cancel, S::Draft | S::Running | S::Paused) => vec![E::CampaignCancelled {}],
                 (C::Cancel, state) => return conflict("cancelled", state),
-                (C::Skip { n, reason }, S::Running | S::Paused) if n < self.recipients => {
-                    vec![E::RecipientSkipped { n, reason }]
+                (C::Skip(skipped), S::Running | S::Paused) => {
+                    if let Some((n, _)) = skipped.iter().find(|(n, _)| *n >= self.recipients) {
+                        return Err(CampaignError::Invalid(format!(
+                            "recipient {n} is not in the audience of {}",
+                            self.recipients
+                        )));
+                    }
+                    skipped
+                        .into_iter()
+                        .map(|(n, reason)| E::RecipientSkipped { n, reason })
+                        .collect()
                 }
-                (C::Skip { n, .. }, S::Running | S::Paused) => {
-                    return Err(CampaignError::Invalid(format!(
-                        "recipient {n} is not in the audience of {}",
-                        self.recipients
-                    )))
-                }
-                (C::Skip { .. }, state) => return conflict("sent to", state),
+                (C::Skip(_), state) => return conflict("sent to", state),
                 (C::Complete, S::Running) => vec![E::CampaignCompleted {}],
                 (C::Complete, state) => return conflict("completed", state),
             };
@@ -353,10 +353,7 @@ mod tests {
             .then_expect_error_message("the campaign is cancelled: it cannot be launched again");
         Given::with(())
             .given(cancelled)
-            .when(CampaignCommand::Skip {
-                n: 0,
-                reason: "revoked".into(),
-            })
+            .when(CampaignCommand::Skip(vec![(0, "revoked".into())]))
             .then_expect_error_message("the campaign is cancelled: it cannot be sent to");
     }
 

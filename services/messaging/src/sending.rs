@@ -12,17 +12,19 @@
 //! - Each recipient's consent is asked when their text is queued (a STOP since the launch
 //!   skips them) and again by the dispatcher before it calls Twilio.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use casewire_bus::{Job, Outcome, Worker};
 use casewire_contract::campaigns::Estimate;
 use casewire_events::audience::Recipient;
 use casewire_events::campaign::{CampaignPlan, CampaignText, Rate, Window};
+use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use casewire_events::{Actor, Metadata, Sealed};
 use casewire_eventstore::EventStore;
 use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
 use sqlx::{Any, Transaction};
 
 use crate::campaign::{Campaign, CampaignCommand};
@@ -242,60 +244,42 @@ impl Worker for Sender {
                 .await?;
         let organization = organization.map_or(String::new(), |(n,)| n);
         let price = facts.price().unwrap_or_default();
-        for (n, recipient) in due {
-            let consent = crate::checks::facts(store, tenant, &recipient.phone)
-                .await?
-                .consent(Purpose::Bulk, &recipient.phone);
-            if !consent.allowed {
-                let reason = match consent.state {
-                    casewire_events::consent::State::Revoked => "revoked",
-                    _ => "no_consent",
-                };
-                let skip = CampaignCommand::Skip {
-                    n,
-                    reason: reason.into(),
-                };
-                record(store, tenant, id, skip).await?;
-                continue;
-            }
-            let name = client_name(store, tenant, &recipient.case_id).await?;
-            let body = crate::campaign::word(
-                &campaign.plan.messages,
-                &recipient.language,
-                name.as_deref(),
-                &organization,
-            );
-            let queue = MessageCommand::Queue(Outbound {
-                case_id: Some(recipient.case_id.clone()),
-                to: recipient.phone.clone(),
-                body,
-                price,
-                purpose: Purpose::Bulk,
-                zone: recipient.time_zone.clone(),
-                campaign: Some(CampaignText {
-                    id: id.to_string(),
-                    n,
-                }),
-                ..Outbound::default()
-            });
-            let metadata = Metadata::new(Actor::System).into_map();
-            let message = message_id(tenant, id, n);
-            match casewire_bus::record::<Message>(store, tenant, &message, queue, metadata).await {
-                Ok(_) => {}
-                // Queued by a run that died before it was done: nothing to do again.
-                Err(e) if e.code == casewire_bus::ErrorCode::Conflict => {}
-                Err(e) if e.code == casewire_bus::ErrorCode::Invalid => {
-                    let skip = CampaignCommand::Skip {
-                        n,
-                        reason: "invalid_text".into(),
-                    };
-                    tracing::warn!(campaign = id, n, error = %e.message, "a campaign text could not be queued");
-                    record(store, tenant, id, skip).await?;
+        let consents = consents(store, tenant, &due).await?;
+        let names = client_names(store, tenant, &due).await?;
+        // Each recipient's text queued at once (one group commit takes many); the skips
+        // recorded together after.
+        let outcomes: Vec<Option<(u32, String)>> = futures::stream::iter(due)
+            .map(|(n, recipient)| {
+                let state = consents.get(&recipient.phone).copied().unwrap_or_default();
+                let consent = facts.policy.answer(Purpose::Bulk, state, &recipient.phone);
+                let body = crate::campaign::word(
+                    &campaign.plan.messages,
+                    &recipient.language,
+                    names.get(&recipient.case_id).map(String::as_str),
+                    &organization,
+                );
+                async move {
+                    if !consent.allowed {
+                        let reason = match consent.state {
+                            casewire_events::consent::State::Revoked => "revoked",
+                            _ => "no_consent",
+                        };
+                        return Ok(Some((n, reason.to_string())));
+                    }
+                    queue(store, tenant, id, n, recipient, body, price).await
                 }
-                Err(e) => anyhow::bail!(e.message),
-            }
+            })
+            .buffer_unordered(QUEUE_AT_ONCE)
+            .collect::<Vec<anyhow::Result<_>>>()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<_>>()?;
+        let skipped: Vec<(u32, String)> = outcomes.into_iter().flatten().collect();
+        if !skipped.is_empty() {
+            record(store, tenant, id, CampaignCommand::Skip(skipped)).await?;
         }
-        Ok(Outcome::Continue(casewire_events::utc_now() + pace.then))
+        // The pace counts from this run's start: a run's own time is part of its second.
+        Ok(Outcome::Continue(now + pace.then))
     }
 }
 
@@ -335,25 +319,101 @@ async fn due(
         .collect())
 }
 
-/// The client's name on a case, opened; `None` when erased or unknown.
-async fn client_name(
+/// Texts queued at once within a run.
+const QUEUE_AT_ONCE: usize = 32;
+
+/// Queues recipient `n`'s text under its own id: `Some` reason when it cannot be (the text
+/// is not one casewire can send), nothing when it is queued or was already.
+async fn queue(
     store: &EventStore,
     tenant: &str,
-    case_id: &str,
-) -> anyhow::Result<Option<String>> {
-    let sealed: Option<(Option<String>,)> = sqlx::query_as(
-        "SELECT client_name FROM messaging_cases WHERE tenant_id = $1 AND case_id = $2",
-    )
-    .bind(tenant)
-    .bind(case_id)
-    .fetch_optional(store.db().reader())
-    .await?;
-    let Some((Some(sealed),)) = sealed else {
-        return Ok(None);
-    };
-    let opened = store.open_payload(tenant, &sealed).await?;
-    let name: Sealed<String> = serde_json::from_value(opened)?;
-    Ok(name.value().cloned())
+    campaign: &str,
+    n: u32,
+    recipient: Recipient,
+    body: String,
+    price: crate::message::Price,
+) -> anyhow::Result<Option<(u32, String)>> {
+    let queue = MessageCommand::Queue(Outbound {
+        case_id: Some(recipient.case_id),
+        to: recipient.phone,
+        body,
+        price,
+        purpose: Purpose::Bulk,
+        zone: recipient.time_zone,
+        campaign: Some(CampaignText {
+            id: campaign.to_string(),
+            n,
+        }),
+        ..Outbound::default()
+    });
+    let metadata = Metadata::new(Actor::System).into_map();
+    let message = message_id(tenant, campaign, n);
+    match casewire_bus::record::<Message>(store, tenant, &message, queue, metadata).await {
+        Ok(_) => Ok(None),
+        // Queued by a run that died before it was done: nothing to do again.
+        Err(e) if e.code == casewire_bus::ErrorCode::Conflict => Ok(None),
+        Err(e) if e.code == casewire_bus::ErrorCode::Invalid => {
+            tracing::warn!(campaign, n, error = %e.message, "a campaign text could not be queued");
+            Ok(Some((n, "invalid_text".to_string())))
+        }
+        Err(e) => anyhow::bail!(e.message),
+    }
+}
+
+/// `( $2, $3, … )` for `n` values after the first: an IN list both databases take through
+/// the Any driver.
+fn in_list(n: usize) -> String {
+    let cells: Vec<String> = (2..n + 2).map(|i| format!("${i}")).collect();
+    format!("({})", cells.join(", "))
+}
+
+/// The consent of each recipient's number, in one statement.
+async fn consents(
+    store: &EventStore,
+    tenant: &str,
+    due: &[(u32, Recipient)],
+) -> anyhow::Result<HashMap<String, State>> {
+    let sql = format!(
+        "SELECT phone, state FROM messaging_consents WHERE tenant_id = $1 AND phone IN {}",
+        in_list(due.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant);
+    for (_, r) in due {
+        query = query.bind(&r.phone);
+    }
+    Ok(query
+        .fetch_all(store.db().reader())
+        .await?
+        .into_iter()
+        .filter_map(|(phone, state)| Some((phone, State::named(&state)?)))
+        .collect())
+}
+
+/// The clients' names on the recipients' cases, opened (none where erased), in one
+/// statement.
+async fn client_names(
+    store: &EventStore,
+    tenant: &str,
+    due: &[(u32, Recipient)],
+) -> anyhow::Result<HashMap<String, String>> {
+    let sql = format!(
+        "SELECT case_id, client_name FROM messaging_cases WHERE tenant_id = $1 AND case_id IN {}",
+        in_list(due.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, Option<String>)>(&sql).bind(tenant);
+    for (_, r) in due {
+        query = query.bind(&r.case_id);
+    }
+    let mut names = HashMap::new();
+    for (case_id, sealed) in query.fetch_all(store.db().reader()).await? {
+        let Some(sealed) = sealed else { continue };
+        let opened = store.open_payload(tenant, &sealed).await?;
+        let name: Sealed<String> = serde_json::from_value(opened)?;
+        if let Some(name) = name.value() {
+            names.insert(case_id, name.clone());
+        }
+    }
+    Ok(names)
 }
 
 async fn record(
