@@ -61,8 +61,8 @@ pub struct Pace {
 
 /// The campaign's pace now, with `pending` recipients left: as fast as casewire queues
 /// ([`BATCH`] a run) unless the rate or the window slows it. A rate of r segments a second
-/// lets r one-segment texts go a second (one at least, then a pause as long as they take at
-/// that rate); a window spreads what is left evenly over what is left of it.
+/// lets r one-segment texts go a second, a tenth of them each tenth of a second; a window
+/// spreads what is left evenly over what is left of it.
 pub fn pace(
     per_second: Option<f64>,
     window: Option<&Window>,
@@ -74,10 +74,12 @@ pub fn pace(
         then: Duration::zero(),
     };
     if let Some(per_second) = per_second {
-        let texts = (per_second.floor() as usize).clamp(1, BATCH);
+        // Even, not in bursts: a run every tenth of a second (or, slower than ten texts a
+        // second, every text's share of a second), each with its share of texts.
+        let tick = (1.0 / per_second).max(0.1);
         pace = Pace {
-            texts,
-            then: Duration::milliseconds((texts as f64 / per_second * 1000.0).round() as i64),
+            texts: ((per_second * tick).round() as usize).clamp(1, BATCH),
+            then: Duration::milliseconds((tick * 1000.0).round() as i64),
         };
     }
     let end = window.and_then(|w| DateTime::parse_from_rfc3339(&w.end).ok());
@@ -530,8 +532,8 @@ mod tests {
         assert_eq!(
             pace(Some(100.0), None, 500, now),
             Pace {
-                texts: 100,
-                then: Duration::seconds(1)
+                texts: 10,
+                then: Duration::milliseconds(100)
             }
         );
         assert_eq!(
@@ -544,8 +546,8 @@ mod tests {
         assert_eq!(
             pace(Some(2.5), None, 500, now),
             Pace {
-                texts: 2,
-                then: Duration::milliseconds(800)
+                texts: 1,
+                then: Duration::milliseconds(400)
             }
         );
     }

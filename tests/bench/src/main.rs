@@ -24,6 +24,7 @@
 //! The targets of the design are printed next to the figures. Timing lives here, never in tests.
 
 mod appends;
+mod campaigns;
 mod contenders;
 mod cost;
 mod reminders;
@@ -75,6 +76,11 @@ async fn main() -> anyhow::Result<()> {
         reminders::print(&figures);
         return Ok(());
     }
+    if std::env::args().any(|a| a == "campaigns") {
+        let figures = campaigns::run().await?;
+        campaigns::print(&figures);
+        return Ok(());
+    }
     let server = PgServer::start().await?;
     let heading = heading(&server).await?;
     let mut notes = Vec::new();
@@ -94,17 +100,22 @@ async fn main() -> anyhow::Result<()> {
     cost::counting(false);
     eprintln!("texting: 1, 4 and 16 clients…");
     let sweep = texting::sweep(&server).await?;
-    let reminders = if only_texting {
-        None
+    let (reminders, campaigns) = if only_texting {
+        (None, None)
     } else {
         eprintln!("reminders…");
-        Some(reminders::run().await?)
+        let reminders = reminders::run().await?;
+        eprintln!("campaigns…");
+        (Some(reminders), Some(campaigns::run().await?))
     };
     report::print(&heading, &sections, &notes);
     texting::print(&texting, load);
     texting::print_sweep(&sweep);
     if let Some(r) = &reminders {
         reminders::print(r);
+    }
+    if let Some(c) = &campaigns {
+        campaigns::print(c);
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ pub struct Figures {
 }
 
 /// The process's peak resident memory, in MiB.
-fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

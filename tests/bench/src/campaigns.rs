@@ -1,0 +1,219 @@
+//! A campaign at scale (issue 14): `BENCH_RECIPIENTS` (50,000) consenting clients, each on a
+//! case of their own, set over the API; then a campaign to all of them with no rate, and
+//! one to `BENCH_RATED` (3,000) of them at 100 segments a second. casewire runs embedded
+//! (SQLite) in this process, so the peak memory (VmHWM) covers casewire, the fake Twilio and
+//! the load generator together.
+//!
+//! Figures: the time to launch (the audience picked and frozen), the time until every
+//! text is queued, texts a second into the fake Twilio against the same run's baseline
+//! (straight to the fake Twilio), and the rate the rated campaign held.
+
+use std::time::{Duration, Instant};
+
+use casewire::{Config, Mode};
+use serde_json::{json, Value};
+
+use crate::texting::{self, Running};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub struct Figures {
+    pub recipients: usize,
+    pub launched_in: Duration,
+    pub queued_in: Duration,
+    pub sent_in: Duration,
+    pub baseline_per_sec: f64,
+    pub rated: usize,
+    pub rated_per_sec: f64,
+    pub peak_rss_mib: f64,
+}
+
+pub async fn run() -> anyhow::Result<Figures> {
+    let recipients = env("BENCH_RECIPIENTS", 50_000);
+    let rated = env("BENCH_RATED", 3_000).min(recipients);
+    let clients = env("BENCH_CLIENTS", texting::CLIENTS_DEFAULT);
+    let baseline_per_sec = texting::direct_rate(recipients.min(20_000), clients).await?;
+    let dir = tempfile::tempdir()?;
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let running = texting::start(config, Mode::Dev).await?;
+    let Running {
+        gw, key, tenant, ..
+    } = &running;
+    let put = reqwest::Method::PUT;
+    let post = reqwest::Method::POST;
+    gw.call(
+        put.clone(),
+        format!("/v1/tenants/{tenant}/policy"),
+        key,
+        json!({"quiet_hours": null, "bulk_rate": null}),
+    )
+    .await?;
+
+    eprintln!("campaigns: {recipients} clients…");
+    let tasks: Vec<_> = (0..clients)
+        .map(|k| {
+            let (gw, key, put) = (gw.clone(), key.clone(), put.clone());
+            tokio::spawn(async move {
+                for c in (k..recipients).step_by(clients) {
+                    let phone = format!("+1312{:07}", 6_000_000 + c);
+                    let case = json!({"client": {"name": format!("Client {c}"), "phone": phone}, "problem_code": "01"});
+                    gw.call(put.clone(), format!("/v1/cases/B-{c:06}"), &key, case)
+                        .await
+                        .expect("case linked");
+                    gw.call(
+                        put.clone(),
+                        format!("/v1/consents/{phone}"),
+                        &key,
+                        json!({"state": "granted", "method": "intake"}),
+                    )
+                    .await
+                    .expect("consent recorded");
+                    if c % 10_000 == 0 {
+                        eprintln!("campaigns: {c} clients");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await?;
+    }
+    running.caught_up().await?;
+
+    let plan = |filter: Value, rate: Option<f64>| {
+        json!({
+            "name": "Clinic", "kind": "announcement", "filter": filter,
+            "messages": {"en": "{organization.name}: Hi {client.first_name}, free clinic Saturday 10am. Reply STOP to stop."},
+            "rate": rate.map(|r| json!({"per_second": r})),
+        })
+    };
+    let campaign = gw
+        .call(
+            post.clone(),
+            "/v1/campaigns".into(),
+            key,
+            plan(json!({}), None),
+        )
+        .await?;
+    let id = campaign["id"].as_str().unwrap_or_default().to_string();
+    eprintln!("campaigns: launching to {recipients}…");
+    let start = Instant::now();
+    gw.call(
+        post.clone(),
+        format!("/v1/campaigns/{id}/launch"),
+        key,
+        json!({}),
+    )
+    .await?;
+    let launched_in = start.elapsed();
+    let mut queued_in = None;
+    let deadline = start + Duration::from_secs(3600);
+    loop {
+        if queued_in.is_none() {
+            let c = gw
+                .call(
+                    reqwest::Method::GET,
+                    format!("/v1/campaigns/{id}"),
+                    key,
+                    Value::Null,
+                )
+                .await?;
+            if c["counts"]["pending"] == 0 {
+                queued_in = Some(start.elapsed());
+            }
+        }
+        if running.twilio.requests_count() >= recipients {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the campaign took over an hour");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent_in = start.elapsed();
+    let sent = running.twilio.sent().len();
+    anyhow::ensure!(
+        sent == recipients,
+        "{sent} texts for {recipients} recipients"
+    );
+
+    eprintln!("campaigns: {rated} at 100 segments a second…");
+    let ids: Vec<String> = (0..rated).map(|c| format!("B-{c:06}")).collect();
+    let campaign = gw
+        .call(
+            post.clone(),
+            "/v1/campaigns".into(),
+            key,
+            plan(json!({"case_ids": ids}), Some(100.0)),
+        )
+        .await?;
+    let id = campaign["id"].as_str().unwrap_or_default().to_string();
+    gw.call(post, format!("/v1/campaigns/{id}/launch"), key, json!({}))
+        .await?;
+    let before = recipients;
+    let mut first = None;
+    let last = loop {
+        let n = running.twilio.requests_count() - before;
+        if n >= 1 && first.is_none() {
+            first = Some((Instant::now(), n));
+        }
+        if n >= rated {
+            break Instant::now();
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the rated campaign took over an hour"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let (t0, n0) = first.unwrap_or((last, 0));
+    let rated_per_sec = (rated - n0) as f64 / (last - t0).as_secs_f64();
+    let peak_rss_mib = crate::reminders::peak_rss_mib();
+    running.stop().await;
+    Ok(Figures {
+        recipients,
+        launched_in,
+        queued_in: queued_in.unwrap_or(sent_in),
+        sent_in,
+        baseline_per_sec,
+        rated,
+        rated_per_sec,
+        peak_rss_mib,
+    })
+}
+
+pub fn print(f: &Figures) {
+    println!("{}", "-".repeat(100));
+    println!("A campaign to {} clients, embedded (SQLite)", f.recipients);
+    let per_sec = f.recipients as f64 / f.sent_in.as_secs_f64();
+    println!(
+        "  launch (audience picked and frozen)     {:>8.1} s",
+        f.launched_in.as_secs_f64()
+    );
+    println!(
+        "  every text queued                       {:>8.1} s",
+        f.queued_in.as_secs_f64()
+    );
+    println!(
+        "  every text at the fake Twilio           {:>8.1} s   {per_sec:.0} texts/s ({:.2}× the baseline's {:.0}/s)",
+        f.sent_in.as_secs_f64(),
+        per_sec / f.baseline_per_sec,
+        f.baseline_per_sec
+    );
+    println!(
+        "  {} texts at 100 segments/s            {:>8.1} texts/s ({:+.1}% of the rate)",
+        f.rated,
+        f.rated_per_sec,
+        (f.rated_per_sec / 100.0 - 1.0) * 100.0
+    );
+    println!(
+        "  peak memory (casewire, fake Twilio, load) {:>6.0} MiB",
+        f.peak_rss_mib
+    );
+}
