@@ -175,69 +175,94 @@ impl Worker for Sender {
             return Ok(Outcome::Continue(at));
         }
         let facts = crate::checks::facts(store, tenant, "").await?;
-        // The zones of the recipients still waiting, and which of them are in quiet hours.
-        let zones: Vec<(Option<String>, i64)> = sqlx::query_as(
-            "SELECT time_zone, COUNT(*) FROM messaging_campaign_recipients \
-             WHERE tenant_id = $1 AND campaign_id = $2 AND state = 'pending' GROUP BY time_zone",
-        )
-        .bind(tenant)
-        .bind(id)
-        .fetch_all(store.db().reader())
-        .await?;
-        let pending: usize = zones.iter().map(|(_, n)| *n as usize).sum();
-        if pending == 0 {
-            record(store, tenant, id, CampaignCommand::Complete).await?;
-            return Ok(Outcome::Done);
-        }
+        // Which zones of the recipients still waiting are in quiet hours: asked only when
+        // quiet hours hold bulk texts (the zones are a scan of what is waiting).
         let mut held = HashSet::new();
         let mut morning: Option<DateTime<Utc>> = None;
-        for (zone, _) in &zones {
-            if let Some(until) = facts.release(Purpose::Bulk, zone.as_deref()) {
-                held.insert(zone.clone().unwrap_or_default());
-                morning = Some(morning.map_or(until, |m| m.min(until)));
-            }
-        }
-        let (running, sent_today, tenant_sent_today, oldest_today): (i64, i64, i64, Option<String>) =
-            sqlx::query_as(
-                "SELECT (SELECT COUNT(*) FROM messaging_campaigns WHERE tenant_id = $1 AND state = 'running'), \
-                        (SELECT COUNT(*) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND campaign_id = $2 AND queued_at >= $3), \
-                        (SELECT COUNT(*) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND queued_at >= $3), \
-                        (SELECT MIN(queued_at) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND queued_at >= $3)",
+        if facts.policy.holds(Purpose::Bulk) {
+            let zones: Vec<(Option<String>,)> = sqlx::query_as(
+                "SELECT DISTINCT time_zone FROM messaging_campaign_recipients \
+                 WHERE tenant_id = $1 AND campaign_id = $2 AND state = 'pending'",
             )
             .bind(tenant)
             .bind(id)
-            .bind(casewire_events::timestamp(now - Duration::days(1)))
-            .fetch_one(store.db().reader())
+            .fetch_all(store.db().reader())
             .await?;
+            for (zone,) in zones {
+                if let Some(until) = facts.release(Purpose::Bulk, zone.as_deref()) {
+                    held.insert(zone.unwrap_or_default());
+                    morning = Some(morning.map_or(until, |m| m.min(until)));
+                }
+            }
+        }
+        // What is left matters to a window's pace only.
+        let pending = match &campaign.plan.window {
+            None => 0,
+            Some(_) => {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM messaging_campaign_recipients \
+                     WHERE tenant_id = $1 AND campaign_id = $2 AND state = 'pending'",
+                )
+                .bind(tenant)
+                .bind(id)
+                .fetch_one(store.db().reader())
+                .await?;
+                n as usize
+            }
+        };
         let plan = &campaign.plan;
         let tenant_rate = facts.policy.bulk_rate.as_ref();
+        let (running,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM messaging_campaigns WHERE tenant_id = $1 AND state = 'running'",
+        )
+        .bind(tenant)
+        .fetch_one(store.db().reader())
+        .await?;
         let rate = per_second(plan.rate.as_ref(), tenant_rate, running as usize);
         let mut pace = pace(rate, plan.window.as_ref(), pending, now);
-        let today = [
-            left_today(
-                plan.rate.as_ref().and_then(|r| r.per_day),
-                sent_today as u64,
-            ),
-            left_today(
-                tenant_rate.and_then(|r| r.per_day),
-                tenant_sent_today as u64,
-            ),
-        ];
-        if let Some(left) = today.into_iter().flatten().min() {
-            if left == 0 {
-                // The day's texts are spent: look again when the oldest leaves the day.
-                let oldest = oldest_today
-                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                    .map_or(now, |t| t.with_timezone(&Utc));
-                return Ok(Outcome::Continue(oldest + Duration::days(1)));
+        let caps = (
+            plan.rate.as_ref().and_then(|r| r.per_day),
+            tenant_rate.and_then(|r| r.per_day),
+        );
+        if caps != (None, None) {
+            // Counted only under a daily cap: a day's texts are many rows.
+            let (sent_today, tenant_sent_today, oldest_today): (i64, i64, Option<String>) =
+                sqlx::query_as(
+                    "SELECT (SELECT COUNT(*) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND campaign_id = $2 AND queued_at >= $3), \
+                            (SELECT COUNT(*) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND queued_at >= $3), \
+                            (SELECT MIN(queued_at) FROM messaging_campaign_recipients WHERE tenant_id = $1 AND queued_at >= $3)",
+                )
+                .bind(tenant)
+                .bind(id)
+                .bind(casewire_events::timestamp(now - Duration::days(1)))
+                .fetch_one(store.db().reader())
+                .await?;
+            let today = [
+                left_today(caps.0, sent_today as u64),
+                left_today(caps.1, tenant_sent_today as u64),
+            ];
+            if let Some(left) = today.into_iter().flatten().min() {
+                if left == 0 {
+                    // The day's texts are spent: look again when the oldest leaves the day.
+                    let oldest = oldest_today
+                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                        .map_or(now, |t| t.with_timezone(&Utc));
+                    return Ok(Outcome::Continue(oldest + Duration::days(1)));
+                }
+                pace.texts = pace.texts.min(left);
             }
-            pace.texts = pace.texts.min(left);
         }
         let due = due(store, tenant, id, &held, pace.texts).await?;
         if due.is_empty() {
-            // Everyone left is in their quiet hours: look again when the first morning comes.
-            let at = morning.unwrap_or(now + Duration::minutes(1));
-            return Ok(Outcome::Continue(at));
+            // Nobody left: done. Or everyone left is in their quiet hours: look again when
+            // the first morning comes.
+            return match morning {
+                None => {
+                    record(store, tenant, id, CampaignCommand::Complete).await?;
+                    Ok(Outcome::Done)
+                }
+                Some(at) => Ok(Outcome::Continue(at)),
+            };
         }
         let organization: Option<(String,)> =
             sqlx::query_as("SELECT name FROM messaging_tenants WHERE id = $1")
@@ -294,19 +319,29 @@ async fn due(
     held: &HashSet<String>,
     limit: usize,
 ) -> anyhow::Result<Vec<(u32, Recipient)>> {
-    // Fetch past the held ones: the zones are few, and a run takes at most `limit`.
-    let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+    let held: Vec<&String> = held.iter().collect();
+    let outside = match held.len() {
+        0 => String::new(),
+        n => {
+            let cells: Vec<String> = (4..n + 4).map(|i| format!("${i}")).collect();
+            format!(" AND COALESCE(time_zone, '') NOT IN ({})", cells.join(", "))
+        }
+    };
+    let sql = format!(
         "SELECT n, case_id, phone, language, time_zone FROM messaging_campaign_recipients \
-         WHERE tenant_id = $1 AND campaign_id = $2 AND state = 'pending' ORDER BY n",
-    )
-    .bind(tenant)
-    .bind(campaign)
-    .fetch_all(store.db().reader())
-    .await?;
-    Ok(rows
+         WHERE tenant_id = $1 AND campaign_id = $2 AND state = 'pending'{outside} ORDER BY n LIMIT $3"
+    );
+    let mut query = sqlx::query_as::<_, (i64, String, String, String, Option<String>)>(&sql)
+        .bind(tenant)
+        .bind(campaign)
+        .bind(limit as i64);
+    for zone in held {
+        query = query.bind(zone);
+    }
+    Ok(query
+        .fetch_all(store.db().reader())
+        .await?
         .into_iter()
-        .filter(|(.., zone)| !held.contains(zone.as_deref().unwrap_or_default()))
-        .take(limit)
         .map(|(n, case_id, phone, language, time_zone)| {
             (
                 n as u32,

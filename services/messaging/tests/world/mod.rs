@@ -34,6 +34,8 @@ pub struct World {
     pub commands: Arc<dyn CommandHandler>,
     pub dispatcher: Arc<dyn Worker>,
     pub scheduler: Arc<dyn Worker>,
+    /// The campaign sender.
+    pub sender: Arc<dyn Worker>,
 }
 
 /// The tenant's Twilio account, as its admin sets it.
@@ -92,6 +94,12 @@ pub async fn world() -> World {
         commands: w.commands.unwrap(),
         dispatcher: w.workers[0].clone(),
         scheduler: w.workers[1].clone(),
+        sender: w
+            .workers
+            .iter()
+            .find(|w| w.queue() == casewire_messaging::sending::QUEUE)
+            .expect("the campaign sender")
+            .clone(),
     };
     world.link_case("C-1", None).await;
     world
@@ -122,7 +130,19 @@ impl World {
 
     /// Links a case for the client, as case-link records it.
     pub async fn link_case(&self, case_id: &str, time_zone: Option<&str>) {
-        let case = json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": "client:+13125550100", "value": "Ana"}}, "phone": CLIENT, "language": "en"}, "status": "open", "problem_code": null, "office": null, "advocates": [], "time_zone": time_zone}}});
+        self.link_client(case_id, CLIENT, "Ana", time_zone).await
+    }
+
+    /// Links a case for a client of `phone`, named `name`, as case-link records it.
+    pub async fn link_client(
+        &self,
+        case_id: &str,
+        phone: &str,
+        name: &str,
+        time_zone: Option<&str>,
+    ) {
+        let subject = format!("client:{phone}");
+        let case = json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": subject, "value": name}}, "phone": phone, "language": "en"}, "status": "open", "problem_code": null, "office": null, "advocates": [], "time_zone": time_zone}}});
         self.store
             .append(
                 TENANT,
@@ -142,8 +162,13 @@ impl World {
 
     /// Staff record the client's consent (granted or revoked), through the consent service.
     pub async fn consent(&self, state: &str) {
+        self.consent_of(CLIENT, state).await
+    }
+
+    /// Staff record the consent of the client of `phone`.
+    pub async fn consent_of(&self, phone: &str, state: &str) {
         let record = casewire_contract::consent::Record {
-            phone: CLIENT.into(),
+            phone: phone.into(),
             state: casewire_events::consent::State::named(state).unwrap(),
             method: casewire_events::consent::Method::Intake,
             note: None,
