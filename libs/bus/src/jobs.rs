@@ -186,10 +186,19 @@ pub(crate) fn wake(queue: &str) {
 /// embedded mode's texts per second; docs/benchmarks.md.)
 pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationToken) {
     let bell = bell(worker.queue());
+    let mut next: Option<DateTime<Utc>> = None;
     loop {
         let woken = bell.notified();
-        let busy = match run_due(&store, worker.as_ref()).await {
-            Ok(n) => n > 0,
+        let busy = match run_claimed(&store, worker.as_ref()).await {
+            Ok((n, continues)) => {
+                // A job that continues soon (a campaign's next tenth of a second) is looked
+                // for then, not at the next poll.
+                next = match (next, continues) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                n > 0
+            }
             Err(e) => {
                 tracing::warn!(queue = worker.queue(), error = %e, "job queue unavailable; retrying");
                 false
@@ -198,10 +207,16 @@ pub async fn run(store: EventStore, worker: Arc<dyn Worker>, stop: CancellationT
         if busy {
             continue;
         }
+        let wait = next.take().map_or(POLL, |at| {
+            let until = (at - casewire_events::utc_now())
+                .to_std()
+                .unwrap_or_default();
+            until.min(POLL)
+        });
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = woken => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
@@ -233,12 +248,27 @@ pub async fn depth(store: &EventStore, queue: &str) -> anyhow::Result<QueueDepth
 /// Claims the jobs due now, up to [`CONCURRENCY`], and runs them at once; returns how many
 /// it ran.
 pub async fn run_due(store: &EventStore, worker: &dyn Worker) -> anyhow::Result<usize> {
+    Ok(run_claimed(store, worker).await?.0)
+}
+
+/// [`run_due`], and the soonest time a job that ran asked to [continue](Outcome::Continue).
+async fn run_claimed(
+    store: &EventStore,
+    worker: &dyn Worker,
+) -> anyhow::Result<(usize, Option<DateTime<Utc>>)> {
     let jobs = claim(store, worker.queue(), worker.lease(), CONCURRENCY).await?;
     let ran = jobs.len();
-    futures::stream::iter(jobs)
-        .for_each_concurrent(None, |job| finish(store, worker, job))
+    let soonest = futures::stream::iter(jobs)
+        .map(|job| finish(store, worker, job))
+        .buffer_unordered(usize::MAX)
+        .fold(None, |soonest: Option<DateTime<Utc>>, next| async move {
+            match (soonest, next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        })
         .await;
-    Ok(ran)
+    Ok((ran, soonest))
 }
 
 /// Claims up to `limit` due jobs whose lease is free, in one statement, those enqueued
@@ -284,10 +314,12 @@ async fn claim(
         .collect()
 }
 
-async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
+/// Runs a claimed job and records what became of it: when it asked to continue, when.
+async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) -> Option<DateTime<Utc>> {
     let span = tracing::info_span!("job", queue = worker.queue(), tenant = %job.tenant_id, id = %job.id, attempts = job.attempts);
     casewire_telemetry::continue_from(&span, &job.trace);
     let outcome = tracing::Instrument::instrument(worker.run(store, &job), span).await;
+    let mut continues = None;
     let result = match outcome {
         Ok(Outcome::Done) => {
             sqlx::query("DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3")
@@ -302,7 +334,10 @@ async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
         Ok(Outcome::RetryAt(at, reason)) => {
             reschedule(store, worker, &job, at, Some(&reason)).await
         }
-        Ok(Outcome::Continue(at)) => reschedule(store, worker, &job, at, None).await,
+        Ok(Outcome::Continue(at)) => {
+            continues = Some(at);
+            reschedule(store, worker, &job, at, None).await
+        }
         Err(e) => {
             // A failure of casewire itself (store down): try again soon, keep the reason.
             tracing::warn!(queue = worker.queue(), id = %job.id, error = %e, "job failed; will retry");
@@ -314,6 +349,7 @@ async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) {
         // The lease runs out and the job runs again: workers are idempotent.
         tracing::warn!(queue = worker.queue(), id = %job.id, error = %e, "could not record a job's outcome");
     }
+    continues
 }
 
 async fn reschedule(
