@@ -275,16 +275,33 @@ impl Worker for Sender {
         let names = client_names(store, tenant, &due).await?;
         // Each recipient's text queued at once (one group commit takes many); the skips
         // recorded together after.
-        let outcomes: Vec<Option<(u32, String)>> = futures::stream::iter(due)
+        let texts: Vec<(u32, Recipient, String)> = due
+            .into_iter()
             .map(|(n, recipient)| {
-                let state = consents.get(&recipient.phone).copied().unwrap_or_default();
-                let consent = facts.policy.answer(Purpose::Bulk, state, &recipient.phone);
                 let body = crate::campaign::word(
                     &campaign.plan.messages,
                     &recipient.language,
                     names.get(&recipient.case_id).map(String::as_str),
                     &organization,
                 );
+                (n, recipient, body)
+            })
+            .collect();
+        // The rate is in segments: a run of long texts waits as long as its segments take.
+        let segments: u32 = texts
+            .iter()
+            .map(|(.., body)| casewire_sms::segments::count(body).segments)
+            .sum();
+        let then = match rate {
+            Some(per_second) => pace.then.max(Duration::milliseconds(
+                (f64::from(segments) / per_second * 1000.0) as i64,
+            )),
+            None => pace.then,
+        };
+        let outcomes: Vec<Option<(u32, String)>> = futures::stream::iter(texts)
+            .map(|(n, recipient, body)| {
+                let state = consents.get(&recipient.phone).copied().unwrap_or_default();
+                let consent = facts.policy.answer(Purpose::Bulk, state, &recipient.phone);
                 async move {
                     if !consent.allowed {
                         let reason = match consent.state {
@@ -306,7 +323,7 @@ impl Worker for Sender {
             record(store, tenant, id, CampaignCommand::Skip(skipped)).await?;
         }
         // The pace counts from this run's start: a run's own time is part of its second.
-        Ok(Outcome::Continue(now + pace.then))
+        Ok(Outcome::Continue(now + then))
     }
 }
 
