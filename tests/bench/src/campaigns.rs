@@ -13,14 +13,8 @@ use std::time::{Duration, Instant};
 use casewire::{Config, Mode};
 use serde_json::{json, Value};
 
+use crate::reminders::env;
 use crate::texting::{self, Running};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 pub struct Figures {
     pub recipients: usize,

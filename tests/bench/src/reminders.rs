@@ -18,7 +18,8 @@ use serde_json::json;
 
 use crate::texting::{self, Running};
 
-fn env(name: &str, default: usize) -> usize {
+/// A count from the environment, else `default`.
+pub(crate) fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())

@@ -295,6 +295,9 @@ pub async fn campaigns(api: &Api, twilio: &FakeTwilio) {
     assert_eq!(running["counts"]["recipients"], 6, "{running}");
     let (s, e) = api.post(&path("launch"), &advocate, json!({})).await;
     assert_error_says(s, &e, 409, "conflict", "cannot be launched again");
+    let (s, e) = api.post(&path("explode"), &advocate, json!({})).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("launch"), "the steps there are: {e}");
 
     // Paused: the sender stops, and what went before stays what went.
     let (s, paused) = api.post(&path("pause"), &advocate, json!({})).await;

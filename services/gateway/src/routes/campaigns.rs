@@ -102,70 +102,25 @@ pub(crate) async fn show(
         .map_err(ApiError::internal)
 }
 
-async fn step(
-    gw: Gateway,
+/// A step of the campaign's life, by its name in the path:
+/// - `launch` freezes the audience the filter picks now (recorded: who launched it, how
+///   many, whom it left out and why) and starts sending;
+/// - `pause` stops new texts (within a second) until `resume`, which carries on with
+///   nobody texted twice and nobody forgotten;
+/// - `cancel` stops new texts for good (texts already at Twilio are not recalled).
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/{step}", tag = "bulk", security(("api_key" = [])),
+    params(("campaign_id" = String, Path), ("step" = CampaignStep, Path)),
+    responses(
+        (status = 200, body = CampaignView),
+        (status = 404, description = "no such campaign (or another tenant's)"),
+        (status = 409, description = "a step its state does not allow, or a launch that reaches nobody"),
+    ))]
+pub(crate) async fn step(
+    State(gw): State<Gateway>,
     auth: Auth,
-    id: String,
-    step: CampaignStep,
+    Path((id, step)): Path<(String, CampaignStep)>,
 ) -> Result<axum::Json<CampaignView>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     let view = gw.ask(&auth, &tenant, StepCampaign { id, step }).await?;
     Ok(axum::Json(view))
-}
-
-/// Freezes the audience the filter picks now (recorded: who launched it, how many, whom it
-/// left out and why) and starts sending.
-#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/launch", tag = "bulk", security(("api_key" = [])), responses(
-    (status = 200, body = CampaignView),
-    (status = 404, description = "no such campaign"),
-    (status = 409, description = "not a draft, or its audience reaches nobody"),
-))]
-pub(crate) async fn launch(
-    State(gw): State<Gateway>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<axum::Json<CampaignView>, ApiError> {
-    step(gw, auth, id, CampaignStep::Launch).await
-}
-
-/// No new text goes until it is resumed (within a second).
-#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/pause", tag = "bulk", security(("api_key" = [])), responses(
-    (status = 200, body = CampaignView),
-    (status = 404, description = "no such campaign"),
-    (status = 409, description = "not running"),
-))]
-pub(crate) async fn pause(
-    State(gw): State<Gateway>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<axum::Json<CampaignView>, ApiError> {
-    step(gw, auth, id, CampaignStep::Pause).await
-}
-
-/// Carries on where it paused: nobody texted twice, nobody forgotten.
-#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/resume", tag = "bulk", security(("api_key" = [])), responses(
-    (status = 200, body = CampaignView),
-    (status = 404, description = "no such campaign"),
-    (status = 409, description = "not paused"),
-))]
-pub(crate) async fn resume(
-    State(gw): State<Gateway>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<axum::Json<CampaignView>, ApiError> {
-    step(gw, auth, id, CampaignStep::Resume).await
-}
-
-/// No new text goes, ever; texts already handed to Twilio are not recalled.
-#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/cancel", tag = "bulk", security(("api_key" = [])), responses(
-    (status = 200, body = CampaignView),
-    (status = 404, description = "no such campaign"),
-    (status = 409, description = "already ended"),
-))]
-pub(crate) async fn cancel(
-    State(gw): State<Gateway>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<axum::Json<CampaignView>, ApiError> {
-    step(gw, auth, id, CampaignStep::Cancel).await
 }

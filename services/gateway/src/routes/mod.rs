@@ -49,19 +49,7 @@ pub(crate) fn router() -> Router<Gateway> {
             post(campaigns::create).get(campaigns::list),
         )
         .route("/v1/campaigns/{campaign_id}", get(campaigns::show))
-        .route(
-            "/v1/campaigns/{campaign_id}/launch",
-            post(campaigns::launch),
-        )
-        .route("/v1/campaigns/{campaign_id}/pause", post(campaigns::pause))
-        .route(
-            "/v1/campaigns/{campaign_id}/resume",
-            post(campaigns::resume),
-        )
-        .route(
-            "/v1/campaigns/{campaign_id}/cancel",
-            post(campaigns::cancel),
-        )
+        .route("/v1/campaigns/{campaign_id}/{step}", post(campaigns::step))
         .route("/v1/cases", get(cases::list))
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))
         .route(
