@@ -32,7 +32,7 @@ use crate::routes::{
         twilio::inbound, twilio::status,
         audit::verify, audit::head,
     ),
-    components(schemas(crate::TenantView, casewire_tenancy::Role, casewire_case_link::ClientView, crate::error::ErrorBody)),
+    components(schemas(crate::TenantView, casewire_contract::campaigns::CampaignStep, casewire_tenancy::Role, casewire_case_link::ClientView, crate::error::ErrorBody)),
     modifiers(&Security, &Contract),
 )]
 struct ApiDoc;
