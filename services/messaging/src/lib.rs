@@ -18,6 +18,7 @@ pub mod provider;
 pub mod refusals;
 pub mod reminders;
 pub mod sending;
+pub mod survey;
 pub mod template;
 
 use std::sync::Arc;
