@@ -160,20 +160,34 @@ async fn replicate(js: &jetstream::Context, current: stream::Config, asked: usiz
 impl Nats {
     /// Connects and makes sure the events stream exists with these settings.
     pub async fn connect(settings: &NatsSettings) -> Result<Nats> {
+        let deadline = tokio::time::Instant::now() + settings.first_connection;
         let client = first_connection(settings).await?;
         let js = jetstream::new(client.clone());
-        let stream = js
-            .get_or_create_stream(stream::Config {
-                name: subjects::EVENTS_STREAM.to_string(),
-                subjects: vec![subjects::EVENTS_ALL.to_string()],
-                storage: stream::StorageType::File,
-                num_replicas: settings.replicas,
-                duplicate_window: settings.duplicate_window,
-                max_age: settings.max_age,
-                ..Default::default()
-            })
-            .await
-            .map_err(nats_err)?;
+        let config = stream::Config {
+            name: subjects::EVENTS_STREAM.to_string(),
+            subjects: vec![subjects::EVENTS_ALL.to_string()],
+            storage: stream::StorageType::File,
+            num_replicas: settings.replicas,
+            duplicate_window: settings.duplicate_window,
+            max_age: settings.max_age,
+            ..Default::default()
+        };
+        // A cluster still electing its JetStream leader (all starting together) answers
+        // nothing for a while: ask again within the first connection's time.
+        let stream = loop {
+            use jetstream::context::CreateStreamErrorKind as Kind;
+            match js.get_or_create_stream(config.clone()).await {
+                Ok(stream) => break stream,
+                Err(e)
+                    if matches!(e.kind(), Kind::TimedOut | Kind::JetStreamUnavailable)
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::warn!(error = %e, "NATS JetStream is not answering yet; asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(nats_err(e)),
+            }
+        };
         replicate(&js, stream.cached_info().config.clone(), settings.replicas).await?;
         Ok(Nats {
             client,

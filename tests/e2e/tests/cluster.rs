@@ -28,6 +28,28 @@ async fn texts_go_once_through_a_three_node_cluster_whose_stream_leader_dies() {
     let mut cluster = NatsCluster::start(PRODUCTION_CONF, &[("NATS_APP_PASSWORD", PASSWORD)])
         .await
         .unwrap();
+    // The cluster answers JetStream once its nodes agree on a meta leader, which a busy
+    // machine can take a while to elect after every node says it is healthy: wait for it,
+    // as a deployment's readiness would, before casewire starts on it.
+    let js_of_cluster = {
+        let servers: Vec<async_nats::ServerAddr> = cluster
+            .nodes
+            .iter()
+            .map(|n| n.url().parse().unwrap())
+            .collect();
+        let client = async_nats::ConnectOptions::new()
+            .user_and_password("casewire".into(), PASSWORD.into())
+            .connect(servers)
+            .await
+            .unwrap();
+        async_nats::jetstream::new(client)
+    };
+    wait_for(
+        "the cluster's JetStream",
+        Duration::from_secs(60),
+        || async { js_of_cluster.query_account().await.ok().map(drop) },
+    )
+    .await;
     let db = pg.fresh_database().await.unwrap();
     let twilio = FakeTwilio::start().await;
     let password = "cluster%2Fpass-word";
