@@ -21,6 +21,7 @@ pub mod segments;
 pub mod signature;
 pub mod smart;
 pub mod twilio;
+pub mod words;
 
 pub use error::SmsError;
 pub use twilio::{Credentials, FailureKind, RetryPolicy, SendError, Sender, Sent, TwilioClient};

@@ -60,7 +60,7 @@ impl Words {
             if word == "DEJÉ" {
                 words.push(std::mem::take(word));
             } else if !word.is_empty() {
-                words.push(word.chars().map(fold).collect());
+                words.push(word.chars().map(casewire_sms::words::fold).collect());
                 word.clear();
             }
         };
@@ -104,18 +104,6 @@ impl Words {
 
     fn has(&self, word: &str) -> bool {
         self.0.iter().any(|w| w == word)
-    }
-}
-
-fn fold(c: char) -> char {
-    match c {
-        'Á' | 'À' | 'Ä' | 'Â' => 'A',
-        'É' | 'È' | 'Ë' | 'Ê' => 'E',
-        'Í' | 'Ì' | 'Ï' | 'Î' => 'I',
-        'Ó' | 'Ò' | 'Ö' | 'Ô' => 'O',
-        'Ú' | 'Ù' | 'Ü' | 'Û' => 'U',
-        'Ñ' => 'N',
-        c => c,
     }
 }
 

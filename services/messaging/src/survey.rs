@@ -68,15 +68,7 @@ fn words(reply: &str) -> Vec<String> {
     let plain: String = reply
         .to_lowercase()
         .chars()
-        .map(|c| match c {
-            'á' | 'à' | 'ä' | 'â' => 'a',
-            'é' | 'è' | 'ë' | 'ê' => 'e',
-            'í' | 'ì' | 'ï' | 'î' => 'i',
-            'ó' | 'ò' | 'ö' | 'ô' => 'o',
-            'ú' | 'ù' | 'ü' | 'û' => 'u',
-            'ñ' => 'n',
-            c => c,
-        })
+        .map(casewire_sms::words::fold)
         .collect();
     plain
         .split(|c: char| !c.is_alphanumeric())
