@@ -26,7 +26,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
-use crate::keywords::Meaning;
+use casewire_keywords::Meaning;
 
 pub use casewire_events::consent::{ConsentEvent, Evidence, Method, State};
 

@@ -1,13 +1,11 @@
 //! The consent service owns each (tenant, phone number) consent state and its evidence
-//! ([`consent`]), reads clients' texts for keywords ([`keywords`]), answers them
+//! ([`consent`]), reads clients' texts for keywords (`casewire_keywords`), answers them
 //! ([`replies`]). Messaging reads its events and decides for each text itself whether it may
 //! go, by the tenant's policy (`casewire_tenancy::Policy::answer`). docs/consent.md has the
 //! rules.
 
 mod commands;
 pub mod consent;
-pub mod grammar;
-pub mod keywords;
 pub mod replies;
 pub mod states;
 

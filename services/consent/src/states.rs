@@ -12,8 +12,8 @@ use serde_json::json;
 use sqlx::{Any, Transaction};
 
 use crate::consent::{Consent, ConsentCommand, ConsentEvent, Evidence};
-use crate::keywords::{Keywords, Meaning};
 use crate::replies::{render, Reply};
+use casewire_keywords::{Keywords, Meaning};
 
 pub const QUEUE: &str = "consent.inbound";
 /// casewire's answers to clients.

@@ -17,11 +17,13 @@
 //! opt-out keywords carriers require ([`REQUIRED_OPT_OUT`]) and the grammar always stay: a
 //! revocation cannot be configured away. [`Keywords::default`] holds English and Spanish.
 
+pub mod grammar;
+
 use std::collections::BTreeMap;
 
 use casewire_tenancy::Policy;
 
-use crate::grammar::{self, Heard, Words};
+use crate::grammar::{Heard, Words};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Meaning {
