@@ -94,3 +94,34 @@ pub struct Counts {
     /// Recipients whose number is opted out now.
     pub opted_out: u32,
 }
+
+/// A survey's answers, question by question.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SurveyResults {
+    pub campaign_id: String,
+    /// Recipients whose opening text was queued.
+    pub texted: u32,
+    /// Recipients who answered at least one question.
+    pub responded: u32,
+    /// `responded` of `texted`, from 0 to 1.
+    pub response_rate: f64,
+    /// In the plan's order.
+    pub questions: Vec<QuestionResults>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuestionResults {
+    pub id: String,
+    /// Recipients the question was put to (the first: everyone texted).
+    pub asked: u32,
+    pub answered: u32,
+    /// `answered` of `asked`, from 0 to 1 (0 when nobody was asked).
+    pub response_rate: f64,
+    /// From the question's text to its answer, the median of those who answered.
+    pub median_seconds_to_answer: Option<f64>,
+    /// Answers by their value (yes, no, 4, the option as written, text), parsed or not.
+    pub answers: BTreeMap<String, u32>,
+    /// Replies that did not read as an answer after one more asking, kept as words (also
+    /// counted under `text`).
+    pub kept_as_words: u32,
+}

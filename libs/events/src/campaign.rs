@@ -52,6 +52,10 @@ pub struct CampaignPlan {
     /// At most this fast; the tenant's own cap holds across its campaigns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Rate>,
+    /// A survey's questions (kind `survey` only): the first follows `messages` in the
+    /// opening text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<crate::survey::Survey>,
 }
 
 /// Two instants (RFC 3339).

@@ -98,4 +98,4 @@ pub enum WebhookEndpointEvent {
 }
 
 /// The event types a CMS may subscribe to.
-pub const WEBHOOK_EVENT_TYPES: [&str; 2] = ["message.inbound", "message.status"];
+pub const WEBHOOK_EVENT_TYPES: [&str; 3] = ["message.inbound", "message.status", "survey.answered"];

@@ -29,6 +29,7 @@ domain_event!(
     crate::appointment::AppointmentEvent,
     crate::appointment::CaseRemindersEvent,
     crate::campaign::CampaignEvent,
+    crate::survey::SurveyEvent,
     crate::message::MessageEvent,
     crate::case::CaseEvent,
     crate::case::InboundRouteEvent,

@@ -13,6 +13,7 @@ mod metadata;
 mod recorded;
 mod sealed;
 pub mod subjects;
+pub mod survey;
 pub mod time;
 
 pub use metadata::{Actor, Metadata};

@@ -125,6 +125,12 @@ impl Offset {
         Ok(offset)
     }
 
+    /// The offset as a span of time, days counted as 24 hours: for periods that are not
+    /// tied to a calendar (a survey's time to answer, "texted within").
+    pub fn span(&self) -> Duration {
+        Duration::days(self.days) + Duration::minutes(self.minutes)
+    }
+
     /// When a reminder this long before `starts_at` goes, in `zone`'s calendar.
     pub fn before(&self, starts_at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
         let local = starts_at.with_timezone(&zone).naive_local() - Duration::days(self.days);

@@ -13,6 +13,7 @@ use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reads, Refusal};
 use casewire_events::case::{InboundRouteEvent, WebhookEndpointEvent, WEBHOOK_EVENT_TYPES};
 use casewire_events::message::MessageEvent;
+use casewire_events::survey::SurveyEvent;
 use casewire_events::{RecordedEvent, Sealed};
 use casewire_eventstore::EventStore;
 use chrono::Utc;
@@ -160,6 +161,26 @@ fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String,
             json!({ "case_id": case_id, "routing": { "case_id": case_id, "reason": reason } });
         return Ok(Some(("message.inbound", message_id, data)));
     }
+    if e.aggregate_type == casewire_events::survey::AGGREGATE {
+        let SurveyEvent::SurveyAnswered {
+            campaign,
+            n,
+            case_id,
+            question,
+            value,
+            reply,
+            parsed,
+            ..
+        } = e.decode()?
+        else {
+            return Ok(None);
+        };
+        let data = json!({
+            "campaign_id": campaign, "recipient": n, "case_id": case_id,
+            "question": question, "answer": value, "parsed": parsed,
+        });
+        return Ok(Some(("survey.answered", reply, data)));
+    }
     if e.aggregate_type != casewire_events::message::AGGREGATE {
         return Ok(None);
     }
@@ -198,11 +219,12 @@ impl Projection for Webhooks {
     }
 
     fn reads(&self) -> Reads {
-        use casewire_events::{case, message};
+        use casewire_events::{case, message, survey};
         const OF: &[Of] = &[
             Of::all(case::ENDPOINT_AGGREGATE),
             Of::all(case::ROUTE_AGGREGATE),
             Of::all(message::AGGREGATE),
+            Of::only(survey::AGGREGATE, &["SurveyAnswered"]),
         ];
         Reads::Only(OF)
     }
@@ -291,6 +313,26 @@ impl Deliverer {
         let mut data = p["data"].clone();
         let message_id = p["message_id"].as_str().unwrap_or_default();
         data["id"] = message_id.into();
+        if p["type"] == "survey.answered" {
+            // The client's words, opened now (null once they are erased); `id` is the
+            // reply's message id.
+            for e in store
+                .read_aggregate(
+                    &job.tenant_id,
+                    casewire_events::message::AGGREGATE,
+                    message_id,
+                    0,
+                )
+                .await?
+            {
+                if let MessageEvent::InboundReceived { body, .. } =
+                    serde_json::from_str(&e.payload)?
+                {
+                    data["text"] = body.value().cloned().into();
+                    data["answered_at"] = p["timestamp"].clone();
+                }
+            }
+        }
         if p["type"] == "message.inbound" {
             for e in store
                 .read_aggregate(

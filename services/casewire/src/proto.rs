@@ -22,6 +22,9 @@ pub fn documents() -> Vec<(String, String)> {
     docs.extend(event_schemas::<casewire_events::campaign::CampaignEvent>(
         casewire_events::campaign::AGGREGATE,
     ));
+    docs.extend(event_schemas::<casewire_events::survey::SurveyEvent>(
+        casewire_events::survey::AGGREGATE,
+    ));
     docs.extend(event_schemas::<casewire_events::case::InboundRouteEvent>(
         casewire_events::case::ROUTE_AGGREGATE,
     ));

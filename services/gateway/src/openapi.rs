@@ -24,7 +24,7 @@ use crate::routes::{
         tenants::put_sms_provider, tenants::get_sms_provider, tenants::put_policy, tenants::get_policy,
         tenants::put_reminder_policy, tenants::get_reminder_policy,
         cases::put, cases::show, cases::list, audiences::preview,
-        campaigns::create, campaigns::list, campaigns::show, campaigns::step, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted, cases::flagged, cases::media, cases::upload,
+        campaigns::create, campaigns::list, campaigns::show, campaigns::step, campaigns::results, campaigns::results_csv, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted, cases::flagged, cases::media, cases::upload,
         webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
         consents::show, consents::record, consents::request, consents::list,
         reminders::put, reminders::cancel, reminders::list, reminders::set, reminders::preview,

@@ -1,4 +1,4 @@
-//! A campaign: a bulk text (or, later, a survey) to an audience. Drafted with its plan,
+//! A campaign: a bulk text or a survey to an audience. Drafted with its plan,
 //! launched with its audience frozen (who is texted is decided once, at the launch), then
 //! sent a recipient at a time by the sender (sending.rs), which may be paused, resumed and
 //! cancelled. No I/O here: commands in, events out.
@@ -88,8 +88,15 @@ pub fn check(plan: &CampaignPlan) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err("name: 1 to 200 characters on one line".into());
     }
-    if plan.kind == CampaignKind::Survey {
-        return Err("kind: surveys are not available yet; send an announcement".into());
+    match (plan.kind, &plan.survey) {
+        (CampaignKind::Survey, Some(survey)) => crate::survey::check(survey)?,
+        (CampaignKind::Survey, None) => {
+            return Err("survey: a survey campaign needs its questions".into())
+        }
+        (CampaignKind::Announcement, Some(_)) => {
+            return Err("survey: only a campaign of kind survey asks questions".into())
+        }
+        (CampaignKind::Announcement, None) => {}
     }
     plan.filter.check().map_err(|e| format!("filter: {e}"))?;
     if plan.messages.is_empty() {
@@ -122,6 +129,20 @@ pub fn check(plan: &CampaignPlan) -> Result<(), String> {
     Ok(())
 }
 
+/// A recipient's first text: [`word`]ed, and a survey's first question after it.
+pub fn opening(
+    plan: &CampaignPlan,
+    language: &str,
+    client_name: Option<&str>,
+    organization: &str,
+) -> String {
+    let text = word(&plan.messages, language, client_name, organization);
+    match plan.survey.as_ref().and_then(|s| s.questions.first()) {
+        Some(first) => format!("{text}\n\n{}", crate::survey::ask(first, language)),
+        None => text,
+    }
+}
+
 /// A recipient's text: the message in their language (the tag, else its primary language,
 /// else English, else the first there is), with their first name and the organization's.
 /// Without a name (erased, or none), the greeting closes up: "Hi {client.first_name}," is
@@ -132,12 +153,7 @@ pub fn word(
     client_name: Option<&str>,
     organization: &str,
 ) -> String {
-    let primary = language.split('-').next().unwrap_or(language);
-    let template = [language, primary, "en"]
-        .iter()
-        .find_map(|l| messages.get(*l))
-        .or_else(|| messages.values().next())
-        .map_or("", String::as_str);
+    let template = crate::survey::in_language(messages, language);
     let first_name = client_name
         .and_then(|n| n.split_whitespace().next())
         .unwrap_or("");
@@ -275,6 +291,7 @@ mod tests {
             send_at: None,
             window: None,
             rate: None,
+            survey: None,
         }
     }
 
@@ -431,7 +448,9 @@ mod tests {
             })
         })
         .starts_with("rate.per_second"));
-        assert!(bad(&|p| p.kind = CampaignKind::Survey).starts_with("kind"));
+        assert!(
+            bad(&|p| p.kind = CampaignKind::Survey).starts_with("survey: a survey campaign needs")
+        );
         assert!(check(&plan()).is_ok());
     }
 }

@@ -1,5 +1,6 @@
 //! The campaigns as their events left them, and each one's frozen audience: one row per
-//! recipient (pending, queued with its message, or skipped with why). Written with the
+//! recipient (pending, queued with its message, or skipped with why; for a survey, where
+//! they stand in it, and their answers: surveys.rs). Written with the
 //! append (inline), so the sender sees a pause the moment it is recorded. A launch or a
 //! resume enqueues the campaign's sender job (sending.rs).
 
@@ -29,6 +30,7 @@ impl Projection for Campaigns {
     fn inline(&self) -> Reads {
         const OF: &[Of] = &[
             Of::all(AGGREGATE),
+            Of::all(casewire_events::survey::AGGREGATE),
             Of::only(casewire_events::message::AGGREGATE, &["OutboundQueued"]),
         ];
         Reads::Only(OF)
@@ -46,6 +48,8 @@ impl Projection for Campaigns {
     ) -> anyhow::Result<()> {
         if e.aggregate_type == AGGREGATE {
             apply_campaign(tx, e).await
+        } else if e.aggregate_type == casewire_events::survey::AGGREGATE {
+            crate::surveys::apply(tx, e).await
         } else {
             let MessageEvent::OutboundQueued {
                 campaign: Some(c), ..
@@ -53,9 +57,11 @@ impl Projection for Campaigns {
             else {
                 return Ok(());
             };
+            // The recipient's first text; a survey's later questions name the campaign too,
+            // for what they cost, and change nothing here.
             sqlx::query(
                 "UPDATE messaging_campaign_recipients SET state = 'queued', message_id = $1, queued_at = $2 \
-                 WHERE tenant_id = $3 AND campaign_id = $4 AND n = $5",
+                 WHERE tenant_id = $3 AND campaign_id = $4 AND n = $5 AND state = 'pending'",
             )
             .bind(&e.aggregate_id)
             .bind(&e.recorded_at)

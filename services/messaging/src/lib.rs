@@ -2,6 +2,7 @@
 //! ([`message`]), and dispatch to the SMS provider ([`dispatch`]), through Twilio or the
 //! sandbox ([`provider`]). Scheduling and bulk campaigns come with their issues.
 
+pub mod answers;
 pub mod appointment;
 pub mod attachments;
 pub mod audience;
@@ -19,6 +20,7 @@ pub mod refusals;
 pub mod reminders;
 pub mod sending;
 pub mod survey;
+pub mod surveys;
 pub mod template;
 
 use std::sync::Arc;
@@ -71,6 +73,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(refusals::Refusals),
         Arc::new(media::MediaQueue),
         Arc::new(campaigns::Campaigns),
+        Arc::new(surveys::SurveyReplies),
     ]
 }
 
@@ -101,4 +104,5 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
         .worker(reminders::Replanner)
         .worker(media::MediaFetcher { twilio })
         .worker(sending::Sender)
+        .worker(surveys::Answerer)
 }

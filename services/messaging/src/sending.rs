@@ -278,8 +278,8 @@ impl Worker for Sender {
         let texts: Vec<(u32, Recipient, String)> = due
             .into_iter()
             .map(|(n, recipient)| {
-                let body = crate::campaign::word(
-                    &campaign.plan.messages,
+                let body = crate::campaign::opening(
+                    &campaign.plan,
                     &recipient.language,
                     names.get(&recipient.case_id).map(String::as_str),
                     &organization,
@@ -510,8 +510,7 @@ pub async fn estimate(
     let micros: u64 = by_language
         .iter()
         .map(|(language, n)| {
-            let text =
-                crate::campaign::word(&plan.messages, language, Some(NAME_LETTERS), &organization);
+            let text = crate::campaign::opening(plan, language, Some(NAME_LETTERS), &organization);
             let count = casewire_sms::segments::count(&text);
             n * casewire_sms::segments::estimated_price(&count, price.per_segment_micros)
         })
@@ -529,11 +528,7 @@ pub fn texted_since(plan: &CampaignPlan) -> anyhow::Result<Option<DateTime<Utc>>
         .as_deref()
         .map(|w| {
             casewire_tenancy::Offset::parse(w)
-                .map(|o| {
-                    casewire_events::utc_now()
-                        - Duration::days(o.days)
-                        - Duration::minutes(o.minutes)
-                })
+                .map(|o| casewire_events::utc_now() - o.span())
                 .map_err(|e| anyhow::anyhow!(e))
         })
         .transpose()

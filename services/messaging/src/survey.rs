@@ -1,229 +1,462 @@
-//! A survey reply read as an answer: the pure reading of what a client texted back to a
-//! question, in English and Spanish, with the words people put around an answer ("yes
-//! thank you", "I'd say 4", "la b"). What does not read as an answer is `None`: the survey
-//! asks once more, then keeps the reply as text.
-//!
-//! STOP, HELP and the other keywords are not answers: consent reads every client's text
-//! first, and a keyword never reaches this.
+//! One recipient's way through a survey: each reply that answers the question waiting is
+//! an answer, and the answer chooses the next question (`next`), until the survey ends. A
+//! reply that does not read as an answer (answers.rs) is asked again once, then kept as
+//! the client's words. No I/O here: the worker (surveys.rs) gathers the reply, the plan
+//! and the keywords, and sends the texts the events name.
 
-/// What kind of answer a question takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AnswerKind {
-    YesNo,
-    /// A whole number from `min` to `max`, both included.
-    Scale {
-        min: i64,
-        max: i64,
-    },
-    /// One of the options, by its letter (a, b…), its number (1, 2…) or its words.
-    Choice {
-        options: Vec<String>,
-    },
-    FreeText,
-}
+use casewire_bus::{ErrorCode, Refusal};
+use casewire_events::survey::{Answer, AnswerKind, Question, Survey, SurveyEvent, END};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    Yes,
-    No,
-    Number(i64),
-    /// The option's place, from 0.
-    Option(usize),
-    Text(String),
-}
+use crate::answers;
 
-const YES: &[&str] = &[
-    "y", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "si", "claro", "bueno",
-];
-const NO: &[&str] = &["n", "no", "nope", "nah", "not"];
-const NUMBERS: &[(&str, i64)] = &[
-    ("zero", 0),
-    ("one", 1),
-    ("two", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-    ("cero", 0),
-    ("uno", 1),
-    ("una", 1),
-    ("dos", 2),
-    ("tres", 3),
-    ("cuatro", 4),
-    ("cinco", 5),
-    ("seis", 6),
-    ("siete", 7),
-    ("ocho", 8),
-    ("nueve", 9),
-    ("diez", 10),
-];
-
-/// The reply in lower case, accents taken off (sí, SÍ: si), cut into words at anything
-/// that is not a letter or a digit.
-fn words(reply: &str) -> Vec<String> {
-    let plain: String = reply
-        .to_lowercase()
-        .chars()
-        .map(casewire_sms::words::fold)
-        .collect();
-    plain
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// The answer `reply` gives to a question of `kind`, or `None` when it gives none (or two).
-pub fn parse(kind: &AnswerKind, reply: &str) -> Option<Answer> {
-    let words = words(reply);
-    match kind {
-        AnswerKind::FreeText => {
-            let text = reply.trim();
-            (!text.is_empty()).then(|| Answer::Text(text.to_string()))
+/// What is wrong with a survey, in words for the API's 422.
+pub fn check(survey: &Survey) -> Result<(), String> {
+    if survey.questions.is_empty() || survey.questions.len() > 50 {
+        return Err("survey.questions: 1 to 50 questions".into());
+    }
+    casewire_tenancy::Offset::parse(&survey.expires).map_err(|e| format!("survey.expires: {e}"))?;
+    for (i, q) in survey.questions.iter().enumerate() {
+        let at = format!("survey.questions[{i}]");
+        if q.id.is_empty()
+            || q.id.len() > 40
+            || q.id == END
+            || !q
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!(
+                "{at}.id: 1 to 40 letters, digits, _ or -, and not \"{END}\""
+            ));
         }
-        AnswerKind::YesNo => {
-            let yes = words.iter().any(|w| YES.contains(&w.as_str()));
-            let no = words.iter().any(|w| NO.contains(&w.as_str()));
-            match (yes, no) {
-                (true, false) => Some(Answer::Yes),
-                (false, true) => Some(Answer::No),
-                _ => None,
-            }
+        if survey.questions[..i].iter().any(|p| p.id == q.id) {
+            return Err(format!(
+                "{at}.id: {:?} is the id of an earlier question",
+                q.id
+            ));
         }
-        AnswerKind::Scale { min, max } => {
-            let numbers: Vec<i64> = words.iter().filter_map(|w| number(w)).collect();
-            // One number in range: "4", "I'd say 4", "4 of 5" reads as 4 on a 1-5 scale.
-            let in_range: Vec<i64> = numbers
-                .iter()
-                .copied()
-                .filter(|n| (*min..=*max).contains(n))
-                .collect();
-            match in_range.as_slice() {
-                [n] => Some(Answer::Number(*n)),
-                [n, rest @ ..] if numbers.len() >= 2 && rest.iter().all(|r| r == max) => {
-                    Some(Answer::Number(*n))
+        if q.text.is_empty() {
+            return Err(format!("{at}.text: at least one, by language"));
+        }
+        for (language, text) in &q.text {
+            casewire_tenancy::check_language(&format!("{at}.text"), language)?;
+            casewire_tenancy::check_text(&format!("{at}.text.{language}"), text, 640, &[])?;
+        }
+        let answers: Option<Vec<String>> = match &q.answer {
+            AnswerKind::YesNo => Some(vec!["yes".into(), "no".into()]),
+            AnswerKind::Scale { min, max } => {
+                if !(0..=100).contains(min) || !(0..=100).contains(max) || min >= max {
+                    return Err(format!(
+                        "{at}.answer.scale: min below max, both from 0 to 100"
+                    ));
                 }
-                _ => None,
+                Some((*min..=*max).map(|n| n.to_string()).collect())
             }
-        }
-        AnswerKind::Choice { options } => {
-            let by_label = |w: &str| -> Option<usize> {
-                let mut chars = w.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) if c.is_ascii_lowercase() => {
-                        let i = (c as u8 - b'a') as usize;
-                        (i < options.len()).then_some(i)
-                    }
-                    _ => number(w)
-                        .and_then(|n| usize::try_from(n).ok())
-                        .filter(|n| (1..=options.len()).contains(n))
-                        .map(|n| n - 1),
+            AnswerKind::Choice { options } => {
+                if !(2..=10).contains(&options.len())
+                    || options
+                        .iter()
+                        .any(|o| o.trim().is_empty() || o.chars().count() > 100 || o.contains('\n'))
+                {
+                    return Err(format!(
+                        "{at}.answer.choice.options: 2 to 10 options of 1 to 100 characters"
+                    ));
                 }
-            };
-            // The option's own words, else a single letter or number ("la b", "2").
-            let reply_words = words.join(" ");
-            let named: Vec<usize> = options
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| {
-                    let o = self::words(o).join(" ");
-                    !o.is_empty() && format!(" {reply_words} ").contains(&format!(" {o} "))
-                })
-                .map(|(i, _)| i)
-                .collect();
-            if let [i] = named.as_slice() {
-                return Some(Answer::Option(*i));
+                Some(options.clone())
             }
-            let labels: Vec<usize> = words.iter().filter_map(|w| by_label(w)).collect();
-            match labels.as_slice() {
-                [i] => Some(Answer::Option(*i)),
-                _ => None,
+            AnswerKind::FreeText => None,
+        };
+        for (answer, target) in &q.next {
+            let known = answer == casewire_events::survey::ANY
+                || answers.as_ref().is_some_and(|a| a.contains(answer));
+            if !known {
+                return Err(format!(
+                    "{at}.next: {answer:?} is not an answer to this question{}",
+                    answers.as_ref().map_or(String::new(), |a| format!(
+                        " ({}, or \"*\" for any other)",
+                        a.join(", ")
+                    ))
+                ));
+            }
+            let later = survey.questions[i + 1..].iter().any(|l| &l.id == target);
+            if target != END && !later {
+                return Err(format!(
+                    "{at}.next.{answer}: {target:?} is not a later question's id or \"{END}\""
+                ));
             }
         }
     }
+    Ok(())
 }
 
-/// A whole number written in digits, or as a word from zero to ten in English or Spanish.
-fn number(word: &str) -> Option<i64> {
-    word.parse()
-        .ok()
-        .or_else(|| NUMBERS.iter().find(|(w, _)| *w == word).map(|(_, n)| *n))
+/// The text in `language` of a map by language: the tag, its primary language, English,
+/// else the first there is.
+pub fn in_language<'a>(
+    texts: &'a std::collections::BTreeMap<String, String>,
+    language: &str,
+) -> &'a str {
+    let primary = language.split('-').next().unwrap_or(language);
+    [language, primary, "en"]
+        .iter()
+        .find_map(|l| texts.get(*l))
+        .or_else(|| texts.values().next())
+        .map_or("", String::as_str)
+}
+
+fn spanish(language: &str) -> bool {
+    language.split('-').next() == Some("es")
+}
+
+/// A question as the client reads it: its text, and a choice's options by letter.
+pub fn ask(question: &Question, language: &str) -> String {
+    let text = in_language(&question.text, language).to_string();
+    match &question.answer {
+        AnswerKind::Choice { options } => {
+            let lines: Vec<String> = options
+                .iter()
+                .zip('A'..='Z')
+                .map(|(o, letter)| format!("{letter}) {o}"))
+                .collect();
+            format!("{text}\n{}", lines.join("\n"))
+        }
+        _ => text,
+    }
+}
+
+/// A question asked again, after a reply that did not answer it: how to answer, then the
+/// question.
+pub fn reask(question: &Question, language: &str) -> String {
+    let es = spanish(language);
+    let how = match &question.answer {
+        AnswerKind::YesNo if es => "Responda SÍ o NO.".to_string(),
+        AnswerKind::YesNo => "Please reply YES or NO.".to_string(),
+        AnswerKind::Scale { min, max } if es => {
+            format!("Responda con un número del {min} al {max}.")
+        }
+        AnswerKind::Scale { min, max } => {
+            format!("Please reply with a number from {min} to {max}.")
+        }
+        AnswerKind::Choice { options } => {
+            let letters: Vec<String> = ('A'..='Z').take(options.len()).map(String::from).collect();
+            if es {
+                format!("Responda con una letra: {}.", letters.join(", "))
+            } else {
+                format!("Please reply with one letter: {}.", letters.join(", "))
+            }
+        }
+        AnswerKind::FreeText if es => "Responda con unas palabras.".to_string(),
+        AnswerKind::FreeText => "Please reply with a few words.".to_string(),
+    };
+    let sorry = if es {
+        "Perdón, no entendimos."
+    } else {
+        "Sorry, we did not understand."
+    };
+    format!("{sorry} {how}\n{}", ask(question, language))
+}
+
+/// The id of the text that follows recipient `n`'s reply `reply`: asked twice (a worker's
+/// retry), the same text.
+pub fn message_id(campaign: &str, n: u32, reply: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("survey/{campaign}/{n}/{reply}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// Recipient `n`'s answers so far.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SurveyResponse {
+    /// The question waiting for an answer; `None` before the first answer: the first.
+    waiting: Option<String>,
+    reasked: bool,
+    finished: bool,
+    /// The replies read, so that a reply read twice (a retried job) counts once.
+    replies: Vec<String>,
+}
+
+/// A client's reply to recipient `n` of `campaign`'s survey, opened.
+#[derive(Debug)]
+pub struct Reply {
+    pub campaign: String,
+    pub n: u32,
+    pub case_id: String,
+    pub survey: Box<Survey>,
+    /// The reply's message id.
+    pub reply: String,
+    pub text: String,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SurveyError {
+    #[error("question {0:?} is not in the survey")]
+    UnknownQuestion(String),
+}
+
+impl Refusal for SurveyError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::Invalid
+    }
+}
+
+impl Aggregate for SurveyResponse {
+    const TYPE: &'static str = casewire_events::survey::AGGREGATE;
+    type Command = Reply;
+    type Event = SurveyEvent;
+    type Error = SurveyError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        reply: Reply,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), SurveyError> {
+        if self.finished || self.replies.contains(&reply.reply) {
+            return Ok(());
+        }
+        let survey = &reply.survey;
+        let question = match &self.waiting {
+            Some(id) => survey.question(id),
+            None => survey.questions.first(),
+        }
+        .ok_or_else(|| SurveyError::UnknownQuestion(self.waiting.clone().unwrap_or_default()))?;
+        let (campaign, n) = (reply.campaign.clone(), reply.n);
+        let message = message_id(&campaign, n, &reply.reply);
+        let answer = match answers::parse(&question.answer, &reply.text) {
+            Some(answer) => Some((answer, true)),
+            None if self.reasked => Some((Answer::Text, false)),
+            None => None,
+        };
+        let mut events = Vec::new();
+        match answer {
+            None => events.push(SurveyEvent::SurveyReasked {
+                campaign,
+                n,
+                question: question.id.clone(),
+                reply: reply.reply,
+                message,
+            }),
+            Some((answer, parsed)) => {
+                let next = survey.after(&question.id, &answer);
+                events.push(SurveyEvent::SurveyAnswered {
+                    campaign: campaign.clone(),
+                    n,
+                    case_id: reply.case_id,
+                    question: question.id.clone(),
+                    value: answer.key(&question.answer),
+                    answer,
+                    reply: reply.reply,
+                    parsed,
+                });
+                events.push(match next {
+                    Some(next) => SurveyEvent::SurveyAsked {
+                        campaign,
+                        n,
+                        question: next.id.clone(),
+                        message,
+                    },
+                    None => SurveyEvent::SurveyFinished { campaign, n },
+                });
+            }
+        }
+        for e in events {
+            sink.write(e, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: SurveyEvent) {
+        match event {
+            SurveyEvent::SurveyAnswered { reply, .. } => {
+                self.replies.push(reply);
+                self.reasked = false;
+            }
+            SurveyEvent::SurveyReasked { reply, .. } => {
+                self.replies.push(reply);
+                self.reasked = true;
+            }
+            SurveyEvent::SurveyAsked { question, .. } => self.waiting = Some(question),
+            SurveyEvent::SurveyFinished { .. } => self.finished = true,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cqrs_es::test::TestFramework;
+    use serde_json::json;
 
-    #[test]
-    fn yes_and_no_in_english_and_spanish_with_words_around_them() {
-        let yes_no = AnswerKind::YesNo;
-        for (reply, answer) in [
-            ("Y", Some(Answer::Yes)),
-            ("yes", Some(Answer::Yes)),
-            ("YES thank you!", Some(Answer::Yes)),
-            ("Sí", Some(Answer::Yes)),
-            ("si, gracias", Some(Answer::Yes)),
-            ("SÍ", Some(Answer::Yes)),
-            ("n", Some(Answer::No)),
-            ("No thanks", Some(Answer::No)),
-            ("no, gracias", Some(Answer::No)),
-            ("yes and no", None),
-            ("maybe", None),
-            ("it's fine", None),
-            ("", None),
-        ] {
-            assert_eq!(parse(&yes_no, reply), answer, "{reply:?}");
+    type Given = TestFramework<SurveyResponse>;
+
+    /// Did we help? (yes leads on to the scale and the comment, no to the comment), how
+    /// well, anything to add.
+    fn survey() -> Survey {
+        serde_json::from_value(json!({
+            "questions": [
+                {"id": "helped", "text": {"en": "Did we help?", "es": "¿Le ayudamos?"},
+                 "answer": "yes_no", "next": {"no": "comment"}},
+                {"id": "rating", "text": {"en": "How well, 1 to 5?"},
+                 "answer": {"scale": {"min": 1, "max": 5}}},
+                {"id": "comment", "text": {"en": "Anything to add?"}, "answer": "free_text"}
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn reply(id: &str, text: &str) -> Reply {
+        Reply {
+            campaign: "c1".into(),
+            n: 7,
+            case_id: "K-7".into(),
+            survey: Box::new(survey()),
+            reply: id.into(),
+            text: text.into(),
+        }
+    }
+
+    fn answered(question: &str, answer: Answer, reply: &str, parsed: bool) -> SurveyEvent {
+        let survey = survey();
+        let kind = &survey.question(question).unwrap().answer;
+        SurveyEvent::SurveyAnswered {
+            campaign: "c1".into(),
+            n: 7,
+            case_id: "K-7".into(),
+            question: question.into(),
+            value: answer.key(kind),
+            answer,
+            reply: reply.into(),
+            parsed,
+        }
+    }
+
+    fn asked(question: &str, after: &str) -> SurveyEvent {
+        SurveyEvent::SurveyAsked {
+            campaign: "c1".into(),
+            n: 7,
+            question: question.into(),
+            message: message_id("c1", 7, after),
         }
     }
 
     #[test]
-    fn a_scale_takes_one_number_in_range_in_digits_or_words() {
-        let scale = AnswerKind::Scale { min: 1, max: 5 };
-        for (reply, answer) in [
-            ("4", Some(Answer::Number(4))),
-            ("I'd say 4", Some(Answer::Number(4))),
-            ("4/5", Some(Answer::Number(4))),
-            ("4 out of 5", Some(Answer::Number(4))),
-            ("cuatro", Some(Answer::Number(4))),
-            ("Five!", Some(Answer::Number(5))),
-            ("9", None),
-            ("3 or 4", None),
-            ("great", None),
-        ] {
-            assert_eq!(parse(&scale, reply), answer, "{reply:?}");
-        }
+    fn a_yes_to_the_first_question_asks_the_next_one() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(reply("r1", "Yes, thank you"))
+            .then_expect_events(vec![
+                answered("helped", Answer::Yes, "r1", true),
+                asked("rating", "r1"),
+            ]);
     }
 
     #[test]
-    fn a_choice_is_read_by_letter_number_or_its_words() {
-        let choice = AnswerKind::Choice {
-            options: vec!["Housing".into(), "Family law".into(), "Other".into()],
+    fn a_no_skips_to_where_next_says() {
+        Given::with(())
+            .given_no_previous_events()
+            .when(reply("r1", "no"))
+            .then_expect_events(vec![
+                answered("helped", Answer::No, "r1", true),
+                asked("comment", "r1"),
+            ]);
+    }
+
+    #[test]
+    fn the_last_answer_finishes_the_survey_and_later_replies_are_only_replies() {
+        let done = vec![
+            answered("helped", Answer::No, "r1", true),
+            asked("comment", "r1"),
+            answered("comment", Answer::Text, "r2", true),
+            SurveyEvent::SurveyFinished {
+                campaign: "c1".into(),
+                n: 7,
+            },
+        ];
+        Given::with(())
+            .given(done[..2].to_vec())
+            .when(reply("r2", "They called me back fast"))
+            .then_expect_events(done[2..].to_vec());
+        Given::with(())
+            .given(done)
+            .when(reply("r3", "thanks again"))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn a_reply_that_does_not_answer_is_asked_again_once_then_kept_as_words() {
+        let reasked = SurveyEvent::SurveyReasked {
+            campaign: "c1".into(),
+            n: 7,
+            question: "rating".into(),
+            reply: "r2".into(),
+            message: message_id("c1", 7, "r2"),
         };
-        for (reply, answer) in [
-            ("b", Some(Answer::Option(1))),
-            ("B)", Some(Answer::Option(1))),
-            ("la b", Some(Answer::Option(1))),
-            ("2", Some(Answer::Option(1))),
-            ("family law please", Some(Answer::Option(1))),
-            ("housing", Some(Answer::Option(0))),
-            ("d", None),
-            ("4", None),
-            ("a or b", None),
-        ] {
-            assert_eq!(parse(&choice, reply), answer, "{reply:?}");
-        }
+        let before = vec![
+            answered("helped", Answer::Yes, "r1", true),
+            asked("rating", "r1"),
+        ];
+        Given::with(())
+            .given(before.clone())
+            .when(reply("r2", "pretty good"))
+            .then_expect_events(vec![reasked.clone()]);
+        Given::with(())
+            .given([before, vec![reasked]].concat())
+            .when(reply("r3", "very good really"))
+            .then_expect_events(vec![
+                answered("rating", Answer::Text, "r3", false),
+                asked("comment", "r3"),
+            ]);
     }
 
     #[test]
-    fn free_text_keeps_what_was_said() {
+    fn a_reply_read_twice_answers_once() {
+        Given::with(())
+            .given(vec![
+                answered("helped", Answer::Yes, "r1", true),
+                asked("rating", "r1"),
+            ])
+            .when(reply("r1", "Yes, thank you"))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn a_plan_names_what_is_wrong_with_its_survey() {
+        let mut s = survey();
+        assert_eq!(check(&s), Ok(()));
+        s.questions[0].next.insert("maybe".into(), "comment".into());
+        assert!(check(&s)
+            .unwrap_err()
+            .contains("\"maybe\" is not an answer"));
+        s = survey();
+        s.questions[2].next.insert("*".into(), "helped".into());
+        assert!(check(&s).unwrap_err().contains("not a later question"));
+        s = survey();
+        s.questions[1].id = "helped".into();
+        assert!(check(&s).unwrap_err().contains("earlier question"));
+        s = survey();
+        s.questions[1].answer = AnswerKind::Scale { min: 5, max: 1 };
+        assert!(check(&s).unwrap_err().contains("min below max"));
+        s = survey();
+        s.expires = "three days".into();
+        assert!(check(&s).unwrap_err().starts_with("survey.expires"));
+    }
+
+    #[test]
+    fn a_choice_is_asked_with_its_letters_and_reasked_in_the_clients_language() {
+        let q: Question = serde_json::from_value(json!({
+            "id": "topic", "text": {"en": "What was it about?", "es": "¿De qué se trató?"},
+            "answer": {"choice": {"options": ["Housing", "Family"]}}
+        }))
+        .unwrap();
+        assert_eq!(ask(&q, "en"), "What was it about?\nA) Housing\nB) Family");
         assert_eq!(
-            parse(&AnswerKind::FreeText, "  They called me back fast. "),
-            Some(Answer::Text("They called me back fast.".into()))
+            reask(&q, "es-MX"),
+            "Perdón, no entendimos. Responda con una letra: A, B.\n¿De qué se trató?\nA) Housing\nB) Family"
         );
-        assert_eq!(parse(&AnswerKind::FreeText, "   "), None);
     }
 }

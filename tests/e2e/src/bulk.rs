@@ -3,10 +3,12 @@
 //! holds, listed by the audience filter, and an audience previewed (who is reached, who is
 //! left out and why, what it costs), never across tenants.
 
-use casewire_testkit::FakeTwilio;
+use std::time::Duration;
+
+use casewire_testkit::{wait_for, FakeCms, FakeTwilio};
 use serde_json::{json, Value};
 
-use crate::texting::{twilio_tenant, ACCOUNT_A, ACCOUNT_B, TOKEN_A, TOKEN_B};
+use crate::texting::{twilio_tenant, ACCOUNT_A, ACCOUNT_B, NUMBER_A, TOKEN_A, TOKEN_B};
 use crate::{assert_error_says, Api};
 
 fn ids(page: &Value) -> Vec<String> {
@@ -180,8 +182,13 @@ fn texts_to(twilio: &FakeTwilio, phone: &str) -> Vec<String> {
 /// The campaign's sender job has ended (paused, cancelled or done): the operator's status
 /// shows no campaign job waiting.
 async fn sender_stopped(api: &Api) {
+    queue_idle(api, "messaging.campaigns").await;
+}
+
+/// The operator's status shows no job of `queue` waiting or running.
+async fn queue_idle(api: &Api, queue: &str) {
     api.wait_get(
-        "the campaign sender to stop",
+        &format!("the {queue} queue to be idle"),
         "/v1/status",
         crate::OPERATOR_TOKEN,
         |s| {
@@ -189,7 +196,7 @@ async fn sender_stopped(api: &Api) {
                 services.iter().all(|svc| {
                     svc["jobs"].as_array().is_none_or(|jobs| {
                         jobs.iter()
-                            .filter(|q| q["queue"] == "messaging.campaigns")
+                            .filter(|q| q["queue"] == queue)
                             .all(|q| q["due"] == 0 && q["scheduled"] == 0)
                     })
                 })
@@ -364,4 +371,247 @@ pub async fn campaigns(api: &Api, twilio: &FakeTwilio) {
     }
     let (s, e) = api.post(&path("pause"), &advocate, json!({})).await;
     assert_error_says(s, &e, 409, "conflict", "completed");
+}
+
+/// A survey of four consenting clients after their cases, with a branch: "Did we help?"
+/// (yes: how well, 1 to 5; no: straight to the comment), then a comment. Each reply lands
+/// on the client's thread; the answers come back per question and as a CSV; keywords are
+/// never answers; another tenant sees none of it.
+pub async fn surveys(api: &Api, twilio: &FakeTwilio) {
+    let (a, admin) = twilio_tenant(api, twilio, "Prairie Legal Aid", ACCOUNT_A, TOKEN_A).await;
+    let (b, _) = twilio_tenant(api, twilio, "Lakeside Legal", ACCOUNT_B, TOKEN_B).await;
+    let advocate = api.key(&a, "advocate").await;
+    let other = api.key(&b, "advocate").await;
+    let (s, p) = api
+        .put(
+            &format!("/v1/tenants/{a}/policy"),
+            &admin,
+            json!({"quiet_hours": null, "bulk_rate": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let phones = clients(api, &advocate, 4000, 4).await;
+    // The CMS takes every answer as it comes.
+    let cms = FakeCms::start().await;
+    let (s, endpoint) = api
+        .post(
+            "/v1/webhook-endpoints",
+            &admin,
+            json!({"url": format!("{}/casewire", cms.url()), "events": ["survey.answered"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{endpoint}");
+    let secret = casewire_webhooks::Secret::parse(endpoint["secret"].as_str().unwrap()).unwrap();
+    let mut plan = json!({
+        "name": "Outcome survey", "kind": "survey",
+        "filter": {"problem_codes": ["01"]},
+        "messages": {
+            "en": "{organization.name}: Hi {client.first_name}, three quick questions about your case.",
+            "es": "{organization.name}: Hola {client.first_name}, tres preguntas sobre su caso.",
+        },
+        "survey": {
+            "questions": [
+                {"id": "helped", "answer": "yes_no", "next": {"no": "comment"},
+                 "text": {"en": "Did we help you? Reply YES or NO.", "es": "¿Le ayudamos? Responda SÍ o NO."}},
+                {"id": "rating", "answer": {"scale": {"min": 1, "max": 5}},
+                 "text": {"en": "How well, from 1 to 5?", "es": "¿Qué tan bien, del 1 al 5?"}},
+                {"id": "comment", "answer": "free_text",
+                 "text": {"en": "Anything else to tell us?", "es": "¿Algo más que decirnos?"}}
+            ],
+            "expires": "P3D"
+        }
+    });
+    let mut bad = plan.clone();
+    bad["survey"]["questions"][2]["next"] = json!({"*": "helped"});
+    let (s, e) = api.post("/v1/campaigns", &advocate, bad).await;
+    assert_error_says(s, &e, 422, "validation_failed", "not a later question");
+    plan["kind"] = json!("announcement");
+    let (s, e) = api.post("/v1/campaigns", &advocate, plan.clone()).await;
+    assert_error_says(
+        s,
+        &e,
+        422,
+        "validation_failed",
+        "only a campaign of kind survey",
+    );
+    plan["kind"] = json!("survey");
+    let (s, draft) = api.post("/v1/campaigns", &advocate, plan).await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_string();
+    let (s, c) = api
+        .post(&format!("/v1/campaigns/{id}/launch"), &advocate, json!({}))
+        .await;
+    assert_eq!(s, 200, "{c}");
+
+    // The opening text asks the first question, in the client's language.
+    for (i, phone) in phones.iter().enumerate() {
+        let first = crate::texts_to(twilio, phone, 1).await;
+        let question = if i % 2 == 0 {
+            "\n\n¿Le ayudamos? Responda SÍ o NO."
+        } else {
+            "\n\nDid we help you? Reply YES or NO."
+        };
+        assert!(first[0].ends_with(question), "{first:?}");
+    }
+    let inbound = format!("{}/webhooks/twilio/{a}/inbound", api.base);
+    let reply = |phone: &str, body: &str| {
+        let (inbound, phone, body) = (inbound.clone(), phone.to_string(), body.to_string());
+        async move {
+            let (s, _) = twilio
+                .send_inbound(&inbound, ACCOUNT_A, &phone, NUMBER_A, &body, None)
+                .await;
+            assert_eq!(s, 200);
+        }
+    };
+    // Client 0: yes (in Spanish, with words around it), four, a comment: the whole way.
+    reply(&phones[0], "Sí, gracias").await;
+    let texts = crate::texts_to(twilio, &phones[0], 2).await;
+    assert_eq!(texts[1], "¿Qué tan bien, del 1 al 5?");
+    reply(&phones[0], "cuatro").await;
+    let texts = crate::texts_to(twilio, &phones[0], 3).await;
+    assert_eq!(texts[2], "¿Algo más que decirnos?");
+    reply(&phones[0], "Muy amables, gracias").await;
+    // Client 1: no, which leads straight to the comment.
+    reply(&phones[1], "No").await;
+    let texts = crate::texts_to(twilio, &phones[1], 2).await;
+    assert_eq!(texts[1], "Anything else to tell us?");
+    reply(&phones[1], "=nobody called me back").await;
+    // Client 2: HELP is consent's (its answer is the HELP text, not a question again);
+    // then a reply that is no answer is asked again once, then kept as words.
+    reply(&phones[2], "AYUDA").await;
+    let texts = crate::texts_to(twilio, &phones[2], 2).await;
+    assert!(
+        !texts[1].contains("SÍ o NO"),
+        "HELP is not an answer: {texts:?}"
+    );
+    reply(&phones[2], "tal vez").await;
+    let texts = crate::texts_to(twilio, &phones[2], 3).await;
+    assert!(
+        texts[2].starts_with("Perdón, no entendimos. Responda SÍ o NO.\n¿Le ayudamos?"),
+        "{texts:?}"
+    );
+    reply(&phones[2], "no lo sé").await;
+    let texts = crate::texts_to(twilio, &phones[2], 4).await;
+    assert_eq!(
+        texts[3], "¿Qué tan bien, del 1 al 5?",
+        "kept as words, on to the next"
+    );
+    // Client 3: STOP is never an answer.
+    reply(&phones[3], "STOP").await;
+
+    let results = api
+        .wait_get(
+            "every answer counted",
+            &format!("/v1/campaigns/{id}/results"),
+            &advocate,
+            |r| r["questions"][2]["answered"] == 2 && r["questions"][0]["answered"] == 3,
+        )
+        .await;
+    assert_eq!(
+        (&results["texted"], &results["responded"]),
+        (&json!(4), &json!(3)),
+        "{results}"
+    );
+    let q = &results["questions"];
+    assert_eq!(q[0]["id"], "helped");
+    assert_eq!(q[0]["asked"], 4, "{results}");
+    assert_eq!(q[0]["answers"], json!({"yes": 1, "no": 1, "text": 1}));
+    assert_eq!(q[0]["kept_as_words"], 1);
+    assert_eq!((&q[1]["asked"], &q[1]["answered"]), (&json!(2), &json!(1)));
+    assert_eq!(q[1]["answers"], json!({"4": 1}));
+    assert_eq!(q[1]["response_rate"], 0.5);
+    assert_eq!(q[2]["answers"], json!({"text": 2}));
+    assert!(q[0]["median_seconds_to_answer"].as_f64().unwrap() >= 0.0);
+
+    // Finished surveys ask nothing more; STOP got consent's confirmation only.
+    queue_idle(api, "messaging.survey-replies").await;
+    api.wait_until_every_service_is_caught_up().await;
+    queue_idle(api, "messaging.dispatch").await;
+    assert_eq!(texts_to(twilio, &phones[0]).len(), 3);
+    assert_eq!(texts_to(twilio, &phones[1]).len(), 2);
+    assert!(
+        texts_to(twilio, &phones[3])
+            .iter()
+            .all(|t| !t.contains("How well") && !t.contains("Anything else")),
+        "STOP is not an answer"
+    );
+
+    // The replies are on the client's thread, with the questions.
+    let thread = api
+        .wait_get(
+            "the replies on the thread",
+            "/v1/cases/K-1/messages",
+            &advocate,
+            |t| t.as_array().unwrap().len() == 4,
+        )
+        .await;
+    let bodies: Vec<&str> = thread
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies[1..],
+        ["No", "Anything else to tell us?", "=nobody called me back"],
+        "{thread}"
+    );
+
+    // The CSV: one row per recipient, the words opened, safe for a spreadsheet.
+    let (s, csv) = api
+        .get(&format!("/v1/campaigns/{id}/results.csv"), &advocate)
+        .await;
+    assert_eq!(s, 200, "{csv}");
+    let csv = csv.as_str().expect("text, not JSON");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "n,case_id,language,status,error_code,helped,helped_text,helped_answered_at,\
+         rating,rating_text,rating_answered_at,comment,comment_text,comment_answered_at"
+    );
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(
+        lines[1].starts_with("0,K-0,es,accepted,,yes,\"Sí, gracias\","),
+        "{csv}"
+    );
+    assert!(lines[1].contains(",4,cuatro,"), "{csv}");
+    assert!(lines[2].contains(",no,No,"), "{csv}");
+    assert!(lines[2].contains(",text,'=nobody called me back,"), "{csv}");
+    assert!(lines[3].contains(",text,no lo sé,"), "{csv}");
+
+    // The CMS has each answer, signed, with the client's words and the case to file it on.
+    let answers = wait_for(
+        "the CMS to have the six answers",
+        Duration::from_secs(30),
+        || async {
+            let got = cms.verified(&secret);
+            (got.len() >= 6).then_some(got)
+        },
+    )
+    .await;
+    assert_eq!(answers.len(), 6, "each answer once: {answers:?}");
+    let comment = answers
+        .iter()
+        .find(|w| w["data"]["case_id"] == "K-1" && w["data"]["question"] == "comment")
+        .expect("client 1's comment");
+    assert_eq!(comment["type"], "survey.answered");
+    assert_eq!(
+        (
+            &comment["data"]["answer"],
+            &comment["data"]["text"],
+            &comment["data"]["campaign_id"]
+        ),
+        (&json!("text"), &json!("=nobody called me back"), &json!(id)),
+        "{comment}"
+    );
+
+    // Another tenant's key: 404 for the results and the CSV.
+    let (s, _) = api
+        .get(&format!("/v1/campaigns/{id}/results"), &other)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = api
+        .get(&format!("/v1/campaigns/{id}/results.csv"), &other)
+        .await;
+    assert_eq!(s, 404);
 }

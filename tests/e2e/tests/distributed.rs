@@ -614,6 +614,7 @@ async fn bulk_with_two_messaging_replicas_and_a_kill() {
     let api = Api::new(&gateway_url);
     casewire_e2e::bulk::audiences(&api, &twilio).await;
     casewire_e2e::bulk::campaigns(&api, &twilio).await;
+    casewire_e2e::bulk::surveys(&api, &twilio).await;
 
     let (tenant, admin) = texting::twilio_tenant(
         &api,

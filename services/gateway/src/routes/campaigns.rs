@@ -1,9 +1,11 @@
-//! Campaigns: bulk texts to an audience, drafted, launched, paused, resumed, cancelled, and
-//! followed while they run (docs/bulk.md).
+//! Campaigns: bulk texts and surveys to an audience, drafted, launched, paused, resumed,
+//! cancelled, followed while they run, and a survey's results (docs/bulk.md).
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_contract::campaigns::{CampaignStep, CampaignView, DraftCampaign, StepCampaign};
+use casewire_contract::campaigns::{
+    CampaignStep, CampaignView, DraftCampaign, StepCampaign, SurveyResults,
+};
 use casewire_events::campaign::CampaignPlan;
 use serde::Deserialize;
 
@@ -92,14 +94,73 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<axum::Json<CampaignView>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
-    let row = casewire_messaging::campaigns::find(gw.store(), tenant, &id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("no such campaign"))?;
+    let row = own(&gw, tenant, &id).await?;
     casewire_messaging::campaigns::view(gw.store(), tenant, row)
         .await
         .map(axum::Json)
         .map_err(ApiError::internal)
+}
+
+/// The campaign, by id, of the caller's tenant; 404 for another tenant's.
+async fn own(
+    gw: &Gateway,
+    tenant: &str,
+    id: &str,
+) -> Result<casewire_messaging::campaigns::CampaignRow, ApiError> {
+    casewire_messaging::campaigns::find(gw.store(), tenant, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such campaign"))
+}
+
+/// A survey's answers per question: how many were asked and answered, the answers by
+/// value, the median time to answer, the response rate. An announcement has no questions.
+#[utoipa::path(get, path = "/v1/campaigns/{campaign_id}/results", tag = "bulk", security(("api_key" = [])), responses(
+    (status = 200, body = SurveyResults),
+    (status = 404, description = "no such campaign (or another tenant's)"),
+))]
+pub(crate) async fn results(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<SurveyResults>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    let row = own(&gw, tenant, &id).await?;
+    casewire_messaging::surveys::results(gw.store(), tenant, &row)
+        .await
+        .map(axum::Json)
+        .map_err(ApiError::internal)
+}
+
+/// One row per recipient, in the audience's order, for a funder's report: `n`,
+/// `case_id`, `language`, `status` (the text's, or `skipped: <why>`), `error_code`
+/// (Twilio's), then for each question `<id>` (the answer), `<id>_text` (the client's
+/// words) and `<id>_answered_at`.
+#[utoipa::path(get, path = "/v1/campaigns/{campaign_id}/results.csv", tag = "bulk", security(("api_key" = [])), responses(
+    (status = 200, content_type = "text/csv", body = String),
+    (status = 404, description = "no such campaign (or another tenant's)"),
+))]
+pub(crate) async fn results_csv(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    use axum::http::header;
+    let tenant = auth.own_tenant(READING)?;
+    let row = own(&gw, tenant, &id).await?;
+    let csv = casewire_messaging::surveys::csv(gw.store(), tenant, &row)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"campaign-{}.csv\"", row.id),
+            ),
+        ],
+        csv,
+    ))
 }
 
 /// A step of the campaign's life, by its name in the path:

@@ -50,6 +50,14 @@ pub(crate) fn router() -> Router<Gateway> {
         )
         .route("/v1/campaigns/{campaign_id}", get(campaigns::show))
         .route("/v1/campaigns/{campaign_id}/{step}", post(campaigns::step))
+        .route(
+            "/v1/campaigns/{campaign_id}/results",
+            get(campaigns::results),
+        )
+        .route(
+            "/v1/campaigns/{campaign_id}/results.csv",
+            get(campaigns::results_csv),
+        )
         .route("/v1/cases", get(cases::list))
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))
         .route(
