@@ -52,6 +52,9 @@ pub struct Job {
     pub attempts: i64,
     /// The trace it was made in: its run continues it.
     pub trace: std::collections::HashMap<String, String>,
+    /// How often it was [enqueued again](enqueue_again) before this run: enqueued again
+    /// meanwhile, it runs again.
+    generation: i64,
 }
 
 /// What became of a job.
@@ -132,6 +135,34 @@ async fn enqueue_at(
     .bind(casewire_events::now())
     .bind(trace)
     .bind(priority)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Runs a job now: enqueues it, or, when it exists, brings it forward to now, and if it is
+/// running, has it run again when this run ends (its outcome may have been decided before
+/// what called it again: a campaign's sender that found nobody waiting, as a recipient
+/// came).
+pub async fn enqueue_again(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    tenant: &str,
+    id: &str,
+    payload: &Value,
+) -> anyhow::Result<()> {
+    let now = timestamp(casewire_events::utc_now());
+    sqlx::query(
+        "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at, priority) \
+         VALUES ($1, $2, $3, $4, $5, 0, $5, 0) ON CONFLICT (queue, tenant_id, id) DO UPDATE SET \
+         generation = jobs.generation + 1, \
+         due_at = CASE WHEN jobs.due_at > $5 THEN $5 ELSE jobs.due_at END",
+    )
+    .bind(queue)
+    .bind(tenant)
+    .bind(id)
+    .bind(payload.to_string())
+    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -286,12 +317,13 @@ async fn claim(
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(&format!(
+    type Claimed = (String, String, String, i64, Option<String>, i64);
+    let rows: Vec<Claimed> = sqlx::query_as(&format!(
         "UPDATE jobs SET lease_until = $1, attempts = attempts + 1 \
          WHERE queue = $2 AND (tenant_id, id) IN (SELECT tenant_id, id FROM jobs \
             WHERE queue = $2 AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
             ORDER BY priority, due_at LIMIT $4{skip_locked}) \
-         RETURNING tenant_id, id, payload, attempts, trace"
+         RETURNING tenant_id, id, payload, attempts, trace, generation"
     ))
     .bind(timestamp(lease_until))
     .bind(queue)
@@ -300,7 +332,7 @@ async fn claim(
     .fetch_all(store.db().writer())
     .await?;
     rows.into_iter()
-        .map(|(tenant_id, id, payload, attempts, trace)| {
+        .map(|(tenant_id, id, payload, attempts, trace, generation)| {
             Ok(Job {
                 tenant_id,
                 id,
@@ -309,6 +341,7 @@ async fn claim(
                 trace: trace
                     .and_then(|t| serde_json::from_str(&t).ok())
                     .unwrap_or_default(),
+                generation,
             })
         })
         .collect()
@@ -321,15 +354,7 @@ async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) -> Option<Dat
     let outcome = tracing::Instrument::instrument(worker.run(store, &job), span).await;
     let mut continues = None;
     let result = match outcome {
-        Ok(Outcome::Done) => {
-            sqlx::query("DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3")
-                .bind(worker.queue())
-                .bind(&job.tenant_id)
-                .bind(&job.id)
-                .execute(store.db().writer())
-                .await
-                .map(drop)
-        }
+        Ok(Outcome::Done) => end(store, worker, &job).await,
         Ok(Outcome::Recorded) => Ok(()),
         Ok(Outcome::RetryAt(at, reason)) => {
             reschedule(store, worker, &job, at, Some(&reason)).await
@@ -352,6 +377,24 @@ async fn finish(store: &EventStore, worker: &dyn Worker, job: Job) -> Option<Dat
     continues
 }
 
+/// Removes a job that is done, unless it was [enqueued again](enqueue_again) while it ran:
+/// then it runs again now.
+async fn end(store: &EventStore, worker: &dyn Worker, job: &Job) -> Result<(), sqlx::Error> {
+    let ended = sqlx::query(
+        "DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3 AND generation = $4",
+    )
+    .bind(worker.queue())
+    .bind(&job.tenant_id)
+    .bind(&job.id)
+    .bind(job.generation)
+    .execute(store.db().writer())
+    .await?;
+    match ended.rows_affected() {
+        0 => reschedule(store, worker, job, casewire_events::utc_now(), None).await,
+        _ => Ok(()),
+    }
+}
+
 async fn reschedule(
     store: &EventStore,
     worker: &dyn Worker,
@@ -359,8 +402,10 @@ async fn reschedule(
     at: DateTime<Utc>,
     reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    // Enqueued again while it ran (the generation moved): at once, not at `at`.
     sqlx::query(
-        "UPDATE jobs SET due_at = $1, lease_until = NULL, last_error = $2 \
+        "UPDATE jobs SET lease_until = NULL, last_error = $2, \
+         due_at = CASE WHEN generation = $6 THEN $1 ELSE $7 END \
          WHERE queue = $3 AND tenant_id = $4 AND id = $5",
     )
     .bind(timestamp(at))
@@ -368,6 +413,8 @@ async fn reschedule(
     .bind(worker.queue())
     .bind(&job.tenant_id)
     .bind(&job.id)
+    .bind(job.generation)
+    .bind(casewire_events::now())
     .execute(store.db().writer())
     .await
     .map(drop)

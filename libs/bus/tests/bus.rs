@@ -895,3 +895,59 @@ async fn one_relay_publishes_at_a_time_across_database_restarts() {
     assert_eq!(ids.len(), 300, "every event in the stream");
     assert_eq!(stream_len(&nats).await, 300, "and each once");
 }
+
+/// A worker that is done at each run, and on its first run is enqueued again meanwhile
+/// (as a campaign's sender may be, by a recipient that comes as it finds nobody waiting).
+struct EnqueuedWhileRunning {
+    runs: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl casewire_bus::jobs::Worker for EnqueuedWhileRunning {
+    fn queue(&self) -> &'static str {
+        "test.again"
+    }
+
+    async fn run(
+        &self,
+        store: &EventStore,
+        job: &casewire_bus::jobs::Job,
+    ) -> anyhow::Result<casewire_bus::jobs::Outcome> {
+        if self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            let mut tx = store.db().writer().begin().await?;
+            casewire_bus::jobs::enqueue_again(
+                &mut tx,
+                "test.again",
+                &job.tenant_id,
+                &job.id,
+                &json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(casewire_bus::jobs::Outcome::Done)
+    }
+}
+
+#[tokio::test]
+async fn a_job_enqueued_again_while_it_runs_runs_again_and_only_then_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let worker = EnqueuedWhileRunning {
+        runs: Default::default(),
+    };
+    let mut tx = store.db().writer().begin().await.unwrap();
+    casewire_bus::jobs::enqueue_again(&mut tx, "test.again", "t1", "j1", &json!({}))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let run = || casewire_bus::jobs::run_due(&store, &worker);
+    assert_eq!(run().await.unwrap(), 1, "the first run");
+    assert_eq!(
+        run().await.unwrap(),
+        1,
+        "enqueued again meanwhile: it runs again"
+    );
+    assert_eq!(run().await.unwrap(), 0, "then it is done");
+    assert_eq!(worker.runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -35,21 +35,15 @@ pub const QUEUE: &str = "messaging.campaigns";
 /// The most texts one run queues when nothing slows the campaign.
 pub const BATCH: usize = 200;
 
-/// Starts (or restarts) a campaign's sender, in the transaction that launched or resumed it.
+/// Starts (or restarts) a campaign's sender, in the transaction that launched or resumed it
+/// (or gave it a recipient): a sender at work runs again after, so a resume or a recipient
+/// that comes as it finds nothing to do is not missed.
 pub(crate) async fn start(
     tx: &mut Transaction<'static, Any>,
     tenant: &str,
     campaign: &str,
 ) -> anyhow::Result<()> {
-    casewire_bus::jobs::enqueue(
-        tx,
-        QUEUE,
-        tenant,
-        campaign,
-        &serde_json::json!({}),
-        casewire_events::utc_now(),
-    )
-    .await
+    casewire_bus::jobs::enqueue_again(tx, QUEUE, tenant, campaign, &serde_json::json!({})).await
 }
 
 /// How many texts one run may queue, and how long after it the next run comes.
