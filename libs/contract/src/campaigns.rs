@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use casewire_events::audience::Excluded;
 use casewire_events::campaign::CampaignPlan;
+use casewire_events::survey::SurveyRule;
 use serde::{Deserialize, Serialize};
 
 use crate::messaging::SERVICE;
@@ -124,4 +125,39 @@ pub struct QuestionResults {
     /// Replies that did not read as an answer after one more asking, kept as words (also
     /// counted under `text`).
     pub kept_as_words: u32,
+}
+
+/// Makes an outcome-survey rule under the caller's id, and opens its campaign.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreateSurveyRule {
+    pub id: String,
+    pub rule: SurveyRule,
+}
+
+impl Command for CreateSurveyRule {
+    const SERVICE: &'static str = SERVICE;
+    const NAME: &'static str = "create_survey_rule";
+    type Answer = SurveyRuleView;
+}
+
+/// Deletes a rule: no case sets it off any more, and its campaign is cancelled.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeleteSurveyRule {
+    pub id: String,
+}
+
+impl Command for DeleteSurveyRule {
+    const SERVICE: &'static str = SERVICE;
+    const NAME: &'static str = "delete_survey_rule";
+    type Answer = SurveyRuleView;
+}
+
+/// An outcome-survey rule as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SurveyRuleView {
+    pub id: String,
+    pub rule: SurveyRule,
+    /// The campaign that sends it: its counts and results gather every case's.
+    pub campaign_id: String,
+    pub created_at: String,
 }

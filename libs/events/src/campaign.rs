@@ -98,6 +98,10 @@ impl Rate {
 pub enum CampaignEvent {
     CampaignDrafted {
         plan: Box<CampaignPlan>,
+        /// The outcome-survey rule whose campaign this is: open as long as the rule stands,
+        /// given a recipient as each of its cases closes (`RecipientsFrozen` of one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
     },
     /// The audience is frozen: who is texted is decided now, once; the recipients follow
     /// in `RecipientsFrozen` events, in order.

@@ -30,6 +30,7 @@ domain_event!(
     crate::appointment::CaseRemindersEvent,
     crate::campaign::CampaignEvent,
     crate::survey::SurveyEvent,
+    crate::survey::SurveyRuleEvent,
     crate::message::MessageEvent,
     crate::case::CaseEvent,
     crate::case::InboundRouteEvent,

@@ -160,3 +160,68 @@ pub enum SurveyEvent {
     /// The recipient's way through the survey is done.
     SurveyFinished { campaign: String, n: u32 },
 }
+
+pub const RULE_AGGREGATE: &str = "survey_rule";
+
+/// What sets a rule off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The CMS closed a case that was open (`PUT /v1/cases/{id}` with `status: closed`).
+    CaseClosed,
+}
+
+/// An outcome survey: sent to the client of each case the filter admits, `delay` after
+/// the case closes, once per case. Its texts and answers are one campaign's, open for as
+/// long as the rule stands, so its results gather every case's answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyRule {
+    pub on: Trigger,
+    #[serde(default)]
+    pub filter: crate::audience::Filter,
+    /// After the case closes (ISO 8601: P3D, PT4H).
+    pub delay: String,
+    pub campaign: RuleCampaign,
+}
+
+/// The survey a rule sends: a survey campaign's plan without an audience (the rule's
+/// cases are) or a time (each case's closing is).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCampaign {
+    pub name: String,
+    /// As a campaign's `messages`: the opening text, by language.
+    pub messages: BTreeMap<String, String>,
+    pub survey: Survey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<crate::campaign::Rate>,
+}
+
+impl SurveyRule {
+    /// The plan of the rule's campaign.
+    pub fn plan(&self) -> crate::campaign::CampaignPlan {
+        crate::campaign::CampaignPlan {
+            name: self.campaign.name.clone(),
+            kind: crate::campaign::CampaignKind::Survey,
+            filter: self.filter.clone(),
+            messages: self.campaign.messages.clone(),
+            exclude_texted_within: None,
+            send_at: None,
+            window: None,
+            rate: self.campaign.rate.clone(),
+            survey: Some(self.campaign.survey.clone()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum SurveyRuleEvent {
+    /// `campaign`: the id of the campaign that sends it and gathers its answers.
+    SurveyRuleCreated {
+        rule: Box<SurveyRule>,
+        campaign: String,
+    },
+    /// No case sets it off any more; its campaign is cancelled.
+    SurveyRuleDeleted {},
+}

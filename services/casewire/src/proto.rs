@@ -25,6 +25,9 @@ pub fn documents() -> Vec<(String, String)> {
     docs.extend(event_schemas::<casewire_events::survey::SurveyEvent>(
         casewire_events::survey::AGGREGATE,
     ));
+    docs.extend(event_schemas::<casewire_events::survey::SurveyRuleEvent>(
+        casewire_events::survey::RULE_AGGREGATE,
+    ));
     docs.extend(event_schemas::<casewire_events::case::InboundRouteEvent>(
         casewire_events::case::ROUTE_AGGREGATE,
     ));
@@ -51,6 +54,8 @@ fn command_schemas() -> Vec<(String, String)> {
         command_schema::<messaging::PreviewReminder>(),
         command_schema::<campaigns::DraftCampaign>(),
         command_schema::<campaigns::StepCampaign>(),
+        command_schema::<campaigns::CreateSurveyRule>(),
+        command_schema::<campaigns::DeleteSurveyRule>(),
         command_schema::<consent::Request>(),
         command_schema::<consent::Record>(),
         command_schema::<case_link::PutCase>(),

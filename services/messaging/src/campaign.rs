@@ -6,6 +6,8 @@
 use casewire_bus::{ErrorCode, Refusal};
 use casewire_events::audience::{Excluded, Recipient};
 use casewire_events::campaign::{CampaignEvent, CampaignKind, CampaignPlan, FROZEN_PER_EVENT};
+use std::collections::BTreeSet;
+
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
@@ -41,11 +43,21 @@ pub struct Campaign {
     drafted: bool,
     state: CampaignState,
     recipients: u32,
+    /// An outcome-survey rule's campaign: its cases so far, each given one text.
+    rule: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug)]
 pub enum CampaignCommand {
     Draft(Box<CampaignPlan>),
+    /// Drafts and launches the campaign of outcome-survey rule `rule`, with nobody yet: its
+    /// recipients come as its cases close ([`CampaignCommand::Add`]).
+    Open {
+        plan: Box<CampaignPlan>,
+        rule: String,
+    },
+    /// One more recipient of a rule's campaign; a case it has already is not texted again.
+    Add(Recipient),
     /// Freezes the audience picked now (audience.rs) and starts sending.
     Launch {
         recipients: Vec<Recipient>,
@@ -180,7 +192,7 @@ impl Aggregate for Campaign {
         use CampaignCommand as C;
         use CampaignEvent as E;
         use CampaignState as S;
-        if !self.drafted && !matches!(command, C::Draft(_)) {
+        if !self.drafted && !matches!(command, C::Draft(_) | C::Open { .. }) {
             return Err(CampaignError::Unknown);
         }
         let conflict = |doing: &str, state: S| {
@@ -196,8 +208,40 @@ impl Aggregate for Campaign {
                         return Err(CampaignError::Exists);
                     }
                     check(&plan).map_err(CampaignError::Invalid)?;
-                    vec![E::CampaignDrafted { plan }]
+                    vec![E::CampaignDrafted { plan, rule: None }]
                 }
+                (C::Open { plan, rule }, _) => {
+                    if self.drafted {
+                        return Err(CampaignError::Exists);
+                    }
+                    check(&plan).map_err(CampaignError::Invalid)?;
+                    vec![
+                        E::CampaignDrafted {
+                            plan,
+                            rule: Some(rule),
+                        },
+                        E::CampaignLaunched {
+                            recipients: 0,
+                            excluded: Excluded::default(),
+                        },
+                    ]
+                }
+                (C::Add(recipient), S::Running | S::Paused) => {
+                    let Some(cases) = &self.rule else {
+                        return Err(CampaignError::Conflict(
+                        "only an outcome-survey rule's campaign takes recipients after its launch"
+                            .into(),
+                    ));
+                    };
+                    if cases.contains(&recipient.case_id) {
+                        return Ok(());
+                    }
+                    vec![E::RecipientsFrozen {
+                        first: self.recipients,
+                        recipients: vec![recipient],
+                    }]
+                }
+                (C::Add(_), state) => return conflict("given recipients", state),
                 (
                     C::Launch {
                         recipients,
@@ -243,7 +287,9 @@ impl Aggregate for Campaign {
                         .collect()
                 }
                 (C::Skip(_), state) => return conflict("sent to", state),
-                (C::Complete, S::Running) => vec![E::CampaignCompleted {}],
+                (C::Complete, S::Running) if self.rule.is_none() => {
+                    vec![E::CampaignCompleted {}]
+                }
                 (C::Complete, state) => return conflict("completed", state),
             };
         for e in events {
@@ -255,12 +301,21 @@ impl Aggregate for Campaign {
     fn apply(&mut self, event: CampaignEvent) {
         use CampaignEvent as E;
         match event {
-            E::CampaignDrafted { .. } => self.drafted = true,
+            E::CampaignDrafted { rule, .. } => {
+                self.drafted = true;
+                self.rule = rule.map(|_| BTreeSet::new());
+            }
             E::CampaignLaunched { recipients, .. } => {
                 self.state = CampaignState::Running;
                 self.recipients = recipients;
             }
-            E::RecipientsFrozen { .. } | E::RecipientSkipped { .. } => {}
+            E::RecipientsFrozen { first, recipients } => {
+                self.recipients = self.recipients.max(first + recipients.len() as u32);
+                if let Some(cases) = &mut self.rule {
+                    cases.extend(recipients.into_iter().map(|r| r.case_id));
+                }
+            }
+            E::RecipientSkipped { .. } => {}
             E::CampaignPaused {} => self.state = CampaignState::Paused,
             E::CampaignResumed {} => self.state = CampaignState::Running,
             E::CampaignCancelled {} => self.state = CampaignState::Cancelled,
@@ -307,6 +362,7 @@ mod tests {
     fn drafted() -> CampaignEvent {
         CampaignEvent::CampaignDrafted {
             plan: Box::new(plan()),
+            rule: None,
         }
     }
 
@@ -452,5 +508,49 @@ mod tests {
             bad(&|p| p.kind = CampaignKind::Survey).starts_with("survey: a survey campaign needs")
         );
         assert!(check(&plan()).is_ok());
+    }
+
+    #[test]
+    fn a_rules_campaign_opens_with_nobody_and_takes_each_case_once() {
+        let opened = vec![
+            CampaignEvent::CampaignDrafted {
+                plan: Box::new(plan()),
+                rule: Some("rule-1".into()),
+            },
+            launched(0),
+        ];
+        Given::with(())
+            .given_no_previous_events()
+            .when(CampaignCommand::Open {
+                plan: Box::new(plan()),
+                rule: "rule-1".into(),
+            })
+            .then_expect_events(opened.clone());
+        let first = CampaignEvent::RecipientsFrozen {
+            first: 0,
+            recipients: vec![recipient(1)],
+        };
+        Given::with(())
+            .given(opened.clone())
+            .when(CampaignCommand::Add(recipient(1)))
+            .then_expect_events(vec![first.clone()]);
+        Given::with(())
+            .given([opened.clone(), vec![first.clone()]].concat())
+            .when(CampaignCommand::Add(recipient(1)))
+            .then_expect_events(vec![]);
+        Given::with(())
+            .given([opened, vec![first]].concat())
+            .when(CampaignCommand::Add(recipient(2)))
+            .then_expect_events(vec![CampaignEvent::RecipientsFrozen {
+                first: 1,
+                recipients: vec![recipient(2)],
+            }]);
+        // A campaign launched with its audience frozen takes nobody after.
+        Given::with(())
+            .given(vec![drafted(), launched(3)])
+            .when(CampaignCommand::Add(recipient(9)))
+            .then_expect_error_message(
+                "only an outcome-survey rule's campaign takes recipients after its launch",
+            );
     }
 }

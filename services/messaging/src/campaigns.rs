@@ -87,10 +87,10 @@ async fn apply_campaign(
             .bind(&e.aggregate_id)
     };
     match e.decode::<CampaignEvent>()? {
-        CampaignEvent::CampaignDrafted { plan } => {
+        CampaignEvent::CampaignDrafted { plan, rule } => {
             sqlx::query(
-                "INSERT INTO messaging_campaigns (tenant_id, id, name, kind, state, plan, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'draft', $5, $6, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
+                "INSERT INTO messaging_campaigns (tenant_id, id, name, kind, state, plan, created_at, updated_at, rule_id) \
+                 VALUES ($1, $2, $3, $4, 'draft', $5, $6, $6, $7) ON CONFLICT (tenant_id, id) DO NOTHING",
             )
             .bind(&e.tenant_id)
             .bind(&e.aggregate_id)
@@ -98,6 +98,7 @@ async fn apply_campaign(
             .bind(plan.kind.as_str())
             .bind(serde_json::to_string(&plan)?)
             .bind(&e.recorded_at)
+            .bind(rule)
             .execute(&mut **tx)
             .await?;
         }
@@ -149,6 +150,21 @@ async fn apply_campaign(
                     .bind("pending");
             }
             insert.execute(&mut **tx).await?;
+            // A rule's campaign grows a recipient at a time, as its cases close: counted
+            // here, and its sender started. (A launch counted its audience already.)
+            let grown = sqlx::query(
+                "UPDATE messaging_campaigns SET recipients = $1, updated_at = $2 \
+                 WHERE tenant_id = $3 AND id = $4 AND rule_id IS NOT NULL AND recipients < $1",
+            )
+            .bind(i64::from(first) + recipients.len() as i64)
+            .bind(&e.recorded_at)
+            .bind(&e.tenant_id)
+            .bind(&e.aggregate_id)
+            .execute(&mut **tx)
+            .await?;
+            if grown.rows_affected() > 0 {
+                crate::sending::start(tx, &e.tenant_id, &e.aggregate_id).await?;
+            }
         }
         CampaignEvent::RecipientSkipped { n, reason } => {
             sqlx::query(
@@ -183,6 +199,8 @@ async fn apply_campaign(
 pub struct CampaignRow {
     pub id: String,
     pub state: String,
+    /// The outcome-survey rule whose campaign it is.
+    pub rule: Option<String>,
     pub plan: CampaignPlan,
     pub recipients: u32,
     pub created_at: String,
@@ -190,14 +208,24 @@ pub struct CampaignRow {
     pub updated_at: String,
 }
 
-type Row = (String, String, String, i64, String, Option<String>, String);
+type Row = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
 
 fn row(
-    (id, state, plan, recipients, created_at, launched_at, updated_at): Row,
+    (id, state, plan, recipients, created_at, launched_at, updated_at, rule): Row,
 ) -> anyhow::Result<CampaignRow> {
     Ok(CampaignRow {
         id,
         state,
+        rule,
         plan: serde_json::from_str(&plan)?,
         recipients: recipients as u32,
         created_at,
@@ -206,7 +234,7 @@ fn row(
     })
 }
 
-const COLUMNS: &str = "id, state, plan, recipients, created_at, launched_at, updated_at";
+const COLUMNS: &str = "id, state, plan, recipients, created_at, launched_at, updated_at, rule_id";
 
 pub async fn find(
     store: &EventStore,

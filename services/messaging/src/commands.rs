@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use crate::checks::Facts;
 use casewire_bus::{CommandError, Envelope, ErrorCode, Handlers, Reader};
-use casewire_contract::campaigns::{CampaignStep, CampaignView, DraftCampaign, StepCampaign};
+use casewire_contract::campaigns::{
+    CampaignStep, CampaignView, CreateSurveyRule, DeleteSurveyRule, DraftCampaign, StepCampaign,
+    SurveyRuleView,
+};
 use casewire_contract::messaging::{
     AppointmentInput, AppointmentSet, CancelAppointment, MessageView, PreviewReminder,
     PutAppointment, Receive, ReminderPreview, RemindersSet, Reply, ReportStatus, Send,
@@ -22,6 +25,7 @@ use crate::appointment::{AppointmentCommand, AppointmentState, CaseReminders, Sw
 use crate::campaign::{Campaign, CampaignCommand};
 use crate::message::{Message, MessageCommand, Outbound, Price};
 use crate::reminders::{CaseFacts, ReminderView};
+use crate::rules::{Rule, RuleCommand};
 use crate::MessagingSettings;
 
 pub struct Commands {
@@ -43,6 +47,8 @@ pub(crate) fn handlers(commands: Commands) -> Handlers<Commands> {
         .on::<PreviewReminder, _, _>(Commands::preview_reminder)
         .on::<DraftCampaign, _, _>(Commands::draft_campaign)
         .on::<StepCampaign, _, _>(Commands::step_campaign)
+        .on::<CreateSurveyRule, _, _>(Commands::create_survey_rule)
+        .on::<DeleteSurveyRule, _, _>(Commands::delete_survey_rule)
 }
 
 fn optional_text(
@@ -476,6 +482,77 @@ impl Commands {
         };
         casewire_bus::record::<Campaign>(&self.store, &tenant, &body.id, command, metadata).await?;
         self.campaign(&tenant, &body.id).await
+    }
+
+    /// Records the rule, then opens its campaign (under an id made from the rule's, so the
+    /// worker opens the same one if this stops between the two).
+    async fn create_survey_rule(
+        self: Arc<Self>,
+        Envelope {
+            tenant,
+            metadata,
+            body,
+        }: Envelope<CreateSurveyRule>,
+    ) -> Result<SurveyRuleView, CommandError> {
+        let campaign = crate::rules::campaign_id(&tenant, &body.id);
+        let plan = Box::new(body.rule.plan());
+        let create = RuleCommand::Create {
+            rule: Box::new(body.rule),
+            campaign: campaign.clone(),
+        };
+        casewire_bus::record::<Rule>(&self.store, &tenant, &body.id, create, metadata.clone())
+            .await?;
+        let open = CampaignCommand::Open {
+            plan,
+            rule: body.id.clone(),
+        };
+        casewire_bus::record::<Campaign>(&self.store, &tenant, &campaign, open, metadata).await?;
+        self.survey_rule(&tenant, &body.id).await
+    }
+
+    /// Deletes the rule, then cancels its campaign: texts already sent stay, with their
+    /// answers.
+    async fn delete_survey_rule(
+        self: Arc<Self>,
+        Envelope {
+            tenant,
+            metadata,
+            body,
+        }: Envelope<DeleteSurveyRule>,
+    ) -> Result<SurveyRuleView, CommandError> {
+        let view = self.survey_rule(&tenant, &body.id).await?;
+        casewire_bus::record::<Rule>(
+            &self.store,
+            &tenant,
+            &body.id,
+            RuleCommand::Delete,
+            metadata.clone(),
+        )
+        .await?;
+        match casewire_bus::record::<Campaign>(
+            &self.store,
+            &tenant,
+            &view.campaign_id,
+            CampaignCommand::Cancel,
+            metadata,
+        )
+        .await
+        {
+            Ok(_) => {}
+            // Never opened, or cancelled already.
+            Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(view)
+    }
+
+    async fn survey_rule(&self, tenant: &str, id: &str) -> Result<SurveyRuleView, CommandError> {
+        crate::rules::find(&self.store, tenant, id)
+            .await
+            .map_err(CommandError::internal)?
+            .filter(|r| r.deleted_at.is_none())
+            .map(crate::rules::RuleRow::view)
+            .ok_or_else(|| CommandError::not_found("no such survey rule"))
     }
 
     async fn campaign(&self, tenant: &str, id: &str) -> Result<CampaignView, CommandError> {

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod provider;
 pub mod refusals;
 pub mod reminders;
+pub mod rules;
 pub mod sending;
 pub mod survey;
 pub mod surveys;
@@ -74,6 +75,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(media::MediaQueue),
         Arc::new(campaigns::Campaigns),
         Arc::new(surveys::SurveyReplies),
+        Arc::new(rules::SurveyRules),
     ]
 }
 
@@ -105,4 +107,5 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
         .worker(media::MediaFetcher { twilio })
         .worker(sending::Sender)
         .worker(surveys::Answerer)
+        .worker(rules::OutcomeSurveys)
 }

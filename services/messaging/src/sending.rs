@@ -251,6 +251,8 @@ impl Worker for Sender {
             // Nobody left: done. Or everyone left is in their quiet hours: look again when
             // the first morning comes.
             return match morning {
+                // A rule's campaign waits for its next case (which starts it again).
+                None if campaign.rule.is_some() => Ok(Outcome::Done),
                 None => {
                     record(store, tenant, id, CampaignCommand::Complete).await?;
                     Ok(Outcome::Done)

@@ -605,6 +605,57 @@ pub async fn surveys(api: &Api, twilio: &FakeTwilio) {
         "{comment}"
     );
 
+    // An outcome-survey rule: made, listed, shown, deleted; never across tenants. (Its
+    // sending after the delay is tested with a clock: services/messaging/tests.)
+    let rule = json!({
+        "on": "case_closed", "filter": {"problem_codes": ["01"]}, "delay": "P3D",
+        "campaign": {
+            "name": "Consumer outcomes",
+            "messages": {"en": "{organization.name}: your case is closed."},
+            "survey": {"questions": [{"id": "helped", "answer": "yes_no", "text": {"en": "Did we help?"}}]}
+        }
+    });
+    let mut bad = rule.clone();
+    bad["campaign"]["messages"] = json!({});
+    let (s, e) = api.post("/v1/survey-rules", &advocate, bad).await;
+    assert_error_says(s, &e, 422, "validation_failed", "campaign.messages");
+    let (s, made) = api.post("/v1/survey-rules", &advocate, rule).await;
+    assert_eq!(s, 201, "{made}");
+    let rule_id = made["id"].as_str().unwrap().to_string();
+    let (s, list) = api.get("/v1/survey-rules", &advocate).await;
+    assert_eq!(
+        (s, list["items"].as_array().unwrap().len()),
+        (200, 1),
+        "{list}"
+    );
+    let (s, campaign) = api
+        .get(
+            &format!("/v1/campaigns/{}", made["campaign_id"].as_str().unwrap()),
+            &advocate,
+        )
+        .await;
+    assert_eq!(
+        (s, &campaign["state"]),
+        (200, &json!("running")),
+        "{campaign}"
+    );
+    for (s, _) in [
+        api.get(&format!("/v1/survey-rules/{rule_id}"), &other)
+            .await,
+        api.delete(&format!("/v1/survey-rules/{rule_id}"), &other)
+            .await,
+    ] {
+        assert_eq!(s, 404, "another tenant's rule");
+    }
+    let (s, _) = api
+        .delete(&format!("/v1/survey-rules/{rule_id}"), &advocate)
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = api
+        .get(&format!("/v1/survey-rules/{rule_id}"), &advocate)
+        .await;
+    assert_eq!(s, 404, "deleted");
+
     // Another tenant's key: 404 for the results and the CSV.
     let (s, _) = api
         .get(&format!("/v1/campaigns/{id}/results"), &other)

@@ -11,6 +11,7 @@ pub(crate) mod consents;
 pub(crate) mod health;
 pub(crate) mod reminders;
 pub(crate) mod sandbox;
+pub(crate) mod survey_rules;
 pub(crate) mod tenants;
 pub(crate) mod twilio;
 pub(crate) mod webhook_endpoints;
@@ -57,6 +58,14 @@ pub(crate) fn router() -> Router<Gateway> {
         .route(
             "/v1/campaigns/{campaign_id}/results.csv",
             get(campaigns::results_csv),
+        )
+        .route(
+            "/v1/survey-rules",
+            post(survey_rules::create).get(survey_rules::list),
+        )
+        .route(
+            "/v1/survey-rules/{rule_id}",
+            get(survey_rules::show).delete(survey_rules::delete),
         )
         .route("/v1/cases", get(cases::list))
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))

@@ -36,6 +36,8 @@ pub struct World {
     pub scheduler: Arc<dyn Worker>,
     /// The campaign sender.
     pub sender: Arc<dyn Worker>,
+    /// Every worker of messaging.
+    pub workers: Vec<Arc<dyn Worker>>,
 }
 
 /// The tenant's Twilio account, as its admin sets it.
@@ -100,6 +102,7 @@ pub async fn world() -> World {
             .find(|w| w.queue() == casewire_messaging::sending::QUEUE)
             .expect("the campaign sender")
             .clone(),
+        workers: w.workers.clone(),
     };
     world.link_case("C-1", None).await;
     world
@@ -141,23 +144,47 @@ impl World {
         name: &str,
         time_zone: Option<&str>,
     ) {
-        let subject = format!("client:{phone}");
-        let case = json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": subject, "value": name}}, "phone": phone, "language": "en"}, "status": "open", "problem_code": null, "office": null, "advocates": [], "time_zone": time_zone}}});
+        let details = json!({"client": {"name": name, "phone": phone, "language": "en"}, "status": "open", "problem_code": null, "office": null, "advocates": [], "time_zone": time_zone});
+        self.case_event(case_id, 1, "CaseLinked", details).await
+    }
+
+    /// Case-link's event `event_type` (CaseLinked, CaseUpdated), the `sequence`th of the
+    /// case, with `details` as the CMS sent them (the client's name is sealed here).
+    pub async fn case_event(
+        &self,
+        case_id: &str,
+        sequence: i64,
+        event_type: &str,
+        mut details: Value,
+    ) {
+        let phone = details["client"]["phone"].as_str().unwrap().to_string();
+        let name = details["client"]["name"].take();
+        details["client"]["name"] =
+            json!({"$sealed": {"subject": format!("client:{phone}"), "value": name}});
         self.store
             .append(
                 TENANT,
                 vec![casewire_eventstore::NewEvent {
                     aggregate_type: "case".into(),
                     aggregate_id: case_id.into(),
-                    sequence: 1,
-                    event_type: "CaseLinked".into(),
+                    sequence,
+                    event_type: event_type.into(),
                     event_version: "1".into(),
-                    payload: case,
+                    payload: json!({ event_type: {"details": details} }),
                     metadata: json!({}),
                 }],
             )
             .await
             .unwrap();
+    }
+
+    /// Messaging's worker of `queue`.
+    pub fn worker(&self, queue: &str) -> Arc<dyn Worker> {
+        self.workers
+            .iter()
+            .find(|w| w.queue() == queue)
+            .unwrap_or_else(|| panic!("a worker of {queue}"))
+            .clone()
     }
 
     /// Staff record the client's consent (granted or revoked), through the consent service.
