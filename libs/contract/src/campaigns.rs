@@ -30,6 +30,9 @@ impl Command for DraftCampaign {
 pub enum CampaignStep {
     /// Freezes its audience and starts sending.
     Launch,
+    /// An admin other than the drafter approves its launch, where the tenant's policy asks
+    /// for it (`approvals_required`).
+    Approve,
     /// No new text goes until it is resumed.
     Pause,
     Resume,
@@ -41,6 +44,10 @@ pub enum CampaignStep {
 pub struct StepCampaign {
     pub id: String,
     pub step: CampaignStep,
+    /// Whether the caller is an admin of the tenant, as the gateway read the credential:
+    /// an admin's launch counts as an approval.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 impl Command for StepCampaign {

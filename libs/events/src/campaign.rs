@@ -102,6 +102,13 @@ pub enum CampaignEvent {
         /// given a recipient as each of its cases closes (`RecipientsFrozen` of one).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rule: Option<String>,
+        /// Who drafted it (`api_key:<id>`): they may not approve it themselves.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// An admin approved the launch (`approvals_required` in the tenant's policy).
+    CampaignApproved {
+        by: String,
     },
     /// The audience is frozen: who is texted is decided now, once; the recipients follow
     /// in `RecipientsFrozen` events, in order.

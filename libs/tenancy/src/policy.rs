@@ -33,6 +33,10 @@ pub struct Policy {
     /// One segment a second when left out; `null` for no cap.
     #[serde(default = "default_bulk_rate")]
     pub bulk_rate: Option<casewire_events::campaign::Rate>,
+    /// How many admins other than the one who drafted a campaign must approve it before it
+    /// is launched (four eyes on a blast): 0 to 3. An admin's launch counts as theirs.
+    #[schema(maximum = 3)]
+    pub approvals_required: u8,
 }
 
 fn default_bulk_rate() -> Option<casewire_events::campaign::Rate> {
@@ -51,6 +55,7 @@ impl Default for Policy {
             keywords: BTreeMap::new(),
             replies: BTreeMap::new(),
             bulk_rate: default_bulk_rate(),
+            approvals_required: 0,
         }
     }
 }
@@ -162,6 +167,9 @@ impl Policy {
         }
         if let Some(rate) = &self.bulk_rate {
             rate.check("bulk_rate")?;
+        }
+        if self.approvals_required > 3 {
+            return Err("approvals_required: 0 to 3 admins".into());
         }
         if let Some(c) = &self.contact {
             if c.trim().is_empty() || c.chars().count() > 100 || c.chars().any(char::is_control) {

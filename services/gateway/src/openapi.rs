@@ -24,7 +24,7 @@ use crate::routes::{
         tenants::put_sms_provider, tenants::get_sms_provider, tenants::put_policy, tenants::get_policy,
         tenants::put_reminder_policy, tenants::get_reminder_policy,
         cases::put, cases::show, cases::list, audiences::preview,
-        campaigns::create, campaigns::list, campaigns::show, campaigns::step, campaigns::results, campaigns::results_csv, survey_rules::create, survey_rules::list, survey_rules::show, survey_rules::delete, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted, cases::flagged, cases::media, cases::upload,
+        campaigns::create, campaigns::list, campaigns::show, campaigns::step, campaigns::results, campaigns::results_csv, survey_rules::create_rule, survey_rules::list_rules, survey_rules::show_rule, survey_rules::delete_rule, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted, cases::flagged, cases::media, cases::upload,
         webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
         consents::show, consents::record, consents::request, consents::list,
         reminders::put, reminders::cancel, reminders::list, reminders::set, reminders::preview,

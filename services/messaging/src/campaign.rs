@@ -45,11 +45,18 @@ pub struct Campaign {
     recipients: u32,
     /// An outcome-survey rule's campaign: its cases so far, each given one text.
     rule: Option<BTreeSet<String>>,
+    drafted_by: Option<String>,
+    /// The admins who approved its launch.
+    approved_by: BTreeSet<String>,
 }
 
 #[derive(Debug)]
 pub enum CampaignCommand {
-    Draft(Box<CampaignPlan>),
+    /// `by`: the actor drafting it (`api_key:<id>`).
+    Draft {
+        plan: Box<CampaignPlan>,
+        by: Option<String>,
+    },
     /// Drafts and launches the campaign of outcome-survey rule `rule`, with nobody yet: its
     /// recipients come as its cases close ([`CampaignCommand::Add`]).
     Open {
@@ -62,6 +69,15 @@ pub enum CampaignCommand {
     Launch {
         recipients: Vec<Recipient>,
         excluded: Excluded,
+        /// Who launches it, and whether they are an admin: an admin's launch approves it.
+        by: Option<String>,
+        admin: bool,
+        /// The tenant's `approvals_required` now.
+        approvals_required: u8,
+    },
+    /// An admin approves the launch (`by`, not the one who drafted it).
+    Approve {
+        by: String,
     },
     Pause,
     Resume,
@@ -192,7 +208,7 @@ impl Aggregate for Campaign {
         use CampaignCommand as C;
         use CampaignEvent as E;
         use CampaignState as S;
-        if !self.drafted && !matches!(command, C::Draft(_) | C::Open { .. }) {
+        if !self.drafted && !matches!(command, C::Draft { .. } | C::Open { .. }) {
             return Err(CampaignError::Unknown);
         }
         let conflict = |doing: &str, state: S| {
@@ -201,97 +217,131 @@ impl Aggregate for Campaign {
                 state.as_str()
             )))
         };
-        let events =
-            match (command, self.state) {
-                (C::Draft(plan), _) => {
-                    if self.drafted {
-                        return Err(CampaignError::Exists);
-                    }
-                    check(&plan).map_err(CampaignError::Invalid)?;
-                    vec![E::CampaignDrafted { plan, rule: None }]
+        let events = match (command, self.state) {
+            (C::Draft { plan, by }, _) => {
+                if self.drafted {
+                    return Err(CampaignError::Exists);
                 }
-                (C::Open { plan, rule }, _) => {
-                    if self.drafted {
-                        return Err(CampaignError::Exists);
-                    }
-                    check(&plan).map_err(CampaignError::Invalid)?;
-                    vec![
-                        E::CampaignDrafted {
-                            plan,
-                            rule: Some(rule),
-                        },
-                        E::CampaignLaunched {
-                            recipients: 0,
-                            excluded: Excluded::default(),
-                        },
-                    ]
+                check(&plan).map_err(CampaignError::Invalid)?;
+                vec![E::CampaignDrafted {
+                    plan,
+                    rule: None,
+                    by,
+                }]
+            }
+            (C::Approve { by }, S::Draft) => {
+                if self.drafted_by.as_ref() == Some(&by) {
+                    return Err(CampaignError::Conflict(
+                        "the key that drafted the campaign cannot approve it: another admin's must"
+                            .into(),
+                    ));
                 }
-                (C::Add(recipient), S::Running | S::Paused) => {
-                    let Some(cases) = &self.rule else {
-                        return Err(CampaignError::Conflict(
+                if self.approved_by.contains(&by) {
+                    return Ok(());
+                }
+                vec![E::CampaignApproved { by }]
+            }
+            (C::Approve { .. }, state) => return conflict("approved", state),
+            (C::Open { plan, rule }, _) => {
+                if self.drafted {
+                    return Err(CampaignError::Exists);
+                }
+                check(&plan).map_err(CampaignError::Invalid)?;
+                vec![
+                    E::CampaignDrafted {
+                        plan,
+                        rule: Some(rule),
+                        by: None,
+                    },
+                    E::CampaignLaunched {
+                        recipients: 0,
+                        excluded: Excluded::default(),
+                    },
+                ]
+            }
+            (C::Add(recipient), S::Running | S::Paused) => {
+                let Some(cases) = &self.rule else {
+                    return Err(CampaignError::Conflict(
                         "only an outcome-survey rule's campaign takes recipients after its launch"
                             .into(),
                     ));
-                    };
-                    if cases.contains(&recipient.case_id) {
-                        return Ok(());
-                    }
-                    vec![E::RecipientsFrozen {
-                        first: self.recipients,
-                        recipients: vec![recipient],
-                    }]
+                };
+                if cases.contains(&recipient.case_id) {
+                    return Ok(());
                 }
-                (C::Add(_), state) => return conflict("given recipients", state),
-                (
-                    C::Launch {
-                        recipients,
-                        excluded,
-                    },
-                    S::Draft,
-                ) => {
-                    if recipients.is_empty() {
-                        return Err(CampaignError::Conflict(
+                vec![E::RecipientsFrozen {
+                    first: self.recipients,
+                    recipients: vec![recipient],
+                }]
+            }
+            (C::Add(_), state) => return conflict("given recipients", state),
+            (
+                C::Launch {
+                    recipients,
+                    excluded,
+                    by,
+                    admin,
+                    approvals_required,
+                },
+                S::Draft,
+            ) => {
+                let mut approvers = self.approved_by.clone();
+                approvers.extend(by.filter(|_| admin));
+                if let Some(drafter) = &self.drafted_by {
+                    approvers.remove(drafter);
+                }
+                if approvers.len() < usize::from(approvals_required) {
+                    return Err(CampaignError::Conflict(format!(
+                            "the organization asks {approvals_required} admin(s) other than the one who drafted a campaign to approve its launch; approved by {} so far: an admin approves with POST /v1/campaigns/{{id}}/approve",
+                            approvers.len()
+                        )));
+                }
+                if recipients.is_empty() {
+                    return Err(CampaignError::Conflict(
                         "the audience reaches nobody now: check it with POST /v1/audiences/preview"
                             .into(),
                     ));
-                    }
-                    let mut events = vec![E::CampaignLaunched {
-                        recipients: recipients.len() as u32,
-                        excluded,
-                    }];
-                    events.extend(recipients.chunks(FROZEN_PER_EVENT).enumerate().map(
-                        |(i, chunk)| E::RecipientsFrozen {
+                }
+                let mut events = vec![E::CampaignLaunched {
+                    recipients: recipients.len() as u32,
+                    excluded,
+                }];
+                events.extend(
+                    recipients
+                        .chunks(FROZEN_PER_EVENT)
+                        .enumerate()
+                        .map(|(i, chunk)| E::RecipientsFrozen {
                             first: (i * FROZEN_PER_EVENT) as u32,
                             recipients: chunk.to_vec(),
-                        },
-                    ));
-                    events
+                        }),
+                );
+                events
+            }
+            (C::Launch { .. }, state) => return conflict("launched again", state),
+            (C::Pause, S::Running) => vec![E::CampaignPaused {}],
+            (C::Pause, state) => return conflict("paused", state),
+            (C::Resume, S::Paused) => vec![E::CampaignResumed {}],
+            (C::Resume, state) => return conflict("resumed", state),
+            (C::Cancel, S::Draft | S::Running | S::Paused) => vec![E::CampaignCancelled {}],
+            (C::Cancel, state) => return conflict("cancelled", state),
+            (C::Skip(skipped), S::Running | S::Paused) => {
+                if let Some((n, _)) = skipped.iter().find(|(n, _)| *n >= self.recipients) {
+                    return Err(CampaignError::Invalid(format!(
+                        "recipient {n} is not in the audience of {}",
+                        self.recipients
+                    )));
                 }
-                (C::Launch { .. }, state) => return conflict("launched again", state),
-                (C::Pause, S::Running) => vec![E::CampaignPaused {}],
-                (C::Pause, state) => return conflict("paused", state),
-                (C::Resume, S::Paused) => vec![E::CampaignResumed {}],
-                (C::Resume, state) => return conflict("resumed", state),
-                (C::Cancel, S::Draft | S::Running | S::Paused) => vec![E::CampaignCancelled {}],
-                (C::Cancel, state) => return conflict("cancelled", state),
-                (C::Skip(skipped), S::Running | S::Paused) => {
-                    if let Some((n, _)) = skipped.iter().find(|(n, _)| *n >= self.recipients) {
-                        return Err(CampaignError::Invalid(format!(
-                            "recipient {n} is not in the audience of {}",
-                            self.recipients
-                        )));
-                    }
-                    skipped
-                        .into_iter()
-                        .map(|(n, reason)| E::RecipientSkipped { n, reason })
-                        .collect()
-                }
-                (C::Skip(_), state) => return conflict("sent to", state),
-                (C::Complete, S::Running) if self.rule.is_none() => {
-                    vec![E::CampaignCompleted {}]
-                }
-                (C::Complete, state) => return conflict("completed", state),
-            };
+                skipped
+                    .into_iter()
+                    .map(|(n, reason)| E::RecipientSkipped { n, reason })
+                    .collect()
+            }
+            (C::Skip(_), state) => return conflict("sent to", state),
+            (C::Complete, S::Running) if self.rule.is_none() => {
+                vec![E::CampaignCompleted {}]
+            }
+            (C::Complete, state) => return conflict("completed", state),
+        };
         for e in events {
             sink.write(e, self).await;
         }
@@ -301,9 +351,13 @@ impl Aggregate for Campaign {
     fn apply(&mut self, event: CampaignEvent) {
         use CampaignEvent as E;
         match event {
-            E::CampaignDrafted { rule, .. } => {
+            E::CampaignDrafted { rule, by, .. } => {
                 self.drafted = true;
                 self.rule = rule.map(|_| BTreeSet::new());
+                self.drafted_by = by;
+            }
+            E::CampaignApproved { by } => {
+                self.approved_by.insert(by);
             }
             E::CampaignLaunched { recipients, .. } => {
                 self.state = CampaignState::Running;
@@ -363,6 +417,18 @@ mod tests {
         CampaignEvent::CampaignDrafted {
             plan: Box::new(plan()),
             rule: None,
+            by: Some("api_key:drafter".into()),
+        }
+    }
+
+    /// A launch by an advocate's key where the tenant asks for no approval.
+    fn launch(recipients: Vec<Recipient>) -> CampaignCommand {
+        CampaignCommand::Launch {
+            recipients,
+            excluded: Excluded::default(),
+            by: Some("api_key:advocate".into()),
+            admin: false,
+            approvals_required: 0,
         }
     }
 
@@ -382,10 +448,7 @@ mod tests {
         };
         Given::with(())
             .given(vec![drafted()])
-            .when(CampaignCommand::Launch {
-                recipients,
-                excluded: Excluded::default(),
-            })
+            .when(launch(recipients))
             .then_expect_events(vec![
                 launched(1_001),
                 frozen(0, 500),
@@ -419,10 +482,7 @@ mod tests {
         cancelled.push(CampaignEvent::CampaignCancelled {});
         Given::with(())
             .given(cancelled.clone())
-            .when(CampaignCommand::Launch {
-                recipients: vec![recipient(1)],
-                excluded: Excluded::default(),
-            })
+            .when(launch(vec![recipient(1)]))
             .then_expect_error_message("the campaign is cancelled: it cannot be launched again");
         Given::with(())
             .given(cancelled)
@@ -434,10 +494,7 @@ mod tests {
     fn an_empty_audience_is_not_launched_and_an_unknown_campaign_is_not_found() {
         Given::with(())
             .given(vec![drafted()])
-            .when(CampaignCommand::Launch {
-                recipients: vec![],
-                excluded: Excluded::default(),
-            })
+            .when(launch(vec![]))
             .then_expect_error_message(
                 "the audience reaches nobody now: check it with POST /v1/audiences/preview",
             );
@@ -516,6 +573,7 @@ mod tests {
             CampaignEvent::CampaignDrafted {
                 plan: Box::new(plan()),
                 rule: Some("rule-1".into()),
+                by: None,
             },
             launched(0),
         ];
@@ -552,5 +610,69 @@ mod tests {
             .then_expect_error_message(
                 "only an outcome-survey rule's campaign takes recipients after its launch",
             );
+    }
+
+    #[test]
+    fn four_eyes_a_launch_needs_an_admin_other_than_the_drafter() {
+        let asked = |by: &str, admin: bool| CampaignCommand::Launch {
+            recipients: vec![recipient(1)],
+            excluded: Excluded::default(),
+            by: Some(by.into()),
+            admin,
+            approvals_required: 1,
+        };
+        let waiting = "the organization asks 1 admin(s) other than the one who drafted a campaign to approve its launch; approved by 0 so far";
+        // The drafter (an admin) cannot launch it alone, nor approve it.
+        Given::with(())
+            .given(vec![drafted()])
+            .when(asked("api_key:drafter", true))
+            .then_expect_error_message(&format!(
+                "{waiting}: an admin approves with POST /v1/campaigns/{{id}}/approve"
+            ));
+        Given::with(())
+            .given(vec![drafted()])
+            .when(CampaignCommand::Approve {
+                by: "api_key:drafter".into(),
+            })
+            .then_expect_error_message(
+                "the key that drafted the campaign cannot approve it: another admin's must",
+            );
+        // An advocate's launch is not an approval.
+        Given::with(())
+            .given(vec![drafted()])
+            .when(asked("api_key:advocate", false))
+            .then_expect_error_message(&format!(
+                "{waiting}: an admin approves with POST /v1/campaigns/{{id}}/approve"
+            ));
+        // A second admin's launch is; so is their approval, before anyone's launch.
+        Given::with(())
+            .given(vec![drafted()])
+            .when(asked("api_key:second-admin", true))
+            .then_expect_events(vec![
+                launched(1),
+                CampaignEvent::RecipientsFrozen {
+                    first: 0,
+                    recipients: vec![recipient(1)],
+                },
+            ]);
+        let approved = CampaignEvent::CampaignApproved {
+            by: "api_key:second-admin".into(),
+        };
+        Given::with(())
+            .given(vec![drafted()])
+            .when(CampaignCommand::Approve {
+                by: "api_key:second-admin".into(),
+            })
+            .then_expect_events(vec![approved.clone()]);
+        Given::with(())
+            .given(vec![drafted(), approved])
+            .when(asked("api_key:drafter", true))
+            .then_expect_events(vec![
+                launched(1),
+                CampaignEvent::RecipientsFrozen {
+                    first: 0,
+                    recipients: vec![recipient(1)],
+                },
+            ]);
     }
 }

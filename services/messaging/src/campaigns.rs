@@ -87,7 +87,7 @@ async fn apply_campaign(
             .bind(&e.aggregate_id)
     };
     match e.decode::<CampaignEvent>()? {
-        CampaignEvent::CampaignDrafted { plan, rule } => {
+        CampaignEvent::CampaignDrafted { plan, rule, .. } => {
             sqlx::query(
                 "INSERT INTO messaging_campaigns (tenant_id, id, name, kind, state, plan, created_at, updated_at, rule_id) \
                  VALUES ($1, $2, $3, $4, 'draft', $5, $6, $6, $7) ON CONFLICT (tenant_id, id) DO NOTHING",
@@ -184,6 +184,9 @@ async fn apply_campaign(
         CampaignEvent::CampaignResumed {} => {
             state("running").execute(&mut **tx).await?;
             crate::sending::start(tx, &e.tenant_id, &e.aggregate_id).await?;
+        }
+        CampaignEvent::CampaignApproved { .. } => {
+            state("draft").execute(&mut **tx).await?;
         }
         CampaignEvent::CampaignCancelled {} => {
             state("cancelled").execute(&mut **tx).await?;

@@ -444,7 +444,10 @@ impl Commands {
             body,
         }: Envelope<DraftCampaign>,
     ) -> Result<CampaignView, CommandError> {
-        let draft = CampaignCommand::Draft(Box::new(body.plan));
+        let draft = CampaignCommand::Draft {
+            plan: Box::new(body.plan),
+            by: metadata.get("actor").cloned(),
+        };
         casewire_bus::record::<Campaign>(&self.store, &tenant, &body.id, draft, metadata).await?;
         self.campaign(&tenant, &body.id).await
     }
@@ -471,11 +474,26 @@ impl Commands {
                 let picked = crate::audience::pick(&self.store, &tenant, &found.plan.filter, since)
                     .await
                     .map_err(CommandError::internal)?;
+                let approvals_required = crate::policies()
+                    .get(&self.store, &tenant)
+                    .await
+                    .map_err(CommandError::internal)?
+                    .unwrap_or_default()
+                    .approvals_required;
                 CampaignCommand::Launch {
                     recipients: picked.recipients,
                     excluded: picked.excluded,
+                    by: metadata.get("actor").cloned(),
+                    admin: body.admin,
+                    approvals_required,
                 }
             }
+            CampaignStep::Approve => CampaignCommand::Approve {
+                by: metadata
+                    .get("actor")
+                    .cloned()
+                    .ok_or_else(|| CommandError::invalid("an approval names its admin"))?,
+            },
             CampaignStep::Pause => CampaignCommand::Pause,
             CampaignStep::Resume => CampaignCommand::Resume,
             CampaignStep::Cancel => CampaignCommand::Cancel,
@@ -494,6 +512,19 @@ impl Commands {
             body,
         }: Envelope<CreateSurveyRule>,
     ) -> Result<SurveyRuleView, CommandError> {
+        let policy = crate::policies()
+            .get(&self.store, &tenant)
+            .await
+            .map_err(CommandError::internal)?
+            .unwrap_or_default();
+        // A rule's survey goes out with nobody's launch: where every launch needs a second
+        // admin's approval, rules would go around it.
+        if policy.approvals_required > 0 {
+            return Err(CommandError::new(
+                ErrorCode::Conflict,
+                "the organization asks admins to approve each campaign's launch, and a rule's survey goes out on its own: set approvals_required to 0 to make survey rules",
+            ));
+        }
         let campaign = crate::rules::campaign_id(&tenant, &body.id);
         let plan = Box::new(body.rule.plan());
         let create = RuleCommand::Create {

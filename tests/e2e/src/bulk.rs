@@ -9,7 +9,7 @@ use casewire_testkit::{wait_for, FakeCms, FakeTwilio};
 use serde_json::{json, Value};
 
 use crate::texting::{twilio_tenant, ACCOUNT_A, ACCOUNT_B, NUMBER_A, TOKEN_A, TOKEN_B};
-use crate::{assert_error_says, Api};
+use crate::{assert_error, assert_error_says, Api};
 
 fn ids(page: &Value) -> Vec<String> {
     page["items"]
@@ -665,4 +665,65 @@ pub async fn surveys(api: &Api, twilio: &FakeTwilio) {
         .get(&format!("/v1/campaigns/{id}/results.csv"), &other)
         .await;
     assert_eq!(s, 404);
+}
+
+/// Four eyes on a blast: where the policy asks for an approval, the key that drafted a
+/// campaign cannot launch it alone; another admin's approval, or launch, lets it go.
+pub async fn four_eyes(api: &Api, twilio: &FakeTwilio) {
+    let (a, admin) = twilio_tenant(api, twilio, "Prairie Legal Aid", ACCOUNT_A, TOKEN_A).await;
+    let second = api.key(&a, "admin").await;
+    let advocate = api.key(&a, "advocate").await;
+    let policy = format!("/v1/tenants/{a}/policy");
+    let (s, e) = api
+        .put(&policy, &admin, json!({"approvals_required": 5}))
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "approvals_required");
+    let (s, p) = api
+        .put(
+            &policy,
+            &admin,
+            json!({"quiet_hours": null, "bulk_rate": null, "approvals_required": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    clients(api, &advocate, 5000, 2).await;
+    let draft = |key: String| async move {
+        let (s, c) = api.post("/v1/campaigns", &key, clinic(10.0)).await;
+        assert_eq!(s, 201, "{c}");
+        c["id"].as_str().unwrap().to_string()
+    };
+    let step = |id: &str, step: &str| format!("/v1/campaigns/{id}/{step}");
+
+    // An advocate's campaign: their launch waits for an admin's approval.
+    let id = draft(advocate.clone()).await;
+    let (s, e) = api.post(&step(&id, "launch"), &advocate, json!({})).await;
+    assert_error_says(s, &e, 409, "conflict", "approved by 0 so far");
+    let (s, e) = api.post(&step(&id, "approve"), &advocate, json!({})).await;
+    assert_error(s, &e, 403, "forbidden");
+    let (s, c) = api.post(&step(&id, "approve"), &admin, json!({})).await;
+    assert_eq!((s, &c["state"]), (200, &json!("draft")), "{c}");
+    let (s, c) = api.post(&step(&id, "launch"), &advocate, json!({})).await;
+    assert_eq!((s, &c["state"]), (200, &json!("running")), "{c}");
+
+    // An admin's campaign: not launched, nor approved, by the same key; another admin's
+    // launch is the second pair of eyes.
+    let id = draft(admin.clone()).await;
+    let (s, e) = api.post(&step(&id, "launch"), &admin, json!({})).await;
+    assert_error_says(s, &e, 409, "conflict", "approved by 0 so far");
+    let (s, e) = api.post(&step(&id, "approve"), &admin, json!({})).await;
+    assert_error_says(s, &e, 409, "conflict", "cannot approve it");
+    let (s, c) = api.post(&step(&id, "launch"), &second, json!({})).await;
+    assert_eq!((s, &c["state"]), (200, &json!("running")), "{c}");
+
+    // A survey rule would launch with nobody's approval: refused while approvals stand.
+    let (s, e) = api
+        .post(
+            "/v1/survey-rules",
+            &admin,
+            json!({"on": "case_closed", "delay": "P3D", "campaign": {"name": "Outcomes",
+                   "messages": {"en": "How did it go?"},
+                   "survey": {"questions": [{"id": "q", "answer": "free_text", "text": {"en": "Tell us"}}]}}}),
+        )
+        .await;
+    assert_error_says(s, &e, 409, "conflict", "approvals_required");
 }

@@ -615,6 +615,7 @@ async fn bulk_with_two_messaging_replicas_and_a_kill() {
     casewire_e2e::bulk::audiences(&api, &twilio).await;
     casewire_e2e::bulk::campaigns(&api, &twilio).await;
     casewire_e2e::bulk::surveys(&api, &twilio).await;
+    casewire_e2e::bulk::four_eyes(&api, &twilio).await;
 
     let (tenant, admin) = texting::twilio_tenant(
         &api,

@@ -175,6 +175,14 @@ async fn surveys_in_the_embedded_mode() {
 }
 
 #[tokio::test]
+async fn four_eyes_in_the_embedded_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let twilio = casewire_testkit::FakeTwilio::start().await;
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
+    casewire_e2e::bulk::four_eyes(&Api::new(&cw.url), &twilio).await;
+}
+
+#[tokio::test]
 async fn texting_over_twilio_in_the_embedded_mode() {
     sqlx::any::install_default_drivers();
     let dir = tempfile::tempdir().unwrap();

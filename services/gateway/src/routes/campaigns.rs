@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::cases::{READING, TEXTING};
 use crate::extract::{Json, Path, Query};
 use crate::{ApiError, Auth, Gateway};
+use casewire_tenancy::Role;
 
 /// Drafts a campaign: its audience and cost are estimated now; nothing is sent until it is
 /// launched.
@@ -168,20 +169,33 @@ pub(crate) async fn results_csv(
 ///   many, whom it left out and why) and starts sending;
 /// - `pause` stops new texts (within a second) until `resume`, which carries on with
 ///   nobody texted twice and nobody forgotten;
-/// - `cancel` stops new texts for good (texts already at Twilio are not recalled).
+/// - `cancel` stops new texts for good (texts already at Twilio are not recalled);
+/// - `approve` (an admin other than the one who drafted it) approves its launch, where the
+///   tenant's policy asks for `approvals_required` approvals; an admin's launch counts as
+///   one.
+/// A key of role advocate or integration may draft and launch a campaign an admin approved.
+/// An admin's key that drafted it cannot approve it.
 #[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/{step}", tag = "bulk", security(("api_key" = [])),
     params(("campaign_id" = String, Path), ("step" = CampaignStep, Path)),
     responses(
         (status = 200, body = CampaignView),
         (status = 404, description = "no such campaign (or another tenant's)"),
-        (status = 409, description = "a step its state does not allow, or a launch that reaches nobody"),
+        (status = 403, description = "`approve` by a key that is not an admin's"),
+        (status = 409, description = "a step its state does not allow, a launch that reaches nobody, or one that awaits approval"),
     ))]
 pub(crate) async fn step(
     State(gw): State<Gateway>,
     auth: Auth,
     Path((id, step)): Path<(String, CampaignStep)>,
 ) -> Result<axum::Json<CampaignView>, ApiError> {
-    let tenant = auth.own_tenant(TEXTING)?.to_string();
-    let view = gw.ask(&auth, &tenant, StepCampaign { id, step }).await?;
+    let who = match step {
+        CampaignStep::Approve => &[Role::Admin][..],
+        _ => TEXTING,
+    };
+    let tenant = auth.own_tenant(who)?.to_string();
+    let admin = auth.own_tenant(&[Role::Admin]).is_ok();
+    let view = gw
+        .ask(&auth, &tenant, StepCampaign { id, step, admin })
+        .await?;
     Ok(axum::Json(view))
 }

@@ -61,11 +61,11 @@ pub(crate) fn router() -> Router<Gateway> {
         )
         .route(
             "/v1/survey-rules",
-            post(survey_rules::create).get(survey_rules::list),
+            post(survey_rules::create_rule).get(survey_rules::list_rules),
         )
         .route(
             "/v1/survey-rules/{rule_id}",
-            get(survey_rules::show).delete(survey_rules::delete),
+            get(survey_rules::show_rule).delete(survey_rules::delete_rule),
         )
         .route("/v1/cases", get(cases::list))
         .route("/v1/cases/{case_id}", put(cases::put).get(cases::show))

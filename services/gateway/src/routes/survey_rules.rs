@@ -16,7 +16,7 @@ use crate::{ApiError, Auth, Gateway};
     (status = 201, body = SurveyRuleView),
     (status = 422, description = "what is wrong with the rule"),
 ))]
-pub(crate) async fn create(
+pub(crate) async fn create_rule(
     State(gw): State<Gateway>,
     auth: Auth,
     Json(rule): Json<SurveyRule>,
@@ -39,7 +39,7 @@ pub(crate) struct SurveyRuleList {
 #[utoipa::path(get, path = "/v1/survey-rules", tag = "bulk", security(("api_key" = [])), responses(
     (status = 200, body = SurveyRuleList),
 ))]
-pub(crate) async fn list(
+pub(crate) async fn list_rules(
     State(gw): State<Gateway>,
     auth: Auth,
 ) -> Result<axum::Json<SurveyRuleList>, ApiError> {
@@ -56,7 +56,7 @@ pub(crate) async fn list(
     (status = 200, body = SurveyRuleView),
     (status = 404, description = "no such rule (deleted, or another tenant's)"),
 ))]
-pub(crate) async fn show(
+pub(crate) async fn show_rule(
     State(gw): State<Gateway>,
     auth: Auth,
     Path(id): Path<String>,
@@ -76,7 +76,7 @@ pub(crate) async fn show(
     (status = 200, body = SurveyRuleView, description = "the rule as it was"),
     (status = 404, description = "no such rule (deleted, or another tenant's)"),
 ))]
-pub(crate) async fn delete(
+pub(crate) async fn delete_rule(
     State(gw): State<Gateway>,
     auth: Auth,
     Path(id): Path<String>,
