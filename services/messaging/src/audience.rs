@@ -1,7 +1,8 @@
 //! Whom a bulk text or a survey goes to: the cases an audience filter picks from messaging's
 //! copy of the cases, one text per client (their phone), leaving out the clients a bulk text
 //! may not reach (opted out, no consent) and, if asked, those texted lately. [`select`] is
-//! the decision, pure; [`pick`] gathers the facts for it in four statements.
+//! the decision, pure; [`pick`] gathers the facts for it in three statements, then reads the
+//! cases a page at a time.
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,21 +31,42 @@ pub fn select(
     consent: impl Fn(&str) -> State,
     texted: &HashSet<String>,
 ) -> Selection {
-    let mut picked = Selection::default();
-    let mut phones = HashSet::new();
+    let mut selector = Selector::default();
     for (case_id, facts) in cases {
+        selector.offer(case_id, facts, filter, policy, &consent, texted);
+    }
+    selector.picked
+}
+
+/// [`select`] a case at a time, so that the cases can be read a page at a time.
+#[derive(Default)]
+struct Selector {
+    picked: Selection,
+    phones: HashSet<String>,
+}
+
+impl Selector {
+    fn offer(
+        &mut self,
+        case_id: String,
+        facts: CaseFacts,
+        filter: &Filter,
+        policy: &Policy,
+        consent: &impl Fn(&str) -> State,
+        texted: &HashSet<String>,
+    ) {
         if !filter.admits(&case_id, &facts) {
-            continue;
+            return;
         }
-        let excluded = &mut picked.excluded;
+        let excluded = &mut self.picked.excluded;
         let phone = facts.client.phone;
         if phone.is_empty() {
             excluded.no_phone += 1;
-            continue;
+            return;
         }
-        if !phones.insert(phone.clone()) {
+        if !self.phones.insert(phone.clone()) {
             excluded.duplicate_phone += 1;
-            continue;
+            return;
         }
         let state = consent(&phone);
         if state == State::Revoked {
@@ -54,7 +76,7 @@ pub fn select(
         } else if texted.contains(&phone) {
             excluded.recently_texted += 1;
         } else {
-            picked.recipients.push(Recipient {
+            self.picked.recipients.push(Recipient {
                 case_id,
                 phone,
                 language: facts.client.language,
@@ -62,8 +84,11 @@ pub fn select(
             });
         }
     }
-    picked
 }
+
+/// Cases read at once by [`pick`]: what a launch holds of the cases is a page, whatever
+/// the audience (the recipients picked are kept, a hundred bytes or so each).
+const PAGE: i64 = 2_000;
 
 /// [`select`] over the tenant's cases as messaging holds them, leaving out the clients
 /// texted since `texted_since` when given.
@@ -79,14 +104,6 @@ pub async fn pick(
         Some(StatusFilter::Closed) => "closed",
         None | Some(StatusFilter::Any) => "",
     };
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT case_id, details FROM messaging_cases \
-         WHERE tenant_id = $1 AND details IS NOT NULL AND ($2 = '' OR status = $2) ORDER BY case_id",
-    )
-    .bind(tenant)
-    .bind(status)
-    .fetch_all(store.db().reader())
-    .await?;
     let consents: HashMap<String, String> =
         sqlx::query_as("SELECT phone, state FROM messaging_consents WHERE tenant_id = $1")
             .bind(tenant)
@@ -108,17 +125,36 @@ pub async fn pick(
         .map(|(p,)| p)
         .collect(),
     };
-    let cases = rows
-        .into_iter()
-        .map(|(id, details)| Ok((id, serde_json::from_str::<CaseFacts>(&details)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let consent = |phone: &str| {
         consents
             .get(phone)
             .and_then(|s| State::named(s))
             .unwrap_or_default()
     };
-    Ok(select(cases, filter, &facts.policy, consent, &texted))
+    let mut selector = Selector::default();
+    let mut after = String::new();
+    loop {
+        let page: Vec<(String, String)> = sqlx::query_as(
+            "SELECT case_id, details FROM messaging_cases \
+             WHERE tenant_id = $1 AND details IS NOT NULL AND ($2 = '' OR status = $2) AND case_id > $3 \
+             ORDER BY case_id LIMIT $4",
+        )
+        .bind(tenant)
+        .bind(status)
+        .bind(&after)
+        .bind(PAGE)
+        .fetch_all(store.db().reader())
+        .await?;
+        let full = page.len() as i64 == PAGE;
+        for (case_id, details) in page {
+            let case = serde_json::from_str::<CaseFacts>(&details)?;
+            after.clone_from(&case_id);
+            selector.offer(case_id, case, filter, &facts.policy, &consent, &texted);
+        }
+        if !full {
+            return Ok(selector.picked);
+        }
+    }
 }
 
 /// What an audience would be, before anything is sent.
