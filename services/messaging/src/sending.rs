@@ -398,7 +398,10 @@ async fn queue(
     });
     let metadata = Metadata::new(Actor::System).into_map();
     let message = message_id(tenant, campaign, n);
-    match casewire_bus::record::<Message>(store, tenant, &message, queue, metadata).await {
+    // A new message, not loaded first: the append finds it new (one look-up per group
+    // commit), or conflicts when a run that died had queued it.
+    let new = &mut (Message::default(), 0);
+    match casewire_bus::record_on::<Message>(store, tenant, &message, new, queue, metadata).await {
         Ok(_) => Ok(None),
         // Queued by a run that died before it was done: nothing to do again.
         Err(e) if e.code == casewire_bus::ErrorCode::Conflict => Ok(None),
