@@ -1,8 +1,7 @@
--- Surveys (issue 14): where each recipient of a survey campaign stands (the question
--- waiting for their answer, whether it was asked again, when they finished), and every
--- answer, written with the append of the survey's events (inline).
-ALTER TABLE messaging_campaign_recipients ADD COLUMN question TEXT;
-ALTER TABLE messaging_campaign_recipients ADD COLUMN reasked INTEGER NOT NULL DEFAULT 0;
+-- Surveys (issue 14): when each recipient of a survey campaign finished it (a reply after
+-- that is only a reply), and every question asked and answered, written with the append
+-- of the survey's events (inline). Where a recipient stands in the survey is its
+-- aggregate's (survey_response), read only by the worker that reads their reply.
 ALTER TABLE messaging_campaign_recipients ADD COLUMN finished_at TEXT;
 
 -- A client's reply finds their survey by their number.

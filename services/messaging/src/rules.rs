@@ -281,12 +281,11 @@ impl Worker for OutcomeSurveys {
         };
         let metadata = || Metadata::new(Actor::System).into_map();
         let campaign = found.campaign_id.as_str();
-        let add = |r: Recipient| CampaignCommand::Add(r);
         match casewire_bus::record::<Campaign>(
             store,
             tenant,
             campaign,
-            add(recipient.clone()),
+            CampaignCommand::Add(recipient.clone()),
             metadata(),
         )
         .await
@@ -305,7 +304,7 @@ impl Worker for OutcomeSurveys {
                     store,
                     tenant,
                     campaign,
-                    add(recipient),
+                    CampaignCommand::Add(recipient),
                     metadata(),
                 )
                 .await

@@ -214,12 +214,11 @@ fn at(t: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(DateTime::parse_from_rfc3339(t)?.with_timezone(&Utc))
 }
 
-/// Writes a survey event's rows: where the recipient stands, and the answer.
+/// Writes a survey event's rows: the questions asked and answered, and who finished.
 pub(crate) async fn apply(
     tx: &mut Transaction<'static, Any>,
     e: &RecordedEvent,
 ) -> anyhow::Result<()> {
-    let recipient = |sql: &'static str| sqlx::query(sql);
     match e.decode::<SurveyEvent>()? {
         SurveyEvent::SurveyAnswered {
             campaign,
@@ -249,21 +248,9 @@ pub(crate) async fn apply(
             .bind(&e.recorded_at)
             .execute(&mut **tx)
             .await?;
-            recipient("UPDATE messaging_campaign_recipients SET reasked = 0 WHERE tenant_id = $1 AND campaign_id = $2 AND n = $3")
-                .bind(&e.tenant_id)
-                .bind(&campaign)
-                .bind(i64::from(n))
-                .execute(&mut **tx)
-                .await?;
         }
-        SurveyEvent::SurveyReasked { campaign, n, .. } => {
-            recipient("UPDATE messaging_campaign_recipients SET reasked = 1 WHERE tenant_id = $1 AND campaign_id = $2 AND n = $3")
-                .bind(&e.tenant_id)
-                .bind(&campaign)
-                .bind(i64::from(n))
-                .execute(&mut **tx)
-                .await?;
-        }
+        // Where they stand is the response aggregate's; asked again, nothing to count.
+        SurveyEvent::SurveyReasked { .. } => {}
         SurveyEvent::SurveyAsked {
             campaign,
             n,
@@ -281,16 +268,9 @@ pub(crate) async fn apply(
             .bind(&e.recorded_at)
             .execute(&mut **tx)
             .await?;
-            recipient("UPDATE messaging_campaign_recipients SET question = $4 WHERE tenant_id = $1 AND campaign_id = $2 AND n = $3")
-                .bind(&e.tenant_id)
-                .bind(&campaign)
-                .bind(i64::from(n))
-                .bind(&question)
-                .execute(&mut **tx)
-                .await?;
         }
         SurveyEvent::SurveyFinished { campaign, n } => {
-            recipient("UPDATE messaging_campaign_recipients SET finished_at = $4 WHERE tenant_id = $1 AND campaign_id = $2 AND n = $3")
+            sqlx::query("UPDATE messaging_campaign_recipients SET finished_at = $4 WHERE tenant_id = $1 AND campaign_id = $2 AND n = $3")
                 .bind(&e.tenant_id)
                 .bind(&campaign)
                 .bind(i64::from(n))
