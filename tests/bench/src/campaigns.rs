@@ -33,6 +33,9 @@ pub struct Figures {
     /// (launch, sending) peaks of the smaller campaign, then of the whole one.
     pub small_peaks_mib: (f64, f64),
     pub large_peaks_mib: (f64, f64),
+    /// What one text of the smaller campaign cost, from its launch to its last text
+    /// (statements counted during it only: counting slows it a little).
+    pub small_cost: crate::cost::Cost,
 }
 
 /// What one campaign took: to launch, to queue every text, to send every text; and the
@@ -177,7 +180,13 @@ pub async fn run() -> anyhow::Result<Figures> {
     running.caught_up().await?;
 
     eprintln!("campaigns: launching to {small}…");
+    crate::cost::counting(true);
+    let before = crate::cost::Reading::now(None).await;
     let first = campaign(&running, json!({"problem_codes": ["02"]}), small).await?;
+    let small_cost = crate::cost::Reading::now(None)
+        .await
+        .since(&before, small, false, false);
+    crate::cost::counting(false);
     eprintln!("campaigns: launching to {recipients}…");
     let whole = campaign(&running, json!({}), recipients).await?;
     let sent = running.twilio.sent().len();
@@ -233,6 +242,7 @@ pub async fn run() -> anyhow::Result<Figures> {
         small_sent_in: first.sent_in,
         small_peaks_mib: (first.launch_peak_mib, first.sending_peak_mib),
         large_peaks_mib: (whole.launch_peak_mib, whole.sending_peak_mib),
+        small_cost,
     })
 }
 
@@ -265,6 +275,10 @@ pub fn print(f: &Figures) {
         f.small,
         f.small_sent_in.as_secs_f64(),
         f.small as f64 / f.small_sent_in.as_secs_f64()
+    );
+    println!(
+        "  {} recipients, per text: {:.1} statements, {:.2} transactions, {:.2} ms of CPU",
+        f.small, f.small_cost.statements, f.small_cost.transactions, f.small_cost.cpu_self_ms
     );
     for (n, (launch, sending)) in [
         (f.small, f.small_peaks_mib),
