@@ -1,8 +1,8 @@
 //! The campaigns as their events left them, and each one's frozen audience: one row per
-//! recipient (pending, queued with its message, or skipped with why; for a survey, where
-//! they stand in it, and their answers: surveys.rs). Written with the
-//! append (inline), so the sender sees a pause the moment it is recorded. A launch or a
-//! resume enqueues the campaign's sender job (sending.rs).
+//! recipient (pending, queued with its message, or skipped with why; for a survey, when
+//! they finished it, and their answers: surveys.rs). Written with the append (inline), so
+//! the sender sees a pause the moment it is recorded. A launch, a resume or a rule's new
+//! recipient enqueues the campaign's sender job (sending.rs).
 
 use std::collections::BTreeMap;
 
