@@ -3,11 +3,11 @@
 //! sent a recipient at a time by the sender (sending.rs), which may be paused, resumed and
 //! cancelled. No I/O here: commands in, events out.
 
+use std::collections::BTreeSet;
+
 use casewire_bus::{ErrorCode, Refusal};
 use casewire_events::audience::{Excluded, Recipient};
 use casewire_events::campaign::{CampaignEvent, CampaignKind, CampaignPlan, FROZEN_PER_EVENT};
-use std::collections::BTreeSet;
-
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};

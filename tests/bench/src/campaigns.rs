@@ -31,9 +31,10 @@ pub struct Figures {
     /// the process's peak memory from the launch to the last text, each.
     pub small: usize,
     pub small_sent_in: Duration,
-    /// (launch, sending) peaks of the smaller campaign, then of the whole one.
-    pub small_peaks_mib: (f64, f64),
-    pub large_peaks_mib: (f64, f64),
+    /// (launch's peak, held as the sending began, sending's peak) of the smaller campaign,
+    /// then of the whole one.
+    pub small_peaks_mib: (f64, f64, f64),
+    pub large_peaks_mib: (f64, f64, f64),
     /// What one text of the smaller campaign cost, from its launch to its last text
     /// (statements counted during it only: counting slows it a little).
     pub small_cost: crate::cost::Cost,
@@ -45,8 +46,10 @@ struct Run {
     launched_in: Duration,
     queued_in: Duration,
     sent_in: Duration,
-    /// The process's peak while the launch ran, then while the texts went.
+    /// The process's peak while the launch ran; what it held when the texts began to go
+    /// (memory freed by the launch is not always given back), and its peak while they went.
     launch_peak_mib: f64,
+    sending_from_mib: f64,
     sending_peak_mib: f64,
 }
 
@@ -82,6 +85,7 @@ async fn campaign(running: &Running, filter: Value, expected: usize) -> anyhow::
     let launched_in = start.elapsed();
     let launch_peak_mib = crate::reminders::peak_rss_mib();
     reset_peak();
+    let sending_from_mib = rss_mib();
     let mut queued_in = None;
     let deadline = start + Duration::from_secs(3600);
     loop {
@@ -110,8 +114,22 @@ async fn campaign(running: &Running, filter: Value, expected: usize) -> anyhow::
         queued_in: queued_in.unwrap_or(sent_in),
         sent_in,
         launch_peak_mib,
+        sending_from_mib,
         sending_peak_mib: crate::reminders::peak_rss_mib(),
     })
+}
+
+/// What the process holds now (VmRSS), in MiB.
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn plan(filter: Value, rate: Option<f64>) -> Value {
@@ -244,8 +262,16 @@ pub async fn run() -> anyhow::Result<Figures> {
         peak_rss_mib,
         small,
         small_sent_in: first.sent_in,
-        small_peaks_mib: (first.launch_peak_mib, first.sending_peak_mib),
-        large_peaks_mib: (whole.launch_peak_mib, whole.sending_peak_mib),
+        small_peaks_mib: (
+            first.launch_peak_mib,
+            first.sending_from_mib,
+            first.sending_peak_mib,
+        ),
+        large_peaks_mib: (
+            whole.launch_peak_mib,
+            whole.sending_from_mib,
+            whole.sending_peak_mib,
+        ),
         small_cost,
     })
 }
@@ -284,12 +310,12 @@ pub fn print(f: &Figures) {
         "  {} recipients, per text: {:.1} statements, {:.2} transactions, {:.2} ms of CPU",
         f.small, f.small_cost.statements, f.small_cost.transactions, f.small_cost.cpu_self_ms
     );
-    for (n, (launch, sending)) in [
+    for (n, (launch, from, sending)) in [
         (f.small, f.small_peaks_mib),
         (f.recipients, f.large_peaks_mib),
     ] {
         println!(
-            "  peak memory, {n} recipients: the launch {launch:.0} MiB, the sending {sending:.0} MiB"
+            "  memory, {n} recipients: the launch's peak {launch:.0} MiB; the sending from {from:.0} to a peak of {sending:.0} MiB"
         );
     }
     println!(
