@@ -321,14 +321,26 @@ async fn an_r1_stream_is_raised_to_r3_on_a_cluster_and_keeps_its_events() {
     };
 
     Nats::connect(&at(1)).await.expect("an R1 stream");
-    js.publish(
-        casewire_events::subjects::event("t1", "Case", "Opened"),
-        "{}".into(),
+    // Just made on a cluster, the stream may not answer every node's publish for a moment
+    // (StreamNotFound): published under one message id, a retry stores it once.
+    casewire_testkit::wait_for(
+        "the new R1 stream to take an event",
+        Duration::from_secs(30),
+        || async {
+            let publish = async_nats::jetstream::message::PublishMessage::build()
+                .payload("{}".into())
+                .message_id("the-one-event");
+            js.send_publish(
+                casewire_events::subjects::event("t1", "Case", "Opened"),
+                publish,
+            )
+            .await
+            .ok()?
+            .await
+            .ok()
+        },
     )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(stream().await, (1, 1));
 
     Nats::connect(&at(3)).await.expect("raised to R3");
