@@ -42,7 +42,11 @@ pub fn select(
 #[derive(Default)]
 struct Selector {
     picked: Selection,
+    /// Every client's number seen so far: the one thing kept per recipient.
     phones: HashSet<String>,
+    /// Numbers an interrupted launch froze already: their first case is theirs, not
+    /// picked again nor counted as excluded.
+    frozen: HashSet<String>,
 }
 
 impl Selector {
@@ -68,6 +72,9 @@ impl Selector {
             excluded.duplicate_phone += 1;
             return;
         }
+        if self.frozen.remove(&phone) {
+            return;
+        }
         let state = consent(&phone);
         if state == State::Revoked {
             excluded.revoked += 1;
@@ -86,75 +93,145 @@ impl Selector {
     }
 }
 
-/// Cases read at once by [`pick`]: what a launch holds of the cases is a page, whatever
-/// the audience (the recipients picked are kept, a hundred bytes or so each).
+/// Cases read at once: what a reading holds of the cases is a page, whatever the audience.
 const PAGE: i64 = 2_000;
 
-/// [`select`] over the tenant's cases as messaging holds them, leaving out the clients
-/// texted since `texted_since` when given.
+/// [`select`] over the tenant's cases as messaging holds them, read a page at a time and
+/// handed out in chunks: what it holds grows with the audience only by each client's
+/// number (to give a client one text), besides the tenant's consents and, when asked,
+/// the numbers texted lately.
+pub struct Reading<'a> {
+    store: &'a EventStore,
+    tenant: &'a str,
+    filter: &'a Filter,
+    status: &'static str,
+    policy: Policy,
+    consents: HashMap<String, String>,
+    texted: HashSet<String>,
+    selector: Selector,
+    /// The last case id read; `None` once every page was.
+    after: Option<String>,
+}
+
+impl<'a> Reading<'a> {
+    /// Gathers the facts a reading needs (three statements), leaving out the clients
+    /// texted since `texted_since` when given, and the numbers in `frozen` (an interrupted
+    /// launch's recipients).
+    pub async fn open(
+        store: &'a EventStore,
+        tenant: &'a str,
+        filter: &'a Filter,
+        texted_since: Option<DateTime<Utc>>,
+        frozen: HashSet<String>,
+    ) -> anyhow::Result<Self> {
+        let policy = crate::checks::facts(store, tenant, "").await?.policy;
+        let status = match filter.status {
+            Some(StatusFilter::Open) => "open",
+            Some(StatusFilter::Closed) => "closed",
+            None | Some(StatusFilter::Any) => "",
+        };
+        let consents: HashMap<String, String> =
+            sqlx::query_as("SELECT phone, state FROM messaging_consents WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_all(store.db().reader())
+                .await?
+                .into_iter()
+                .collect();
+        let texted: HashSet<String> = match texted_since {
+            None => HashSet::new(),
+            Some(since) => sqlx::query_as::<_, (String,)>(
+                "SELECT DISTINCT phone FROM messaging_messages \
+                 WHERE tenant_id = $1 AND direction = 'outbound' AND created_at >= $2",
+            )
+            .bind(tenant)
+            .bind(casewire_events::timestamp(since))
+            .fetch_all(store.db().reader())
+            .await?
+            .into_iter()
+            .map(|(p,)| p)
+            .collect(),
+        };
+        Ok(Reading {
+            store,
+            tenant,
+            filter,
+            status,
+            policy,
+            consents,
+            texted,
+            selector: Selector {
+                frozen,
+                ..Selector::default()
+            },
+            after: Some(String::new()),
+        })
+    }
+
+    /// The next recipients picked, in the order of their case ids: at most `n`, and none
+    /// once every case was read.
+    pub async fn next(&mut self, n: usize) -> anyhow::Result<Vec<Recipient>> {
+        while self.selector.picked.recipients.len() < n {
+            let Some(after) = self.after.take() else {
+                break;
+            };
+            let page: Vec<(String, String)> = sqlx::query_as(
+                "SELECT case_id, details FROM messaging_cases \
+                 WHERE tenant_id = $1 AND details IS NOT NULL AND ($2 = '' OR status = $2) AND case_id > $3 \
+                 ORDER BY case_id LIMIT $4",
+            )
+            .bind(self.tenant)
+            .bind(self.status)
+            .bind(&after)
+            .bind(PAGE)
+            .fetch_all(self.store.db().reader())
+            .await?;
+            let full = page.len() as i64 == PAGE;
+            let consents = &self.consents;
+            let consent = |phone: &str| {
+                consents
+                    .get(phone)
+                    .and_then(|s| State::named(s))
+                    .unwrap_or_default()
+            };
+            let mut last = after;
+            for (case_id, details) in page {
+                let case = serde_json::from_str::<CaseFacts>(&details)?;
+                last.clone_from(&case_id);
+                self.selector.offer(
+                    case_id,
+                    case,
+                    self.filter,
+                    &self.policy,
+                    &consent,
+                    &self.texted,
+                );
+            }
+            self.after = full.then_some(last);
+        }
+        let picked = &mut self.selector.picked.recipients;
+        Ok(picked.drain(..n.min(picked.len())).collect())
+    }
+
+    /// Who was left out, and why, so far: the whole audience's once [`Reading::next`]
+    /// gave nothing more.
+    pub fn excluded(&self) -> Excluded {
+        self.selector.picked.excluded.clone()
+    }
+}
+
+/// The whole audience at once: for tests and small tenants' checks.
 pub async fn pick(
     store: &EventStore,
     tenant: &str,
     filter: &Filter,
     texted_since: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Selection> {
-    let facts = crate::checks::facts(store, tenant, "").await?;
-    let status = match filter.status {
-        Some(StatusFilter::Open) => "open",
-        Some(StatusFilter::Closed) => "closed",
-        None | Some(StatusFilter::Any) => "",
-    };
-    let consents: HashMap<String, String> =
-        sqlx::query_as("SELECT phone, state FROM messaging_consents WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_all(store.db().reader())
-            .await?
-            .into_iter()
-            .collect();
-    let texted: HashSet<String> = match texted_since {
-        None => HashSet::new(),
-        Some(since) => sqlx::query_as::<_, (String,)>(
-            "SELECT DISTINCT phone FROM messaging_messages \
-             WHERE tenant_id = $1 AND direction = 'outbound' AND created_at >= $2",
-        )
-        .bind(tenant)
-        .bind(casewire_events::timestamp(since))
-        .fetch_all(store.db().reader())
-        .await?
-        .into_iter()
-        .map(|(p,)| p)
-        .collect(),
-    };
-    let consent = |phone: &str| {
-        consents
-            .get(phone)
-            .and_then(|s| State::named(s))
-            .unwrap_or_default()
-    };
-    let mut selector = Selector::default();
-    let mut after = String::new();
-    loop {
-        let page: Vec<(String, String)> = sqlx::query_as(
-            "SELECT case_id, details FROM messaging_cases \
-             WHERE tenant_id = $1 AND details IS NOT NULL AND ($2 = '' OR status = $2) AND case_id > $3 \
-             ORDER BY case_id LIMIT $4",
-        )
-        .bind(tenant)
-        .bind(status)
-        .bind(&after)
-        .bind(PAGE)
-        .fetch_all(store.db().reader())
-        .await?;
-        let full = page.len() as i64 == PAGE;
-        for (case_id, details) in page {
-            let case = serde_json::from_str::<CaseFacts>(&details)?;
-            after.clone_from(&case_id);
-            selector.offer(case_id, case, filter, &facts.policy, &consent, &texted);
-        }
-        if !full {
-            return Ok(selector.picked);
-        }
-    }
+    let mut reading = Reading::open(store, tenant, filter, texted_since, HashSet::new()).await?;
+    let recipients = reading.next(usize::MAX).await?;
+    Ok(Selection {
+        recipients,
+        excluded: reading.excluded(),
+    })
 }
 
 /// What an audience would be, before anything is sent.
@@ -190,21 +267,30 @@ pub async fn preview(
         .await?
         .price()
         .unwrap_or_default();
-    let picked = pick(store, tenant, filter, texted_since).await?;
-    let n = picked.recipients.len();
+    let mut reading = Reading::open(store, tenant, filter, texted_since, HashSet::new()).await?;
+    let mut recipients = 0;
+    let mut sample = Vec::with_capacity(SAMPLE);
+    loop {
+        let chunk = reading.next(PAGE as usize).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        recipients += chunk.len();
+        sample.extend(
+            chunk
+                .into_iter()
+                .take(SAMPLE - sample.len())
+                .map(|r| SampleRecipient {
+                    case_id: r.case_id,
+                    language: r.language,
+                }),
+        );
+    }
     Ok(Preview {
-        recipients: n,
-        cost_estimate_usd: (n as u64 * price.per_segment_micros) as f64 / 1e6,
-        excluded: picked.excluded,
-        sample: picked
-            .recipients
-            .into_iter()
-            .take(SAMPLE)
-            .map(|r| SampleRecipient {
-                case_id: r.case_id,
-                language: r.language,
-            })
-            .collect(),
+        recipients,
+        cost_estimate_usd: (recipients as u64 * price.per_segment_micros) as f64 / 1e6,
+        excluded: reading.excluded(),
+        sample,
     })
 }
 

@@ -65,15 +65,18 @@ pub enum CampaignCommand {
     },
     /// One more recipient of a rule's campaign; a case it has already is not texted again.
     Add(Recipient),
-    /// Freezes the audience picked now (audience.rs) and starts sending.
-    Launch {
+    /// Freezes a chunk of the audience a launch picks (audience.rs), after those frozen
+    /// already: `first` is the place of its first recipient, so that two launches at once
+    /// cannot both freeze.
+    Freeze {
+        first: u32,
         recipients: Vec<Recipient>,
+        launch: Launcher,
+    },
+    /// Ends a launch: the audience frozen is the campaign's, and sending starts.
+    Launch {
         excluded: Excluded,
-        /// Who launches it, and whether they are an admin: an admin's launch approves it.
-        by: Option<String>,
-        admin: bool,
-        /// The tenant's `approvals_required` now.
-        approvals_required: u8,
+        launch: Launcher,
     },
     /// An admin approves the launch (`by`, not the one who drafted it).
     Approve {
@@ -86,6 +89,17 @@ pub enum CampaignCommand {
     Skip(Vec<(u32, String)>),
     /// Every recipient was texted or skipped.
     Complete,
+}
+
+/// Who launches a campaign, and what the tenant asks of a launch.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    /// The actor (`api_key:<id>`), and whether they are an admin: an admin's launch
+    /// approves it.
+    pub by: Option<String>,
+    pub admin: bool,
+    /// The tenant's `approvals_required` now.
+    pub approvals_required: u8,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -192,6 +206,30 @@ pub fn word(
         .replace(" !", "!")
 }
 
+impl Campaign {
+    /// Its audience so far: the place of the next recipient frozen.
+    pub fn recipients(&self) -> u32 {
+        self.recipients
+    }
+
+    /// Whether `launch` may launch it: by enough admins' approvals, not the drafter's.
+    fn approved(&self, launch: &Launcher) -> Result<(), CampaignError> {
+        let mut approvers = self.approved_by.clone();
+        approvers.extend(launch.by.clone().filter(|_| launch.admin));
+        if let Some(drafter) = &self.drafted_by {
+            approvers.remove(drafter);
+        }
+        let required = launch.approvals_required;
+        if approvers.len() < usize::from(required) {
+            return Err(CampaignError::Conflict(format!(
+                "the organization asks {required} admin(s) other than the one who drafted a campaign to approve its launch; approved by {} so far: an admin approves with POST /v1/campaigns/{{id}}/approve",
+                approvers.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Aggregate for Campaign {
     const TYPE: &'static str = casewire_events::campaign::AGGREGATE;
     type Command = CampaignCommand;
@@ -276,46 +314,41 @@ impl Aggregate for Campaign {
             }
             (C::Add(_), state) => return conflict("given recipients", state),
             (
-                C::Launch {
+                C::Freeze {
+                    first,
                     recipients,
-                    excluded,
-                    by,
-                    admin,
-                    approvals_required,
+                    launch,
                 },
                 S::Draft,
             ) => {
-                let mut approvers = self.approved_by.clone();
-                approvers.extend(by.filter(|_| admin));
-                if let Some(drafter) = &self.drafted_by {
-                    approvers.remove(drafter);
+                self.approved(&launch)?;
+                if first != self.recipients {
+                    return Err(CampaignError::Conflict(
+                        "another launch of this campaign is under way".into(),
+                    ));
                 }
-                if approvers.len() < usize::from(approvals_required) {
-                    return Err(CampaignError::Conflict(format!(
-                            "the organization asks {approvals_required} admin(s) other than the one who drafted a campaign to approve its launch; approved by {} so far: an admin approves with POST /v1/campaigns/{{id}}/approve",
-                            approvers.len()
-                        )));
-                }
-                if recipients.is_empty() {
+                recipients
+                    .chunks(FROZEN_PER_EVENT)
+                    .zip((first..).step_by(FROZEN_PER_EVENT))
+                    .map(|(chunk, first)| E::RecipientsFrozen {
+                        first,
+                        recipients: chunk.to_vec(),
+                    })
+                    .collect()
+            }
+            (C::Freeze { .. }, state) => return conflict("launched again", state),
+            (C::Launch { excluded, launch }, S::Draft) => {
+                self.approved(&launch)?;
+                if self.recipients == 0 {
                     return Err(CampaignError::Conflict(
                         "the audience reaches nobody now: check it with POST /v1/audiences/preview"
                             .into(),
                     ));
                 }
-                let mut events = vec![E::CampaignLaunched {
-                    recipients: recipients.len() as u32,
+                vec![E::CampaignLaunched {
+                    recipients: self.recipients,
                     excluded,
-                }];
-                events.extend(
-                    recipients
-                        .chunks(FROZEN_PER_EVENT)
-                        .enumerate()
-                        .map(|(i, chunk)| E::RecipientsFrozen {
-                            first: (i * FROZEN_PER_EVENT) as u32,
-                            recipients: chunk.to_vec(),
-                        }),
-                );
-                events
+                }]
             }
             (C::Launch { .. }, state) => return conflict("launched again", state),
             (C::Pause, S::Running) => vec![E::CampaignPaused {}],
@@ -421,14 +454,34 @@ mod tests {
         }
     }
 
-    /// A launch by an advocate's key where the tenant asks for no approval.
-    fn launch(recipients: Vec<Recipient>) -> CampaignCommand {
-        CampaignCommand::Launch {
-            recipients,
-            excluded: Excluded::default(),
+    /// An advocate's key, where the tenant asks for no approval.
+    fn advocate() -> Launcher {
+        Launcher {
             by: Some("api_key:advocate".into()),
             admin: false,
             approvals_required: 0,
+        }
+    }
+
+    fn freeze(first: u32, recipients: Vec<Recipient>) -> CampaignCommand {
+        CampaignCommand::Freeze {
+            first,
+            recipients,
+            launch: advocate(),
+        }
+    }
+
+    fn launch() -> CampaignCommand {
+        CampaignCommand::Launch {
+            excluded: Excluded::default(),
+            launch: advocate(),
+        }
+    }
+
+    fn frozen(first: u32, to: u32) -> CampaignEvent {
+        CampaignEvent::RecipientsFrozen {
+            first,
+            recipients: (first..to).map(recipient).collect(),
         }
     }
 
@@ -439,22 +492,37 @@ mod tests {
         }
     }
 
+    /// A launch freezes its audience chunk by chunk, each after the last, and ends with
+    /// `CampaignLaunched`: a launch stopped half-way leaves a draft, which a launch again
+    /// finishes.
     #[test]
-    fn a_launch_freezes_the_audience_in_events_of_at_most_five_hundred() {
-        let recipients: Vec<Recipient> = (0..1_001).map(recipient).collect();
-        let frozen = |first: u32, to: u32| CampaignEvent::RecipientsFrozen {
-            first,
-            recipients: (first..to).map(recipient).collect(),
-        };
+    fn a_launch_freezes_the_audience_in_events_of_at_most_five_hundred_then_starts() {
         Given::with(())
             .given(vec![drafted()])
-            .when(launch(recipients))
+            .when(freeze(0, (0..1_001).map(recipient).collect()))
             .then_expect_events(vec![
-                launched(1_001),
                 frozen(0, 500),
                 frozen(500, 1_000),
                 frozen(1_000, 1_001),
             ]);
+        let half_way = vec![drafted(), frozen(0, 500), frozen(500, 1_000)];
+        Given::with(())
+            .given(half_way.clone())
+            .when(freeze(1_000, vec![recipient(1_000)]))
+            .then_expect_events(vec![frozen(1_000, 1_001)]);
+        Given::with(())
+            .given(half_way.clone())
+            .when(launch())
+            .then_expect_events(vec![launched(1_000)]);
+        // A second launch at once freezes the same places: refused, not frozen twice.
+        Given::with(())
+            .given(half_way)
+            .when(freeze(500, vec![recipient(500)]))
+            .then_expect_error_message("another launch of this campaign is under way");
+        Given::with(())
+            .given(vec![drafted(), frozen(0, 1), launched(1)])
+            .when(freeze(1, vec![recipient(1)]))
+            .then_expect_error_message("the campaign is running: it cannot be launched again");
     }
 
     #[test]
@@ -482,7 +550,7 @@ mod tests {
         cancelled.push(CampaignEvent::CampaignCancelled {});
         Given::with(())
             .given(cancelled.clone())
-            .when(launch(vec![recipient(1)]))
+            .when(launch())
             .then_expect_error_message("the campaign is cancelled: it cannot be launched again");
         Given::with(())
             .given(cancelled)
@@ -494,7 +562,7 @@ mod tests {
     fn an_empty_audience_is_not_launched_and_an_unknown_campaign_is_not_found() {
         Given::with(())
             .given(vec![drafted()])
-            .when(launch(vec![]))
+            .when(launch())
             .then_expect_error_message(
                 "the audience reaches nobody now: check it with POST /v1/audiences/preview",
             );
@@ -614,12 +682,15 @@ mod tests {
 
     #[test]
     fn four_eyes_a_launch_needs_an_admin_other_than_the_drafter() {
-        let asked = |by: &str, admin: bool| CampaignCommand::Launch {
-            recipients: vec![recipient(1)],
-            excluded: Excluded::default(),
+        let launcher = |by: &str, admin: bool| Launcher {
             by: Some(by.into()),
             admin,
             approvals_required: 1,
+        };
+        let asked = |by: &str, admin: bool| CampaignCommand::Freeze {
+            first: 0,
+            recipients: vec![recipient(0)],
+            launch: launcher(by, admin),
         };
         let waiting = "the organization asks 1 admin(s) other than the one who drafted a campaign to approve its launch; approved by 0 so far";
         // The drafter (an admin) cannot launch it alone, nor approve it.
@@ -648,13 +719,17 @@ mod tests {
         Given::with(())
             .given(vec![drafted()])
             .when(asked("api_key:second-admin", true))
-            .then_expect_events(vec![
-                launched(1),
-                CampaignEvent::RecipientsFrozen {
-                    first: 0,
-                    recipients: vec![recipient(1)],
-                },
-            ]);
+            .then_expect_events(vec![frozen(0, 1)]);
+        // The launch's end asks the same.
+        Given::with(())
+            .given(vec![drafted(), frozen(0, 1)])
+            .when(CampaignCommand::Launch {
+                excluded: Excluded::default(),
+                launch: launcher("api_key:advocate", false),
+            })
+            .then_expect_error_message(&format!(
+                "{waiting}: an admin approves with POST /v1/campaigns/{{id}}/approve"
+            ));
         let approved = CampaignEvent::CampaignApproved {
             by: "api_key:second-admin".into(),
         };
@@ -667,12 +742,6 @@ mod tests {
         Given::with(())
             .given(vec![drafted(), approved])
             .when(asked("api_key:drafter", true))
-            .then_expect_events(vec![
-                launched(1),
-                CampaignEvent::RecipientsFrozen {
-                    first: 0,
-                    recipients: vec![recipient(1)],
-                },
-            ]);
+            .then_expect_events(vec![frozen(0, 1)]);
     }
 }

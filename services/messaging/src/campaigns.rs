@@ -4,7 +4,7 @@
 //! the sender sees a pause the moment it is recorded. A launch, a resume or a rule's new
 //! recipient enqueues the campaign's sender job (sending.rs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use casewire_bus::{Of, Projection, Reads};
@@ -238,6 +238,23 @@ fn row(
 }
 
 const COLUMNS: &str = "id, state, plan, recipients, created_at, launched_at, updated_at, rule_id";
+
+/// The numbers of a campaign's audience frozen so far: none, but for a launch that
+/// stopped half-way.
+pub async fn frozen_phones(
+    store: &EventStore,
+    tenant: &str,
+    id: &str,
+) -> anyhow::Result<HashSet<String>> {
+    let phones: Vec<(String,)> = sqlx::query_as(
+        "SELECT phone FROM messaging_campaign_recipients WHERE tenant_id = $1 AND campaign_id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(store.db().reader())
+    .await?;
+    Ok(phones.into_iter().map(|(p,)| p).collect())
+}
 
 pub async fn find(
     store: &EventStore,

@@ -17,12 +17,13 @@ use casewire_contract::messaging::{
 };
 use casewire_contract::Done;
 use casewire_events::appointment::Appointment;
+use casewire_events::campaign::FROZEN_PER_EVENT;
 use casewire_events::message::{client_subject, Attachment, Purpose};
 use casewire_events::Sealed;
 use casewire_eventstore::EventStore;
 
 use crate::appointment::{AppointmentCommand, AppointmentState, CaseReminders, Switch};
-use crate::campaign::{Campaign, CampaignCommand};
+use crate::campaign::{Campaign, CampaignCommand, Launcher};
 use crate::message::{Message, MessageCommand, Outbound, Price};
 use crate::reminders::{CaseFacts, ReminderView};
 use crate::rules::{Rule, RuleCommand};
@@ -464,29 +465,18 @@ impl Commands {
     ) -> Result<CampaignView, CommandError> {
         let command = match body.step {
             CampaignStep::Launch => {
-                let found = crate::campaigns::find(&self.store, &tenant, &body.id)
-                    .await
-                    .map_err(CommandError::internal)?
-                    .ok_or_else(|| CommandError::not_found("no such campaign"))?;
-                casewire_bus::caught_up(&self.reader, &tenant).await?;
-                let since =
-                    crate::sending::texted_since(&found.plan).map_err(CommandError::internal)?;
-                let picked = crate::audience::pick(&self.store, &tenant, &found.plan.filter, since)
-                    .await
-                    .map_err(CommandError::internal)?;
-                let approvals_required = crate::policies()
-                    .get(&self.store, &tenant)
-                    .await
-                    .map_err(CommandError::internal)?
-                    .unwrap_or_default()
-                    .approvals_required;
-                CampaignCommand::Launch {
-                    recipients: picked.recipients,
-                    excluded: picked.excluded,
+                let launcher = Launcher {
                     by: metadata.get("actor").cloned(),
                     admin: body.admin,
-                    approvals_required,
-                }
+                    approvals_required: crate::policies()
+                        .get(&self.store, &tenant)
+                        .await
+                        .map_err(CommandError::internal)?
+                        .unwrap_or_default()
+                        .approvals_required,
+                };
+                self.launch(&tenant, &body.id, launcher, metadata).await?;
+                return self.campaign(&tenant, &body.id).await;
             }
             CampaignStep::Approve => CampaignCommand::Approve {
                 by: metadata
@@ -500,6 +490,80 @@ impl Commands {
         };
         casewire_bus::record::<Campaign>(&self.store, &tenant, &body.id, command, metadata).await?;
         self.campaign(&tenant, &body.id).await
+    }
+
+    /// Freezes the audience the campaign's filter picks now, from messaging's read models
+    /// caught up with the log, a chunk per append, then launches it. Its memory is a chunk,
+    /// whatever the audience. A launch that stopped half-way left a draft with some of its
+    /// audience frozen: launching it again picks again, leaves out the numbers frozen
+    /// already, and goes on after them.
+    async fn launch(
+        &self,
+        tenant: &str,
+        id: &str,
+        launcher: Launcher,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), CommandError> {
+        let found = crate::campaigns::find(&self.store, tenant, id)
+            .await
+            .map_err(CommandError::internal)?
+            .ok_or_else(|| CommandError::not_found("no such campaign"))?;
+        casewire_bus::caught_up(&self.reader, tenant).await?;
+        let mut campaign = casewire_bus::load::<Campaign>(&self.store, tenant, id)
+            .await
+            .map_err(CommandError::internal)?;
+        // Asked first with nothing to freeze, so that a launch it refuses reads no audience.
+        let ask = CampaignCommand::Freeze {
+            first: campaign.0.recipients(),
+            recipients: Vec::new(),
+            launch: launcher.clone(),
+        };
+        casewire_bus::record_on(
+            &self.store,
+            tenant,
+            id,
+            &mut campaign,
+            ask,
+            metadata.clone(),
+        )
+        .await?;
+        let frozen = crate::campaigns::frozen_phones(&self.store, tenant, id)
+            .await
+            .map_err(CommandError::internal)?;
+        let since = crate::sending::texted_since(&found.plan).map_err(CommandError::internal)?;
+        let mut reading =
+            crate::audience::Reading::open(&self.store, tenant, &found.plan.filter, since, frozen)
+                .await
+                .map_err(CommandError::internal)?;
+        loop {
+            let recipients = reading
+                .next(FROZEN_PER_EVENT)
+                .await
+                .map_err(CommandError::internal)?;
+            if recipients.is_empty() {
+                break;
+            }
+            let freeze = CampaignCommand::Freeze {
+                first: campaign.0.recipients(),
+                recipients,
+                launch: launcher.clone(),
+            };
+            casewire_bus::record_on(
+                &self.store,
+                tenant,
+                id,
+                &mut campaign,
+                freeze,
+                metadata.clone(),
+            )
+            .await?;
+        }
+        let launch = CampaignCommand::Launch {
+            excluded: reading.excluded(),
+            launch: launcher,
+        };
+        casewire_bus::record_on(&self.store, tenant, id, &mut campaign, launch, metadata).await?;
+        Ok(())
     }
 
     /// Records the rule, then opens its campaign (under an id made from the rule's, so the

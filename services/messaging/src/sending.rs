@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use casewire_bus::{Job, Outcome, Worker};
 use casewire_contract::campaigns::Estimate;
 use casewire_events::audience::Recipient;
-use casewire_events::campaign::{CampaignPlan, CampaignText, Rate, Window};
+use casewire_events::campaign::{CampaignPlan, CampaignText, Rate, Window, FROZEN_PER_EVENT};
 use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use casewire_events::{Actor, Metadata, Sealed};
@@ -491,7 +491,6 @@ pub async fn estimate(
 ) -> anyhow::Result<Estimate> {
     const NAME_LETTERS: &str = "Alexandriana";
     let since = texted_since(plan)?;
-    let picked = crate::audience::pick(store, tenant, &plan.filter, since).await?;
     let price = crate::checks::facts(store, tenant, "")
         .await?
         .price()
@@ -502,9 +501,17 @@ pub async fn estimate(
             .fetch_optional(store.db().reader())
             .await?;
     let organization = organization.map_or(String::new(), |(n,)| n);
-    let mut by_language: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in &picked.recipients {
-        *by_language.entry(r.language.as_str()).or_default() += 1;
+    let mut reading =
+        crate::audience::Reading::open(store, tenant, &plan.filter, since, HashSet::new()).await?;
+    let mut by_language: BTreeMap<String, u64> = BTreeMap::new();
+    loop {
+        let chunk = reading.next(FROZEN_PER_EVENT).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        for r in chunk {
+            *by_language.entry(r.language).or_default() += 1;
+        }
     }
     let micros: u64 = by_language
         .iter()
@@ -515,9 +522,9 @@ pub async fn estimate(
         })
         .sum();
     Ok(Estimate {
-        recipients: picked.recipients.len() as u32,
+        recipients: by_language.values().sum::<u64>() as u32,
         cost_usd: micros as f64 / 1e6,
-        excluded: picked.excluded,
+        excluded: reading.excluded(),
     })
 }
 
