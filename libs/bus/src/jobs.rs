@@ -120,23 +120,63 @@ async fn enqueue_at(
     due_at: DateTime<Utc>,
     priority: i64,
 ) -> anyhow::Result<()> {
-    // The trace of what made it (the request that queued a text), when tracing is on.
+    let job = NewJob {
+        tenant,
+        id,
+        payload: payload.to_string(),
+        due_at,
+        behind: priority > 0,
+    };
+    enqueue_all(tx, queue, &[job]).await
+}
+
+/// A job of [`enqueue_all`]'s.
+pub struct NewJob<'a> {
+    pub tenant: &'a str,
+    pub id: &'a str,
+    /// Its payload, as JSON.
+    pub payload: String,
+    pub due_at: DateTime<Utc>,
+    /// Enqueued as [`enqueue_behind`] does, rather than [`enqueue`].
+    pub behind: bool,
+}
+
+/// Rows per statement of [`enqueue_all`] and [`remove_all`]: within either database's
+/// limit of placeholders.
+const ROWS_AT_ONCE: usize = 500;
+
+/// [`enqueue`]s (or [`enqueue_behind`]s) many jobs at once: a statement per 500, for a read
+/// model that applies an append's whole group.
+pub async fn enqueue_all(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    jobs: &[NewJob<'_>],
+) -> anyhow::Result<()> {
+    // The trace of what made them (the request that queued a text), when tracing is on.
     let trace = casewire_telemetry::inject();
     let trace = (!trace.is_empty()).then(|| serde_json::json!(trace).to_string());
-    sqlx::query(
-        "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at, trace, priority) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) ON CONFLICT (queue, tenant_id, id) DO NOTHING",
-    )
-    .bind(queue)
-    .bind(tenant)
-    .bind(id)
-    .bind(payload.to_string())
-    .bind(timestamp(due_at))
-    .bind(casewire_events::now())
-    .bind(trace)
-    .bind(priority)
-    .execute(&mut **tx)
-    .await?;
+    let now = casewire_events::now();
+    for chunk in jobs.chunks(ROWS_AT_ONCE) {
+        let sql = format!(
+            "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at, trace, priority) \
+             VALUES {} ON CONFLICT (queue, tenant_id, id) DO NOTHING",
+            casewire_eventstore::sql::rows(chunk.len(), 9, 1)
+        );
+        let mut insert = sqlx::query(&sql);
+        for job in chunk {
+            insert = insert
+                .bind(queue)
+                .bind(job.tenant)
+                .bind(job.id)
+                .bind(&job.payload)
+                .bind(timestamp(job.due_at))
+                .bind(0_i64)
+                .bind(&now)
+                .bind(&trace)
+                .bind(i64::from(job.behind));
+        }
+        insert.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -196,12 +236,27 @@ pub async fn remove(
     tenant: &str,
     id: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id = $3")
-        .bind(queue)
-        .bind(tenant)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    remove_all(tx, queue, tenant, &[id]).await
+}
+
+/// [`remove`]s many jobs of a tenant at once: a statement per 500.
+pub async fn remove_all(
+    tx: &mut Transaction<'static, Any>,
+    queue: &str,
+    tenant: &str,
+    ids: &[&str],
+) -> anyhow::Result<()> {
+    for chunk in ids.chunks(ROWS_AT_ONCE) {
+        let sql = format!(
+            "DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id IN ({})",
+            casewire_eventstore::sql::list(chunk.len(), 3)
+        );
+        let mut delete = sqlx::query(&sql).bind(queue).bind(tenant);
+        for id in chunk {
+            delete = delete.bind(*id);
+        }
+        delete.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

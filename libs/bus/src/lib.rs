@@ -38,7 +38,7 @@ pub use execute::{
 pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};
 pub use nats_access::NatsAccess;
-pub use projection::{Of, Projection, Reads};
+pub use projection::{apply_each, apply_span, one_each, Of, Projection, Reads};
 pub use reader::Reader;
 pub use service::Wiring;
 

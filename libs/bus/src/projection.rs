@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use casewire_events::RecordedEvent;
 use casewire_eventstore::EventStore;
 use sqlx::{Any, Transaction};
+use tracing::Instrument;
 
 /// A read model fed by the log, through its service's [`crate::Reader`]. It sees the events
 /// it [`reads`](Projection::reads) of every tenant, in each tenant's order, exactly once in
@@ -37,6 +38,59 @@ pub trait Projection: Send + Sync + 'static {
         store: &EventStore,
         event: &RecordedEvent,
     ) -> anyhow::Result<()>;
+
+    /// Applies a batch of events inside `tx`, in each tenant's order: a reader's batch, or
+    /// an append's group for [`Projection::inline`]. By default one at a time, each in a
+    /// span that continues the trace of what recorded it. A read model written for many
+    /// events at once overrides it, with statements of many rows; it may reorder events of
+    /// different aggregates, never those of one (see [`one_each`]).
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        apply_each(self, tx, store, events).await
+    }
+}
+
+/// [`Projection::apply_all`] one event at a time: what a read model written for many
+/// events at once falls back to where it cannot (see [`one_each`]).
+pub async fn apply_each<P: Projection + ?Sized>(
+    projection: &P,
+    tx: &mut Transaction<'static, Any>,
+    store: &EventStore,
+    events: &[&RecordedEvent],
+) -> anyhow::Result<()> {
+    for e in events {
+        projection
+            .apply(tx, store, e)
+            .instrument(apply_span(projection.name(), e))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The span a projection applies an event in: it continues the trace of what recorded the
+/// event, so the jobs it enqueues (a webhook's delivery) carry that trace on.
+pub fn apply_span(projection: &'static str, e: &RecordedEvent) -> tracing::Span {
+    let span = tracing::info_span!("apply", projection, event_type = %e.event_type, tenant_seq = e.tenant_seq);
+    casewire_telemetry::continue_from(&span, &crate::reader::trace_context(e));
+    span
+}
+
+/// Whether no aggregate has two of `events`: then a batch may be written grouped by kind
+/// of event, as the order of different aggregates' events does not matter to a row of
+/// one. A reader's backlog can hold a text's whole life; it is applied one at a time.
+pub fn one_each(events: &[&RecordedEvent]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    events.iter().all(|e| {
+        seen.insert((
+            e.tenant_id.as_str(),
+            e.aggregate_type.as_str(),
+            e.aggregate_id.as_str(),
+        ))
+    })
 }
 
 /// Which events a projection reads: by aggregate type, each with all its event types or a
@@ -93,6 +147,15 @@ impl casewire_eventstore::Inline for InlineOf {
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
         self.0.apply(tx, store, e).await
+    }
+
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        self.0.apply_all(tx, store, events).await
     }
 
     fn committed(&self) {

@@ -21,7 +21,6 @@ use std::time::Duration;
 use casewire_events::{subjects, RecordedEvent};
 use casewire_eventstore::{lock_cursor, set_cursor, EventStore};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::{Projection, Reads};
 
@@ -351,17 +350,12 @@ impl Reader {
         }
         let mut woken = Vec::new();
         for p in self.projections() {
-            let mut applied = false;
-            for e in events
+            let mine: Vec<&RecordedEvent> = events
                 .iter()
                 .filter(|e| e.tenant_seq > from && Self::applies(p.as_ref(), e, backlog))
-            {
-                let span = tracing::info_span!("apply", projection = p.name(), event_type = %e.event_type, tenant_seq = e.tenant_seq);
-                casewire_telemetry::continue_from(&span, &trace_context(e));
-                p.apply(&mut tx, store, e).instrument(span).await?;
-                applied = true;
-            }
-            if applied {
+                .collect();
+            if !mine.is_empty() {
+                p.apply_all(&mut tx, store, &mine).await?;
                 woken.extend_from_slice(p.feeds());
             }
         }

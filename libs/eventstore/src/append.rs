@@ -388,22 +388,32 @@ impl Chain {
     }
 }
 
-/// Writes each event's inline read models, in the log's order.
+/// Writes the inline read models of the group's events: each read model's events at once,
+/// in the log's order (as a reader applies a batch).
 async fn apply_inline(
     tx: &mut sqlx::Transaction<'static, Any>,
     inline: &[std::sync::Arc<dyn crate::Inline>],
     rows: &[Row],
     store: &EventStore,
 ) -> Result<()> {
-    for (e, _, _) in rows {
-        for i in inline.iter().filter(|i| i.applies(e)) {
-            i.apply(tx, store, e).await.map_err(|err| {
-                StoreError::Inline(format!(
-                    "failed on {} {} (seq {}): {err:#}",
-                    e.event_type, e.aggregate_id, e.tenant_seq
-                ))
-            })?;
-        }
+    for i in inline {
+        let events: Vec<&RecordedEvent> = rows
+            .iter()
+            .map(|(e, _, _)| e)
+            .filter(|e| i.applies(e))
+            .collect();
+        i.apply_all(tx, store, &events).await.map_err(|err| {
+            let (first, last) = (events[0], events[events.len() - 1]);
+            StoreError::Inline(format!(
+                "failed on the events from {} {} (seq {}) to {} {} (seq {}): {err:#}",
+                first.event_type,
+                first.aggregate_id,
+                first.tenant_seq,
+                last.event_type,
+                last.aggregate_id,
+                last.tenant_seq
+            ))
+        })?;
     }
     Ok(())
 }
@@ -428,13 +438,10 @@ async fn stored_versions(
     keys.dedup();
     let mut versions = HashMap::new();
     for chunk in keys.chunks(200) {
-        let pairs: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
-            .collect();
         let sql = format!(
             "SELECT v.column1, v.column2, (SELECT MAX(e.sequence) FROM events e WHERE e.tenant_id = $1 \
              AND e.aggregate_type = v.column1 AND e.aggregate_id = v.column2) FROM (VALUES {}) AS v",
-            pairs.join(", ")
+            crate::sql::rows(chunk.len(), 2, 2)
         );
         let mut q = sqlx::query(&sql).bind(tenant);
         for (t, id) in chunk {
@@ -497,20 +504,12 @@ async fn insert<'c, E: sqlx::Executor<'c, Database = Any>>(
         "tenant_id, tenant_seq, event_id, aggregate_type, aggregate_id, sequence, \
          event_type, event_version, payload, metadata, recorded_at, prev_hash, hash";
     let first = if head.is_some() { 5 } else { 1 };
-    let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            let params: Vec<String> = (0..COLS)
-                .map(|c| format!("${}", first + i * COLS + c))
-                .collect();
-            format!("({})", params.join(","))
-        })
-        .collect();
+    let values = crate::sql::rows(rows.len(), COLS, first);
     let sql = match head {
-        None => format!("INSERT INTO events ({COLUMNS}) VALUES {}", values.join(",")),
+        None => format!("INSERT INTO events ({COLUMNS}) VALUES {values}"),
         Some(_) => format!(
             "WITH head AS (UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3 AND seq = $4 RETURNING 1) \
-             INSERT INTO events ({COLUMNS}) SELECT * FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 FROM head)",
-            values.join(",")
+             INSERT INTO events ({COLUMNS}) SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM head)"
         ),
     };
     let mut q = sqlx::query(&sql);

@@ -26,6 +26,20 @@ pub trait Inline: Send + Sync + 'static {
         e: &RecordedEvent,
     ) -> anyhow::Result<()>;
 
+    /// Applies the events of one group commit it applies, in the log's order: one at a
+    /// time, unless the read model writes many at once.
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        for e in events {
+            self.apply(tx, store, e).await?;
+        }
+        Ok(())
+    }
+
     /// Called once the append it applied events of is committed: wakes whoever acts on
     /// its rows (a job queue's workers).
     fn committed(&self) {}

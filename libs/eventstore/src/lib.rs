@@ -16,6 +16,7 @@ mod inline;
 mod keys;
 mod read;
 mod repo;
+pub mod sql;
 mod verify;
 
 use std::sync::Arc;

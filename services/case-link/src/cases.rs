@@ -1,5 +1,7 @@
 //! case-link's read model of cases: the phone to route by, the status, when it last texted.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use casewire_bus::{Of, Projection, Reads};
 use casewire_contract::audience::{CaseFacts, Filter, StatusFilter};
@@ -50,21 +52,61 @@ impl Projection for Cases {
             .bind(&e.recorded_at)
             .execute(&mut **tx)
             .await?;
-        } else if e.aggregate_type == casewire_events::message::AGGREGATE
-            && e.event_type == "OutboundQueued"
-        {
-            let MessageEvent::OutboundQueued { case_id, .. } = e.decode()? else {
-                return Ok(());
-            };
-            sqlx::query("UPDATE caselink_cases SET last_texted_at = $1 WHERE tenant_id = $2 AND case_id = $3")
-                .bind(&e.recorded_at)
-                .bind(&e.tenant_id)
-                .bind(case_id)
-                .execute(&mut **tx)
-                .await?;
+        } else {
+            texted(tx, &[e]).await?;
         }
         Ok(())
     }
+
+    /// A batch's texts mark their cases in one statement per moment, after its case events
+    /// (which never touch `last_texted_at`, and come before any text of their case).
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        let (texts, cases): (Vec<&RecordedEvent>, Vec<&RecordedEvent>) = events
+            .iter()
+            .partition(|e| e.aggregate_type == casewire_events::message::AGGREGATE);
+        casewire_bus::apply_each(self, tx, store, &cases).await?;
+        texted(tx, &texts).await
+    }
+}
+
+/// Marks when each text's case was last texted: a statement per tenant and moment, the
+/// later moments last.
+async fn texted(
+    tx: &mut Transaction<'static, Any>,
+    events: &[&RecordedEvent],
+) -> anyhow::Result<()> {
+    let mut by_moment: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.event_type == "OutboundQueued") {
+        if let MessageEvent::OutboundQueued {
+            case_id: Some(case_id),
+            ..
+        } = e.decode()?
+        {
+            by_moment
+                .entry((&e.tenant_id, &e.recorded_at))
+                .or_default()
+                .push(case_id);
+        }
+    }
+    for ((tenant, at), cases) in by_moment {
+        for chunk in cases.chunks(500) {
+            let sql = format!(
+                "UPDATE caselink_cases SET last_texted_at = $1 WHERE tenant_id = $2 AND case_id IN ({})",
+                casewire_eventstore::sql::list(chunk.len(), 3)
+            );
+            let mut update = sqlx::query(&sql).bind(at).bind(tenant);
+            for case_id in chunk {
+                update = update.bind(case_id);
+            }
+            update.execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
 }
 
 pub use casewire_contract::case_link::{CaseView, ClientView};

@@ -6,6 +6,7 @@
 //! schedule that spans about a day, and keeps the log. The CMS de-duplicates by
 //! `webhook-id` (the event's id), which stays the same across retries.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::{Any, Transaction};
+use tracing::Instrument;
 
 pub const QUEUE: &str = "case-link.webhooks";
 
@@ -239,9 +241,39 @@ impl Projection for Webhooks {
         _: &EventStore,
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        if e.aggregate_type == casewire_events::case::ENDPOINT_AGGREGATE {
-            let WebhookEndpointEvent::WebhookEndpointCreated { url, events, .. } = e.decode()?;
-            sqlx::query(
+        apply_webhook(tx, e, &mut Endpoints::new()).await
+    }
+
+    /// A batch looks up each tenant's endpoints once, not once per event.
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        _: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        let mut endpoints = Endpoints::new();
+        for e in events {
+            apply_webhook(tx, e, &mut endpoints)
+                .instrument(casewire_bus::apply_span(self.name(), e))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Each tenant's webhook endpoints, as a batch has read them: (id, the event types it
+/// takes).
+type Endpoints = HashMap<String, Vec<(String, Vec<String>)>>;
+
+async fn apply_webhook(
+    tx: &mut Transaction<'static, Any>,
+    e: &RecordedEvent,
+    known: &mut Endpoints,
+) -> anyhow::Result<()> {
+    if e.aggregate_type == casewire_events::case::ENDPOINT_AGGREGATE {
+        known.remove(&e.tenant_id);
+        let WebhookEndpointEvent::WebhookEndpointCreated { url, events, .. } = e.decode()?;
+        sqlx::query(
                 "INSERT INTO caselink_webhook_endpoints (tenant_id, id, url, events, secret, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
             )
@@ -253,43 +285,48 @@ impl Projection for Webhooks {
             .bind(&e.recorded_at)
             .execute(&mut **tx)
             .await?;
-            return Ok(());
-        }
-        let Some((event_type, message_id, data)) = webhook_of(e)? else {
-            return Ok(());
-        };
-        let endpoints: Vec<(String, String)> = sqlx::query_as(
+        return Ok(());
+    }
+    let Some((event_type, message_id, data)) = webhook_of(e)? else {
+        return Ok(());
+    };
+    if !known.contains_key(&e.tenant_id) {
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, events FROM caselink_webhook_endpoints WHERE tenant_id = $1",
         )
         .bind(&e.tenant_id)
         .fetch_all(&mut **tx)
         .await?;
-        for (endpoint_id, events) in endpoints {
-            let events: Vec<String> = serde_json::from_str(&events)?;
-            if !events.iter().any(|t| t == event_type) {
-                continue;
-            }
-            let id = format!("{}:{endpoint_id}", e.event_id);
-            let payload = json!({
-                "endpoint_id": endpoint_id, "webhook_id": e.event_id, "type": event_type,
-                "message_id": message_id, "timestamp": e.recorded_at, "data": data,
-            });
-            jobs::enqueue(tx, QUEUE, &e.tenant_id, &id, &payload, Utc::now()).await?;
-            sqlx::query(
+        let endpoints = rows
+            .into_iter()
+            .map(|(id, events)| Ok((id, serde_json::from_str(&events)?)))
+            .collect::<anyhow::Result<_>>()?;
+        known.insert(e.tenant_id.clone(), endpoints);
+    }
+    for (endpoint_id, events) in &known[&e.tenant_id] {
+        if !events.iter().any(|t| t == event_type) {
+            continue;
+        }
+        let id = format!("{}:{endpoint_id}", e.event_id);
+        let payload = json!({
+            "endpoint_id": endpoint_id, "webhook_id": e.event_id, "type": event_type,
+            "message_id": message_id, "timestamp": e.recorded_at, "data": data,
+        });
+        jobs::enqueue(tx, QUEUE, &e.tenant_id, &id, &payload, Utc::now()).await?;
+        sqlx::query(
                 "INSERT INTO caselink_webhook_deliveries (tenant_id, id, endpoint_id, event_type, message_id, status, attempts, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
             )
             .bind(&e.tenant_id)
             .bind(&id)
-            .bind(&endpoint_id)
+            .bind(endpoint_id)
             .bind(event_type)
             .bind(&message_id)
             .bind(&e.recorded_at)
             .execute(&mut **tx)
             .await?;
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 /// POSTs deliveries and keeps their log.

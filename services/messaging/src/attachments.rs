@@ -107,10 +107,7 @@ pub async fn unsent(
     if ids.is_empty() {
         return Ok(Ok(Vec::new()));
     }
-    let marks = (0..ids.len())
-        .map(|i| format!("${}", i + 4))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let marks = casewire_eventstore::sql::list(ids.len(), 4);
     let sql = format!(
         "SELECT id, content_type, size, sha256 FROM messaging_attachments \
          WHERE tenant_id = $1 AND case_id = $2 AND phone = $3 AND message_id IS NULL AND id IN ({marks})"

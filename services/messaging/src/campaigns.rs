@@ -51,29 +51,77 @@ impl Projection for Campaigns {
         } else if e.aggregate_type == casewire_events::survey::AGGREGATE {
             crate::surveys::apply(tx, e).await
         } else {
-            let MessageEvent::OutboundQueued {
-                campaign: Some(c), ..
-            } = e.decode()?
-            else {
-                return Ok(());
-            };
-            // The recipient's first text; a survey's later questions name the campaign too,
-            // for what they cost, and change nothing here.
-            sqlx::query(
-                "UPDATE messaging_campaign_recipients SET state = 'queued', message_id = $1, queued_at = $2 \
-                 WHERE tenant_id = $3 AND campaign_id = $4 AND n = $5 AND state = 'pending'",
-            )
-            .bind(&e.aggregate_id)
-            .bind(&e.recorded_at)
-            .bind(&e.tenant_id)
-            .bind(&c.id)
-            .bind(i64::from(c.n))
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
+            queued(tx, &[e]).await
+        }
+    }
+
+    /// A sender's run appends its texts together: their recipients are marked in one
+    /// statement per campaign.
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        let texts = events
+            .iter()
+            .all(|e| e.aggregate_type == casewire_events::message::AGGREGATE);
+        if texts {
+            queued(tx, events).await
+        } else {
+            casewire_bus::apply_each(self, tx, store, events).await
         }
     }
 }
+
+/// Marks the recipients of campaigns' texts just queued. A recipient's first text only: a
+/// survey's later questions name the campaign too, for what they cost, and change nothing
+/// here; of two texts for one recipient (two runs at once), the first in the log's order.
+async fn queued(
+    tx: &mut Transaction<'static, Any>,
+    events: &[&RecordedEvent],
+) -> anyhow::Result<()> {
+    // By (tenant, campaign, moment): each text's (place, id).
+    type Texts<'e> = BTreeMap<(&'e str, String, &'e str), Vec<(u32, &'e str)>>;
+    let mut by_campaign = Texts::new();
+    for e in events {
+        if let MessageEvent::OutboundQueued {
+            campaign: Some(c), ..
+        } = e.decode()?
+        {
+            by_campaign
+                .entry((&e.tenant_id, c.id, &e.recorded_at))
+                .or_default()
+                .push((c.n, &e.aggregate_id));
+        }
+    }
+    for ((tenant, campaign, at), texts) in by_campaign {
+        for chunk in texts.chunks(ROWS_AT_ONCE) {
+            // ($4, $5) is the first (place, text id).
+            let whens: String = (0..chunk.len())
+                .map(|i| format!(" WHEN ${} THEN ${}", 4 + 2 * i, 5 + 2 * i))
+                .collect();
+            let places: Vec<String> = (0..chunk.len())
+                .map(|i| format!("${}", 4 + 2 * i))
+                .collect();
+            let sql = format!(
+                "UPDATE messaging_campaign_recipients SET state = 'queued', message_id = CASE n{whens} END, queued_at = $1 \
+                 WHERE tenant_id = $2 AND campaign_id = $3 AND state = 'pending' AND n IN ({})",
+                places.join(", ")
+            );
+            let mut update = sqlx::query(&sql).bind(at).bind(tenant).bind(&campaign);
+            for (n, id) in chunk {
+                update = update.bind(i64::from(*n)).bind(*id);
+            }
+            update.execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows per statement where a group is written at once: within either database's limit of
+/// placeholders.
+const ROWS_AT_ONCE: usize = 500;
 
 async fn apply_campaign(
     tx: &mut Transaction<'static, Any>,
@@ -120,22 +168,12 @@ async fn apply_campaign(
             crate::sending::start(tx, &e.tenant_id, &e.aggregate_id).await?;
         }
         CampaignEvent::RecipientsFrozen { first, recipients } => {
-            // One statement for the chunk; numbered placeholders, which both databases
-            // take through the Any driver.
-            const COLUMNS: usize = 8;
-            let rows: Vec<String> = (0..recipients.len())
-                .map(|r| {
-                    let cells: Vec<String> = (1..=COLUMNS)
-                        .map(|c| format!("${}", r * COLUMNS + c))
-                        .collect();
-                    format!("({})", cells.join(", "))
-                })
-                .collect();
+            // One statement for the chunk.
             let sql = format!(
                 "INSERT INTO messaging_campaign_recipients \
                  (tenant_id, campaign_id, n, case_id, phone, language, time_zone, state) VALUES {} \
                  ON CONFLICT (tenant_id, campaign_id, n) DO NOTHING",
-                rows.join(", ")
+                casewire_eventstore::sql::rows(recipients.len(), 8, 1)
             );
             let mut insert = sqlx::query(&sql);
             for (r, n) in recipients.iter().zip(first..) {

@@ -12,6 +12,7 @@
 //! (bodies redacted) ends the text `unknown`. docs/texting.md has the whole rule; the
 //! windows that remain are in docs/decisions.md.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,36 +118,64 @@ impl Projection for Outbox {
     async fn apply(
         &self,
         tx: &mut Transaction<'static, Any>,
-        _: &EventStore,
+        store: &EventStore,
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        match e.decode()? {
-            MessageEvent::OutboundQueued {
-                deliver_after,
-                purpose,
-                ..
-            } => {
-                // A text held by quiet hours is due when they end.
-                let due = match deliver_after {
-                    Some(at) => DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
-                    None => casewire_events::utc_now(),
-                };
-                let (tenant, id) = (&e.tenant_id, &e.aggregate_id);
-                // A campaign's texts never hold up an advocate's or a reminder.
-                match purpose {
-                    Purpose::Bulk => {
-                        jobs::enqueue_behind(tx, QUEUE, tenant, id, &json!({}), due).await
-                    }
-                    _ => jobs::enqueue(tx, QUEUE, tenant, id, &json!({}), due).await,
-                }
+        self.apply_all(tx, store, &[e]).await
+    }
+
+    /// An append's group of texts queued is enqueued in one statement, and a group that
+    /// ended is removed in one. A text has one job, so the order of different texts'
+    /// events does not matter; a backlog with a text's whole life goes one at a time.
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        if events.len() > 1 && !casewire_bus::one_each(events) {
+            for e in events {
+                self.apply_all(tx, store, &[e]).await?;
             }
-            MessageEvent::Accepted { .. }
-            | MessageEvent::Failed { .. }
-            | MessageEvent::OutcomeUnknown { .. } => {
-                jobs::remove(tx, QUEUE, &e.tenant_id, &e.aggregate_id).await
-            }
-            _ => Ok(()),
+            return Ok(());
         }
+        let mut queued = Vec::new();
+        let mut ended: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for e in events {
+            match e.decode()? {
+                MessageEvent::OutboundQueued {
+                    deliver_after,
+                    purpose,
+                    ..
+                } => {
+                    // A text held by quiet hours is due when they end.
+                    let due_at = match deliver_after {
+                        Some(at) => DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
+                        None => casewire_events::utc_now(),
+                    };
+                    queued.push(jobs::NewJob {
+                        tenant: &e.tenant_id,
+                        id: &e.aggregate_id,
+                        payload: json!({}).to_string(),
+                        due_at,
+                        // A campaign's texts never hold up an advocate's or a reminder.
+                        behind: matches!(purpose, Purpose::Bulk),
+                    });
+                }
+                MessageEvent::Accepted { .. }
+                | MessageEvent::Failed { .. }
+                | MessageEvent::OutcomeUnknown { .. } => ended
+                    .entry(e.tenant_id.as_str())
+                    .or_default()
+                    .push(&e.aggregate_id),
+                _ => {}
+            }
+        }
+        jobs::enqueue_all(tx, QUEUE, &queued).await?;
+        for (tenant, ids) in ended {
+            jobs::remove_all(tx, QUEUE, tenant, &ids).await?;
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! messaging's read models: every text with its status (bodies kept sealed), and the cases
 //! as messaging needs them (where to send).
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -14,50 +15,88 @@ use sqlx::{Any, Transaction};
 
 pub struct Messages;
 
-/// Moves a text's status forward, never back, and records what came with it (Twilio's id,
-/// an error code and its reason for a person) whatever the status did, in one statement:
-/// the row's rank is worked out in SQL from the same table as [`status_rank`].
+/// What a status change brings besides the status: Twilio's id, an error code.
+struct StatusOf<'a> {
+    e: &'a RecordedEvent,
+    provider_sid: Option<&'a str>,
+    error_code: Option<&'a str>,
+}
+
+/// Moves texts' status forward, never back, and records what came with it (Twilio's id, an
+/// error code and its reason for a person) whatever the status did: the row's rank is
+/// worked out in SQL from the same table as [`status_rank`]. One statement per tenant and
+/// moment: an append's group of texts accepted together is one.
 async fn set_status(
     tx: &mut Transaction<'static, Any>,
-    e: &RecordedEvent,
     status: &str,
-    provider_sid: Option<&str>,
-    error_code: Option<&str>,
+    changes: &[StatusOf<'_>],
 ) -> anyhow::Result<()> {
-    static SET_STATUS: LazyLock<String> = LazyLock::new(|| {
+    static FORWARD: LazyLock<String> = LazyLock::new(|| {
         let ranks: String = STATUS_RANKS
             .iter()
             .map(|(name, rank)| format!(" WHEN '{name}' THEN {rank}"))
             .collect();
-        let forward = format!("COALESCE(CASE status{ranks} END, -1) < $5");
-        format!(
-            "UPDATE messaging_messages SET \
-               status = CASE WHEN {forward} THEN $1 ELSE status END, \
-               updated_at = CASE WHEN {forward} THEN $2 ELSE updated_at END, \
-               provider_sid = COALESCE($6, provider_sid), error_code = COALESCE($7, error_code), \
-               error_reason = COALESCE($8, error_reason) \
-             WHERE tenant_id = $3 AND id = $4"
-        )
+        format!("COALESCE(CASE status{ranks} END, -1) < $4")
     });
     // A status casewire does not know moves nothing, but what came with it is kept.
     let rank = status_rank(status).map_or(-1, |r| r as i64);
-    sqlx::query(&SET_STATUS)
-        .bind(status)
-        .bind(&e.recorded_at)
-        .bind(&e.tenant_id)
-        .bind(&e.aggregate_id)
-        .bind(rank)
-        .bind(provider_sid)
-        .bind(error_code)
-        .bind(
-            error_code
-                .and_then(|c| c.parse().ok())
-                .and_then(casewire_sms::codes::explain),
-        )
-        .execute(&mut **tx)
-        .await?;
+    let mut by_moment: BTreeMap<(&str, &str), Vec<&StatusOf>> = BTreeMap::new();
+    for c in changes {
+        by_moment
+            .entry((&c.e.tenant_id, &c.e.recorded_at))
+            .or_default()
+            .push(c);
+    }
+    for ((tenant, at), changes) in by_moment {
+        for chunk in changes.chunks(ROWS_AT_ONCE) {
+            // Each row's values by its id: ($5, $6, $7, $8) is (id, sid, code, reason).
+            let case = |column: usize| -> String {
+                let whens: String = (0..chunk.len())
+                    .map(|i| format!(" WHEN ${} THEN ${}", 5 + 4 * i, 5 + 4 * i + column))
+                    .collect();
+                format!("CASE id{whens} END")
+            };
+            let ids: Vec<String> = (0..chunk.len())
+                .map(|i| format!("${}", 5 + 4 * i))
+                .collect();
+            let forward = &*FORWARD;
+            let sql = format!(
+                "UPDATE messaging_messages SET \
+                   status = CASE WHEN {forward} THEN $1 ELSE status END, \
+                   updated_at = CASE WHEN {forward} THEN $2 ELSE updated_at END, \
+                   provider_sid = COALESCE({}, provider_sid), error_code = COALESCE({}, error_code), \
+                   error_reason = COALESCE({}, error_reason) \
+                 WHERE tenant_id = $3 AND id IN ({})",
+                case(1),
+                case(2),
+                case(3),
+                ids.join(", ")
+            );
+            let mut update = sqlx::query(&sql)
+                .bind(status)
+                .bind(at)
+                .bind(tenant)
+                .bind(rank);
+            for c in chunk {
+                update = update
+                    .bind(&c.e.aggregate_id)
+                    .bind(c.provider_sid)
+                    .bind(c.error_code)
+                    .bind(
+                        c.error_code
+                            .and_then(|code| code.parse().ok())
+                            .and_then(casewire_sms::codes::explain),
+                    );
+            }
+            update.execute(&mut **tx).await?;
+        }
+    }
     Ok(())
 }
+
+/// Rows per statement where a group of texts is written at once: within either database's
+/// limit of placeholders.
+const ROWS_AT_ONCE: usize = 500;
 
 #[async_trait]
 impl Projection for Messages {
@@ -82,6 +121,23 @@ impl Projection for Messages {
         Reads::Only(OF)
     }
 
+    /// An append's group of texts' events is written a statement per kind (see
+    /// [`apply_messages`]).
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        let (texts, rest): (Vec<&RecordedEvent>, Vec<&RecordedEvent>) = events
+            .iter()
+            .partition(|e| e.aggregate_type == casewire_events::message::AGGREGATE);
+        if texts.len() < 2 || !rest.is_empty() || !casewire_bus::one_each(&texts) {
+            return casewire_bus::apply_each(self, tx, store, events).await;
+        }
+        apply_messages(tx, &texts).await
+    }
+
     async fn apply(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -89,7 +145,7 @@ impl Projection for Messages {
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
         match e.aggregate_type.as_str() {
-            casewire_events::message::AGGREGATE => apply_message(tx, e).await,
+            casewire_events::message::AGGREGATE => apply_messages(tx, &[e]).await,
             casewire_events::case::AGGREGATE => {
                 let (CaseEvent::CaseLinked { details } | CaseEvent::CaseUpdated { details }) =
                     e.decode()?;
@@ -169,114 +225,136 @@ impl Projection for Messages {
     }
 }
 
-async fn apply_message(
+/// Writes texts' events: one, or an append's group with one event per text (see
+/// [`casewire_bus::one_each`]). The kinds that come many at once (texts queued by a
+/// campaign's run, started and accepted by a dispatcher's claim, their statuses) are
+/// written in a statement per kind; the rest one at a time.
+async fn apply_messages(
     tx: &mut Transaction<'static, Any>,
-    e: &RecordedEvent,
+    events: &[&RecordedEvent],
 ) -> anyhow::Result<()> {
-    let event: MessageEvent = e.decode()?;
-    let update = |sql: &'static str| sqlx::query(sql);
-    match event {
-        MessageEvent::OutboundQueued {
-            case_id,
-            to,
-            segments,
-            encoding,
-            price_micros,
-            purpose,
-            deliver_after,
-            in_reply_to,
-            attachments,
-            ..
-        } => {
-            crate::attachments::claim(tx, &e.tenant_id, &e.aggregate_id, &attachments).await?;
-            insert(
-                tx,
-                e,
-                NewRow {
+    let decoded: Vec<(&RecordedEvent, MessageEvent)> = events
+        .iter()
+        .map(|e| Ok((*e, e.decode()?)))
+        .collect::<anyhow::Result<_>>()?;
+    let mut rows = Vec::new();
+    let mut started: BTreeMap<(&str, &str, &str), Vec<&str>> = BTreeMap::new();
+    let mut statuses: BTreeMap<&str, Vec<StatusOf>> = BTreeMap::new();
+    for (e, event) in &decoded {
+        let e = *e;
+        match event {
+            MessageEvent::OutboundQueued {
+                case_id,
+                to,
+                segments,
+                encoding,
+                price_micros,
+                purpose,
+                deliver_after,
+                in_reply_to,
+                attachments,
+                ..
+            } => {
+                crate::attachments::claim(tx, &e.tenant_id, &e.aggregate_id, attachments).await?;
+                let row = NewRow {
                     case_id: case_id.as_deref(),
                     direction: "outbound",
-                    phone: &to,
+                    phone: to,
                     body_at: "/OutboundQueued/body",
                     status: "queued",
-                    segments,
-                    encoding: &encoding,
-                    price_micros: price_micros as i64,
+                    segments: *segments,
+                    encoding,
+                    price_micros: *price_micros as i64,
                     provider_sid: None,
                     routing: None,
                     purpose: Some(purpose.as_str()),
                     deliver_after: deliver_after.as_deref(),
                     in_reply_to: in_reply_to.as_deref(),
-                    media: (!attachments.is_empty()).then(|| media_lines(&attachments)),
-                },
-            )
-            .await?;
-        }
-        MessageEvent::InboundReceived {
-            from,
-            segments,
-            encoding,
-            provider_sid,
-            ..
-        } => {
-            insert(
-                tx,
-                e,
-                NewRow {
+                    media: (!attachments.is_empty()).then(|| media_lines(attachments)),
+                };
+                rows.push((e, row));
+            }
+            MessageEvent::InboundReceived {
+                from,
+                segments,
+                encoding,
+                provider_sid,
+                ..
+            } => {
+                let row = NewRow {
                     case_id: None,
                     direction: "inbound",
-                    phone: &from,
+                    phone: from,
                     body_at: "/InboundReceived/body",
                     status: "received",
-                    segments,
-                    encoding: &encoding,
+                    segments: *segments,
+                    encoding,
                     price_micros: 0,
-                    provider_sid: Some(&provider_sid),
+                    provider_sid: Some(provider_sid),
                     routing: Some("pending"),
                     purpose: None,
                     deliver_after: None,
                     in_reply_to: None,
                     media: None,
-                },
-            )
-            .await?;
+                };
+                rows.push((e, row));
+            }
+            // Refused texts never reach the thread: the API answered 409, the log keeps the record.
+            MessageEvent::OutboundRefused { .. } => {}
+            MessageEvent::DispatchStarted { provider, .. } => started
+                .entry((e.tenant_id.as_str(), e.recorded_at.as_str(), provider.as_str()))
+                .or_default()
+                .push(&e.aggregate_id),
+            MessageEvent::DispatchAbandoned { .. } => {}
+            MessageEvent::Accepted { provider_sid, .. } => {
+                statuses.entry("accepted").or_default().push(StatusOf {
+                    e,
+                    provider_sid: Some(provider_sid),
+                    error_code: None,
+                })
+            }
+            MessageEvent::StatusReported {
+                status, error_code, ..
+            } => statuses.entry(status.as_str()).or_default().push(StatusOf {
+                e,
+                provider_sid: None,
+                error_code: error_code.as_deref(),
+            }),
+            MessageEvent::Failed {
+                error_code, reason, ..
+            } => ended(tx, e, "failed", error_code.clone(), reason).await?,
+            MessageEvent::OutcomeUnknown { reason, .. } => {
+                ended(tx, e, "unknown", None, reason).await?
+            }
+            // In the trail only: the row shows where the text is.
+            MessageEvent::StatusIgnored { .. } | MessageEvent::LookupFailed { .. } => {}
+            MessageEvent::MediaStored {
+                n,
+                content_type,
+                size,
+                sha256,
+            } => add_media(tx, e, serde_json::json!({"n": n, "content_type": content_type, "size": size, "sha256": sha256})).await?,
+            MessageEvent::MediaRefused { n, reason } => {
+                add_media(tx, e, serde_json::json!({"n": n, "refused": reason})).await?
+            }
         }
-        // Refused texts never reach the thread: the API answered 409, the log keeps the record.
-        MessageEvent::OutboundRefused { .. } => {}
-        MessageEvent::DispatchStarted { provider, .. } => {
-            update("UPDATE messaging_messages SET provider = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
-                .bind(provider)
-                .bind(&e.recorded_at)
-                .bind(&e.tenant_id)
-                .bind(&e.aggregate_id)
-                .execute(&mut **tx)
-                .await?;
+    }
+    insert(tx, &rows).await?;
+    for ((tenant, at, provider), ids) in started {
+        for chunk in ids.chunks(ROWS_AT_ONCE) {
+            let sql = format!(
+                "UPDATE messaging_messages SET provider = $1, updated_at = $2 WHERE tenant_id = $3 AND id IN ({})",
+                casewire_eventstore::sql::list(chunk.len(), 4)
+            );
+            let mut update = sqlx::query(&sql).bind(provider).bind(at).bind(tenant);
+            for id in chunk {
+                update = update.bind(*id);
+            }
+            update.execute(&mut **tx).await?;
         }
-        MessageEvent::DispatchAbandoned { .. } => {}
-        MessageEvent::Accepted { provider_sid, .. } => {
-            set_status(tx, e, "accepted", Some(&provider_sid), None).await?;
-        }
-        MessageEvent::Failed {
-            error_code, reason, ..
-        } => ended(tx, e, "failed", error_code, &reason).await?,
-        MessageEvent::StatusReported {
-            status, error_code, ..
-        } => {
-            set_status(tx, e, &status, None, error_code.as_deref()).await?;
-        }
-        MessageEvent::OutcomeUnknown { reason, .. } => {
-            ended(tx, e, "unknown", None, &reason).await?
-        }
-        // In the trail only: the row shows where the text is.
-        MessageEvent::StatusIgnored { .. } | MessageEvent::LookupFailed { .. } => {}
-        MessageEvent::MediaStored {
-            n,
-            content_type,
-            size,
-            sha256,
-        } => add_media(tx, e, serde_json::json!({"n": n, "content_type": content_type, "size": size, "sha256": sha256})).await?,
-        MessageEvent::MediaRefused { n, reason } => {
-            add_media(tx, e, serde_json::json!({"n": n, "refused": reason})).await?
-        }
+    }
+    for (status, changes) in statuses {
+        set_status(tx, status, &changes).await?;
     }
     Ok(())
 }
@@ -373,38 +451,48 @@ struct NewRow<'a> {
     media: Option<String>,
 }
 
+/// Inserts texts' rows: a statement per 500, so an append's group of texts queued at once
+/// (a campaign's run) is one.
 async fn insert(
     tx: &mut Transaction<'static, Any>,
-    e: &RecordedEvent,
-    row: NewRow<'_>,
+    rows: &[(&RecordedEvent, NewRow<'_>)],
 ) -> anyhow::Result<()> {
-    // A reply to a client's text joins the thread that text was routed to.
-    sqlx::query(
-        "INSERT INTO messaging_messages (tenant_id, id, case_id, direction, phone, body, status, segments, encoding, price_micros, \
-         provider_sid, routing, purpose, deliver_after, in_reply_to, media, created_at, updated_at) \
-         VALUES ($1, $2, COALESCE($3, (SELECT m.case_id FROM messaging_messages m WHERE m.tenant_id = $1 AND m.id = $15)), \
-         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
-         ON CONFLICT (tenant_id, id) DO NOTHING",
-    )
-    .bind(&e.tenant_id)
-    .bind(&e.aggregate_id)
-    .bind(row.case_id)
-    .bind(row.direction)
-    .bind(row.phone)
-    .bind(e.sealed_at(row.body_at).unwrap_or_default())
-    .bind(row.status)
-    .bind(row.segments as i64)
-    .bind(row.encoding)
-    .bind(row.price_micros)
-    .bind(row.provider_sid)
-    .bind(row.routing)
-    .bind(row.purpose)
-    .bind(row.deliver_after)
-    .bind(row.in_reply_to)
-    .bind(row.media)
-    .bind(&e.recorded_at)
-    .execute(&mut **tx)
-    .await?;
+    const COLUMNS: usize = 17;
+    for chunk in rows.chunks(ROWS_AT_ONCE) {
+        // A reply to a client's text joins the thread that text was routed to.
+        let sql = format!(
+            "INSERT INTO messaging_messages (tenant_id, id, case_id, direction, phone, body, status, segments, encoding, price_micros, \
+             provider_sid, routing, purpose, deliver_after, in_reply_to, media, created_at, updated_at) \
+             SELECT v.column1, v.column2, COALESCE(v.column3, (SELECT m.case_id FROM messaging_messages m WHERE m.tenant_id = v.column1 AND m.id = v.column15)), \
+             v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, \
+             v.column15, v.column16, v.column17, v.column17 \
+             FROM (VALUES {}) AS v WHERE true \
+             ON CONFLICT (tenant_id, id) DO NOTHING",
+            casewire_eventstore::sql::rows(chunk.len(), COLUMNS, 1)
+        );
+        let mut insert = sqlx::query(&sql);
+        for (e, row) in chunk {
+            insert = insert
+                .bind(&e.tenant_id)
+                .bind(&e.aggregate_id)
+                .bind(row.case_id)
+                .bind(row.direction)
+                .bind(row.phone)
+                .bind(e.sealed_at(row.body_at).unwrap_or_default())
+                .bind(row.status)
+                .bind(row.segments as i64)
+                .bind(row.encoding)
+                .bind(row.price_micros)
+                .bind(row.provider_sid)
+                .bind(row.routing)
+                .bind(row.purpose)
+                .bind(row.deliver_after)
+                .bind(row.in_reply_to)
+                .bind(row.media.as_deref())
+                .bind(&e.recorded_at);
+        }
+        insert.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

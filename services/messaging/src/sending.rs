@@ -413,13 +413,6 @@ async fn queue(
     }
 }
 
-/// `( $2, $3, … )` for `n` values after the first: an IN list both databases take through
-/// the Any driver.
-fn in_list(n: usize) -> String {
-    let cells: Vec<String> = (2..n + 2).map(|i| format!("${i}")).collect();
-    format!("({})", cells.join(", "))
-}
-
 /// The consent of each recipient's number, in one statement.
 async fn consents(
     store: &EventStore,
@@ -427,8 +420,8 @@ async fn consents(
     due: &[(u32, Recipient)],
 ) -> anyhow::Result<HashMap<String, State>> {
     let sql = format!(
-        "SELECT phone, state FROM messaging_consents WHERE tenant_id = $1 AND phone IN {}",
-        in_list(due.len())
+        "SELECT phone, state FROM messaging_consents WHERE tenant_id = $1 AND phone IN ({})",
+        casewire_eventstore::sql::list(due.len(), 2)
     );
     let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant);
     for (_, r) in due {
@@ -450,8 +443,8 @@ async fn client_names(
     due: &[(u32, Recipient)],
 ) -> anyhow::Result<HashMap<String, String>> {
     let sql = format!(
-        "SELECT case_id, client_name FROM messaging_cases WHERE tenant_id = $1 AND case_id IN {}",
-        in_list(due.len())
+        "SELECT case_id, client_name FROM messaging_cases WHERE tenant_id = $1 AND case_id IN ({})",
+        casewire_eventstore::sql::list(due.len(), 2)
     );
     let mut query = sqlx::query_as::<_, (String, Option<String>)>(&sql).bind(tenant);
     for (_, r) in due {

@@ -31,10 +31,10 @@ pub struct Figures {
     /// the process's peak memory from the launch to the last text, each.
     pub small: usize,
     pub small_sent_in: Duration,
-    /// (launch's peak, held as the sending began, sending's peak) of the smaller campaign,
-    /// then of the whole one.
-    pub small_peaks_mib: (f64, f64, f64),
-    pub large_peaks_mib: (f64, f64, f64),
+    /// (held as the launch began, launch's peak, held as the sending began, sending's
+    /// peak) of the smaller campaign, then of the whole one.
+    pub small_peaks_mib: (f64, f64, f64, f64),
+    pub large_peaks_mib: (f64, f64, f64, f64),
     /// What one text of the smaller campaign cost, from its launch to its last text
     /// (statements counted during it only: counting slows it a little).
     pub small_cost: crate::cost::Cost,
@@ -48,6 +48,7 @@ struct Run {
     sent_in: Duration,
     /// The process's peak while the launch ran; what it held when the texts began to go
     /// (memory freed by the launch is not always given back), and its peak while they went.
+    launch_from_mib: f64,
     launch_peak_mib: f64,
     sending_from_mib: f64,
     sending_peak_mib: f64,
@@ -73,6 +74,7 @@ async fn campaign(running: &Running, filter: Value, expected: usize) -> anyhow::
         )
         .await?;
     let id = created["id"].as_str().unwrap_or_default().to_string();
+    let launch_from_mib = rss_mib();
     reset_peak();
     let start = Instant::now();
     gw.call(
@@ -113,6 +115,7 @@ async fn campaign(running: &Running, filter: Value, expected: usize) -> anyhow::
         launched_in,
         queued_in: queued_in.unwrap_or(sent_in),
         sent_in,
+        launch_from_mib,
         launch_peak_mib,
         sending_from_mib,
         sending_peak_mib: crate::reminders::peak_rss_mib(),
@@ -263,11 +266,13 @@ pub async fn run() -> anyhow::Result<Figures> {
         small,
         small_sent_in: first.sent_in,
         small_peaks_mib: (
+            first.launch_from_mib,
             first.launch_peak_mib,
             first.sending_from_mib,
             first.sending_peak_mib,
         ),
         large_peaks_mib: (
+            whole.launch_from_mib,
             whole.launch_peak_mib,
             whole.sending_from_mib,
             whole.sending_peak_mib,
@@ -310,12 +315,12 @@ pub fn print(f: &Figures) {
         "  {} recipients, per text: {:.1} statements, {:.2} transactions, {:.2} ms of CPU",
         f.small, f.small_cost.statements, f.small_cost.transactions, f.small_cost.cpu_self_ms
     );
-    for (n, (launch, from, sending)) in [
+    for (n, (before, launch, from, sending)) in [
         (f.small, f.small_peaks_mib),
         (f.recipients, f.large_peaks_mib),
     ] {
         println!(
-            "  memory, {n} recipients: the launch's peak {launch:.0} MiB; the sending from {from:.0} to a peak of {sending:.0} MiB"
+            "  memory, {n} recipients: the launch from {before:.0} to a peak of {launch:.0} MiB; the sending from {from:.0} to a peak of {sending:.0} MiB"
         );
     }
     println!(
