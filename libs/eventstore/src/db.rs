@@ -157,6 +157,10 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
+        // A connection to a file in this process does not drop the way a socket does; the
+        // ping sqlx sends before handing one out would be a round trip to its thread for
+        // every statement outside a transaction.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
