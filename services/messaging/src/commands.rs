@@ -512,37 +512,11 @@ impl Commands {
         let mut campaign = casewire_bus::load::<Campaign>(&self.store, tenant, id)
             .await
             .map_err(CommandError::internal)?;
-        // Asked first with nothing to freeze, so that a launch it refuses reads no audience.
-        let ask = CampaignCommand::Freeze {
-            first: campaign.0.recipients(),
-            recipients: Vec::new(),
-            launch: launcher.clone(),
-        };
-        casewire_bus::record_on(
-            &self.store,
-            tenant,
-            id,
-            &mut campaign,
-            ask,
-            metadata.clone(),
-        )
-        .await?;
-        let frozen = crate::campaigns::frozen_phones(&self.store, tenant, id)
-            .await
-            .map_err(CommandError::internal)?;
-        let since = crate::sending::texted_since(&found.plan).map_err(CommandError::internal)?;
-        let mut reading =
-            crate::audience::Reading::open(&self.store, tenant, &found.plan.filter, since, frozen)
-                .await
-                .map_err(CommandError::internal)?;
-        loop {
-            let recipients = reading
-                .next(FROZEN_PER_EVENT)
-                .await
-                .map_err(CommandError::internal)?;
-            if recipients.is_empty() {
-                break;
-            }
+        // The first round freezes nothing: the aggregate is asked first, so that a launch
+        // it refuses (its state, four eyes) reads no audience.
+        let mut recipients = Vec::new();
+        let mut reading = None;
+        let excluded = loop {
             let freeze = CampaignCommand::Freeze {
                 first: campaign.0.recipients(),
                 recipients,
@@ -557,9 +531,36 @@ impl Commands {
                 metadata.clone(),
             )
             .await?;
-        }
+            let reading = match &mut reading {
+                Some(reading) => reading,
+                None => {
+                    let frozen = crate::campaigns::frozen_phones(&self.store, tenant, id)
+                        .await
+                        .map_err(CommandError::internal)?;
+                    let since = crate::sending::texted_since(&found.plan)
+                        .map_err(CommandError::internal)?;
+                    let opened = crate::audience::Reading::open(
+                        &self.store,
+                        tenant,
+                        &found.plan.filter,
+                        since,
+                        frozen,
+                    )
+                    .await
+                    .map_err(CommandError::internal)?;
+                    reading.insert(opened)
+                }
+            };
+            recipients = reading
+                .next(FROZEN_PER_EVENT)
+                .await
+                .map_err(CommandError::internal)?;
+            if recipients.is_empty() {
+                break reading.excluded();
+            }
+        };
         let launch = CampaignCommand::Launch {
-            excluded: reading.excluded(),
+            excluded,
             launch: launcher,
         };
         casewire_bus::record_on(&self.store, tenant, id, &mut campaign, launch, metadata).await?;

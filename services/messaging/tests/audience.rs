@@ -4,7 +4,6 @@
 mod world;
 
 use casewire_events::audience::Filter;
-use serde_json::json;
 use world::{world, TENANT};
 
 #[tokio::test]
@@ -14,18 +13,7 @@ async fn a_launch_reads_every_case_across_the_pages() {
     for chunk in (0..4_500).collect::<Vec<u32>>().chunks(500) {
         let events = chunk
             .iter()
-            .map(|i| {
-                let phone = format!("+1312556{:04}", i / 2);
-                casewire_eventstore::NewEvent {
-                    aggregate_type: "case".into(),
-                    aggregate_id: format!("P-{i:05}"),
-                    sequence: 1,
-                    event_type: "CaseLinked".into(),
-                    event_version: "1".into(),
-                    payload: json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": format!("client:{phone}"), "value": "Rosa"}}, "phone": phone, "language": "en"}, "status": "open", "problem_code": "01", "office": null, "advocates": []}}}),
-                    metadata: json!({}),
-                }
-            })
+            .map(|i| world::rosas_case(&format!("P-{i:05}"), &format!("+1312556{:04}", i / 2)))
             .collect();
         w.store.append(TENANT, events).await.unwrap();
     }

@@ -18,18 +18,7 @@ async fn clients(w: &World, from: u32, n: u32, case: impl Fn(u32) -> String) {
     for chunk in ids.chunks(500) {
         let events = chunk
             .iter()
-            .map(|i| {
-                let phone = format!("+1312557{i:04}");
-                casewire_eventstore::NewEvent {
-                    aggregate_type: "case".into(),
-                    aggregate_id: case(*i),
-                    sequence: 1,
-                    event_type: "CaseLinked".into(),
-                    event_version: "1".into(),
-                    payload: json!({"CaseLinked": {"details": {"client": {"name": {"$sealed": {"subject": format!("client:{phone}"), "value": "Rosa"}}, "phone": phone, "language": "en"}, "status": "open", "problem_code": "01", "office": null, "advocates": []}}}),
-                    metadata: json!({}),
-                }
-            })
+            .map(|i| world::rosas_case(&case(*i), &format!("+1312557{i:04}")))
             .collect();
         w.store.append(TENANT, events).await.unwrap();
     }

@@ -150,29 +150,11 @@ impl World {
 
     /// Case-link's event `event_type` (CaseLinked, CaseUpdated), the `sequence`th of the
     /// case, with `details` as the CMS sent them (the client's name is sealed here).
-    pub async fn case_event(
-        &self,
-        case_id: &str,
-        sequence: i64,
-        event_type: &str,
-        mut details: Value,
-    ) {
-        let phone = details["client"]["phone"].as_str().unwrap().to_string();
-        let name = details["client"]["name"].take();
-        details["client"]["name"] =
-            json!({"$sealed": {"subject": format!("client:{phone}"), "value": name}});
+    pub async fn case_event(&self, case_id: &str, sequence: i64, event_type: &str, details: Value) {
         self.store
             .append(
                 TENANT,
-                vec![casewire_eventstore::NewEvent {
-                    aggregate_type: "case".into(),
-                    aggregate_id: case_id.into(),
-                    sequence,
-                    event_type: event_type.into(),
-                    event_version: "1".into(),
-                    payload: json!({ event_type: {"details": details} }),
-                    metadata: json!({}),
-                }],
+                vec![case_event(case_id, sequence, event_type, details)],
             )
             .await
             .unwrap();
@@ -283,4 +265,32 @@ impl World {
     pub fn sent(&self, body: &str) -> usize {
         self.twilio.sent().iter().filter(|m| m.body == body).count()
     }
+}
+
+/// The event of [`World::case_event`], to append with others.
+pub fn case_event(
+    case_id: &str,
+    sequence: i64,
+    event_type: &str,
+    mut details: Value,
+) -> casewire_eventstore::NewEvent {
+    let phone = details["client"]["phone"].as_str().unwrap().to_string();
+    let name = details["client"]["name"].take();
+    details["client"]["name"] =
+        json!({"$sealed": {"subject": format!("client:{phone}"), "value": name}});
+    casewire_eventstore::NewEvent {
+        aggregate_type: "case".into(),
+        aggregate_id: case_id.into(),
+        sequence,
+        event_type: event_type.into(),
+        event_version: "1".into(),
+        payload: json!({ event_type: {"details": details} }),
+        metadata: json!({}),
+    }
+}
+
+/// A consumer case (problem code 01), open, of Rosa at `phone`, in English.
+pub fn rosas_case(case_id: &str, phone: &str) -> casewire_eventstore::NewEvent {
+    let details = json!({"client": {"name": "Rosa", "phone": phone, "language": "en"}, "status": "open", "problem_code": "01", "office": null, "advocates": []});
+    case_event(case_id, 1, "CaseLinked", details)
 }
