@@ -27,6 +27,10 @@ impl std::fmt::Display for Actor {
 pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// The person the key acted for, as the CMS names them (an advocate's id, from the
+    /// request's `Casewire-On-Behalf-Of`): beside the key in `actor`, it says who did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderValue;
 use casewire_events::{Actor, Metadata};
 use casewire_tenancy::Role;
 
@@ -24,10 +25,13 @@ pub enum Caller {
     },
 }
 
-/// The authenticated caller of a request, with the request's id for the audit trail.
+/// The authenticated caller of a request, with the request's id and the person it acts
+/// for, for the audit trail.
 #[derive(Clone, Debug)]
 pub struct Auth {
     pub caller: Caller,
+    /// `Casewire-On-Behalf-Of`: see [`on_behalf_of`].
+    on_behalf_of: Option<String>,
     request_id: Option<String>,
     /// The request's `Idempotency-Key` (checked by the idempotency layer).
     idempotency_key: Option<String>,
@@ -43,10 +47,12 @@ impl FromRequestParts<Gateway> for Auth {
                 .map(str::to_string)
         };
         let (request_id, idempotency_key) = (header("x-request-id"), header("idempotency-key"));
+        let on_behalf_of = on_behalf_of(parts.headers.get(ON_BEHALF_OF))?;
         // Already authenticated by the Idempotency-Key layer: not looked up twice.
         if let Some(caller) = parts.extensions.get::<Caller>().cloned() {
             return Ok(Auth {
                 caller,
+                on_behalf_of,
                 request_id,
                 idempotency_key,
             });
@@ -62,9 +68,31 @@ impl FromRequestParts<Gateway> for Auth {
         let caller = gw.authenticate(token).await?;
         Ok(Auth {
             caller,
+            on_behalf_of,
             request_id,
             idempotency_key,
         })
+    }
+}
+
+/// The header a CMS names the person it acts for by.
+pub const ON_BEHALF_OF: &str = "casewire-on-behalf-of";
+
+/// The person a request acts for (`Casewire-On-Behalf-Of: <advocate id>`), recorded beside
+/// the key in every event it causes: 1 to 128 visible ASCII characters, as the CMS names
+/// its people. Absent, the key alone is named.
+fn on_behalf_of(value: Option<&HeaderValue>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let person = value.to_str().ok().map(str::trim).filter(|p| {
+        (1..=128).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    });
+    match person {
+        Some(person) => Ok(Some(person.to_string())),
+        None => Err(ApiError::bad_request(
+            "Casewire-On-Behalf-Of names the person the key acts for: 1 to 128 visible ASCII characters, such as the advocate's id in the CMS",
+        )),
     }
 }
 
@@ -99,6 +127,7 @@ impl Auth {
         };
         let trace = casewire_telemetry::inject();
         Metadata {
+            on_behalf_of: self.on_behalf_of.clone(),
             request_id: self.request_id.clone(),
             correlation_id: self.request_id.clone(),
             traceparent: trace.get("traceparent").cloned(),
@@ -168,5 +197,26 @@ impl Auth {
             ))),
             Caller::Operator => Err(ApiError::forbidden("use an API key of the tenant for this")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_behalf_of_names_a_person_or_says_what_is_wrong() {
+        let of = |v: &str| on_behalf_of(Some(&HeaderValue::from_str(v).unwrap()));
+        assert_eq!(on_behalf_of(None).unwrap(), None);
+        assert_eq!(of(" a.lee ").unwrap().as_deref(), Some("a.lee"));
+        assert_eq!(
+            of("Ana Lee (intake)").unwrap().as_deref(),
+            Some("Ana Lee (intake)")
+        );
+        for bad in ["", "   ", &"x".repeat(129)] {
+            assert!(of(bad).is_err(), "{bad:?}");
+        }
+        let not_ascii = HeaderValue::from_bytes("Ana Peña".as_bytes()).unwrap();
+        assert!(on_behalf_of(Some(&not_ascii)).is_err());
     }
 }

@@ -75,6 +75,59 @@ async fn status_of(api: &Api, key: &str, id: &str, want: &str) -> Value {
 /// states, set here in the database as each crash leaves it: messaging died after queueing
 /// the text (the gateway answered 503 and kept nothing), or the gateway died mid-request
 /// (the key stayed "running", and is free again 40 s after it began).
+/// Who did what: a text sent with `Casewire-On-Behalf-Of` names the advocate beside the
+/// key in its events; a bad one is a 400 that records nothing.
+pub async fn each_event_names_the_person(api: &Api, t: &Texting, database_url: &str) {
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let path = "/v1/cases/C-100/messages";
+    let body = json!({"body": "Your lease papers are ready"});
+    let queued = || async {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM events WHERE event_type = 'OutboundQueued'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        n
+    };
+    let before = queued().await;
+    let (s, e) = api
+        .call_with(
+            "POST",
+            path,
+            Some(&t.key),
+            &[("Casewire-On-Behalf-Of", &"x".repeat(129))],
+            Some(body.clone()),
+        )
+        .await;
+    assert_error_says(s, &e, 400, "invalid_request", "Casewire-On-Behalf-Of");
+    assert_eq!(queued().await, before, "a refused request records nothing");
+
+    let (s, sent) = api
+        .call_with(
+            "POST",
+            path,
+            Some(&t.key),
+            &[("Casewire-On-Behalf-Of", "a.lee")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, 202, "{sent}");
+    let (metadata,): (String,) = sqlx::query_as(
+        "SELECT metadata FROM events WHERE aggregate_id = $1 AND event_type = 'OutboundQueued'",
+    )
+    .bind(sent["id"].as_str().unwrap())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let metadata: Value = serde_json::from_str(&metadata).unwrap();
+    assert_eq!(metadata["on_behalf_of"], "a.lee", "{metadata}");
+    assert!(
+        metadata["actor"].as_str().unwrap().starts_with("api_key:"),
+        "{metadata}"
+    );
+}
+
 pub async fn keyed_retries_after_a_crash_send_once(
     api: &Api,
     twilio: &FakeTwilio,

@@ -170,6 +170,7 @@ async fn texting_with_each_service_in_its_own_process() {
     let api = Api::new(&processes[0].url);
     let t = texting::texting(&api, &twilio).await;
     texting::keyed_retries_after_a_crash_send_once(&api, &twilio, &t, &db).await;
+    texting::each_event_names_the_person(&api, &t, &db).await;
     assert_eq!(
         casewire_e2e::events_of_type(&db, "WebhookRefused").await,
         texting::REFUSED_WEBHOOKS

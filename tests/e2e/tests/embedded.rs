@@ -192,6 +192,7 @@ async fn texting_over_twilio_in_the_embedded_mode() {
     let t = texting::texting(&api, &twilio).await;
     let db = format!("sqlite://{}/casewire.db", dir.path().display());
     texting::keyed_retries_after_a_crash_send_once(&api, &twilio, &t, &db).await;
+    texting::each_event_names_the_person(&api, &t, &db).await;
     log_never_holds(&db, texting::PRIVATE_BODY).await;
     assert_eq!(
         casewire_e2e::events_of_type(&db, "WebhookRefused").await,
