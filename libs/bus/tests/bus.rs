@@ -399,6 +399,8 @@ impl Echo {
             routing_reason: None,
             flag: None,
             media: Vec::new(),
+            sent_by: None,
+            on_behalf_of: None,
             created_at: String::new(),
             updated_at: String::new(),
         })

@@ -229,6 +229,13 @@ pub struct MessageView {
     /// The pictures and files the client sent with it (MMS), as kept or refused.
     #[serde(default)]
     pub media: Vec<MediaView>,
+    /// outbound: who queued it: `api_key:<id>`, `system` (a reminder, a campaign, an
+    /// answer to a keyword) or `operator`; null for texts from before it was recorded.
+    #[serde(default)]
+    pub sent_by: Option<String>,
+    /// outbound: the person the key acted for (`Casewire-On-Behalf-Of`), when named.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

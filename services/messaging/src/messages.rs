@@ -271,6 +271,7 @@ async fn apply_messages(
                     deliver_after: deliver_after.as_deref(),
                     in_reply_to: in_reply_to.as_deref(),
                     media: (!attachments.is_empty()).then(|| media_lines(attachments)),
+                    sender: true,
                 };
                 rows.push((e, row));
             }
@@ -296,6 +297,7 @@ async fn apply_messages(
                     deliver_after: None,
                     in_reply_to: None,
                     media: None,
+                    sender: false,
                 };
                 rows.push((e, row));
             }
@@ -449,6 +451,8 @@ struct NewRow<'a> {
     in_reply_to: Option<&'a str>,
     /// Its media, as [`add_media`] lists them: an outbound text's attachments.
     media: Option<String>,
+    /// An outbound text's sender: its event's metadata says who (`actor`, `on_behalf_of`).
+    sender: bool,
 }
 
 /// Inserts texts' rows: a statement per 500, so an append's group of texts queued at once
@@ -457,21 +461,27 @@ async fn insert(
     tx: &mut Transaction<'static, Any>,
     rows: &[(&RecordedEvent, NewRow<'_>)],
 ) -> anyhow::Result<()> {
-    const COLUMNS: usize = 17;
+    const COLUMNS: usize = 19;
     for chunk in rows.chunks(ROWS_AT_ONCE) {
         // A reply to a client's text joins the thread that text was routed to.
         let sql = format!(
             "INSERT INTO messaging_messages (tenant_id, id, case_id, direction, phone, body, status, segments, encoding, price_micros, \
-             provider_sid, routing, purpose, deliver_after, in_reply_to, media, created_at, updated_at) \
+             provider_sid, routing, purpose, deliver_after, in_reply_to, media, sent_by, on_behalf_of, created_at, updated_at) \
              SELECT v.column1, v.column2, COALESCE(v.column3, (SELECT m.case_id FROM messaging_messages m WHERE m.tenant_id = v.column1 AND m.id = v.column15)), \
              v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, \
-             v.column15, v.column16, v.column17, v.column17 \
+             v.column15, v.column16, v.column17, v.column18, v.column19, v.column19 \
              FROM (VALUES {}) AS v WHERE true \
              ON CONFLICT (tenant_id, id) DO NOTHING",
             casewire_eventstore::sql::rows(chunk.len(), COLUMNS, 1)
         );
         let mut insert = sqlx::query(&sql);
         for (e, row) in chunk {
+            let sender = if row.sender {
+                let m = e.metadata();
+                (m.actor, m.on_behalf_of)
+            } else {
+                (None, None)
+            };
             insert = insert
                 .bind(&e.tenant_id)
                 .bind(&e.aggregate_id)
@@ -489,6 +499,8 @@ async fn insert(
                 .bind(row.deliver_after)
                 .bind(row.in_reply_to)
                 .bind(row.media.as_deref())
+                .bind(sender.0)
+                .bind(sender.1)
                 .bind(&e.recorded_at);
         }
         insert.execute(&mut **tx).await?;
@@ -516,6 +528,7 @@ pub fn queued(e: &RecordedEvent, body: Option<String>) -> anyhow::Result<Message
         anyhow::bail!("{} is not a queued text", e.event_type);
     };
     let media = media_views(&e.aggregate_id, Some(&media_lines(&attachments)));
+    let metadata = e.metadata();
     Ok(MessageView {
         id: e.aggregate_id.clone(),
         case_id,
@@ -534,6 +547,8 @@ pub fn queued(e: &RecordedEvent, body: Option<String>) -> anyhow::Result<Message
         routing_reason: None,
         flag: None,
         media,
+        sent_by: metadata.actor,
+        on_behalf_of: metadata.on_behalf_of,
         created_at: e.recorded_at.clone(),
         updated_at: e.recorded_at.clone(),
     })
@@ -558,12 +573,14 @@ struct Row {
     routing_reason: Option<String>,
     flag: Option<String>,
     media: Option<String>,
+    sent_by: Option<String>,
+    on_behalf_of: Option<String>,
     created_at: String,
     updated_at: String,
 }
 
 const COLUMNS: &str = "id, case_id, direction, phone, body, status, error_code, error_reason, segments, encoding, price_micros, \
-                       purpose, deliver_after, routing, routing_reason, flag, media, created_at, updated_at";
+                       purpose, deliver_after, routing, routing_reason, flag, media, sent_by, on_behalf_of, created_at, updated_at";
 
 async fn views(
     store: &EventStore,
@@ -593,6 +610,8 @@ async fn views(
             routing_reason: r.routing_reason,
             flag: r.flag,
             media,
+            sent_by: r.sent_by,
+            on_behalf_of: r.on_behalf_of,
             created_at: r.created_at,
             updated_at: r.updated_at,
         });

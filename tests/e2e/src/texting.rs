@@ -122,9 +122,23 @@ pub async fn each_event_names_the_person(api: &Api, t: &Texting, database_url: &
     .unwrap();
     let metadata: Value = serde_json::from_str(&metadata).unwrap();
     assert_eq!(metadata["on_behalf_of"], "a.lee", "{metadata}");
-    assert!(
-        metadata["actor"].as_str().unwrap().starts_with("api_key:"),
-        "{metadata}"
+    let key = metadata["actor"].as_str().unwrap();
+    assert!(key.starts_with("api_key:"), "{metadata}");
+    // The message shows its sender: the key and the advocate, in the answer and after.
+    assert_eq!(
+        (&sent["sent_by"], &sent["on_behalf_of"]),
+        (&json!(key), &json!("a.lee"))
+    );
+    let (s, shown) = api
+        .get(
+            &format!("/v1/messages/{}", sent["id"].as_str().unwrap()),
+            &t.key,
+        )
+        .await;
+    assert_eq!(
+        (s, &shown["sent_by"], &shown["on_behalf_of"]),
+        (200, &json!(key), &json!("a.lee")),
+        "{shown}"
     );
 }
 
