@@ -1,8 +1,9 @@
 //! Whom a bulk text or a survey goes to: the cases an audience filter picks from messaging's
 //! copy of the cases, one text per client (their phone), leaving out the clients a bulk text
 //! may not reach (opted out, no consent) and, if asked, those texted lately. [`select`] is
-//! the decision, pure; [`pick`] gathers the facts for it in three statements, then reads the
-//! cases a page at a time.
+//! the decision, pure; a [`Reading`] gathers the facts for it in three statements, then
+//! reads the cases a page at a time and hands the recipients out in chunks (a launch
+//! freezes each as it comes).
 
 use std::collections::{HashMap, HashSet};
 
