@@ -156,7 +156,8 @@ impl Projection for Outbox {
                     queued.push(jobs::NewJob {
                         tenant: &e.tenant_id,
                         id: &e.aggregate_id,
-                        payload: json!({}).to_string(),
+                        // What its steps name as their cause.
+                        payload: json!({"cause": e.event_id}).to_string(),
                         due_at,
                         // A campaign's texts never hold up an advocate's or a reminder.
                         behind: matches!(purpose, Purpose::Bulk),
@@ -249,14 +250,21 @@ fn withdrawn(facts: &Facts, m: &Message) -> Option<String> {
 }
 
 /// Records a step of the text's dispatch on the message as last loaded or recorded.
+/// `cause`: the event that queued the text (its `OutboundQueued`), named as each step's
+/// causation.
 async fn record(
     store: &EventStore,
     tenant: &str,
     id: &str,
+    cause: Option<&str>,
     message: &mut (Message, i64),
     command: MessageCommand,
 ) -> anyhow::Result<()> {
-    let metadata = Metadata::new(Actor::System).into_map();
+    let metadata = Metadata {
+        causation_id: cause.map(str::to_string),
+        ..Metadata::new(Actor::System)
+    }
+    .into_map();
     casewire_bus::record_on::<Message>(store, tenant, id, message, command, metadata).await?;
     Ok(())
 }
@@ -279,6 +287,7 @@ impl Worker for Dispatcher {
 
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         let (tenant, id) = (job.tenant_id.as_str(), job.id.as_str());
+        let cause = job.payload["cause"].as_str();
         // Read once: each step below records on this state, which `record` keeps current.
         let mut message = casewire_bus::load::<Message>(store, tenant, id).await?;
         let m = message.0.clone();
@@ -298,7 +307,7 @@ impl Worker for Dispatcher {
                     error_code: Some(WITHDRAWN.into()),
                     reason,
                 };
-                record(store, tenant, id, &mut message, fail).await?;
+                record(store, tenant, id, cause, &mut message, fail).await?;
                 return Ok(Outcome::Recorded);
             }
         }
@@ -316,7 +325,7 @@ impl Worker for Dispatcher {
                     error_code: Some(EXPIRED.into()),
                     reason: format!("not sent: it was of use until {at}, and that has passed"),
                 };
-                record(store, tenant, id, &mut message, fail).await?;
+                record(store, tenant, id, cause, &mut message, fail).await?;
                 return Ok(Outcome::Recorded);
             }
         }
@@ -341,6 +350,7 @@ impl Worker for Dispatcher {
                 store,
                 tenant,
                 id,
+                cause,
                 &mut message,
                 MessageCommand::Fail {
                     error_code: None,
@@ -364,7 +374,7 @@ impl Worker for Dispatcher {
                     let fail = MessageCommand::FailLookup {
                         reason: reason.clone(),
                     };
-                    record(store, tenant, id, &mut message, fail).await?;
+                    record(store, tenant, id, cause, &mut message, fail).await?;
                     return Ok(match message.0.status.as_str() {
                         "unknown" => Outcome::Recorded,
                         _ => Outcome::RetryAt(later(message.0.lookups_failed, None), reason),
@@ -379,12 +389,12 @@ impl Worker for Dispatcher {
                         "an uncertain attempt had reached the provider; not sending again"
                     );
                     let accept = MessageCommand::Accept { provider_sid };
-                    record(store, tenant, id, &mut message, accept).await?;
+                    record(store, tenant, id, cause, &mut message, accept).await?;
                     return Ok(Outcome::Recorded);
                 }
                 Settled::Unknown(reason) => {
                     let give_up = MessageCommand::GiveUpLookup { reason };
-                    record(store, tenant, id, &mut message, give_up).await?;
+                    record(store, tenant, id, cause, &mut message, give_up).await?;
                     return Ok(Outcome::Recorded);
                 }
                 Settled::LookAgain(at) => {
@@ -395,7 +405,7 @@ impl Worker for Dispatcher {
                 }
                 Settled::Resend(reason) => {
                     let abandon = MessageCommand::Abandon { reason };
-                    record(store, tenant, id, &mut message, abandon).await?;
+                    record(store, tenant, id, cause, &mut message, abandon).await?;
                 }
             }
         }
@@ -408,6 +418,7 @@ impl Worker for Dispatcher {
                 store,
                 tenant,
                 id,
+                cause,
                 &mut message,
                 MessageCommand::Fail {
                     error_code: None,
@@ -431,7 +442,7 @@ impl Worker for Dispatcher {
             now: casewire_events::now(),
             valid_for,
         };
-        if let Err(e) = record(store, tenant, id, &mut message, begin).await {
+        if let Err(e) = record(store, tenant, id, cause, &mut message, begin).await {
             // Another replica began at the same moment; its attempt stands.
             return Ok(Outcome::RetryAt(later(attempt, None), e.to_string()));
         }
@@ -457,6 +468,7 @@ impl Worker for Dispatcher {
                     store,
                     tenant,
                     id,
+                    cause,
                     &mut message,
                     MessageCommand::Accept {
                         provider_sid: sent.sid,
@@ -469,7 +481,7 @@ impl Worker for Dispatcher {
                         error_code: None,
                         provider_sid: None,
                     };
-                    record(store, tenant, id, &mut message, delivered).await?;
+                    record(store, tenant, id, cause, &mut message, delivered).await?;
                 }
                 Ok(Outcome::Recorded)
             }
@@ -479,7 +491,7 @@ impl Worker for Dispatcher {
                         error_code: e.code.map(|c| c.to_string()),
                         reason: e.reason(),
                     };
-                    record(store, tenant, id, &mut message, fail).await?;
+                    record(store, tenant, id, cause, &mut message, fail).await?;
                     Ok(Outcome::Recorded)
                 }
                 Verdict::NotTaken => {
@@ -487,6 +499,7 @@ impl Worker for Dispatcher {
                         store,
                         tenant,
                         id,
+                        cause,
                         &mut message,
                         MessageCommand::Abandon {
                             reason: e.to_string(),
@@ -505,7 +518,7 @@ impl Worker for Dispatcher {
                     let abandon = MessageCommand::Abandon {
                         reason: e.to_string(),
                     };
-                    record(store, tenant, id, &mut message, abandon).await?;
+                    record(store, tenant, id, cause, &mut message, abandon).await?;
                     let reason = e.reason();
                     let refuse = TenantCommand::RefuseSmsCredentials {
                         code: CREDENTIALS_REFUSED.to_string(),

@@ -113,14 +113,22 @@ pub async fn each_event_names_the_person(api: &Api, t: &Texting, database_url: &
         )
         .await;
     assert_eq!(s, 202, "{sent}");
-    let (metadata,): (String,) = sqlx::query_as(
-        "SELECT metadata FROM events WHERE aggregate_id = $1 AND event_type = 'OutboundQueued'",
-    )
-    .bind(sent["id"].as_str().unwrap())
-    .fetch_one(&db)
-    .await
-    .unwrap();
-    let metadata: Value = serde_json::from_str(&metadata).unwrap();
+    let id = sent["id"].as_str().unwrap();
+    let event = |event_type: &'static str| {
+        let db = &db;
+        async move {
+            let (event_id, metadata): (String, String) = sqlx::query_as(
+                "SELECT event_id, metadata FROM events WHERE aggregate_id = $1 AND event_type = $2",
+            )
+            .bind(id)
+            .bind(event_type)
+            .fetch_one(db)
+            .await
+            .unwrap();
+            (event_id, serde_json::from_str::<Value>(&metadata).unwrap())
+        }
+    };
+    let (queued_id, metadata) = event("OutboundQueued").await;
     assert_eq!(metadata["on_behalf_of"], "a.lee", "{metadata}");
     let key = metadata["actor"].as_str().unwrap();
     assert!(key.starts_with("api_key:"), "{metadata}");
@@ -140,6 +148,16 @@ pub async fn each_event_names_the_person(api: &Api, t: &Texting, database_url: &
         (200, &json!(key), &json!("a.lee")),
         "{shown}"
     );
+    // What casewire did on its own names what caused it: the dispatch, the text queued.
+    status_of(api, &t.key, id, "accepted").await;
+    for step in ["DispatchStarted", "Accepted"] {
+        let (_, caused) = event(step).await;
+        assert_eq!(
+            (&caused["actor"], &caused["causation_id"]),
+            (&json!("system"), &json!(queued_id)),
+            "{step}: {caused}"
+        );
+    }
 }
 
 pub async fn keyed_retries_after_a_crash_send_once(
