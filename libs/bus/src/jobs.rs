@@ -95,37 +95,12 @@ pub async fn enqueue(
     payload: &Value,
     due_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    enqueue_at(tx, queue, tenant, id, payload, due_at, 0).await
-}
-
-/// [`enqueue`] behind every job of the queue that is due: claimed only when none of them
-/// waits (a campaign's text after an advocate's text and a due reminder).
-pub async fn enqueue_behind(
-    tx: &mut Transaction<'static, Any>,
-    queue: &str,
-    tenant: &str,
-    id: &str,
-    payload: &Value,
-    due_at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    enqueue_at(tx, queue, tenant, id, payload, due_at, 1).await
-}
-
-async fn enqueue_at(
-    tx: &mut Transaction<'static, Any>,
-    queue: &str,
-    tenant: &str,
-    id: &str,
-    payload: &Value,
-    due_at: DateTime<Utc>,
-    priority: i64,
-) -> anyhow::Result<()> {
     let job = NewJob {
         tenant,
         id,
         payload: payload.to_string(),
         due_at,
-        behind: priority > 0,
+        behind: false,
     };
     enqueue_all(tx, queue, &[job]).await
 }
@@ -137,7 +112,8 @@ pub struct NewJob<'a> {
     /// Its payload, as JSON.
     pub payload: String,
     pub due_at: DateTime<Utc>,
-    /// Enqueued as [`enqueue_behind`] does, rather than [`enqueue`].
+    /// Behind every job of the queue that is due: claimed only when none of them waits (a
+    /// campaign's text after an advocate's text and a due reminder).
     pub behind: bool,
 }
 
@@ -145,7 +121,7 @@ pub struct NewJob<'a> {
 /// limit of placeholders.
 const ROWS_AT_ONCE: usize = 500;
 
-/// [`enqueue`]s (or [`enqueue_behind`]s) many jobs at once: a statement per 500, for a read
+/// [`enqueue`]s many jobs at once, each [`NewJob::behind`] or not: a statement per 500, for a read
 /// model that applies an append's whole group.
 pub async fn enqueue_all(
     tx: &mut Transaction<'static, Any>,
@@ -358,7 +334,7 @@ async fn run_claimed(
 }
 
 /// Claims up to `limit` due jobs whose lease is free, in one statement, those enqueued
-/// [behind](enqueue_behind) last. Of two replicas, each row goes to one: PostgreSQL skips
+/// [behind](NewJob::behind) last. Of two replicas, each row goes to one: PostgreSQL skips
 /// the rows another claim holds, SQLite has one writer.
 async fn claim(
     store: &EventStore,

@@ -335,10 +335,10 @@ async fn due(
     let held: Vec<&String> = held.iter().collect();
     let outside = match held.len() {
         0 => String::new(),
-        n => {
-            let cells: Vec<String> = (4..n + 4).map(|i| format!("${i}")).collect();
-            format!(" AND COALESCE(time_zone, '') NOT IN ({})", cells.join(", "))
-        }
+        n => format!(
+            " AND COALESCE(time_zone, '') NOT IN ({})",
+            casewire_eventstore::sql::list(n, 4)
+        ),
     };
     let sql = format!(
         "SELECT n, case_id, phone, language, time_zone FROM messaging_campaign_recipients \
