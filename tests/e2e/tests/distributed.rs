@@ -663,6 +663,19 @@ async fn bulk_with_two_messaging_replicas_and_a_kill() {
     )
     .await;
     processes[1].kill().await;
+    // The pause goes to the replica left once NATS has dropped the killed one's
+    // subscriptions; a command sent in between would wait out its bound (a 503).
+    wait_for(
+        "NATS to count one messaging replica",
+        Duration::from_secs(30),
+        || async {
+            let (_, status) = api.get("/v1/status", casewire_e2e::OPERATOR_TOKEN).await;
+            let services = status["services"].as_array().cloned().unwrap_or_default();
+            let messaging = services.iter().find(|s| s["service"] == "messaging")?;
+            (messaging["replicas"] == 1).then_some(())
+        },
+    )
+    .await;
     let (s, c) = api
         .post(
             &format!("/v1/campaigns/{id}/pause"),
