@@ -16,7 +16,7 @@ pub mod subjects;
 pub mod survey;
 pub mod time;
 
-pub use metadata::{Actor, Metadata};
+pub use metadata::{is_person_id, Actor, Metadata, PERSON_ID_RULE};
 pub use recorded::RecordedEvent;
 pub use sealed::{Sealed, SealedSchema, SEALED_TAG};
 pub use time::{now, timestamp, utc_now};

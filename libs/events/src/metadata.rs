@@ -21,6 +21,19 @@ impl std::fmt::Display for Actor {
     }
 }
 
+/// What a person's id may be, as a CMS names its people (an advocate's id): 1 to 128
+/// visible ASCII characters or spaces, trimmed. The same rule holds for the
+/// `Casewire-On-Behalf-Of` header and for the advocate an API key is bound to.
+pub fn is_person_id(id: &str) -> bool {
+    id == id.trim()
+        && (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+}
+
+/// Says [`is_person_id`]'s rule to whoever broke it.
+pub const PERSON_ID_RULE: &str =
+    "1 to 128 visible ASCII characters, such as the advocate's id in the CMS";
+
 /// The metadata of every event (ARCHITECTURE.md, The event store). Stored as a flat JSON
 /// object of strings, which is also what cqrs-es passes around as `HashMap<String, String>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

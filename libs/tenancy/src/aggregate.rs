@@ -28,6 +28,8 @@ pub enum TenantCommand {
         key_id: String,
         name: String,
         role: Role,
+        /// An advocate key bound to one advocate sees and texts only the cases that list them.
+        advocate_id: Option<String>,
         prefix: String,
         secret_hash: String,
     },
@@ -60,6 +62,9 @@ pub enum TenantEvent {
         key_id: String,
         name: String,
         role: Role,
+        /// The advocate (as the CMS names them) an advocate key is bound to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        advocate_id: Option<String>,
         prefix: String,
         secret_hash: String,
     },
@@ -127,6 +132,8 @@ pub enum TenantError {
     KeyExists,
     #[error("no such API key")]
     NoSuchKey,
+    #[error("advocate_id: {0}")]
+    InvalidAdvocate(String),
     #[error("sms provider: {0}")]
     InvalidSmsProvider(String),
     #[error("policy: {0}")]
@@ -141,6 +148,7 @@ impl casewire_bus::Refusal for TenantError {
             TenantError::AlreadyExists | TenantError::KeyExists => C::Conflict,
             TenantError::InvalidName(_)
             | TenantError::InvalidTimezone(_)
+            | TenantError::InvalidAdvocate(_)
             | TenantError::InvalidSmsProvider(_)
             | TenantError::InvalidPolicy(_) => C::Invalid,
         }
@@ -198,6 +206,7 @@ impl Aggregate for Tenant {
                 key_id,
                 name,
                 role,
+                advocate_id,
                 prefix,
                 secret_hash,
             } => {
@@ -208,10 +217,26 @@ impl Aggregate for Tenant {
                     return Err(TenantError::KeyExists);
                 }
                 check_name("name", &name)?;
+                let advocate_id = advocate_id.map(|a| a.trim().to_string());
+                match &advocate_id {
+                    Some(_) if role != Role::Advocate => {
+                        return Err(TenantError::InvalidAdvocate(format!(
+                            "only an advocate key can be bound to an advocate, not a {} key",
+                            role.as_str()
+                        )))
+                    }
+                    Some(a) if !casewire_events::is_person_id(a) => {
+                        return Err(TenantError::InvalidAdvocate(
+                            casewire_events::PERSON_ID_RULE.to_string(),
+                        ))
+                    }
+                    _ => {}
+                }
                 TenantEvent::ApiKeyIssued {
                     key_id,
                     name: name.trim().to_string(),
                     role,
+                    advocate_id,
                     prefix,
                     secret_hash,
                 }
@@ -305,6 +330,7 @@ mod tests {
             key_id: key_id.into(),
             name: "LegalServer".into(),
             role: Role::Integration,
+            advocate_id: None,
             prefix: "cw_abc".into(),
             secret_hash: "h".into(),
         }
@@ -315,6 +341,7 @@ mod tests {
             key_id: key_id.into(),
             name: "LegalServer".into(),
             role: Role::Integration,
+            advocate_id: None,
             prefix: "cw_abc".into(),
             secret_hash: "h".into(),
         }
@@ -414,6 +441,42 @@ mod tests {
             .given_no_previous_events()
             .when(twilio(Some("+13125550100"), None))
             .then_expect_error(TenantError::NoSuchTenant);
+    }
+
+    #[test]
+    fn only_an_advocate_key_is_bound_to_an_advocate_named_as_the_cms_does() {
+        let bound = |role, advocate: &str| TenantCommand::IssueApiKey {
+            key_id: "k1".into(),
+            name: "LegalServer".into(),
+            role,
+            advocate_id: Some(advocate.into()),
+            prefix: "cw_abc".into(),
+            secret_hash: "h".into(),
+        };
+        Given::with(())
+            .given(vec![created()])
+            .when(bound(Role::Advocate, " adv-7 "))
+            .then_expect_events(vec![TenantEvent::ApiKeyIssued {
+                key_id: "k1".into(),
+                name: "LegalServer".into(),
+                role: Role::Advocate,
+                advocate_id: Some("adv-7".into()),
+                prefix: "cw_abc".into(),
+                secret_hash: "h".into(),
+            }]);
+        Given::with(())
+            .given(vec![created()])
+            .when(bound(Role::Compliance, "adv-7"))
+            .then_expect_error_message(
+                "advocate_id: only an advocate key can be bound to an advocate, not a compliance key",
+            );
+        Given::with(())
+            .given(vec![created()])
+            .when(bound(Role::Advocate, "adv\n7"))
+            .then_expect_error_message(&format!(
+                "advocate_id: {}",
+                casewire_events::PERSON_ID_RULE
+            ));
     }
 
     #[test]

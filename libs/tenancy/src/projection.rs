@@ -88,17 +88,19 @@ impl Projection for ApiKeys {
                 key_id,
                 name,
                 role,
+                advocate_id,
                 prefix,
                 secret_hash,
             }) => {
                 sqlx::query(
-                    "INSERT INTO gateway_api_keys (id, tenant_id, name, role, prefix, secret_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO gateway_api_keys (id, tenant_id, name, role, advocate_id, prefix, secret_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(key_id)
                 .bind(&e.tenant_id)
                 .bind(name)
                 .bind(role.as_str())
+                .bind(advocate_id)
                 .bind(prefix)
                 .bind(secret_hash)
                 .bind(&e.recorded_at)

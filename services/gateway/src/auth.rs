@@ -22,6 +22,8 @@ pub enum Caller {
         key_id: String,
         tenant_id: String,
         role: Role,
+        /// The advocate a bound advocate key acts for: it sees only the cases that list them.
+        advocate: Option<String>,
     },
 }
 
@@ -49,29 +51,48 @@ impl FromRequestParts<Gateway> for Auth {
         let (request_id, idempotency_key) = (header("x-request-id"), header("idempotency-key"));
         let on_behalf_of = on_behalf_of(parts.headers.get(ON_BEHALF_OF))?;
         // Already authenticated by the Idempotency-Key layer: not looked up twice.
-        if let Some(caller) = parts.extensions.get::<Caller>().cloned() {
-            return Ok(Auth {
-                caller,
-                on_behalf_of,
-                request_id,
-                idempotency_key,
-            });
-        }
-        if !parts.headers.contains_key(AUTHORIZATION) {
-            return Err(ApiError::unauthorized(
-                "missing credential: send Authorization: Bearer <API key>",
-            ));
-        }
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            ApiError::unauthorized("the Authorization header must be: Bearer <API key>")
-        })?;
-        let caller = gw.authenticate(token).await?;
+        let caller = match parts.extensions.get::<Caller>().cloned() {
+            Some(caller) => caller,
+            None => {
+                if !parts.headers.contains_key(AUTHORIZATION) {
+                    return Err(ApiError::unauthorized(
+                        "missing credential: send Authorization: Bearer <API key>",
+                    ));
+                }
+                let token = bearer(&parts.headers).ok_or_else(|| {
+                    ApiError::unauthorized("the Authorization header must be: Bearer <API key>")
+                })?;
+                gw.authenticate(token).await?
+            }
+        };
+        // A bound key acts for its advocate, and for no one else.
+        let on_behalf_of = match (caller.advocate(), on_behalf_of) {
+            (Some(bound), Some(named)) if named != bound => {
+                return Err(ApiError::forbidden(format!(
+                    "this key is bound to advocate {bound:?} and cannot act on behalf of {named:?}"
+                )))
+            }
+            (Some(bound), _) => Some(bound.to_string()),
+            (None, named) => named,
+        };
         Ok(Auth {
             caller,
             on_behalf_of,
             request_id,
             idempotency_key,
         })
+    }
+}
+
+impl Caller {
+    /// The advocate a bound key acts for.
+    fn advocate(&self) -> Option<&str> {
+        match self {
+            Caller::Key {
+                advocate: Some(a), ..
+            } => Some(a),
+            _ => None,
+        }
     }
 }
 
@@ -85,14 +106,13 @@ fn on_behalf_of(value: Option<&HeaderValue>) -> Result<Option<String>, ApiError>
     let Some(value) = value else {
         return Ok(None);
     };
-    let person = value.to_str().ok().map(str::trim).filter(|p| {
-        (1..=128).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-    });
+    let person = (value.to_str().ok().map(str::trim)).filter(|p| casewire_events::is_person_id(p));
     match person {
         Some(person) => Ok(Some(person.to_string())),
-        None => Err(ApiError::bad_request(
-            "Casewire-On-Behalf-Of names the person the key acts for: 1 to 128 visible ASCII characters, such as the advocate's id in the CMS",
-        )),
+        None => Err(ApiError::bad_request(format!(
+            "Casewire-On-Behalf-Of names the person the key acts for: {}",
+            casewire_events::PERSON_ID_RULE
+        ))),
     }
 }
 
@@ -182,6 +202,29 @@ impl Auth {
             Caller::Key { .. } => Err(ApiError::forbidden(
                 "only the platform operator may do this",
             )),
+        }
+    }
+
+    /// The advocate a bound key acts for: it sees and texts only the cases that list them.
+    pub fn advocate(&self) -> Option<&str> {
+        self.caller.advocate()
+    }
+
+    /// Whether this caller may see a case that lists these advocates: any key of the case's
+    /// tenant may, but a bound key only when the case lists its advocate.
+    pub fn sees_case(&self, advocates: &[String]) -> bool {
+        self.advocate()
+            .is_none_or(|a| advocates.iter().any(|b| b == a))
+    }
+
+    /// Refuses a bound key what spans its whole tenant (the unrouted inbox, campaigns,
+    /// consents by phone): it sees only its advocate's cases.
+    pub fn whole_tenant(&self, what: &str) -> Result<(), ApiError> {
+        match self.advocate() {
+            Some(a) => Err(ApiError::forbidden(format!(
+                "this key is bound to advocate {a:?} and sees only the cases that list them; {what} spans the whole organization"
+            ))),
+            None => Ok(()),
         }
     }
 

@@ -282,16 +282,17 @@ impl Gateway {
             return Ok(Caller::Operator);
         }
         // Looked up by hash: a timing difference here reveals nothing about a key's secret.
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT id, tenant_id, role FROM gateway_api_keys WHERE secret_hash = $1 AND revoked_at IS NULL",
+        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, tenant_id, role, advocate_id FROM gateway_api_keys WHERE secret_hash = $1 AND revoked_at IS NULL",
         )
         .bind(&hash)
         .fetch_optional(self.inner.store.db().reader())
         .await?;
         match row {
-            Some((key_id, tenant_id, role)) => Ok(Caller::Key {
+            Some((key_id, tenant_id, role, advocate)) => Ok(Caller::Key {
                 key_id,
                 tenant_id,
+                advocate,
                 role: Role::parse(&role)
                     .ok_or_else(|| ApiError::internal(format!("stored role {role:?}")))?,
             }),

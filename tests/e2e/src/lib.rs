@@ -17,6 +17,7 @@ pub mod bulk;
 pub mod chaos;
 pub mod consent;
 pub mod reminders;
+pub mod roles;
 pub mod suite;
 pub mod texting;
 

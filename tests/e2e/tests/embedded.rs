@@ -417,3 +417,17 @@ async fn reminders_over_twilio_in_the_embedded_mode() {
     let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
     reminders::reminders(&Api::new(&cw.url), &twilio).await;
 }
+
+#[tokio::test]
+async fn every_endpoint_against_every_kind_of_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::roles::role_matrix(&Api::new(&cw.url)).await;
+}
+
+#[tokio::test]
+async fn a_key_bound_to_an_advocate_sees_only_their_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::roles::a_bound_key_sees_its_advocates_cases(&Api::new(&cw.url)).await;
+}

@@ -31,6 +31,7 @@ pub(crate) async fn preview(
     Json(body): Json<PreviewAudience>,
 ) -> Result<axum::Json<Preview>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?;
+    auth.whole_tenant("an audience")?;
     body.filter.check().map_err(ApiError::unprocessable)?;
     let texted_since = body
         .exclude_texted_within

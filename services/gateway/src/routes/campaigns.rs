@@ -26,6 +26,7 @@ pub(crate) async fn create(
     Json(plan): Json<CampaignPlan>,
 ) -> Result<(StatusCode, axum::Json<CampaignView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
+    auth.whole_tenant("a campaign")?;
     let draft = DraftCampaign {
         id: uuid::Uuid::now_v7().to_string(),
         plan,
@@ -63,6 +64,7 @@ pub(crate) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<CampaignList>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("a campaign")?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::unprocessable("limit must be between 1 and 100"));
@@ -95,6 +97,7 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<axum::Json<CampaignView>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("a campaign")?;
     let row = own(&gw, tenant, &id).await?;
     casewire_messaging::campaigns::view(gw.store(), tenant, row)
         .await
@@ -126,6 +129,7 @@ pub(crate) async fn results(
     Path(id): Path<String>,
 ) -> Result<axum::Json<SurveyResults>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("a campaign")?;
     let row = own(&gw, tenant, &id).await?;
     casewire_messaging::surveys::results(gw.store(), tenant, &row)
         .await
@@ -148,6 +152,7 @@ pub(crate) async fn results_csv(
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
     use axum::http::header;
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("a campaign")?;
     let row = own(&gw, tenant, &id).await?;
     let csv = casewire_messaging::surveys::csv(gw.store(), tenant, &row)
         .await
@@ -193,6 +198,7 @@ pub(crate) async fn step(
         _ => TEXTING,
     };
     let tenant = auth.own_tenant(who)?.to_string();
+    auth.whole_tenant("a campaign")?;
     let admin = auth.own_tenant(&[Role::Admin]).is_ok();
     let view = gw
         .ask(&auth, &tenant, StepCampaign { id, step, admin })

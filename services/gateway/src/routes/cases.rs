@@ -52,6 +52,15 @@ pub(crate) async fn put(
 ) -> Result<(StatusCode, axum::Json<CaseView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
+    if let Some(advocate) = auth.advocate() {
+        // A bound key links and edits only its advocate's cases, and keeps them its own.
+        in_scope(&gw, &auth, &tenant, &case_id).await?;
+        if !case.advocates.iter().any(|a| a == advocate) {
+            return Err(ApiError::unprocessable(format!(
+                "advocates: this key is bound to advocate {advocate:?}, so the case must list them"
+            )));
+        }
+    }
     let put = gw.ask(&auth, &tenant, PutCase { case_id, case }).await?;
     let status = if put.created {
         StatusCode::CREATED
@@ -72,18 +81,44 @@ pub(crate) async fn show(
     Path(case_id): Path<String>,
 ) -> Result<axum::Json<CaseView>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
-    find_case(&gw, tenant, &case_id).await.map(axum::Json)
+    find_case(&gw, &auth, tenant, &case_id)
+        .await
+        .map(axum::Json)
 }
 
+/// The case, if this caller may see it: a case a bound key's advocate is not on is a 404,
+/// as another tenant's is.
 pub(crate) async fn find_case(
     gw: &Gateway,
+    auth: &Auth,
     tenant: &str,
     case_id: &str,
 ) -> Result<CaseView, ApiError> {
     casewire_case_link::cases::find(gw.store(), tenant, case_id)
         .await
         .map_err(ApiError::internal)?
+        .filter(|case| auth.sees_case(&case.advocates))
         .ok_or_else(|| ApiError::not_found("no such case"))
+}
+
+/// For a bound key, that the case exists and lists its advocate (a 404 if not); for any
+/// other key nothing to check here: the service answers for the case, with no extra read.
+pub(crate) async fn in_scope(
+    gw: &Gateway,
+    auth: &Auth,
+    tenant: &str,
+    case_id: &str,
+) -> Result<(), ApiError> {
+    if auth.advocate().is_none() {
+        return Ok(());
+    }
+    match casewire_case_link::cases::find(gw.store(), tenant, case_id)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some(case) if !auth.sees_case(&case.advocates) => Err(ApiError::not_found("no such case")),
+        _ => Ok(()),
+    }
 }
 
 /// `GET /v1/cases`: the audience filter's keys as query parameters, lists comma-separated.
@@ -180,7 +215,17 @@ pub(crate) async fn list(
     Query(q): Query<CaseListQuery>,
 ) -> Result<axum::Json<CaseList>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
-    let filter = q.filter()?;
+    let mut filter = q.filter()?;
+    if let Some(advocate) = auth.advocate() {
+        // A bound key lists its advocate's cases, whatever advocates it asks for.
+        if !(filter.advocates.is_empty() || filter.advocates.iter().any(|a| a == advocate)) {
+            return Ok(axum::Json(CaseList {
+                items: vec![],
+                next_after: None,
+            }));
+        }
+        filter.advocates = vec![advocate.to_string()];
+    }
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::unprocessable("limit must be between 1 and 200"));
@@ -236,6 +281,7 @@ pub(crate) async fn send(
 ) -> Result<(StatusCode, axum::Json<MessageView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
+    in_scope(&gw, &auth, &tenant, &case_id).await?;
     let purpose = match body.purpose.as_deref() {
         None | Some("conversation") => Purpose::Conversation,
         Some("reminder") => Purpose::Reminder,
@@ -268,7 +314,7 @@ pub(crate) async fn thread(
     Path(case_id): Path<String>,
 ) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
-    find_case(&gw, tenant, &case_id).await?;
+    find_case(&gw, &auth, tenant, &case_id).await?;
     casewire_messaging::messages::thread(gw.store(), tenant, &case_id)
         .await
         .map(axum::Json)
@@ -286,11 +332,29 @@ pub(crate) async fn message(
     Path(message_id): Path<String>,
 ) -> Result<axum::Json<MessageView>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
-    casewire_messaging::messages::find(gw.store(), tenant, &message_id)
+    visible_message(&gw, &auth, tenant, &message_id)
+        .await
+        .map(axum::Json)
+}
+
+/// The text, if this caller may see it: a bound key sees only texts on its advocate's cases.
+async fn visible_message(
+    gw: &Gateway,
+    auth: &Auth,
+    tenant: &str,
+    message_id: &str,
+) -> Result<MessageView, ApiError> {
+    let message = casewire_messaging::messages::find(gw.store(), tenant, message_id)
         .await
         .map_err(ApiError::internal)?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("no such message"))
+        .ok_or_else(|| ApiError::not_found("no such message"))?;
+    if auth.advocate().is_some() {
+        let case = message.case_id.as_deref().unwrap_or_default();
+        find_case(gw, auth, tenant, case)
+            .await
+            .map_err(|_| ApiError::not_found("no such message"))?;
+    }
+    Ok(message)
 }
 
 /// One picture or file a client sent with a text (MMS), as casewire keeps it (sealed with
@@ -308,6 +372,9 @@ pub(crate) async fn media(
     Path((message_id, n)): Path<(String, u32)>,
 ) -> Result<axum::response::Response, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    if auth.advocate().is_some() {
+        visible_message(&gw, &auth, tenant, &message_id).await?;
+    }
     let (content_type, bytes) = casewire_messaging::media::read(gw.store(), tenant, &message_id, n)
         .await
         .map_err(ApiError::internal)?
@@ -357,7 +424,7 @@ pub(crate) async fn upload(
 > {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
-    let case = find_case(&gw, &tenant, &case_id).await?;
+    let case = find_case(&gw, &auth, &tenant, &case_id).await?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -407,6 +474,7 @@ pub(crate) async fn unrouted(
     auth: Auth,
 ) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("the unrouted inbox")?;
     casewire_messaging::messages::unrouted(gw.store(), tenant)
         .await
         .map(axum::Json)
@@ -424,6 +492,7 @@ pub(crate) async fn flagged(
     auth: Auth,
 ) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("the flagged inbox")?;
     casewire_messaging::messages::flagged(gw.store(), tenant)
         .await
         .map(axum::Json)
@@ -453,6 +522,7 @@ pub(crate) async fn file_on_case(
     Json(body): Json<FileOnCase>,
 ) -> Result<axum::Json<Routed>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
+    auth.whole_tenant("filing the unrouted inbox")?;
     check_id("case_id", &body.case_id)?;
     let inbound = casewire_messaging::messages::find(gw.store(), &tenant, &message_id)
         .await

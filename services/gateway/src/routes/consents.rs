@@ -28,6 +28,7 @@ pub(crate) async fn show(
     Path(raw): Path<String>,
 ) -> Result<axum::Json<ConsentView>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("a client's consent, by phone,")?;
     let phone = phone(&raw)?;
     casewire_consent::states::find(gw.store(), tenant, &phone)
         .await
@@ -60,6 +61,7 @@ pub(crate) async fn record(
     Json(body): Json<RecordConsent>,
 ) -> Result<axum::Json<ConsentView>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
+    auth.whole_tenant("a client's consent, by phone,")?;
     let phone = phone(&raw)?;
     let state = match Consent::named(&body.state) {
         Some(s @ (Consent::Granted | Consent::Revoked)) => s,
@@ -113,6 +115,7 @@ pub(crate) async fn request(
     OptionalJson(body): OptionalJson<RequestConsent>,
 ) -> Result<(StatusCode, axum::Json<ConsentView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
+    auth.whole_tenant("a client's consent, by phone,")?;
     let phone = phone(&raw)?;
     if gw.sms_settings(&tenant).await?.is_none() && !gw.sandbox_by_default() {
         return Err(ApiError::conflict(format!(
@@ -161,6 +164,7 @@ pub(crate) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<ConsentList>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
+    auth.whole_tenant("a client's consent, by phone,")?;
     if let Some(state) = q.state.as_deref() {
         if Consent::named(state).is_none() {
             return Err(ApiError::unprocessable(format!(

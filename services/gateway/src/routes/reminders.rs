@@ -11,7 +11,7 @@ use casewire_events::appointment::AppointmentKind;
 use serde::Deserialize;
 
 use crate::extract::{Json, Path};
-use crate::routes::cases::{check_id, READING, TEXTING};
+use crate::routes::cases::{check_id, find_case, in_scope, READING, TEXTING};
 use crate::{ApiError, Auth, Gateway};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -62,6 +62,7 @@ pub(crate) async fn put(
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
     check_id("appointment_id", &appointment_id)?;
+    in_scope(&gw, &auth, &tenant, &case_id).await?;
     let put = Put {
         case_id,
         appointment_id,
@@ -95,6 +96,7 @@ pub(crate) async fn cancel(
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
     check_id("appointment_id", &appointment_id)?;
+    in_scope(&gw, &auth, &tenant, &case_id).await?;
     let cancel = CancelAppointment {
         case_id,
         appointment_id,
@@ -116,7 +118,7 @@ pub(crate) async fn list(
 ) -> Result<axum::Json<Vec<ReminderView>>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
     check_id("case_id", &case_id)?;
-    crate::routes::cases::find_case(&gw, tenant, &case_id).await?;
+    find_case(&gw, &auth, tenant, &case_id).await?;
     casewire_messaging::reminders::list(gw.store(), tenant, &case_id, None)
         .await
         .map(axum::Json)
@@ -143,6 +145,7 @@ pub(crate) async fn set(
 ) -> Result<axum::Json<RemindersSet>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
     check_id("case_id", &case_id)?;
+    in_scope(&gw, &auth, &tenant, &case_id).await?;
     let set = Set {
         case_id,
         enabled: body.enabled,

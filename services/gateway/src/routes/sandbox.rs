@@ -31,6 +31,7 @@ pub(crate) async fn messages(
     auth: Auth,
 ) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?;
+    auth.whole_tenant("the sandbox")?;
     require_sandbox(&gw, tenant).await?;
     casewire_messaging::messages::sandbox(gw.store(), tenant)
         .await
@@ -60,6 +61,7 @@ pub(crate) async fn inbound(
     Json(reply): Json<SimulatedReply>,
 ) -> Result<(StatusCode, axum::Json<MessageView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
+    auth.whole_tenant("the sandbox")?;
     require_sandbox(&gw, &tenant).await?;
     casewire_sms::segments::validate_body(&reply.body)
         .map_err(|e| ApiError::unprocessable(format!("body: {e}")))?;

@@ -22,6 +22,7 @@ pub(crate) async fn create_rule(
     Json(rule): Json<SurveyRule>,
 ) -> Result<(StatusCode, axum::Json<SurveyRuleView>), ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
+    auth.whole_tenant("a survey rule")?;
     let create = CreateSurveyRule {
         id: uuid::Uuid::now_v7().to_string(),
         rule,
@@ -82,6 +83,7 @@ pub(crate) async fn delete_rule(
     Path(id): Path<String>,
 ) -> Result<axum::Json<SurveyRuleView>, ApiError> {
     let tenant = auth.own_tenant(TEXTING)?.to_string();
+    auth.whole_tenant("a survey rule")?;
     let view = gw.ask(&auth, &tenant, DeleteSurveyRule { id }).await?;
     Ok(axum::Json(view))
 }

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::extract::{Json, Path};
 use crate::{ApiError, Auth, Gateway, TenantView};
 
+/// Who may read a tenant's settings: its admins and CMS integrations, and its compliance
+/// officers, who read everything and change nothing.
+const SETTINGS_READERS: &[Role] = &[Role::Admin, Role::Integration, Role::Compliance];
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTenant {
@@ -82,6 +86,10 @@ pub(crate) struct IssueKey {
     #[schema(min_length = 1, max_length = 200)]
     name: String,
     role: Role,
+    /// Binds an advocate key to one advocate (their id in the CMS): the key then sees and
+    /// texts only the cases that list them, and every event it causes names them.
+    #[schema(min_length = 1, max_length = 128)]
+    advocate_id: Option<String>,
 }
 
 /// A new key. `key` is shown this once: casewire keeps only its hash.
@@ -91,6 +99,8 @@ pub(crate) struct IssuedKey {
     key: String,
     name: String,
     role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advocate_id: Option<String>,
     prefix: String,
 }
 
@@ -114,6 +124,7 @@ pub(crate) async fn issue_key(
         key_id: id.clone(),
         name: body.name.clone(),
         role: body.role,
+        advocate_id: body.advocate_id.clone(),
         prefix: secret.prefix.clone(),
         secret_hash: secret.hash.clone(),
     };
@@ -126,6 +137,7 @@ pub(crate) async fn issue_key(
             key: secret.token,
             name: body.name.trim().to_string(),
             role: body.role,
+            advocate_id: body.advocate_id.map(|a| a.trim().to_string()),
             prefix: secret.prefix,
         }),
     ))
@@ -137,12 +149,14 @@ pub(crate) struct KeyView {
     id: String,
     name: String,
     role: String,
+    /// The advocate a bound advocate key acts for.
+    advocate_id: Option<String>,
     prefix: String,
     created_at: String,
     revoked_at: Option<String>,
 }
 
-/// Lists a tenant's API keys.
+/// Lists a tenant's API keys (admins, and compliance officers, who may not issue them).
 #[utoipa::path(get, path = "/v1/tenants/{tenant_id}/api-keys", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
     (status = 200, body = [KeyView]),
     (status = 404, description = "no such tenant (or another tenant's)"),
@@ -152,23 +166,37 @@ pub(crate) async fn list_keys(
     auth: Auth,
     Path(tenant_id): Path<String>,
 ) -> Result<axum::Json<Vec<KeyView>>, ApiError> {
-    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
-    let rows: Vec<(String, String, String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, name, role, prefix, created_at, revoked_at FROM gateway_api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+    auth.require(&gw, &tenant_id, &[Role::Admin, Role::Compliance])
+        .await?;
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, role, advocate_id, prefix, created_at, revoked_at FROM gateway_api_keys \
+         WHERE tenant_id = $1 ORDER BY created_at, id",
     )
     .bind(&tenant_id)
     .fetch_all(gw.store().db().reader())
     .await?;
     Ok(axum::Json(
         rows.into_iter()
-            .map(|(id, name, role, prefix, created_at, revoked_at)| KeyView {
-                id,
-                name,
-                role,
-                prefix,
-                created_at,
-                revoked_at,
-            })
+            .map(
+                |(id, name, role, advocate_id, prefix, created_at, revoked_at)| KeyView {
+                    id,
+                    name,
+                    role,
+                    advocate_id,
+                    prefix,
+                    created_at,
+                    revoked_at,
+                },
+            )
             .collect(),
     ))
 }
@@ -312,8 +340,7 @@ pub(crate) async fn get_sms_provider(
     auth: Auth,
     Path(tenant_id): Path<String>,
 ) -> Result<axum::Json<SmsProviderView>, ApiError> {
-    auth.require(&gw, &tenant_id, &[Role::Admin, Role::Integration])
-        .await?;
+    auth.require(&gw, &tenant_id, SETTINGS_READERS).await?;
     let settings = match gw.sms_settings(&tenant_id).await? {
         Some(s) => s,
         None if gw.sandbox_by_default() => casewire_tenancy::SmsSettings::sandbox(),
@@ -366,8 +393,7 @@ pub(crate) async fn get_policy(
     auth: Auth,
     Path(tenant_id): Path<String>,
 ) -> Result<axum::Json<Policy>, ApiError> {
-    auth.require(&gw, &tenant_id, &[Role::Admin, Role::Integration])
-        .await?;
+    auth.require(&gw, &tenant_id, SETTINGS_READERS).await?;
     Ok(axum::Json(gw.policy(&tenant_id).await?))
 }
 
@@ -407,7 +433,6 @@ pub(crate) async fn get_reminder_policy(
     auth: Auth,
     Path(tenant_id): Path<String>,
 ) -> Result<axum::Json<ReminderPolicy>, ApiError> {
-    auth.require(&gw, &tenant_id, &[Role::Admin, Role::Integration])
-        .await?;
+    auth.require(&gw, &tenant_id, SETTINGS_READERS).await?;
     Ok(axum::Json(gw.reminder_policy(&tenant_id).await?))
 }

@@ -11,6 +11,8 @@ use crate::extract::{Json, Path};
 use crate::{ApiError, Auth, Gateway};
 
 const MANAGING: &[Role] = &[Role::Admin, Role::Integration];
+/// Compliance officers read them too (where the tenant's events go), and change nothing.
+const READING: &[Role] = &[Role::Admin, Role::Integration, Role::Compliance];
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +53,7 @@ pub(crate) async fn show(
     auth: Auth,
     Path(endpoint_id): Path<String>,
 ) -> Result<axum::Json<EndpointView>, ApiError> {
-    let tenant = auth.own_tenant(MANAGING)?;
+    let tenant = auth.own_tenant(READING)?;
     find(&gw, tenant, &endpoint_id).await.map(axum::Json)
 }
 
@@ -72,7 +74,7 @@ pub(crate) async fn deliveries(
     auth: Auth,
     Path(endpoint_id): Path<String>,
 ) -> Result<axum::Json<Vec<DeliveryView>>, ApiError> {
-    let tenant = auth.own_tenant(MANAGING)?;
+    let tenant = auth.own_tenant(READING)?;
     find(&gw, tenant, &endpoint_id).await?;
     casewire_case_link::webhooks::deliveries(gw.store(), tenant, &endpoint_id)
         .await
