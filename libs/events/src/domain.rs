@@ -34,5 +34,6 @@ domain_event!(
     crate::message::MessageEvent,
     crate::case::CaseEvent,
     crate::case::InboundRouteEvent,
-    crate::case::WebhookEndpointEvent
+    crate::case::WebhookEndpointEvent,
+    crate::review::ReviewEvent
 );

@@ -11,6 +11,7 @@ mod domain;
 pub mod message;
 mod metadata;
 mod recorded;
+pub mod review;
 mod sealed;
 pub mod subjects;
 pub mod survey;

@@ -31,6 +31,7 @@ pub use cursors::{lock_cursor, set_cursor, Lag};
 pub use db::{transactions_begun, Backend, Db};
 pub use error::StoreError;
 pub use inline::Inline;
+pub use read::{event_columns, from_row as event_from_row};
 pub use repo::{framework, TenantEvents, TenantFramework};
 pub use verify::{Anchor, Fault, Verification};
 

@@ -9,7 +9,18 @@ use crate::{EventStore, Result, StoreError};
 pub(crate) const COLUMNS: &str = "tenant_id, tenant_seq, event_id, aggregate_type, aggregate_id, \
     sequence, event_type, event_version, payload, metadata, recorded_at, prev_hash, hash";
 
-pub(crate) fn from_row(row: &AnyRow) -> Result<RecordedEvent> {
+/// [`COLUMNS`] of the table or alias `alias`, for a statement that joins the log to an
+/// index: read its rows with [`from_row`].
+pub fn event_columns(alias: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An event as stored, from a row of [`COLUMNS`] (or [`event_columns`]).
+pub fn from_row(row: &AnyRow) -> Result<RecordedEvent> {
     let prev: Vec<u8> = row.try_get(11)?;
     let hash: Vec<u8> = row.try_get(12)?;
     Ok(RecordedEvent {

@@ -36,6 +36,9 @@ pub fn documents() -> Vec<(String, String)> {
             casewire_events::case::ENDPOINT_AGGREGATE,
         ),
     );
+    docs.extend(event_schemas::<casewire_events::review::ReviewEvent>(
+        casewire_events::review::AGGREGATE,
+    ));
     docs.extend(command_schemas());
     docs
 }

@@ -205,6 +205,18 @@ impl Auth {
         }
     }
 
+    /// Whether the caller reviews rather than works the cases: a compliance officer's reads
+    /// of clients' texts are recorded in the trail.
+    pub fn reviews(&self) -> bool {
+        matches!(
+            self.caller,
+            Caller::Key {
+                role: Role::Compliance,
+                ..
+            }
+        )
+    }
+
     /// The advocate a bound key acts for: it sees and texts only the cases that list them.
     pub fn advocate(&self) -> Option<&str> {
         self.caller.advocate()

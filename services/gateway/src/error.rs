@@ -158,6 +158,13 @@ impl DomainError for casewire_tenancy::TenantError {
     }
 }
 
+/// A look is recorded once under a fresh id: a second record is a bug.
+impl DomainError for casewire_audit::ReviewError {
+    fn api_error(&self) -> ApiError {
+        ApiError::internal(self)
+    }
+}
+
 /// A service's refusal, as the gateway answers it.
 impl From<casewire_bus::CommandError> for ApiError {
     fn from(e: casewire_bus::CommandError) -> Self {

@@ -68,6 +68,7 @@ pub fn reader(store: &EventStore) -> Reader {
         Arc::new(sms_providers()),
         Arc::new(policies()),
         Arc::new(reminder_policies()),
+        Arc::new(casewire_audit::AuditIndex),
     ];
     Reader::new(store, SERVICE, projections)
 }
@@ -174,6 +175,25 @@ impl Gateway {
             .execute_with_metadata(aggregate_id, command, auth.metadata().into_map())
             .await?;
         casewire_bus::caught_up(&self.inner.reader, tenant).await?;
+        Ok(())
+    }
+
+    /// Records a look at the trail or at clients' texts in the trail itself, as one event of
+    /// its own aggregate: recording never conflicts, and needs no read model.
+    pub(crate) async fn record_look(
+        &self,
+        auth: &Auth,
+        tenant: &str,
+        what: casewire_events::review::ReviewEvent,
+    ) -> Result<(), ApiError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        casewire_eventstore::framework::<casewire_audit::Review>(&self.inner.store, tenant, ())
+            .execute_with_metadata(
+                &id,
+                casewire_audit::ReviewCommand::Record(what),
+                auth.metadata().into_map(),
+            )
+            .await?;
         Ok(())
     }
 

@@ -431,3 +431,10 @@ async fn a_key_bound_to_an_advocate_sees_only_their_cases() {
     let cw = Casewire::dev(dir.path(), &[]).await;
     casewire_e2e::roles::a_bound_key_sees_its_advocates_cases(&Api::new(&cw.url)).await;
 }
+
+#[tokio::test]
+async fn the_audit_trail_filtered_with_every_look_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::audit::the_trail_filtered_and_every_look_recorded(&Api::new(&cw.url)).await;
+}

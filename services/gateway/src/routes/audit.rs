@@ -1,5 +1,6 @@
 use axum::extract::{RawQuery, State};
 use axum::Json;
+use casewire_events::review::{ReviewEvent, TrailFilter};
 use casewire_eventstore::{Anchor, Fault, Verification};
 use casewire_tenancy::Role;
 use serde::{Deserialize, Serialize};
@@ -122,4 +123,129 @@ pub(crate) async fn head(
         })
     })?;
     Ok(Json(ChainPoint { seq, hash }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventsQuery {
+    /// The `next_after` of the page before; from the first event when left out.
+    #[param(minimum = 0)]
+    after_seq: Option<i64>,
+    /// 1 to 1000; 100 when left out.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+    /// The events of the case: the case, its texts with every step, their routing,
+    /// reminders and appointments.
+    #[param(max_length = 128)]
+    case_id: Option<String>,
+    /// The events of the client's number (E.164): their texts, consent and cases.
+    #[param(max_length = 16)]
+    phone: Option<String>,
+    /// The events done on behalf of this person (`Casewire-On-Behalf-Of`, a bound key).
+    #[param(max_length = 128)]
+    advocate: Option<String>,
+    /// The events of this type, such as `OutboundQueued`.
+    #[serde(rename = "type")]
+    #[param(rename = "type", max_length = 128)]
+    event_type: Option<String>,
+    /// Recorded at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
+    from: Option<String>,
+    /// Recorded before this instant (RFC 3339).
+    #[param(format = DateTime)]
+    to: Option<String>,
+}
+
+/// One event of the trail, as stored and hashed, with its sealed fields opened.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TrailEntry {
+    seq: i64,
+    event_id: String,
+    aggregate_type: String,
+    aggregate_id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    /// The key (`api_key:<id>`), `operator`, `twilio` or `system`.
+    actor: Option<String>,
+    /// The person the key acted for.
+    on_behalf_of: Option<String>,
+    /// The whole metadata as stored: request, correlation and causation ids, trace.
+    metadata: serde_json::Value,
+    recorded_at: String,
+    prev_hash: String,
+    hash: String,
+    /// The payload; each sealed field is `{"$sealed": {"subject": …, "value": …}}` opened,
+    /// or `{"$sealed": {"subject": …, "erased": true}}` once its client was erased.
+    payload: serde_json::Value,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TrailPage {
+    items: Vec<TrailEntry>,
+    /// Pass as `after_seq` for the next page; null on the last.
+    next_after: Option<i64>,
+}
+
+/// The caller's tenant's audit trail, oldest first, filtered, with sealed fields opened.
+/// Each page read is itself recorded in the trail (`TrailRead`), naming the key and person.
+#[utoipa::path(get, path = "/v1/audit/events", tag = "audit", security(("api_key" = [])), params(EventsQuery), responses(
+    (status = 200, body = TrailPage),
+    (status = 401, description = "no or bad credential"),
+    (status = 403, description = "needs the compliance or admin role"),
+    (status = 422, description = "what is wrong with a filter or the limit"),
+))]
+pub(crate) async fn events(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Query(q): Query<EventsQuery>,
+) -> Result<Json<TrailPage>, ApiError> {
+    let tenant = auth.own_tenant(OFFICERS)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=casewire_audit::trail::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 1000"));
+    }
+    let filter = TrailFilter {
+        after_seq: q.after_seq,
+        case_id: q.case_id,
+        phone: q.phone,
+        advocate: q.advocate,
+        event_type: q.event_type,
+        from: q.from,
+        to: q.to,
+    };
+    let query = casewire_audit::trail::query(filter).map_err(ApiError::unprocessable)?;
+    let events = casewire_audit::trail::read(gw.store(), tenant, &query, limit).await?;
+    let mut items = Vec::with_capacity(events.len());
+    for e in &events {
+        let metadata: serde_json::Value =
+            serde_json::from_str(&e.metadata).map_err(ApiError::internal)?;
+        let field = |k: &str| metadata.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        items.push(TrailEntry {
+            seq: e.tenant_seq,
+            event_id: e.event_id.clone(),
+            aggregate_type: e.aggregate_type.clone(),
+            aggregate_id: e.aggregate_id.clone(),
+            event_type: e.event_type.clone(),
+            actor: field("actor"),
+            on_behalf_of: field("on_behalf_of"),
+            recorded_at: e.recorded_at.clone(),
+            prev_hash: e.prev_hash.clone(),
+            hash: e.hash.clone(),
+            payload: gw.store().open_payload(tenant, &e.payload).await?,
+            metadata,
+        });
+    }
+    let read = ReviewEvent::TrailRead {
+        filter: query.filter,
+        events: items.len() as u32,
+        first_seq: items.first().map(|e| e.seq),
+        last_seq: items.last().map(|e| e.seq),
+    };
+    // Recorded before the answer leaves: no page is read that the trail does not show.
+    gw.record_look(&auth, tenant, read).await?;
+    let next_after = (items.len() as i64 == limit)
+        .then(|| items.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(TrailPage { items, next_after }))
 }

@@ -315,10 +315,32 @@ pub(crate) async fn thread(
 ) -> Result<axum::Json<Vec<MessageView>>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
     find_case(&gw, &auth, tenant, &case_id).await?;
-    casewire_messaging::messages::thread(gw.store(), tenant, &case_id)
+    let thread = casewire_messaging::messages::thread(gw.store(), tenant, &case_id)
         .await
-        .map(axum::Json)
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+    looked(&gw, &auth, tenant, Some(&case_id), None, thread.len()).await?;
+    Ok(axum::Json(thread))
+}
+
+/// Records a compliance officer's read of clients' texts in the trail, before the answer
+/// leaves ("who looked at what"). Those who work the cases read them all day: not theirs.
+async fn looked(
+    gw: &Gateway,
+    auth: &Auth,
+    tenant: &str,
+    case_id: Option<&str>,
+    message_id: Option<&str>,
+    texts: usize,
+) -> Result<(), ApiError> {
+    if !auth.reviews() {
+        return Ok(());
+    }
+    let read = casewire_events::review::ReviewEvent::TextsRead {
+        case_id: case_id.map(str::to_string),
+        message_id: message_id.map(str::to_string),
+        texts: texts as u32,
+    };
+    gw.record_look(auth, tenant, read).await
 }
 
 /// One text.
@@ -332,9 +354,9 @@ pub(crate) async fn message(
     Path(message_id): Path<String>,
 ) -> Result<axum::Json<MessageView>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
-    visible_message(&gw, &auth, tenant, &message_id)
-        .await
-        .map(axum::Json)
+    let message = visible_message(&gw, &auth, tenant, &message_id).await?;
+    looked(&gw, &auth, tenant, None, Some(&message_id), 1).await?;
+    Ok(axum::Json(message))
 }
 
 /// The text, if this caller may see it: a bound key sees only texts on its advocate's cases.
@@ -379,6 +401,7 @@ pub(crate) async fn media(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no such picture or file"))?;
+    looked(&gw, &auth, tenant, None, Some(&message_id), 1).await?;
     Ok(papers(content_type, bytes))
 }
 

@@ -122,5 +122,6 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/webhooks/twilio/{tenant_id}/status", post(twilio::status))
         .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/audit/head", get(audit::head))
+        .route("/v1/audit/events", get(audit::events))
         .fallback(|| async { crate::ApiError::not_found("no such endpoint; see /openapi.json") })
 }

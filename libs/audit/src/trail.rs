@@ -1,0 +1,162 @@
+//! Reading the trail a page at a time, filtered through [`crate::AuditIndex`]: events
+//! oldest first, exactly as stored and hashed.
+
+use casewire_events::review::TrailFilter;
+use casewire_events::RecordedEvent;
+use casewire_eventstore::{event_columns, event_from_row, EventStore, StoreError};
+
+/// The most events one page holds.
+pub const MAX_PAGE: i64 = 1000;
+
+/// A filter that was checked: its instants are in the log's own format, so that they
+/// compare with `recorded_at` as text.
+#[derive(Debug)]
+pub struct Query {
+    pub filter: TrailFilter,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Checks a filter, and says what is wrong with it.
+pub fn query(filter: TrailFilter) -> Result<Query, String> {
+    let instant = |what: &str, v: &Option<String>| -> Result<Option<String>, String> {
+        v.as_deref()
+            .map(|v| {
+                chrono::DateTime::parse_from_rfc3339(v)
+                    .map(|t| casewire_events::timestamp(t.with_timezone(&chrono::Utc)))
+                    .map_err(|_| format!("{what} must be an RFC 3339 instant such as 2026-11-02T09:00:00Z, not {v:?}"))
+            })
+            .transpose()
+    };
+    if filter.after_seq.is_some_and(|s| s < 0) {
+        return Err("after_seq counts from 0".into());
+    }
+    for (what, v) in [
+        ("case_id", &filter.case_id),
+        ("advocate", &filter.advocate),
+        ("type", &filter.event_type),
+    ] {
+        if v.as_deref().is_some_and(|v| v.is_empty() || v.len() > 128) {
+            return Err(format!("{what} must be 1 to 128 characters"));
+        }
+    }
+    if let Some(phone) = &filter.phone {
+        if !(phone.starts_with('+')
+            && (8..=16).contains(&phone.len())
+            && phone[1..].bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "phone must be a number in E.164 form, such as +13125550100, not {phone:?}"
+            ));
+        }
+    }
+    Ok(Query {
+        from: instant("from", &filter.from)?,
+        to: instant("to", &filter.to)?,
+        filter,
+    })
+}
+
+/// Up to `limit` events of the tenant's trail that the query picks, after its `after_seq`,
+/// oldest first. A case, a number or a person is looked up in the index and joined to the
+/// log by its keys; a type or a time is a condition on the log's own indexes.
+pub async fn read(
+    store: &EventStore,
+    tenant: &str,
+    q: &Query,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let f = &q.filter;
+    let mut binds: Vec<String> = vec![tenant.to_string()];
+    let mut bind = |v: &str| {
+        binds.push(v.to_string());
+        format!("${}", binds.len())
+    };
+    let mut joins = String::new();
+    let mut conditions = String::new();
+    for (kind, value) in [("case", &f.case_id), ("phone", &f.phone)] {
+        if let Some(value) = value {
+            let (k, v) = (bind(kind), bind(value));
+            joins.push_str(&format!(
+                " JOIN audit_links l_{kind} ON l_{kind}.tenant_id = e.tenant_id AND l_{kind}.kind = {k} \
+                 AND l_{kind}.value = {v} AND l_{kind}.aggregate_type = e.aggregate_type \
+                 AND l_{kind}.aggregate_id = e.aggregate_id"
+            ));
+        }
+    }
+    if let Some(person) = &f.advocate {
+        let p = bind(person);
+        joins.push_str(&format!(
+            " JOIN audit_people p ON p.tenant_id = e.tenant_id AND p.person = {p} AND p.seq = e.tenant_seq"
+        ));
+    }
+    if let Some(t) = &f.event_type {
+        conditions.push_str(&format!(" AND e.event_type = {}", bind(t)));
+    }
+    if let Some(from) = &q.from {
+        conditions.push_str(&format!(" AND e.recorded_at >= {}", bind(from)));
+    }
+    if let Some(to) = &q.to {
+        conditions.push_str(&format!(" AND e.recorded_at < {}", bind(to)));
+    }
+    let n = binds.len();
+    let statement = format!(
+        "SELECT {} FROM events e{joins} WHERE e.tenant_id = $1 AND e.tenant_seq > ${}{conditions} \
+         ORDER BY e.tenant_seq LIMIT ${}",
+        event_columns("e"),
+        n + 1,
+        n + 2
+    );
+    let mut query = sqlx::query(&statement);
+    for b in binds {
+        query = query.bind(b);
+    }
+    query
+        .bind(f.after_seq.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(store.db().reader())
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_says_what_is_wrong_with_it() {
+        let bad = |f: TrailFilter| query(f).unwrap_err();
+        assert!(bad(TrailFilter {
+            from: Some("yesterday".into()),
+            ..Default::default()
+        })
+        .starts_with("from must be"));
+        assert!(bad(TrailFilter {
+            phone: Some("312 555".into()),
+            ..Default::default()
+        })
+        .starts_with("phone must be"));
+        assert!(bad(TrailFilter {
+            after_seq: Some(-1),
+            ..Default::default()
+        })
+        .starts_with("after_seq"));
+        assert!(bad(TrailFilter {
+            case_id: Some(String::new()),
+            ..Default::default()
+        })
+        .starts_with("case_id"));
+        let q = query(TrailFilter {
+            from: Some("2026-11-02T09:00:00-06:00".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            q.from.as_deref(),
+            Some("2026-11-02T15:00:00.000000Z"),
+            "in the log's own format"
+        );
+    }
+}

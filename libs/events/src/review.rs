@@ -1,0 +1,58 @@
+//! What compliance officers looked at. Reading the trail with its sealed fields opened, and
+//! reading clients' texts, are themselves events ("who looked at what", ARCHITECTURE.md,
+//! Confidentiality): the next reviewer sees who read what, when, and on whose behalf.
+//!
+//! One aggregate per look (a fresh id each time): recording a read never waits on another.
+
+use serde::{Deserialize, Serialize};
+
+pub const AGGREGATE: &str = "review";
+
+/// Which events a read of the trail asked for: the query parameters of
+/// `GET /v1/audit/events`, as given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrailFilter {
+    /// Events after this seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_seq: Option<i64>,
+    /// Events of the case's aggregates: the case, its texts, reminders, routing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    /// Events of the aggregates that name this number: its texts, consent, cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Events done on behalf of this person (`Casewire-On-Behalf-Of`, a bound key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advocate: Option<String>,
+    /// Events of this type (`OutboundQueued`).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// Recorded at or after this instant (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Recorded before this instant (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum ReviewEvent {
+    /// A page of the audit trail was read with its sealed fields opened.
+    TrailRead {
+        filter: TrailFilter,
+        /// How many events the page held, and the first and last of them.
+        events: u32,
+        first_seq: Option<i64>,
+        last_seq: Option<i64>,
+    },
+    /// A compliance officer read clients' texts with their bodies: a case's thread, one
+    /// text, or a picture or file of one.
+    TextsRead {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        texts: u32,
+    },
+}
