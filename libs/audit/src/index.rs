@@ -9,11 +9,14 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use casewire_bus::jobs::{self, NewJob};
 use casewire_bus::{Projection, Reads};
 use casewire_events::{Metadata, RecordedEvent, SEALED_TAG};
 use casewire_eventstore::{sql, EventStore};
 use serde_json::Value;
 use sqlx::{Any, Transaction};
+
+use crate::checkpoint::{self, Cadence};
 
 /// What an event says it concerns, for the trail's filters.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -87,8 +90,12 @@ fn subjects(v: &Value, phones: &mut BTreeSet<String>) {
 }
 
 /// The read model of [`mentions`]: `audit_links` (case or phone → aggregate) and
-/// `audit_people` (person → event).
-pub struct AuditIndex;
+/// `audit_people` (person → event). Reading every event, it also queues each tenant's next
+/// checkpoint ([`crate::checkpoint`]): due `cadence.after` after the first event no
+/// checkpoint covers, or at once as the log reaches a multiple of `cadence.events`.
+pub struct AuditIndex {
+    pub cadence: Cadence,
+}
 
 /// Rows per statement: five values a link, well under SQLite's 32,766 parameters.
 const ROWS_AT_ONCE: usize = 1000;
@@ -101,6 +108,10 @@ impl Projection for AuditIndex {
 
     fn reads(&self) -> Reads {
         Reads::Everything
+    }
+
+    fn feeds(&self) -> &'static [&'static str] {
+        &[checkpoint::QUEUE]
     }
 
     async fn apply(
@@ -140,6 +151,7 @@ impl Projection for AuditIndex {
                 people.push((e.tenant_id.clone(), person, e.tenant_seq));
             }
         }
+        self.queue_checkpoints(tx, events).await?;
         let links: Vec<_> = links.into_iter().collect();
         for chunk in links.chunks(ROWS_AT_ONCE) {
             let statement = format!(
@@ -169,6 +181,46 @@ impl Projection for AuditIndex {
         Ok(())
     }
 }
+
+impl AuditIndex {
+    async fn queue_checkpoints(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        // A checkpoint's own event asks for no checkpoint.
+        let events = || {
+            events
+                .iter()
+                .filter(|e| e.aggregate_type != casewire_events::checkpoint::AGGREGATE)
+        };
+        let tenants: BTreeSet<&str> = events().map(|e| e.tenant_id.as_str()).collect();
+        let due_at = casewire_events::utc_now() + self.cadence.after;
+        let jobs: Vec<NewJob> = tenants
+            .iter()
+            .map(|tenant| NewJob {
+                tenant,
+                id: HEAD,
+                payload: "{}".to_string(),
+                due_at,
+                behind: false,
+            })
+            .collect();
+        jobs::enqueue_all(tx, checkpoint::QUEUE, &jobs).await?;
+        let reached: BTreeSet<&str> = events()
+            .filter(|e| e.tenant_seq % self.cadence.events.max(1) == 0)
+            .map(|e| e.tenant_id.as_str())
+            .collect();
+        for tenant in reached {
+            jobs::enqueue_again(tx, checkpoint::QUEUE, tenant, HEAD, &serde_json::json!({}))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The one checkpoint job of a tenant: its head.
+const HEAD: &str = "head";
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,12 @@
 //! The compliance officer's side of the log: its index for filtered reading
-//! ([`index::AuditIndex`]), the filtered reads themselves ([`trail`]), and the record of
-//! every look at it ([`review::Review`]).
+//! ([`index::AuditIndex`]), the filtered reads themselves ([`trail`]), the record of every
+//! look at it ([`review::Review`]), and its signed checkpoints ([`checkpoint`]).
 
+pub mod checkpoint;
 pub mod index;
 pub mod review;
 pub mod trail;
 
+pub use checkpoint::{Cadence, Checkpointer};
 pub use index::AuditIndex;
 pub use review::{Review, ReviewCommand, ReviewError};

@@ -98,4 +98,9 @@ pub enum WebhookEndpointEvent {
 }
 
 /// The event types a CMS may subscribe to.
-pub const WEBHOOK_EVENT_TYPES: [&str; 3] = ["message.inbound", "message.status", "survey.answered"];
+pub const WEBHOOK_EVENT_TYPES: [&str; 4] = [
+    "message.inbound",
+    "message.status",
+    "survey.answered",
+    "audit.checkpoint",
+];

@@ -35,5 +35,6 @@ domain_event!(
     crate::case::CaseEvent,
     crate::case::InboundRouteEvent,
     crate::case::WebhookEndpointEvent,
-    crate::review::ReviewEvent
+    crate::review::ReviewEvent,
+    crate::checkpoint::CheckpointEvent
 );

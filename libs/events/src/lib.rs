@@ -6,6 +6,7 @@ pub mod appointment;
 pub mod audience;
 pub mod campaign;
 pub mod case;
+pub mod checkpoint;
 pub mod consent;
 mod domain;
 pub mod message;

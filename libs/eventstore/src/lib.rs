@@ -17,6 +17,8 @@ mod keys;
 mod read;
 mod repo;
 pub mod sql;
+#[cfg(feature = "tamper")]
+pub mod tamper;
 mod verify;
 
 use std::sync::Arc;

@@ -4,7 +4,7 @@ use casewire_crypto::Key;
 use casewire_events::RecordedEvent;
 use casewire_events::Sealed;
 use casewire_eventstore::{
-    chain, Anchor, Backend, Db, EventStore, Fault, NewEvent, StoreError, Verification,
+    Anchor, Backend, Db, EventStore, Fault, NewEvent, StoreError, Verification,
 };
 use casewire_testkit::PgServer;
 use serde_json::{json, Value};
@@ -92,32 +92,9 @@ fn broken_at(v: Verification) -> (i64, Fault, String) {
 
 /// Alters the log behind the store's back, as a database superuser could.
 async fn tamper(store: &EventStore, statements: &[&str]) {
-    let mut conn = store.db().writer().acquire().await.unwrap();
-    use sqlx::Executor;
-    match store.db().backend() {
-        Backend::Postgres => {
-            conn.execute("SET session_replication_role = replica")
-                .await
-                .unwrap();
-            for sql in statements {
-                conn.execute(*sql).await.unwrap();
-            }
-            conn.execute("SET session_replication_role = DEFAULT")
-                .await
-                .unwrap();
-        }
-        Backend::Sqlite => {
-            conn.execute("DROP TRIGGER IF EXISTS events_no_update")
-                .await
-                .unwrap();
-            conn.execute("DROP TRIGGER IF EXISTS events_no_delete")
-                .await
-                .unwrap();
-            for sql in statements {
-                conn.execute(*sql).await.unwrap();
-            }
-        }
-    }
+    casewire_eventstore::tamper::tamper(store, statements)
+        .await
+        .unwrap()
 }
 
 async fn appends_are_chained_and_read_back_in_order(store: EventStore) {
@@ -281,50 +258,15 @@ async fn verification_finds_a_deleted_event(store: EventStore) {
     assert_eq!((seq, fault), (3, Fault::Missing), "{reason}");
 }
 
-/// Rewrites the events of `from`, as someone who can write the database and knows the
-/// algorithm would: each re-linked to the one before it and re-hashed, the rows replaced.
-/// Returns them as written.
+/// Rewrites the log from `from` on, every hash recomputed.
 async fn forge(
     store: &EventStore,
     prev_hash: &str,
     from: Vec<RecordedEvent>,
 ) -> Vec<RecordedEvent> {
-    let mut prev = [0u8; 32];
-    hex::decode_to_slice(prev_hash, &mut prev).unwrap();
-    let mut forged = Vec::new();
-    for mut e in from {
-        e.prev_hash = chain::to_hex(&prev);
-        prev = chain::event_hash(&prev, &e);
-        e.hash = chain::to_hex(&prev);
-        let delete = format!(
-            "DELETE FROM events WHERE tenant_id = '{}' AND tenant_seq = {}",
-            e.tenant_id, e.tenant_seq
-        );
-        tamper(store, &[delete.as_str()]).await;
-        sqlx::query(
-            "INSERT INTO events (tenant_id, tenant_seq, event_id, aggregate_type, aggregate_id, sequence, \
-             event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&e.tenant_id)
-        .bind(e.tenant_seq)
-        .bind(&e.event_id)
-        .bind(&e.aggregate_type)
-        .bind(&e.aggregate_id)
-        .bind(e.sequence)
-        .bind(&e.event_type)
-        .bind(&e.event_version)
-        .bind(&e.payload)
-        .bind(&e.metadata)
-        .bind(&e.recorded_at)
-        .bind(hex::decode(&e.prev_hash).unwrap())
-        .bind(hex::decode(&e.hash).unwrap())
-        .execute(store.db().writer())
+    casewire_eventstore::tamper::forge(store, prev_hash, from)
         .await
-        .unwrap();
-        forged.push(e);
-    }
-    forged
+        .unwrap()
 }
 
 /// The event that would come after `prev`, of the same aggregate, not yet chained.
@@ -340,13 +282,9 @@ fn after(prev: &RecordedEvent, payload: &str) -> RecordedEvent {
 }
 
 async fn move_head(store: &EventStore, tenant: &str, seq: i64, hash: &str) {
-    sqlx::query("UPDATE chain_heads SET seq = $1, hash = $2 WHERE tenant_id = $3")
-        .bind(seq)
-        .bind(hex::decode(hash).unwrap())
-        .bind(tenant)
-        .execute(store.db().writer())
+    casewire_eventstore::tamper::move_head(store, tenant, seq, hash)
         .await
-        .unwrap();
+        .unwrap()
 }
 
 async fn verification_finds_a_forged_event_past_the_head(store: EventStore) {

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reads, Refusal};
 use casewire_events::case::{InboundRouteEvent, WebhookEndpointEvent, WEBHOOK_EVENT_TYPES};
+use casewire_events::checkpoint::CheckpointEvent;
 use casewire_events::message::MessageEvent;
 use casewire_events::survey::SurveyEvent;
 use casewire_events::{RecordedEvent, Sealed};
@@ -148,8 +149,19 @@ impl Aggregate for WebhookEndpoint {
 /// Endpoints, and a delivery for each event an endpoint subscribed to.
 pub struct Webhooks;
 
-/// What an event means to a CMS: its webhook type, message, and the plain data to send.
-fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String, Value)>> {
+/// What an event means to a CMS: its webhook type, message (none for a checkpoint), and
+/// the plain data to send.
+fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, Option<String>, Value)>> {
+    if e.aggregate_type == casewire_events::checkpoint::AGGREGATE {
+        // The signed note leaves casewire's database: the tenant keeps it where the
+        // database's administrators cannot rewrite it (docs/audit-chain.md).
+        let checkpoint: CheckpointEvent = e.decode()?;
+        return Ok(Some((
+            "audit.checkpoint",
+            None,
+            serde_json::to_value(checkpoint)?["CheckpointSigned"].take(),
+        )));
+    }
     if e.aggregate_type == casewire_events::case::ROUTE_AGGREGATE {
         let (message_id, case_id, reason) = match e.decode()? {
             InboundRouteEvent::InboundRouted {
@@ -161,7 +173,7 @@ fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String,
         };
         let data =
             json!({ "case_id": case_id, "routing": { "case_id": case_id, "reason": reason } });
-        return Ok(Some(("message.inbound", message_id, data)));
+        return Ok(Some(("message.inbound", Some(message_id), data)));
     }
     if e.aggregate_type == casewire_events::survey::AGGREGATE {
         let SurveyEvent::SurveyAnswered {
@@ -181,7 +193,7 @@ fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String,
             "campaign_id": campaign, "recipient": n, "case_id": case_id,
             "question": question, "answer": value, "parsed": parsed,
         });
-        return Ok(Some(("survey.answered", reply, data)));
+        return Ok(Some(("survey.answered", Some(reply), data)));
     }
     if e.aggregate_type != casewire_events::message::AGGREGATE {
         return Ok(None);
@@ -211,7 +223,7 @@ fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, String,
         }
         _ => return Ok(None),
     };
-    Ok(Some(("message.status", e.aggregate_id.clone(), data)))
+    Ok(Some(("message.status", Some(e.aggregate_id.clone()), data)))
 }
 
 #[async_trait]
@@ -227,6 +239,7 @@ impl Projection for Webhooks {
             Of::all(case::ROUTE_AGGREGATE),
             Of::all(message::AGGREGATE),
             Of::only(survey::AGGREGATE, &["SurveyAnswered"]),
+            Of::all(casewire_events::checkpoint::AGGREGATE),
         ];
         Reads::Only(OF)
     }
@@ -348,7 +361,12 @@ impl Deliverer {
     async fn body(&self, store: &EventStore, job: &Job) -> anyhow::Result<Value> {
         let p = &job.payload;
         let mut data = p["data"].clone();
-        let message_id = p["message_id"].as_str().unwrap_or_default();
+        let envelope =
+            |data| json!({ "type": p["type"], "timestamp": p["timestamp"], "data": data });
+        let Some(message_id) = p["message_id"].as_str() else {
+            // About no text (a checkpoint): its data as recorded.
+            return Ok(envelope(data));
+        };
         data["id"] = message_id.into();
         if p["type"] == "survey.answered" {
             // The client's words, opened now (null once they are erased); `id` is the
@@ -415,7 +433,7 @@ impl Deliverer {
                 }
             }
         }
-        Ok(json!({ "type": p["type"], "timestamp": p["timestamp"], "data": data }))
+        Ok(envelope(data))
     }
 
     async fn record(

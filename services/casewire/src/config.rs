@@ -63,6 +63,13 @@ pub struct Config {
     /// Unset: no under `casewire serve`, yes under `casewire dev` (one organization on one
     /// machine, whose CMS may be on localhost).
     pub webhook_allow_private: Option<bool>,
+    /// The name of the Ed25519 key that signs audit checkpoints (the signed note's key
+    /// name): the host casewire is reached at, say. No spaces, no '+'.
+    pub audit_key_name: String,
+    /// Checkpoints are signed as a tenant's log reaches each multiple of this many events…
+    pub checkpoint_events: i64,
+    /// …and at most this many seconds after the first event no checkpoint covers.
+    pub checkpoint_seconds: u64,
 }
 
 impl Default for Config {
@@ -85,11 +92,27 @@ impl Default for Config {
             otlp_endpoint: None,
             log_json: false,
             webhook_allow_private: None,
+            audit_key_name: casewire_audit::checkpoint::DEFAULT_KEY_NAME.to_string(),
+            checkpoint_events: 1000,
+            checkpoint_seconds: 3600,
         }
     }
 }
 
+/// A signed note's key name: no Unicode spaces, no '+'.
+fn signed_note_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('+') && !name.chars().any(char::is_whitespace)
+}
+
 impl Config {
+    /// When checkpoints are signed on their own.
+    pub fn cadence(&self) -> casewire_audit::Cadence {
+        casewire_audit::Cadence {
+            events: self.checkpoint_events,
+            after: std::time::Duration::from_secs(self.checkpoint_seconds),
+        }
+    }
+
     /// How `casewire serve` reaches NATS and signs in.
     pub fn nats_access(&self) -> Option<casewire_bus::NatsAccess> {
         Some(casewire_bus::NatsAccess {
@@ -176,6 +199,27 @@ impl Config {
                 "false" => false,
                 _ => bail!("CASEWIRE_WEBHOOK_ALLOW_PRIVATE: {v:?} must be true or false"),
             });
+        }
+        if let Some(v) = env("CASEWIRE_AUDIT_KEY_NAME").filter(|v| !v.is_empty()) {
+            config.audit_key_name = v;
+        }
+        if !signed_note_name(&config.audit_key_name) {
+            bail!(
+                "CASEWIRE_AUDIT_KEY_NAME: {:?} must have no spaces and no '+'",
+                config.audit_key_name
+            );
+        }
+        if let Some(v) = env("CASEWIRE_CHECKPOINT_EVENTS") {
+            config.checkpoint_events = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!("CASEWIRE_CHECKPOINT_EVENTS: {v:?} must be a whole number from 1")
+            })?;
+        }
+        if let Some(v) = env("CASEWIRE_CHECKPOINT_SECONDS") {
+            config.checkpoint_seconds = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!(
+                    "CASEWIRE_CHECKPOINT_SECONDS: {v:?} must be a whole number of seconds from 1"
+                )
+            })?;
         }
         if let Some(t) = &config.operator_token {
             if t.expose().len() < 16 {

@@ -136,11 +136,16 @@ pub async fn run(
     };
     let sandbox_by_default = matches!(mode, Mode::Dev);
 
-    let gateway_reader = casewire_gateway::reader(&store);
+    let gateway_reader = casewire_gateway::reader(&store, config.cadence());
     let mut tasks = Vec::new();
     for service in &services {
         let wiring = match service {
-            Service::Gateway => casewire_bus::Wiring::new(gateway_reader.clone()),
+            Service::Gateway => casewire_bus::Wiring::new(gateway_reader.clone()).worker(
+                casewire_audit::Checkpointer {
+                    key_name: config.audit_key_name.clone(),
+                    cadence: config.cadence(),
+                },
+            ),
             Service::Messaging => casewire_messaging::wiring(
                 &store,
                 casewire_messaging::MessagingSettings {
@@ -190,6 +195,7 @@ pub async fn run(
                 operator_token,
                 public_url,
                 sandbox_by_default,
+                audit_key_name: config.audit_key_name.clone(),
             },
         );
         gateway.serve(listener, stop.clone()).await?;

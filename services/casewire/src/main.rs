@@ -42,7 +42,18 @@ enum AuditCommand {
         /// A head recorded earlier, `<seq>:<hash>`: the trail must pass through it. Repeatable.
         #[arg(long = "anchor", value_name = "SEQ:HASH")]
         anchors: Vec<casewire_eventstore::Anchor>,
+        /// A file holding a signed checkpoint kept outside casewire: the trail must pass
+        /// through the head it signed. Repeatable.
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<std::path::PathBuf>,
+        /// A verifier key (`<name>+<id>+<key>`) to check checkpoints with, as recorded
+        /// outside casewire; the keys in casewire's database when none is given. Repeatable.
+        #[arg(long = "key", value_name = "VERIFIER_KEY")]
+        keys: Vec<String>,
     },
+    /// Retires the key that signs checkpoints and makes a new one
+    /// (CASEWIRE_AUDIT_KEY_NAME); old checkpoints stay verifiable with the retired key.
+    RotateKey,
 }
 
 fn main() -> ExitCode {
@@ -92,9 +103,50 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { tenant, anchors },
+            command: AuditCommand::RotateKey,
+        } => {
+            let mode = match config.database_url {
+                Some(_) => Mode::Serve(Service::Gateway),
+                None => Mode::Dev,
+            };
+            let store = casewire::open_store(&config, &mode).await?;
+            let key = casewire_audit::checkpoint::rotate(&store, &config.audit_key_name).await?;
+            println!("checkpoints are now signed by {key}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    tenant,
+                    mut anchors,
+                    checkpoints,
+                    keys,
+                },
         } => {
             let store = audit_store(&config).await?;
+            if !checkpoints.is_empty() {
+                let keys = match keys.is_empty() {
+                    true => casewire_audit::checkpoint::verifier_keys(&store).await?,
+                    false => keys,
+                };
+                for file in &checkpoints {
+                    let note = std::fs::read_to_string(file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let signed = casewire_audit::checkpoint::open(&note, &keys)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    anyhow::ensure!(
+                        signed.tenant == tenant,
+                        "{}: a checkpoint of tenant {}, not {tenant}",
+                        file.display(),
+                        signed.tenant
+                    );
+                    anchors.push(
+                        format!("{}:{}", signed.seq, signed.hash)
+                            .parse()
+                            .map_err(|e: String| anyhow::anyhow!("{}: {e}", file.display()))?,
+                    );
+                }
+            }
             match store.verify(&tenant, &anchors).await? {
                 Verification::Intact {
                     events,

@@ -39,6 +39,11 @@ pub fn documents() -> Vec<(String, String)> {
     docs.extend(event_schemas::<casewire_events::review::ReviewEvent>(
         casewire_events::review::AGGREGATE,
     ));
+    docs.extend(
+        event_schemas::<casewire_events::checkpoint::CheckpointEvent>(
+            casewire_events::checkpoint::AGGREGATE,
+        ),
+    );
     docs.extend(command_schemas());
     docs
 }

@@ -42,6 +42,8 @@ pub struct GatewaySettings {
     pub public_url: Option<String>,
     /// A tenant with no SMS provider texts through the sandbox (`casewire dev`).
     pub sandbox_by_default: bool,
+    /// The name of the key that signs audit checkpoints.
+    pub audit_key_name: String,
 }
 
 /// The gateway's state, shared by every request.
@@ -56,19 +58,20 @@ struct Inner {
     operator_token_hash: String,
     public_url: Option<String>,
     sandbox_by_default: bool,
+    audit_key_name: String,
     reader: Reader,
 }
 
 /// The gateway's reader of the log, feeding its read models like any service's. The same
 /// reader goes to `Wiring::new` and to [`Gateway::new`].
-pub fn reader(store: &EventStore) -> Reader {
+pub fn reader(store: &EventStore, cadence: casewire_audit::Cadence) -> Reader {
     let projections: Vec<Arc<dyn Projection>> = vec![
         Arc::new(TenantDirectory::new("gateway_tenants", "gateway_tenants")),
         Arc::new(ApiKeys),
         Arc::new(sms_providers()),
         Arc::new(policies()),
         Arc::new(reminder_policies()),
-        Arc::new(casewire_audit::AuditIndex),
+        Arc::new(casewire_audit::AuditIndex { cadence }),
     ];
     Reader::new(store, SERVICE, projections)
 }
@@ -106,12 +109,20 @@ impl Gateway {
                 operator_token_hash: casewire_crypto::hash_secret(&settings.operator_token),
                 public_url: settings.public_url,
                 sandbox_by_default: settings.sandbox_by_default,
+                audit_key_name: settings.audit_key_name,
             }),
         }
     }
 
     pub fn store(&self) -> &EventStore {
         &self.inner.store
+    }
+
+    /// The platform's checkpoint signing keys, made on first use.
+    pub(crate) async fn audit_keys(&self) -> Result<casewire_audit::checkpoint::Keys, ApiError> {
+        casewire_audit::checkpoint::keys(&self.inner.store, &self.inner.audit_key_name)
+            .await
+            .map_err(ApiError::internal)
     }
 
     pub fn bus(&self) -> &Bus {

@@ -116,10 +116,11 @@ pub async fn the_trail_filtered_and_every_look_recorded(api: &Api) {
     )
     .await;
     assert!(later.is_empty());
-    let window = format!(
-        "type=OutboundQueued&from={}&to=2099-01-01T00:00:00Z",
-        urlencode(queued[1]["recorded_at"].as_str().unwrap())
-    );
+    let window = url_form(&[
+        ("type", "OutboundQueued"),
+        ("from", queued[1]["recorded_at"].as_str().unwrap()),
+        ("to", "2099-01-01T00:00:00Z"),
+    ]);
     assert_eq!(trail(api, officer, &window).await.len(), 1);
 
     // Every page read is in the trail, naming the key that read it and what it asked for.
@@ -170,6 +171,149 @@ pub async fn the_trail_filtered_and_every_look_recorded(api: &Api) {
     assert_error(s, &e, 403, "forbidden");
 }
 
-fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B").replace(':', "%3A")
+/// What a checkpoint says, as its note's text reads.
+fn lines(note: &str) -> Vec<&str> {
+    note.lines().collect()
+}
+
+/// Signed checkpoints: on demand, in the signed-note format any library verifies, to the
+/// CMS's webhook, listed, and proving later that the trail extends them, until a rewrite
+/// of history after one is caught at its seq. Answers the tenant and the note.
+pub async fn checkpoints(api: &Api, database_url: &str) -> (String, String) {
+    let staff: Staff = roles::staff(api).await;
+    let officer = staff.key("compliance");
+    let cms = casewire_testkit::FakeCms::start().await;
+    let (s, endpoint) = api
+        .post(
+            "/v1/webhook-endpoints",
+            staff.key("integration"),
+            json!({"url": format!("{}/casewire", cms.url()), "events": ["audit.checkpoint"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{endpoint}");
+    let secret = casewire_webhooks::Secret::parse(endpoint["secret"].as_str().unwrap()).unwrap();
+    let (s, sent) = api
+        .post(
+            "/v1/cases/C-1/messages",
+            staff.key("bound"),
+            json!({"body": "See you at 9."}),
+        )
+        .await;
+    assert_eq!(s, 202, "{sent}");
+
+    // The verifier key, public to any key of the tenant.
+    let (s, keys) = api.get("/v1/audit/public-key", staff.key("advocate")).await;
+    assert_eq!(s, 200, "{keys}");
+    let key = keys["key"].as_str().unwrap().to_string();
+    // `<name>+<key id>+<base64 of 0x01 and the key>`; base64 may hold '+' itself.
+    let parts: Vec<&str> = key.splitn(3, '+').collect();
+    assert_eq!(parts.len(), 3, "{key}");
+    assert_eq!((parts[0], parts[1].len()), ("casewire.audit", 8), "{key}");
+
+    // Signed on demand: four lines, a blank line, the signature, verified by the library.
+    let (s, c) = api.post("/v1/audit/checkpoints", officer, json!({})).await;
+    assert_eq!(s, 201, "{c}");
+    let note = c["note"].as_str().unwrap().to_string();
+    let seq = c["seq"].as_i64().unwrap();
+    let l = lines(&note);
+    assert_eq!(l[0], format!("casewire.audit/{}", staff.tenant));
+    assert_eq!(l[1], seq.to_string());
+    assert_eq!(l[2], c["hash"]);
+    assert_eq!(l[3], c["signed_at"]);
+    assert_eq!(l[4], "");
+    assert!(l[5].starts_with("— casewire.audit "), "{note}");
+    let verifier = signed_note::StandardVerifier::new(&key).unwrap();
+    let opened = signed_note::Note::from_bytes(note.as_bytes()).unwrap();
+    opened
+        .verify(&signed_note::VerifierList::new(vec![Box::new(verifier)]))
+        .expect("the note verifies with the public key");
+    let (_, head) = api.get(&format!("/v1/audit/head?seq={seq}"), officer).await;
+    assert_eq!(head["hash"], c["hash"], "it signed that head");
+
+    // It left casewire's database: the CMS has it, signed as every webhook is.
+    let delivered = crate::wait_for(
+        "the checkpoint at the CMS",
+        std::time::Duration::from_secs(30),
+        || async {
+            cms.verified(&secret)
+                .into_iter()
+                .find(|w| w["type"] == "audit.checkpoint")
+        },
+    )
+    .await;
+    assert_eq!(delivered["data"]["note"], note.as_str(), "{delivered}");
+
+    // Listed; and the trail, grown since, extends it.
+    let (s, _) = api
+        .post(
+            "/v1/cases/C-1/messages",
+            staff.key("bound"),
+            json!({"body": "And bring the lease."}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (_, list) = api.get("/v1/audit/checkpoints", officer).await;
+    assert_eq!(list["items"][0]["note"], note.as_str(), "{list}");
+    let verify = |note: String| async move {
+        let query: String = url_form(&[("checkpoint", &note)]);
+        api.get(&format!("/v1/audit/verify?{query}"), officer).await
+    };
+    let (s, report) = verify(note.clone()).await;
+    assert_eq!((s, &report["status"]), (200, &json!("intact")), "{report}");
+    // A note whose text was changed, or another tenant's, proves nothing.
+    let forged = note.replacen(&format!("\n{seq}\n"), &format!("\n{}\n", seq - 1), 1);
+    let (s, e) = verify(forged).await;
+    assert_error_says(s, &e, 422, "validation_failed", "does not verify");
+    let (_, other_admin) = api.tenant_with_key("Elsewhere Legal", "admin").await;
+    let (s, e) = api
+        .get(
+            &format!("/v1/audit/verify?{}", url_form(&[("checkpoint", &note)])),
+            &other_admin,
+        )
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "another tenant");
+
+    // A superuser rewrites history from before the checkpoint to the head, every hash
+    // recomputed and the head moved: the chain alone holds, the checkpoint does not.
+    let store = casewire_eventstore::EventStore::new(
+        casewire_eventstore::Db::connect(database_url)
+            .await
+            .unwrap(),
+        casewire_crypto::Key::generate(),
+    );
+    let log = store.read_log(&staff.tenant, 0, 100_000).await.unwrap();
+    let from = (seq - 2) as usize;
+    let mut rewritten = log[from..].to_vec();
+    // Backdated: any change to a hashed field will do.
+    rewritten[0].recorded_at = "2026-01-01T00:00:00.000000Z".into();
+    let prev = log[from - 1].hash.clone();
+    let forged = casewire_eventstore::tamper::forge(&store, &prev, rewritten)
+        .await
+        .unwrap();
+    let last = forged.last().unwrap();
+    casewire_eventstore::tamper::move_head(&store, &staff.tenant, last.tenant_seq, &last.hash)
+        .await
+        .unwrap();
+    let (_, plain) = api.get("/v1/audit/verify", officer).await;
+    assert_eq!(plain["status"], "intact", "the rewrite is whole: {plain}");
+    let (s, report) = verify(note.clone()).await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["status"], "broken", "{report}");
+    assert_eq!(
+        report["seq"], seq,
+        "named at the checkpoint's seq: {report}"
+    );
+    (staff.tenant.clone(), note)
+}
+
+/// A query string of `pairs`, form-encoded.
+fn url_form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// A verifier key of someone else's: a valid key that verifies none of casewire's notes.
+pub fn another_verifier_key() -> String {
+    signed_note::generate_key(&mut rand::rngs::OsRng, "casewire.audit").1
 }

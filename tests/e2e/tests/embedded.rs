@@ -438,3 +438,57 @@ async fn the_audit_trail_filtered_with_every_look_recorded() {
     let cw = Casewire::dev(dir.path(), &[]).await;
     casewire_e2e::audit::the_trail_filtered_and_every_look_recorded(&Api::new(&cw.url)).await;
 }
+
+#[tokio::test]
+async fn signed_checkpoints_prove_the_trail_extends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let db = format!("sqlite://{data}/casewire.db");
+    let (tenant, note) = casewire_e2e::audit::checkpoints(&Api::new(&cw.url), &db).await;
+    // The same from the command line, with the checkpoint kept in a file: the rewrite the
+    // test made after it is named at its seq.
+    let file = dir.path().join("checkpoint.txt");
+    std::fs::write(&file, &note).unwrap();
+    let seq = note.lines().nth(1).unwrap();
+    let (code, out) = audit_verify(data, &tenant, &["--checkpoint", file.to_str().unwrap()]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(&format!("BROKEN: tenant {tenant}: event {seq} ")),
+        "{out}"
+    );
+    let other_key = casewire_e2e::audit::another_verifier_key();
+    let (code, out) = audit_verify(
+        data,
+        &tenant,
+        &["--checkpoint", file.to_str().unwrap(), "--key", &other_key],
+    )
+    .await;
+    assert_eq!(
+        code, 2,
+        "a checkpoint no given key verifies proves nothing: {out}"
+    );
+    assert!(out.contains("does not verify"), "{out}");
+}
+
+#[tokio::test]
+async fn checkpoints_are_signed_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_CHECKPOINT_SECONDS", "1")]).await;
+    let api = Api::new(&cw.url);
+    let (_, officer) = api.tenant_with_key("Prairie Legal Aid", "compliance").await;
+    let list = api
+        .wait_get(
+            "a checkpoint of its own",
+            "/v1/audit/checkpoints",
+            &officer,
+            |l| l["items"].as_array().is_some_and(|i| !i.is_empty()),
+        )
+        .await;
+    let first = &list["items"][0];
+    assert_eq!(first["seq"], 2, "the tenant and its key: {list}");
+    let (_, trail) = api
+        .get("/v1/audit/events?type=CheckpointSigned", &officer)
+        .await;
+    assert_eq!(trail["items"][0]["actor"], "system", "{trail}");
+}

@@ -1,5 +1,7 @@
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::Json;
+use casewire_events::checkpoint::CheckpointEvent;
 use casewire_events::review::{ReviewEvent, TrailFilter};
 use casewire_eventstore::{Anchor, Fault, Verification};
 use casewire_tenancy::Role;
@@ -50,14 +52,19 @@ impl From<Verification> for ChainReport {
 
 /// Verifies the caller's tenant's audit trail (docs/audit-chain.md). Record the heads you
 /// get (or ask `/v1/audit/head`) somewhere the database's administrators cannot write, and
-/// pass them back as anchors: the trail must then pass through each.
+/// pass them back as anchors, or pass back signed checkpoints: the trail must then pass
+/// through each, and the report names the seq where it does not.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("api_key" = [])),
-    params(("anchor" = Option<Vec<String>>, Query, description = "A head recorded earlier, `<seq>:<hash>` (64 hex digits); repeat for several.")),
+    params(
+        ("anchor" = Option<Vec<String>>, Query, description = "A head recorded earlier, `<seq>:<hash>` (64 hex digits); repeat for several."),
+        ("checkpoint" = Option<Vec<String>>, Query, description = "A signed checkpoint kept outside casewire, the whole signed note; repeat for several."),
+    ),
     responses(
         (status = 200, body = ChainReport),
         (status = 400, description = "an anchor that is not <seq>:<hash>, or another query parameter"),
         (status = 401, description = "no or bad credential"),
         (status = 403, description = "needs the compliance or admin role"),
+        (status = 422, description = "a checkpoint whose signature does not verify, or another tenant's"),
     ))]
 pub(crate) async fn verify(
     State(gw): State<Gateway>,
@@ -65,20 +72,42 @@ pub(crate) async fn verify(
     RawQuery(query): RawQuery,
 ) -> Result<Json<ChainReport>, ApiError> {
     let tenant = auth.own_tenant(OFFICERS)?;
-    let anchors = anchors(query.as_deref().unwrap_or_default())?;
+    let mut anchors = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "anchor" => anchors.push(value.parse().map_err(ApiError::bad_request)?),
+            "checkpoint" => checkpoints.push(value.into_owned()),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter {other:?}: this endpoint takes anchor=<seq>:<hash> and checkpoint=<signed note>"
+                )))
+            }
+        }
+    }
+    if !checkpoints.is_empty() {
+        let keys = casewire_audit::checkpoint::verifier_keys(gw.store())
+            .await
+            .map_err(ApiError::internal)?;
+        for note in &checkpoints {
+            anchors.push(checkpoint_anchor(tenant, note, &keys)?);
+        }
+    }
     Ok(Json(gw.store().verify(tenant, &anchors).await?.into()))
 }
 
-/// The `anchor` parameters, in the order given.
-fn anchors(query: &str) -> Result<Vec<Anchor>, ApiError> {
-    form_urlencoded::parse(query.as_bytes())
-        .map(|(name, value)| match name.as_ref() {
-            "anchor" => value.parse().map_err(ApiError::bad_request),
-            other => Err(ApiError::bad_request(format!(
-                "unknown query parameter {other:?}: this endpoint takes anchor=<seq>:<hash>"
-            ))),
-        })
-        .collect()
+/// The head a checkpoint of this tenant signed, once its signature verified.
+fn checkpoint_anchor(tenant: &str, note: &str, keys: &[String]) -> Result<Anchor, ApiError> {
+    let signed = casewire_audit::checkpoint::open(note, keys)
+        .map_err(|e| ApiError::unprocessable(format!("checkpoint: {e}")))?;
+    if signed.tenant != tenant {
+        return Err(ApiError::unprocessable(
+            "checkpoint: it is of another tenant's trail",
+        ));
+    }
+    format!("{}:{}", signed.seq, signed.hash)
+        .parse()
+        .map_err(|e: String| ApiError::unprocessable(format!("checkpoint: {e}")))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -248,4 +277,134 @@ pub(crate) async fn events(
         .then(|| items.last().map(|e| e.seq))
         .flatten();
     Ok(Json(TrailPage { items, next_after }))
+}
+
+/// A signed checkpoint of the tenant's trail.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CheckpointView {
+    seq: i64,
+    hash: String,
+    signed_at: String,
+    /// The verifier key that checks it.
+    key: String,
+    /// The C2SP signed note: keep it outside casewire.
+    note: String,
+}
+
+impl From<CheckpointEvent> for CheckpointView {
+    fn from(e: CheckpointEvent) -> Self {
+        let CheckpointEvent::CheckpointSigned {
+            seq,
+            hash,
+            signed_at,
+            key,
+            note,
+        } = e;
+        CheckpointView {
+            seq,
+            hash,
+            signed_at,
+            key,
+            note,
+        }
+    }
+}
+
+/// Signs the tenant's head now. The checkpoint is recorded in the trail, and goes to the
+/// webhook endpoints that take `audit.checkpoint`.
+#[utoipa::path(post, path = "/v1/audit/checkpoints", tag = "audit", security(("api_key" = [])), responses(
+    (status = 201, body = CheckpointView, description = "signed"),
+    (status = 200, body = CheckpointView, description = "this head was signed already"),
+    (status = 403, description = "needs the compliance or admin role"),
+    (status = 404, description = "the trail has no event yet"),
+))]
+pub(crate) async fn checkpoint(
+    State(gw): State<Gateway>,
+    auth: Auth,
+) -> Result<(StatusCode, Json<CheckpointView>), ApiError> {
+    let tenant = auth.own_tenant(OFFICERS)?;
+    let keys = gw.audit_keys().await?;
+    let signed = casewire_audit::checkpoint::sign(gw.store(), &keys, tenant, auth.metadata())
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("this tenant's trail has no event yet"))?;
+    let status = match signed.now {
+        true => StatusCode::CREATED,
+        false => StatusCode::OK,
+    };
+    Ok((status, Json(signed.checkpoint.into())))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CheckpointsQuery {
+    /// The `next_after` of the page before.
+    #[param(minimum = 0)]
+    after_seq: Option<i64>,
+    /// 1 to 1000; 100 when left out.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CheckpointPage {
+    items: Vec<CheckpointView>,
+    /// Pass as `after_seq` for the next page; null on the last.
+    next_after: Option<i64>,
+}
+
+/// The tenant's checkpoints, oldest first.
+#[utoipa::path(get, path = "/v1/audit/checkpoints", tag = "audit", security(("api_key" = [])), params(CheckpointsQuery), responses(
+    (status = 200, body = CheckpointPage),
+    (status = 403, description = "needs the compliance or admin role"),
+))]
+pub(crate) async fn checkpoints(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Query(q): Query<CheckpointsQuery>,
+) -> Result<Json<CheckpointPage>, ApiError> {
+    let tenant = auth.own_tenant(OFFICERS)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=casewire_audit::trail::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 1000"));
+    }
+    let filter = TrailFilter {
+        after_seq: q.after_seq,
+        event_type: Some("CheckpointSigned".into()),
+        ..TrailFilter::default()
+    };
+    let query = casewire_audit::trail::query(filter).map_err(ApiError::unprocessable)?;
+    let events = casewire_audit::trail::read(gw.store(), tenant, &query, limit).await?;
+    let next_after = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.tenant_seq))
+        .flatten();
+    let items = events
+        .iter()
+        .map(|e| e.decode::<CheckpointEvent>().map(CheckpointView::from))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(Json(CheckpointPage { items, next_after }))
+}
+
+/// The keys that verify checkpoints, in the signed-note form (`<name>+<key id>+<base64>`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PublicKeys {
+    /// The key that signs checkpoints now.
+    key: String,
+    /// Keys that signed earlier ones, newest first.
+    retired: Vec<String>,
+}
+
+/// The platform's checkpoint verifier keys: public, for any signed-note library.
+#[utoipa::path(get, path = "/v1/audit/public-key", tag = "audit", security(("api_key" = []), ("operator" = [])), responses(
+    (status = 200, body = PublicKeys),
+))]
+pub(crate) async fn public_key(
+    State(gw): State<Gateway>,
+    _: Auth,
+) -> Result<Json<PublicKeys>, ApiError> {
+    let mut keys = gw.audit_keys().await?.all;
+    let key = keys.remove(0);
+    Ok(Json(PublicKeys { key, retired: keys }))
 }

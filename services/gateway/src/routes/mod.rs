@@ -123,5 +123,10 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/audit/head", get(audit::head))
         .route("/v1/audit/events", get(audit::events))
+        .route(
+            "/v1/audit/checkpoints",
+            post(audit::checkpoint).get(audit::checkpoints),
+        )
+        .route("/v1/audit/public-key", get(audit::public_key))
         .fallback(|| async { crate::ApiError::not_found("no such endpoint; see /openapi.json") })
 }
