@@ -398,6 +398,34 @@ mod tests {
     }
 
     #[test]
+    fn the_worked_example_of_the_docs_holds() {
+        // docs/audit-chain.md, "Worked example": the key whose seed is 32 bytes of 7.
+        let skey = "PRIVATE+KEY+casewire.example.org+6a42867b+AQcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH";
+        let vkey = "casewire.example.org+6a42867b+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs";
+        let signer = StandardSigner::new(skey).unwrap();
+        let text = text(
+            "4c114d22-e2f9-4a97-a0af-1ea44844d84b",
+            1042,
+            "840c211bdb860338f79e63e2d68f7c3d917642a3c192cc5551ca8d0ac7c8be82",
+            "2026-12-01T09:00:00.000000Z",
+        );
+        let mut note = Note::new(text.as_bytes(), &[]).unwrap();
+        note.add_sigs(&[&signer]).unwrap();
+        let note = String::from_utf8(note.to_bytes()).unwrap();
+        let docs = include_str!("../../../docs/audit-chain.md");
+        let indented: String = note
+            .lines()
+            .map(|l| match l {
+                "" => "\n".to_string(),
+                l => format!("    {l}\n"),
+            })
+            .collect();
+        assert!(docs.contains(&indented), "the docs show:\n{indented}");
+        assert!(docs.contains(vkey));
+        assert_eq!(open(&note, &[vkey.to_string()]).unwrap().seq, 1042);
+    }
+
+    #[test]
     fn a_head_is_due_once_it_moved_past_its_checkpoint() {
         assert!(!due(0, None));
         assert!(due(1, None));
