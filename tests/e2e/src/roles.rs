@@ -241,6 +241,9 @@ fn matrix(tenant: &str) -> Vec<(&'static str, String, Option<Value>, &'static [&
         ("GET", "/v1/audit/verify".into(), None, OFFICERS),
         ("GET", "/v1/audit/head".into(), None, OFFICERS),
         ("GET", "/v1/audit/events".into(), None, OFFICERS),
+        ("POST", "/v1/audit/checkpoints".into(), None, OFFICERS),
+        ("GET", "/v1/audit/checkpoints".into(), None, OFFICERS),
+        ("GET", "/v1/audit/public-key".into(), None, ALL),
         (
             "POST",
             "/v1/tenants".into(),
