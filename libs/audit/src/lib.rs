@@ -3,6 +3,7 @@
 //! look at it ([`review::Review`]), and its signed checkpoints ([`checkpoint`]).
 
 pub mod checkpoint;
+pub mod export;
 pub mod index;
 pub mod review;
 pub mod trail;

@@ -49,6 +49,20 @@ impl Aggregate for Review {
     }
 }
 
+/// Records a look in the tenant's trail, as one event of its own aggregate: recording
+/// never conflicts, and needs no read model.
+pub async fn record(
+    store: &casewire_eventstore::EventStore,
+    tenant: &str,
+    what: ReviewEvent,
+    metadata: casewire_events::Metadata,
+) -> Result<(), cqrs_es::AggregateError<ReviewError>> {
+    let id = uuid::Uuid::new_v4().to_string();
+    casewire_eventstore::framework::<Review>(store, tenant, ())
+        .execute_with_metadata(&id, ReviewCommand::Record(what), metadata.into_map())
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,9 @@ pub enum ReviewEvent {
         first_seq: Option<i64>,
         last_seq: Option<i64>,
     },
+    /// The trail was exported (`GET /v1/audit/export`, `casewire audit export`), with its
+    /// sealed fields opened unless redacted.
+    TrailExported { filter: TrailFilter, redacted: bool },
     /// A compliance officer read clients' texts with their bodies: a case's thread, one
     /// text, or a picture or file of one.
     TextsRead {

@@ -36,9 +36,13 @@ enum Command {
 enum AuditCommand {
     /// Walks a tenant's hash chain (docs/audit-chain.md): exit 0 when it holds, 1 when
     /// broken (naming the first bad event and the fault), 2 when there is no such tenant.
+    /// With --file, verifies an export instead, with no database.
     Verify {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, required_unless_present = "file")]
+        tenant: Option<String>,
+        /// An export (`casewire audit export`, `GET /v1/audit/export`) to verify offline.
+        #[arg(long, conflicts_with_all = ["tenant", "anchors", "checkpoints"])]
+        file: Option<std::path::PathBuf>,
         /// A head recorded earlier, `<seq>:<hash>`: the trail must pass through it. Repeatable.
         #[arg(long = "anchor", value_name = "SEQ:HASH")]
         anchors: Vec<casewire_eventstore::Anchor>,
@@ -50,6 +54,26 @@ enum AuditCommand {
         /// outside casewire; the keys in casewire's database when none is given. Repeatable.
         #[arg(long = "key", value_name = "VERIFIER_KEY")]
         keys: Vec<String>,
+    },
+    /// Exports a tenant's trail as JSON Lines, as `GET /v1/audit/export` does, with a
+    /// progress bar; the export is recorded in the trail as the operator's.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// Only this case's events.
+        #[arg(long)]
+        case_id: Option<String>,
+        /// Recorded at or after this instant (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Recorded before this instant (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// Also an `opened` copy of each payload (needs the master key).
+        #[arg(long)]
+        opened: bool,
     },
     /// Retires the key that signs checkpoints and makes a new one
     /// (CASEWIRE_AUDIT_KEY_NAME); old checkpoints stay verifiable with the retired key.
@@ -105,14 +129,37 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::RotateKey,
         } => {
-            let mode = match config.database_url {
-                Some(_) => Mode::Serve(Service::Gateway),
-                None => Mode::Dev,
-            };
-            let store = casewire::open_store(&config, &mode).await?;
+            let store = casewire::open_store(&config, &cli_mode(&config)).await?;
             let key = casewire_audit::checkpoint::rotate(&store, &config.audit_key_name).await?;
             println!("checkpoints are now signed by {key}");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    file: Some(file),
+                    keys,
+                    ..
+                },
+        } => verify_export(&file, &keys),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    tenant,
+                    out,
+                    case_id,
+                    from,
+                    to,
+                    opened,
+                },
+        } => {
+            let filter = casewire_events::review::TrailFilter {
+                case_id,
+                from,
+                to,
+                ..Default::default()
+            };
+            export(&config, &tenant, filter, !opened, &out).await
         }
         Command::Audit {
             command:
@@ -121,8 +168,10 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
                     mut anchors,
                     checkpoints,
                     keys,
+                    ..
                 },
         } => {
+            let tenant = tenant.context("--tenant names the trail to verify")?;
             let store = audit_store(&config).await?;
             if !checkpoints.is_empty() {
                 let keys = match keys.is_empty() {
@@ -166,6 +215,118 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+    }
+}
+
+/// `casewire audit export`: the rows a page at a time into `out`, a bar on stderr.
+async fn export(
+    config: &Config,
+    tenant: &str,
+    filter: casewire_events::review::TrailFilter,
+    redacted: bool,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let store = casewire::open_store(config, &cli_mode(config)).await?;
+    if store.head(tenant).await?.is_none() {
+        eprintln!("casewire: no such tenant {tenant:?} (its trail has no event)");
+        return Ok(ExitCode::from(2));
+    }
+    let keys = casewire_audit::checkpoint::keys(&store, &config.audit_key_name).await?;
+    let operator = casewire_events::Metadata::new(casewire_events::Actor::Operator);
+    let mut export = casewire_audit::export::Export::begin(
+        &store,
+        tenant,
+        filter.clone(),
+        redacted,
+        &keys,
+        operator.clone(),
+    )
+    .await?;
+    let exported = casewire_events::review::ReviewEvent::TrailExported { filter, redacted };
+    casewire_audit::review::record(&store, tenant, exported, operator)
+        .await
+        .map_err(|e| anyhow::anyhow!("recording the export: {e}"))?;
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+    );
+    let bar = indicatif::ProgressBar::new(export.through().max(0) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} {eta}")
+            .expect("a valid template"),
+    );
+    while let Some(lines) = export.next_lines().await? {
+        file.write_all(lines.as_bytes())?;
+        bar.set_position(export.manifest().last_seq.unwrap_or(0).max(0) as u64);
+    }
+    file.flush()?;
+    bar.finish_and_clear();
+    let m = export.manifest();
+    println!(
+        "exported {} events of tenant {tenant} to {} (seq {:?} to {:?}){}",
+        m.events,
+        out.display(),
+        m.first_seq,
+        m.last_seq,
+        match &m.checkpoint {
+            Some(_) => ", with the checkpoint that covers them",
+            None => "",
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casewire audit verify --file`: no database, only the file and the keys given (or the
+/// one the export names, said so).
+fn verify_export(file: &std::path::Path, keys: &[String]) -> anyhow::Result<ExitCode> {
+    let open = || -> anyhow::Result<_> {
+        Ok(std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?,
+        ))
+    };
+    // The key to check the checkpoint with: yours, or else the one the export names.
+    let named;
+    let mine = !keys.is_empty();
+    let keys = match keys.is_empty() {
+        false => keys,
+        true => {
+            named = casewire_audit::export::manifest(open()?)
+                .and_then(|m| m.key)
+                .into_iter()
+                .collect::<Vec<_>>();
+            named.as_slice()
+        }
+    };
+    match casewire_audit::export::verify(open()?, keys) {
+        Ok(v) => {
+            let m = &v.manifest;
+            let signed = match (&v.checkpoint, mine) {
+                (Some(c), true) => format!(", signed through event {} by your key", c.seq),
+                (Some(c), false) => format!(
+                    ", signed through event {} by the key the export names (pass --key with one you keep to know it is casewire's)",
+                    c.seq
+                ),
+                (None, _) => ", no checkpoint covers it".to_string(),
+            };
+            println!(
+                "OK: export of tenant {}: {} events, seq {:?} to {:?}, {} run(s){signed}",
+                m.tenant, m.events, m.first_seq, m.last_seq, v.runs
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(reason) => {
+            println!("BROKEN: {}: {reason}", file.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The mode a command-line tool opens the store in: PostgreSQL when DATABASE_URL is set,
+/// else the embedded data folder.
+fn cli_mode(config: &Config) -> Mode {
+    match config.database_url {
+        Some(_) => Mode::Serve(Service::Gateway),
+        None => Mode::Dev,
     }
 }
 

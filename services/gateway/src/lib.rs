@@ -189,22 +189,15 @@ impl Gateway {
         Ok(())
     }
 
-    /// Records a look at the trail or at clients' texts in the trail itself, as one event of
-    /// its own aggregate: recording never conflicts, and needs no read model.
+    /// Records a look at the trail or at clients' texts in the trail itself, naming the
+    /// caller.
     pub(crate) async fn record_look(
         &self,
         auth: &Auth,
         tenant: &str,
         what: casewire_events::review::ReviewEvent,
     ) -> Result<(), ApiError> {
-        let id = uuid::Uuid::new_v4().to_string();
-        casewire_eventstore::framework::<casewire_audit::Review>(&self.inner.store, tenant, ())
-            .execute_with_metadata(
-                &id,
-                casewire_audit::ReviewCommand::Record(what),
-                auth.metadata().into_map(),
-            )
-            .await?;
+        casewire_audit::review::record(&self.inner.store, tenant, what, auth.metadata()).await?;
         Ok(())
     }
 

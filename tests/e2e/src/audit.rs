@@ -317,3 +317,65 @@ fn url_form(pairs: &[(&str, &str)]) -> String {
 pub fn another_verifier_key() -> String {
     signed_note::generate_key(&mut rand::rngs::OsRng, "casewire.audit").1
 }
+
+/// Exports through the API: redacted by default (ciphertext only), opened when asked, a
+/// case's alone; each recorded. Answers the tenant and the whole redacted export.
+pub async fn exports(api: &Api) -> (String, String) {
+    let staff: Staff = roles::staff(api).await;
+    let officer = staff.key("compliance");
+    let (s, sent) = api
+        .post(
+            "/v1/cases/C-1/messages",
+            staff.key("bound"),
+            json!({"body": "Bring the lease, 9am."}),
+        )
+        .await;
+    assert_eq!(s, 202, "{sent}");
+    let export = |query: &'static str| async move {
+        let (s, body) = api.get(&format!("/v1/audit/export{query}"), officer).await;
+        assert_eq!(s, 200, "{body}");
+        let text = body
+            .as_str()
+            .expect("JSON Lines, not one JSON value")
+            .to_string();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (text, lines)
+    };
+    let (redacted, lines) = export("").await;
+    let manifest = &lines.last().unwrap()["manifest"];
+    assert_eq!(manifest["events"], lines.len() - 1, "{manifest}");
+    assert_eq!(manifest["redacted"], true);
+    assert!(manifest["checkpoint"]
+        .as_str()
+        .unwrap()
+        .starts_with("casewire.audit/"));
+    assert_eq!(lines[0]["tenant_seq"], 1);
+    assert!(lines.iter().all(|l| l.get("opened").is_none()));
+    assert!(
+        !redacted.contains("Bring the lease"),
+        "a redacted export holds no body in clear"
+    );
+    assert!(redacted.contains("OutboundQueued"));
+
+    let (opened, _) = export("?redacted=false").await;
+    assert!(
+        opened.contains("Bring the lease, 9am."),
+        "opened, the body is there"
+    );
+    let (_, case) = export("?case_id=C-1").await;
+    let manifest = &case.last().unwrap()["manifest"];
+    assert_eq!(manifest["filter"]["case_id"], "C-1");
+    assert!(case[..case.len() - 1]
+        .iter()
+        .all(|l| !l.to_string().contains("C-2")));
+    let (s, e) = api.get("/v1/audit/export?from=soon", officer).await;
+    assert_error_says(s, &e, 422, "validation_failed", "from");
+
+    let exported = trail(api, officer, "type=TrailExported").await;
+    assert_eq!(exported.len(), 3, "each export is in the trail");
+    assert_eq!(exported[1]["payload"]["TrailExported"]["redacted"], false);
+    (staff.tenant.clone(), redacted)
+}

@@ -244,6 +244,7 @@ fn matrix(tenant: &str) -> Vec<(&'static str, String, Option<Value>, &'static [&
         ("POST", "/v1/audit/checkpoints".into(), None, OFFICERS),
         ("GET", "/v1/audit/checkpoints".into(), None, OFFICERS),
         ("GET", "/v1/audit/public-key".into(), None, ALL),
+        ("GET", "/v1/audit/export".into(), None, OFFICERS),
         (
             "POST",
             "/v1/tenants".into(),

@@ -492,3 +492,75 @@ async fn checkpoints_are_signed_on_their_own() {
         .await;
     assert_eq!(trail["items"][0]["actor"], "system", "{trail}");
 }
+
+/// `casewire audit <args>` on the data folder: (exit code, what it said).
+async fn audit_cli(data: &str, args: &[&str]) -> (i32, String) {
+    let out = tokio::process::Command::new(casewire_e2e::binary())
+        .arg("audit")
+        .args(args)
+        .env("CASEWIRE_DATA_DIR", data)
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .unwrap();
+    let said = [out.stdout, out.stderr].concat();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&said).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn exports_verify_offline_and_a_changed_line_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let api = Api::new(&cw.url);
+    let (tenant, redacted) = casewire_e2e::audit::exports(&api).await;
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &redacted).unwrap();
+    let path = file.to_str().unwrap();
+    let (_, keys) = api
+        .get("/v1/audit/public-key", casewire_e2e::OPERATOR_TOKEN)
+        .await;
+    let key = keys["key"].as_str().unwrap();
+    let (code, out) = audit_cli(data, &["verify", "--file", path, "--key", key]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(&format!("OK: export of tenant {tenant}: ")),
+        "{out}"
+    );
+    assert!(out.contains("by your key"), "{out}");
+
+    // One row changed in the file: named by its line.
+    let changed = redacted.replacen("\"CaseLinked\"", "\"CaseLinkd\"", 1);
+    std::fs::write(&file, &changed).unwrap();
+    let (code, out) = audit_cli(data, &["verify", "--file", path]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(": line ") && out.contains("is altered"),
+        "{out}"
+    );
+
+    // The command line exports the same trail, and it verifies.
+    let out_file = dir.path().join("cli.jsonl");
+    let (code, out) = audit_cli(
+        data,
+        &[
+            "export",
+            "--tenant",
+            &tenant,
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("with the checkpoint that covers them"),
+        "{out}"
+    );
+    let (code, out) = audit_cli(data, &["verify", "--file", out_file.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the key the export names"), "{out}");
+}

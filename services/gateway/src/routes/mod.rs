@@ -128,5 +128,6 @@ pub(crate) fn router() -> Router<Gateway> {
             post(audit::checkpoint).get(audit::checkpoints),
         )
         .route("/v1/audit/public-key", get(audit::public_key))
+        .route("/v1/audit/export", get(audit::export))
         .fallback(|| async { crate::ApiError::not_found("no such endpoint; see /openapi.json") })
 }
