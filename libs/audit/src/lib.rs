@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod export;
+pub mod flags;
 pub mod index;
 pub mod review;
 pub mod trail;

@@ -36,5 +36,6 @@ domain_event!(
     crate::case::InboundRouteEvent,
     crate::case::WebhookEndpointEvent,
     crate::review::ReviewEvent,
+    crate::review::FlagEvent,
     crate::checkpoint::CheckpointEvent
 );

@@ -59,3 +59,55 @@ pub enum ReviewEvent {
         texts: u32,
     },
 }
+
+/// A compliance officer's flag on a text, and its resolution. One aggregate per flag.
+pub const FLAG_AGGREGATE: &str = "review_flag";
+
+/// Why a text was flagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagReason {
+    /// It says what it should not (privileged content to the wrong person, a third
+    /// party's details).
+    Confidentiality,
+    /// It went to the wrong client.
+    WrongRecipient,
+    Tone,
+    Other,
+    /// A word of the tenant's review rules is in it (flagged by casewire).
+    Keyword,
+}
+
+impl FlagReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagReason::Confidentiality => "confidentiality",
+            FlagReason::WrongRecipient => "wrong_recipient",
+            FlagReason::Tone => "tone",
+            FlagReason::Other => "other",
+            FlagReason::Keyword => "keyword",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum FlagEvent {
+    MessageFlagged {
+        message_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_id: Option<String>,
+        reason: FlagReason,
+        /// The reviewer's words; sealed with the client's data, erased with them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<crate::SealedSchema>)]
+        note: Option<crate::Sealed<String>>,
+        /// The review rules' words it holds, when casewire flagged it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keywords: Vec<String>,
+    },
+    FlagResolved {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<crate::SealedSchema>)]
+        note: Option<crate::Sealed<String>>,
+    },
+}

@@ -165,6 +165,17 @@ impl DomainError for casewire_audit::ReviewError {
     }
 }
 
+impl DomainError for casewire_audit::flags::FlagError {
+    fn api_error(&self) -> ApiError {
+        use casewire_audit::flags::FlagError as E;
+        match self {
+            E::NoSuchFlag => ApiError::not_found(self.to_string()),
+            E::AlreadyRaised | E::AlreadyResolved => ApiError::conflict(self.to_string()),
+            E::NoteTooLong => ApiError::unprocessable(self.to_string()),
+        }
+    }
+}
+
 /// A service's refusal, as the gateway answers it.
 impl From<casewire_bus::CommandError> for ApiError {
     fn from(e: casewire_bus::CommandError) -> Self {

@@ -72,6 +72,7 @@ pub fn reader(store: &EventStore, cadence: casewire_audit::Cadence) -> Reader {
         Arc::new(policies()),
         Arc::new(reminder_policies()),
         Arc::new(casewire_audit::AuditIndex { cadence }),
+        Arc::new(casewire_audit::flags::Flags),
     ];
     Reader::new(store, SERVICE, projections)
 }

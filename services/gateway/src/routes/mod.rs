@@ -8,6 +8,7 @@ pub(crate) mod audit;
 pub(crate) mod campaigns;
 pub(crate) mod cases;
 pub(crate) mod consents;
+pub(crate) mod flags;
 pub(crate) mod health;
 pub(crate) mod reminders;
 pub(crate) mod sandbox;
@@ -129,5 +130,8 @@ pub(crate) fn router() -> Router<Gateway> {
         )
         .route("/v1/audit/public-key", get(audit::public_key))
         .route("/v1/audit/export", get(audit::export))
+        .route("/v1/messages/{message_id}/flags", post(flags::raise))
+        .route("/v1/flags", get(flags::list))
+        .route("/v1/flags/{flag_id}/resolve", post(flags::resolve))
         .fallback(|| async { crate::ApiError::not_found("no such endpoint; see /openapi.json") })
 }
