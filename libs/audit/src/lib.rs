@@ -7,6 +7,7 @@ pub mod export;
 pub mod flags;
 pub mod index;
 pub mod review;
+pub mod search;
 pub mod trail;
 
 pub use checkpoint::{Cadence, Checkpointer};

@@ -17,6 +17,18 @@ pub struct Query {
     to: Option<String>,
 }
 
+impl Query {
+    /// `from`, in the log's format.
+    pub fn from(&self) -> Option<&str> {
+        self.from.as_deref()
+    }
+
+    /// `to`, in the log's format.
+    pub fn to(&self) -> Option<&str> {
+        self.to.as_deref()
+    }
+}
+
 /// Checks a filter, and says what is wrong with it.
 pub fn query(filter: TrailFilter) -> Result<Query, String> {
     let instant = |what: &str, v: &Option<String>| -> Result<Option<String>, String> {

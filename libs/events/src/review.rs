@@ -49,6 +49,20 @@ pub enum ReviewEvent {
     /// The trail was exported (`GET /v1/audit/export`, `casewire audit export`), with its
     /// sealed fields opened unless redacted.
     TrailExported { filter: TrailFilter, redacted: bool },
+    /// A compliance officer searched clients' texts (`GET /v1/search`). The words are
+    /// sealed: they may name a client.
+    Searched {
+        #[schema(value_type = crate::SealedSchema)]
+        words: crate::Sealed<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        /// How many texts it found.
+        found: u32,
+    },
     /// A compliance officer read clients' texts with their bodies: a case's thread, one
     /// text, or a picture or file of one.
     TextsRead {

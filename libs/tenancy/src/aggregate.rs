@@ -5,7 +5,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Policy, ReminderPolicy, Role, SmsSettings, SmsSettingsInput};
+use crate::{Policy, ReminderPolicy, ReviewRules, Role, SmsSettings, SmsSettingsInput};
 
 /// A legal-aid organization: its name, time zone and API keys.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -39,6 +39,7 @@ pub enum TenantCommand {
     ConfigureSms(SmsSettingsInput),
     SetPolicy(Policy),
     SetReminderPolicy(ReminderPolicy),
+    SetReviewRules(ReviewRules),
     /// A signed webhook from the tenant's provider that casewire refused as malformed.
     RefuseWebhook {
         webhook: String,
@@ -82,6 +83,10 @@ pub enum TenantEvent {
     ReminderPolicySet {
         policy: ReminderPolicy,
     },
+    /// The words that flag a text for review, the whole list each time.
+    ReviewRulesSet {
+        rules: ReviewRules,
+    },
     /// A webhook signed with the tenant's provider token but holding what the provider
     /// never sends (a malformed MessageSid, an oversized body, a NUL): answered 400 and
     /// kept here with the reason, never passed on.
@@ -107,6 +112,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::SmsProviderConfigured { .. } => "SmsProviderConfigured",
             TenantEvent::PolicySet { .. } => "PolicySet",
             TenantEvent::ReminderPolicySet { .. } => "ReminderPolicySet",
+            TenantEvent::ReviewRulesSet { .. } => "ReviewRulesSet",
             TenantEvent::WebhookRefused { .. } => "WebhookRefused",
             TenantEvent::SmsCredentialsRefused { .. } => "SmsCredentialsRefused",
         }
@@ -138,6 +144,8 @@ pub enum TenantError {
     InvalidSmsProvider(String),
     #[error("policy: {0}")]
     InvalidPolicy(String),
+    #[error("review rules: {0}")]
+    InvalidReviewRules(String),
 }
 
 impl casewire_bus::Refusal for TenantError {
@@ -150,7 +158,8 @@ impl casewire_bus::Refusal for TenantError {
             | TenantError::InvalidTimezone(_)
             | TenantError::InvalidAdvocate(_)
             | TenantError::InvalidSmsProvider(_)
-            | TenantError::InvalidPolicy(_) => C::Invalid,
+            | TenantError::InvalidPolicy(_)
+            | TenantError::InvalidReviewRules(_) => C::Invalid,
         }
     }
 }
@@ -289,6 +298,13 @@ impl Aggregate for Tenant {
                 policy.validate().map_err(TenantError::InvalidPolicy)?;
                 TenantEvent::ReminderPolicySet { policy }
             }
+            TenantCommand::SetReviewRules(rules) => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                let rules = rules.validate().map_err(TenantError::InvalidReviewRules)?;
+                TenantEvent::ReviewRulesSet { rules }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -306,7 +322,9 @@ impl Aggregate for Tenant {
             TenantEvent::SmsProviderConfigured { .. } => self.sms_refused = false,
             TenantEvent::SmsCredentialsRefused { .. } => self.sms_refused = true,
             TenantEvent::PolicySet { policy } => self.policy = Some(policy),
-            TenantEvent::ReminderPolicySet { .. } | TenantEvent::WebhookRefused { .. } => {}
+            TenantEvent::ReminderPolicySet { .. }
+            | TenantEvent::ReviewRulesSet { .. }
+            | TenantEvent::WebhookRefused { .. } => {}
         }
     }
 }

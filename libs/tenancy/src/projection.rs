@@ -145,6 +145,11 @@ impl TenantSetting for crate::ReminderPolicy {
     const FIELD: &'static str = "policy";
 }
 
+impl TenantSetting for crate::ReviewRules {
+    const EVENT: &'static str = "ReviewRulesSet";
+    const FIELD: &'static str = "rules";
+}
+
 /// A service's copy of a tenant setting, the latest one, as recorded: sealed fields (the
 /// Twilio auth token) stay encrypted at rest and are opened on read.
 pub struct TenantSettings<T> {
@@ -160,6 +165,8 @@ pub type SmsProviders = TenantSettings<crate::SmsSettings>;
 pub type Policies = TenantSettings<crate::Policy>;
 /// Each tenant's reminder policy.
 pub type ReminderPolicies = TenantSettings<crate::ReminderPolicy>;
+/// Each tenant's review rules.
+pub type ReviewRuleSets = TenantSettings<crate::ReviewRules>;
 
 impl<T: TenantSetting> TenantSettings<T> {
     /// `table` has columns (tenant_id, settings, updated_at); `name` names the cursor.

@@ -140,12 +140,12 @@ pub async fn run(
     let mut tasks = Vec::new();
     for service in &services {
         let wiring = match service {
-            Service::Gateway => casewire_bus::Wiring::new(gateway_reader.clone()).worker(
-                casewire_audit::Checkpointer {
+            Service::Gateway => casewire_bus::Wiring::new(gateway_reader.clone())
+                .worker(casewire_audit::Checkpointer {
                     key_name: config.audit_key_name.clone(),
                     cadence: config.cadence(),
-                },
-            ),
+                })
+                .worker(casewire_audit::search::KeywordFlagger),
             Service::Messaging => casewire_messaging::wiring(
                 &store,
                 casewire_messaging::MessagingSettings {

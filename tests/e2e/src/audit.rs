@@ -379,3 +379,168 @@ pub async fn exports(api: &Api) -> (String, String) {
     assert_eq!(exported[1]["payload"]["TrailExported"]["redacted"], false);
     (staff.tenant.clone(), redacted)
 }
+
+/// The review: rules that flag texts by their words, flags by hand, their resolution, and
+/// the search over clients' texts, each a step of the trail.
+pub async fn review(api: &Api) {
+    let staff: Staff = roles::staff(api).await;
+    let officer = staff.key("compliance");
+    let rules = format!("/v1/tenants/{}/review-rules", staff.tenant);
+    let (s, r) = api
+        .put(
+            &rules,
+            officer,
+            json!({"keywords": [" SSN ", "Immigration Status"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["keywords"], json!(["ssn", "immigration status"]));
+    let (s, e) = api.put(&rules, officer, json!({"keywords": [""]})).await;
+    assert_error_says(s, &e, 422, "validation_failed", "keywords[0]");
+
+    let (s, ssn) = api
+        .post(
+            "/v1/cases/C-1/messages",
+            staff.key("bound"),
+            json!({"body": "Please send your SSN by Friday."}),
+        )
+        .await;
+    assert_eq!(s, 202, "{ssn}");
+    let (s, inbound) = api
+        .post(
+            "/v1/sandbox/inbound",
+            staff.key("advocate"),
+            json!({"from": "+13125550161", "body": "Is my immigration status at risk?"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{inbound}");
+    let (s, hearing) = api
+        .post(
+            "/v1/cases/C-2/messages",
+            staff.key("advocate"),
+            json!({"body": "Your hearing moved to Monday."}),
+        )
+        .await;
+    assert_eq!(s, 202, "{hearing}");
+
+    // The rules flag the two texts with their words, by casewire itself.
+    let flags = api
+        .wait_get("the review rules' flags", "/v1/flags", officer, |f| {
+            f.as_array().unwrap().len() == 2
+        })
+        .await;
+    let flags = flags.as_array().unwrap();
+    assert!(flags
+        .iter()
+        .all(|f| f["reason"] == "keyword" && f["flagged_by"] == "system"));
+    let of = |id: &Value| {
+        flags
+            .iter()
+            .find(|f| f["message_id"] == *id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of(&ssn["id"])["keywords"], json!(["ssn"]));
+    assert_eq!(
+        of(&inbound["id"])["keywords"],
+        json!(["immigration status"])
+    );
+
+    // A flag by hand, with a note; resolved once.
+    let flag_path = format!("/v1/messages/{}/flags", hearing["id"].as_str().unwrap());
+    let (s, flag) = api
+        .call_with(
+            "POST",
+            &flag_path,
+            Some(officer),
+            &[("Casewire-On-Behalf-Of", "officer-3")],
+            Some(json!({"reason": "tone", "note": "Too curt for a client in crisis."})),
+        )
+        .await;
+    assert_eq!(s, 201, "{flag}");
+    assert_eq!(
+        (
+            &flag["state"],
+            &flag["note"],
+            &flag["on_behalf_of"],
+            &flag["case_id"]
+        ),
+        (
+            &json!("open"),
+            &json!("Too curt for a client in crisis."),
+            &json!("officer-3"),
+            &json!("C-2")
+        )
+    );
+    let (s, e) = api
+        .post(&flag_path, officer, json!({"reason": "mood"}))
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "reason");
+    let (s, e) = api
+        .post(
+            "/v1/messages/nope/flags",
+            officer,
+            json!({"reason": "tone"}),
+        )
+        .await;
+    assert_error(s, &e, 404, "not_found");
+    let resolve = format!("/v1/flags/{}/resolve", flag["id"].as_str().unwrap());
+    let (s, done) = api
+        .post(
+            &resolve,
+            officer,
+            json!({"note": "Talked with the advocate."}),
+        )
+        .await;
+    assert_eq!(s, 200, "{done}");
+    assert_eq!(
+        (&done["state"], &done["resolution"]),
+        (&json!("resolved"), &json!("Talked with the advocate."))
+    );
+    let (s, e) = api.post(&resolve, officer, json!({})).await;
+    assert_error(s, &e, 409, "conflict");
+    let (_, open) = api.get("/v1/flags", officer).await;
+    assert_eq!(open.as_array().unwrap().len(), 2, "{open}");
+    let (_, resolved) = api.get("/v1/flags?state=resolved", officer).await;
+    assert_eq!(resolved.as_array().unwrap().len(), 1, "{resolved}");
+    // Flags and their resolution are in the trail, the note sealed.
+    let flagged = trail(api, officer, "type=MessageFlagged").await;
+    assert_eq!(flagged.len(), 3);
+    assert_eq!(trail(api, officer, "type=FlagResolved").await.len(), 1);
+
+    // The search: words anywhere in a text, all of them; a case's alone; each recorded.
+    let find = |query: String| async move {
+        let (s, found) = api.get(&format!("/v1/search?{query}"), officer).await;
+        assert_eq!(s, 200, "{found}");
+        found["items"].as_array().unwrap().clone()
+    };
+    let found = find(url_form(&[("q", "ssn")])).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["body"], "Please send your SSN by Friday.");
+    let found = find(url_form(&[("q", "monday HEARING")])).await;
+    assert_eq!(found[0]["message_id"], hearing["id"]);
+    assert!(find(url_form(&[("q", "hearing"), ("case_id", "C-1")]))
+        .await
+        .is_empty());
+    let routed = crate::wait_for(
+        "the client's text filed on C-1",
+        std::time::Duration::from_secs(30),
+        || async {
+            let found = find(url_form(&[("q", "immigration"), ("case_id", "C-1")])).await;
+            (!found.is_empty()).then_some(found)
+        },
+    )
+    .await;
+    assert_eq!(routed[0]["direction"], "inbound");
+    let (s, e) = api.get("/v1/search?q=ssn", staff.key("admin")).await;
+    assert_error(s, &e, 403, "forbidden");
+    let (s, e) = api.get("/v1/search?q=%3F%21", officer).await;
+    assert_error_says(s, &e, 422, "validation_failed", "q");
+    let searched = trail(api, officer, "type=Searched").await;
+    assert!(searched
+        .iter()
+        .any(|e| e["payload"]["Searched"]["words"]["$sealed"]["value"] == "ssn"));
+    let (_, other_officer) = api.tenant_with_key("Elsewhere Legal", "compliance").await;
+    let (s, none) = api.get("/v1/search?q=ssn", &other_officer).await;
+    assert_eq!((s, &none["items"]), (200, &json!([])), "{none}");
+}

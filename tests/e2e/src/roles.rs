@@ -247,6 +247,27 @@ fn matrix(tenant: &str) -> Vec<(&'static str, String, Option<Value>, &'static [&
         ("GET", "/v1/audit/export".into(), None, OFFICERS),
         (
             "POST",
+            "/v1/messages/nope/flags".into(),
+            Some(json!({"reason": "tone"})),
+            OFFICERS,
+        ),
+        ("GET", "/v1/flags".into(), None, OFFICERS),
+        (
+            "POST",
+            "/v1/flags/nope/resolve".into(),
+            Some(json!({})),
+            OFFICERS,
+        ),
+        ("GET", "/v1/search?q=lease".into(), None, &["compliance"]),
+        (
+            "PUT",
+            t("/review-rules"),
+            Some(json!({"keywords": ["ssn"]})),
+            OFFICERS,
+        ),
+        ("GET", t("/review-rules"), None, OFFICERS),
+        (
+            "POST",
             "/v1/tenants".into(),
             Some(json!({"name": "X", "timezone": "UTC"})),
             NOBODY,

@@ -564,3 +564,10 @@ async fn exports_verify_offline_and_a_changed_line_is_named() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("the key the export names"), "{out}");
 }
+
+#[tokio::test]
+async fn review_rules_flags_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::audit::review(&Api::new(&cw.url)).await;
+}

@@ -490,3 +490,79 @@ pub(crate) async fn export(
     )
         .into_response())
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SearchQuery {
+    /// The words to find, all of them, whole, in any order (1 to 10 words).
+    #[param(min_length = 1, max_length = 200)]
+    q: String,
+    /// Sent or received at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
+    from: Option<String>,
+    /// Sent or received before this instant (RFC 3339).
+    #[param(format = DateTime)]
+    to: Option<String>,
+    #[param(max_length = 128)]
+    case_id: Option<String>,
+    /// 1 to 100; 50 when left out.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SearchResults {
+    /// Newest first.
+    items: Vec<casewire_audit::search::Found>,
+}
+
+/// Finds clients' texts by the words in them (compliance officers only). Each search is
+/// recorded in the trail (`Searched`, its words sealed).
+#[utoipa::path(get, path = "/v1/search", tag = "review", security(("api_key" = [])), params(SearchQuery), responses(
+    (status = 200, body = SearchResults),
+    (status = 403, description = "needs the compliance role"),
+    (status = 422, description = "no word to find, too many, or a bad instant"),
+))]
+pub(crate) async fn search(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let tenant = auth.own_tenant(&[Role::Compliance])?;
+    let words = casewire_audit::search::words(&q.q).map_err(ApiError::unprocessable)?;
+    // The same checks and instants as the trail's filters.
+    let window = casewire_audit::trail::query(TrailFilter {
+        case_id: q.case_id.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+        ..TrailFilter::default()
+    })
+    .map_err(ApiError::unprocessable)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 100"));
+    }
+    let search = casewire_audit::search::Search {
+        words: words.clone(),
+        case_id: q.case_id.clone(),
+        from: window.from().map(str::to_string),
+        to: window.to().map(str::to_string),
+        limit,
+    };
+    let items = casewire_audit::search::search(gw.store(), tenant, &search)
+        .await
+        .map_err(ApiError::internal)?;
+    let searched = ReviewEvent::Searched {
+        words: casewire_events::Sealed::new(SEARCHES_SUBJECT, words.join(" ")),
+        case_id: q.case_id,
+        from: q.from,
+        to: q.to,
+        found: items.len() as u32,
+    };
+    gw.record_look(&auth, tenant, searched).await?;
+    Ok(Json(SearchResults { items }))
+}
+
+/// The data subject searches' words are sealed for: the tenant's reviews, not a client.
+const SEARCHES_SUBJECT: &str = "review:searches";

@@ -132,6 +132,11 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/messages/{message_id}/flags", post(flags::raise))
         .route("/v1/flags", get(flags::list))
+        .route("/v1/search", get(audit::search))
+        .route(
+            "/v1/tenants/{tenant_id}/review-rules",
+            put(tenants::put_review_rules).get(tenants::get_review_rules),
+        )
         .route("/v1/flags/{flag_id}/resolve", post(flags::resolve))
         .fallback(|| async { crate::ApiError::not_found("no such endpoint; see /openapi.json") })
 }

@@ -1,6 +1,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_tenancy::{ApiKeySecret, Policy, ReminderPolicy, Role, Tenant, TenantCommand};
+use casewire_tenancy::{
+    ApiKeySecret, Policy, ReminderPolicy, ReviewRules, Role, Tenant, TenantCommand,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{Json, Path};
@@ -435,4 +437,51 @@ pub(crate) async fn get_reminder_policy(
 ) -> Result<axum::Json<ReminderPolicy>, ApiError> {
     auth.require(&gw, &tenant_id, SETTINGS_READERS).await?;
     Ok(axum::Json(gw.reminder_policy(&tenant_id).await?))
+}
+
+/// Who keeps the review rules: the compliance officers whose queue they fill, and admins.
+const REVIEW_RULERS: &[Role] = &[Role::Admin, Role::Compliance];
+
+/// Sets the words that flag a text for review: each text holding one, sent or received
+/// from now on, gets a `keyword` flag (`GET /v1/flags`). The whole list each time.
+#[utoipa::path(put, path = "/v1/tenants/{tenant_id}/review-rules", tag = "review", security(("api_key" = [])), request_body = ReviewRules, responses(
+    (status = 200, body = ReviewRules, description = "as kept: lowercase, once each"),
+    (status = 403, description = "needs the admin or compliance role"),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+    (status = 422, description = "what is wrong with the words"),
+))]
+pub(crate) async fn put_review_rules(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+    Json(rules): Json<ReviewRules>,
+) -> Result<axum::Json<ReviewRules>, ApiError> {
+    auth.require(&gw, &tenant_id, REVIEW_RULERS).await?;
+    gw.execute::<Tenant>(
+        &auth,
+        &tenant_id,
+        &tenant_id,
+        TenantCommand::SetReviewRules(rules),
+    )
+    .await?;
+    get_review_rules(State(gw), auth, Path(tenant_id)).await
+}
+
+/// The words that flag a text for review (none until set).
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/review-rules", tag = "review", security(("api_key" = [])), responses(
+    (status = 200, body = ReviewRules),
+    (status = 403, description = "needs the admin or compliance role"),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+))]
+pub(crate) async fn get_review_rules(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+) -> Result<axum::Json<ReviewRules>, ApiError> {
+    auth.require(&gw, &tenant_id, REVIEW_RULERS).await?;
+    let rules = casewire_audit::search::review_rules()
+        .get(gw.store(), &tenant_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(rules.unwrap_or_default()))
 }

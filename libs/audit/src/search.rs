@@ -1,0 +1,304 @@
+//! The compliance officer's search over clients' texts, and the review rules that flag
+//! texts by their words.
+//!
+//! `audit_texts` holds each text's opened body: the one read model with clients' words in
+//! clear, so that they can be searched; it is read by the compliance role only, and a
+//! client's rows go when the client is erased. PostgreSQL indexes it with a GIN index over
+//! `to_tsvector('simple', body)`; SQLite with an FTS5 table kept in step by triggers
+//! (migration 0026). Words are matched whole, all of them, in any order.
+
+use async_trait::async_trait;
+use casewire_bus::jobs::{self, Job, NewJob, Outcome, Worker};
+use casewire_bus::{Of, Projection, Reads};
+use casewire_events::message::{MessageEvent, AGGREGATE as MESSAGE};
+use casewire_events::review::FlagReason;
+use casewire_events::{Actor, Metadata, RecordedEvent};
+use casewire_eventstore::{Backend, EventStore};
+use casewire_tenancy::{ReviewRuleSets, ReviewRules};
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Transaction};
+
+use crate::flags::{Flag, FlagCommand, FlagError};
+
+/// The tenants' review rules, as the search index reads them.
+pub fn review_rules() -> ReviewRuleSets {
+    ReviewRuleSets::new("audit_review_rules", "audit_review_rules")
+}
+
+/// The queue of texts whose words the review rules flag.
+pub const QUEUE: &str = "review_keywords";
+
+/// The most words a search takes.
+pub const MAX_WORDS: usize = 10;
+
+/// Indexes each text's opened body, and queues those the tenant's review rules flag.
+pub struct SearchIndex;
+
+#[async_trait]
+impl Projection for SearchIndex {
+    fn name(&self) -> &'static str {
+        "audit_search"
+    }
+
+    fn reads(&self) -> Reads {
+        const OF: &[Of] = &[
+            Of::only(MESSAGE, &["OutboundQueued", "InboundReceived"]),
+            Of::only(casewire_events::case::ROUTE_AGGREGATE, &["InboundRouted"]),
+        ];
+        Reads::Only(OF)
+    }
+
+    fn feeds(&self) -> &'static [&'static str] {
+        &[QUEUE]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        e: &RecordedEvent,
+    ) -> anyhow::Result<()> {
+        if e.aggregate_type == casewire_events::case::ROUTE_AGGREGATE {
+            // A client's text filed on a case: searchable by that case from now on.
+            let routed: casewire_events::case::InboundRouteEvent = e.decode()?;
+            if let casewire_events::case::InboundRouteEvent::InboundRouted {
+                message_id,
+                case_id,
+                ..
+            } = routed
+            {
+                sqlx::query(
+                    "UPDATE audit_texts SET case_id = $1 WHERE tenant_id = $2 AND message_id = $3",
+                )
+                .bind(case_id)
+                .bind(&e.tenant_id)
+                .bind(message_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            return Ok(());
+        }
+        let opened = store.open_payload(&e.tenant_id, &e.payload).await?;
+        let (case_id, phone, direction, body) = match serde_json::from_value(opened)? {
+            MessageEvent::OutboundQueued {
+                case_id, to, body, ..
+            } => (case_id, to, "outbound", body),
+            MessageEvent::InboundReceived { from, body, .. } => (None, from, "inbound", body),
+            _ => return Ok(()),
+        };
+        // Erased before it was indexed: nothing to search.
+        let Some(body) = body.value() else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO audit_texts (tenant_id, message_id, case_id, phone, direction, at, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, message_id) DO NOTHING",
+        )
+        .bind(&e.tenant_id)
+        .bind(&e.aggregate_id)
+        .bind(&case_id)
+        .bind(&phone)
+        .bind(direction)
+        .bind(&e.recorded_at)
+        .bind(body)
+        .execute(&mut **tx)
+        .await?;
+        let rules: Option<(String,)> =
+            sqlx::query_as("SELECT settings FROM audit_review_rules WHERE tenant_id = $1")
+                .bind(&e.tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let rules: ReviewRules = match rules {
+            Some((r,)) => serde_json::from_str(&r)?,
+            None => return Ok(()),
+        };
+        let keywords = rules.matches(body);
+        if !keywords.is_empty() {
+            let flag = KeywordFlag {
+                message_id: e.aggregate_id.clone(),
+                case_id,
+                keywords,
+                cause: e.event_id.clone(),
+            };
+            let job = NewJob {
+                tenant: &e.tenant_id,
+                id: &e.aggregate_id,
+                payload: serde_json::to_string(&flag)?,
+                due_at: casewire_events::utc_now(),
+                behind: false,
+            };
+            jobs::enqueue_all(tx, QUEUE, &[job]).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A text the review rules flag, queued for [`KeywordFlagger`].
+#[derive(Serialize, Deserialize)]
+struct KeywordFlag {
+    message_id: String,
+    case_id: Option<String>,
+    keywords: Vec<String>,
+    /// The text's event that held the words.
+    cause: String,
+}
+
+/// Raises the review rules' flags: one per text, named `keyword:<message id>`, by
+/// `system`, caused by the text's event.
+pub struct KeywordFlagger;
+
+#[async_trait]
+impl Worker for KeywordFlagger {
+    fn queue(&self) -> &'static str {
+        QUEUE
+    }
+
+    async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
+        let flag: KeywordFlag = serde_json::from_value(job.payload.clone())?;
+        let metadata = Metadata {
+            causation_id: Some(flag.cause),
+            ..Metadata::new(Actor::System)
+        };
+        let raise = FlagCommand::Raise {
+            message_id: flag.message_id.clone(),
+            case_id: flag.case_id,
+            reason: FlagReason::Keyword,
+            note: None,
+            keywords: flag.keywords,
+        };
+        let raised = casewire_eventstore::framework::<Flag>(store, &job.tenant_id, ())
+            .execute_with_metadata(
+                &format!("keyword:{}", flag.message_id),
+                raise,
+                metadata.into_map(),
+            )
+            .await;
+        match raised {
+            Ok(()) | Err(cqrs_es::AggregateError::UserError(FlagError::AlreadyRaised)) => {
+                Ok(Outcome::Done)
+            }
+            Err(e) => Err(anyhow::anyhow!("raising a keyword flag: {e}")),
+        }
+    }
+}
+
+/// What a search asks for.
+#[derive(Debug, Default)]
+pub struct Search {
+    pub words: Vec<String>,
+    pub case_id: Option<String>,
+    /// RFC 3339 instants, in the log's format.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: i64,
+}
+
+/// A text a search found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Found {
+    pub message_id: String,
+    pub case_id: Option<String>,
+    pub phone: String,
+    /// inbound or outbound.
+    pub direction: String,
+    pub at: String,
+    pub body: String,
+}
+
+/// The words of a search (letters and digits, lowercased), or what is wrong with it.
+pub fn words(q: &str) -> Result<Vec<String>, String> {
+    let words = casewire_tenancy::words(q);
+    if words.is_empty() {
+        return Err("q: give at least one word to find".into());
+    }
+    if words.len() > MAX_WORDS || q.chars().count() > 200 {
+        return Err(format!("q: at most {MAX_WORDS} words and 200 characters"));
+    }
+    Ok(words)
+}
+
+/// The tenant's texts holding every word, newest first.
+pub async fn search(store: &EventStore, tenant: &str, s: &Search) -> anyhow::Result<Vec<Found>> {
+    let mut binds: Vec<String> = vec![tenant.to_string()];
+    let mut bind = |v: String| {
+        binds.push(v);
+        format!("${}", binds.len())
+    };
+    let matching = match store.db().backend() {
+        Backend::Postgres => format!(
+            "to_tsvector('simple', t.body) @@ plainto_tsquery('simple', {})",
+            bind(s.words.join(" "))
+        ),
+        // Each word quoted: FTS5's own syntax is never taken from the officer's input.
+        Backend::Sqlite => format!(
+            "t.rowid IN (SELECT rowid FROM audit_texts_fts WHERE audit_texts_fts MATCH {})",
+            bind(
+                s.words
+                    .iter()
+                    .map(|w| format!("\"{w}\""))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        ),
+    };
+    let mut conditions = String::new();
+    if let Some(case) = &s.case_id {
+        conditions.push_str(&format!(" AND t.case_id = {}", bind(case.clone())));
+    }
+    if let Some(from) = &s.from {
+        conditions.push_str(&format!(" AND t.at >= {}", bind(from.clone())));
+    }
+    if let Some(to) = &s.to {
+        conditions.push_str(&format!(" AND t.at < {}", bind(to.clone())));
+    }
+    let statement = format!(
+        "SELECT t.message_id, t.case_id, t.phone, t.direction, t.at, t.body FROM audit_texts t \
+         WHERE t.tenant_id = $1 AND {matching}{conditions} ORDER BY t.at DESC, t.message_id LIMIT {}",
+        s.limit.clamp(1, 100)
+    );
+    let mut query =
+        sqlx::query_as::<_, (String, Option<String>, String, String, String, String)>(&statement);
+    for b in binds {
+        query = query.bind(b);
+    }
+    Ok(query
+        .fetch_all(store.db().reader())
+        .await?
+        .into_iter()
+        .map(|(message_id, case_id, phone, direction, at, body)| Found {
+            message_id,
+            case_id,
+            phone,
+            direction,
+            at,
+            body,
+        })
+        .collect())
+}
+
+/// Drops a client's texts from the index (erasure).
+pub async fn forget(
+    tx: &mut Transaction<'static, Any>,
+    tenant: &str,
+    phone: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM audit_texts WHERE tenant_id = $1 AND phone = $2")
+        .bind(tenant)
+        .bind(phone)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_search_is_one_to_ten_words() {
+        assert_eq!(
+            super::words("Lease, EVICTION!").unwrap(),
+            ["lease", "eviction"]
+        );
+        assert!(super::words("  ?! ").unwrap_err().starts_with("q: give"));
+        assert!(super::words(&"w ".repeat(11)).is_err());
+    }
+}
