@@ -92,7 +92,9 @@ fn subjects(v: &Value, phones: &mut BTreeSet<String>) {
 /// The read model of [`mentions`]: `audit_links` (case or phone → aggregate) and
 /// `audit_people` (person → event). Reading every event, it also queues each tenant's next
 /// checkpoint ([`crate::checkpoint`]): due `cadence.after` after the first event no
-/// checkpoint covers, or at once as the log reaches a multiple of `cadence.events`.
+/// checkpoint covers, or at once as the log reaches a multiple of `cadence.events`; and
+/// finishes each erasure ([`crate::erasure`]): the client's words out of the search
+/// index, their key's destruction queued.
 pub struct AuditIndex {
     pub cadence: Cadence,
 }
@@ -111,7 +113,7 @@ impl Projection for AuditIndex {
     }
 
     fn feeds(&self) -> &'static [&'static str] {
-        &[checkpoint::QUEUE]
+        &[checkpoint::QUEUE, crate::erasure::QUEUE]
     }
 
     async fn apply(
@@ -152,6 +154,12 @@ impl Projection for AuditIndex {
             }
         }
         self.queue_checkpoints(tx, events).await?;
+        for e in events
+            .iter()
+            .filter(|e| e.aggregate_type == casewire_events::erasure::ERASURE_AGGREGATE)
+        {
+            crate::erasure::erased(tx, e).await?;
+        }
         let links: Vec<_> = links.into_iter().collect();
         for chunk in links.chunks(ROWS_AT_ONCE) {
             let statement = format!(

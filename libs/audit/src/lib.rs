@@ -3,6 +3,7 @@
 //! look at it ([`review::Review`]), and its signed checkpoints ([`checkpoint`]).
 
 pub mod checkpoint;
+pub mod erasure;
 pub mod export;
 pub mod flags;
 pub mod index;

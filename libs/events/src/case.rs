@@ -98,9 +98,10 @@ pub enum WebhookEndpointEvent {
 }
 
 /// The event types a CMS may subscribe to.
-pub const WEBHOOK_EVENT_TYPES: [&str; 4] = [
+pub const WEBHOOK_EVENT_TYPES: [&str; 5] = [
     "message.inbound",
     "message.status",
     "survey.answered",
     "audit.checkpoint",
+    "client.erased",
 ];

@@ -37,5 +37,8 @@ domain_event!(
     crate::case::WebhookEndpointEvent,
     crate::review::ReviewEvent,
     crate::review::FlagEvent,
-    crate::checkpoint::CheckpointEvent
+    crate::checkpoint::CheckpointEvent,
+    crate::erasure::HoldEvent,
+    crate::erasure::ErasureEvent,
+    crate::erasure::ProviderDeletionEvent
 );

@@ -9,6 +9,7 @@ pub mod case;
 pub mod checkpoint;
 pub mod consent;
 mod domain;
+pub mod erasure;
 pub mod message;
 mod metadata;
 mod recorded;

@@ -684,6 +684,30 @@ impl TwilioClient {
         }
     }
 
+    /// Deletes Twilio's copy of a text (`DELETE …/Messages/{sid}.json`, 204): after a
+    /// client's erasure. One Twilio no longer has (404) is deleted already. Twilio refuses
+    /// a text not yet final (20009): the caller tries again later.
+    pub async fn delete_message(
+        &self,
+        creds: &Credentials,
+        message_sid: &str,
+    ) -> Result<(), SendError> {
+        let url = format!("{}.json", self.message_url(creds, message_sid)?);
+        match self
+            .retrying(
+                creds,
+                "Twilio's copy of the text could not be deleted",
+                |e| e.retryable,
+                || self.exchange(creds, self.http.delete(&url)),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.http_status == 404 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Makes one authenticated request and returns a 2xx answer's status and body, or
     /// Twilio's error.
     async fn exchange(

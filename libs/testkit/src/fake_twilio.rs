@@ -119,6 +119,8 @@ struct Inner {
     delay: std::time::Duration,
     /// Counts sends without keeping them ([`FakeTwilio::keep_counts_only`]): how many.
     counted_only: Option<usize>,
+    /// The SIDs of the messages deleted (`DELETE …/Messages/{sid}.json`), in order.
+    deleted: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -152,6 +154,10 @@ impl FakeTwilio {
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
                 post(create_message).get(list_messages),
+            )
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}",
+                axum::routing::delete(delete_message),
             )
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media.json",
@@ -203,6 +209,11 @@ impl FakeTwilio {
         for _ in 0..n {
             inner.failures.push_back((status, code));
         }
+    }
+
+    /// The SIDs of the messages deleted, in order.
+    pub fn deleted(&self) -> Vec<String> {
+        lock(&self.shared).deleted.clone()
     }
 
     /// Makes every send wait this long before Twilio answers it.
@@ -843,6 +854,32 @@ async fn get_media(
             .into_response(),
         None => missing(),
     }
+}
+
+/// `DELETE …/Messages/{sid}.json`: 204, and the message is gone from the account (from
+/// [`FakeTwilio::sent`] and the list); 404 for one the account does not have. Twilio has
+/// no copy of an inbound text the fake did not see: 404 too, as for one deleted before.
+async fn delete_message(
+    State(shared): State<Shared>,
+    Path((account_sid, message_sid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut inner = lock(&shared);
+    if let Some(refused) = refusal(&mut inner, basic_auth(&headers).as_ref(), &account_sid) {
+        return refused;
+    }
+    let Some(sid) = message_sid.strip_suffix(".json") else {
+        return missing();
+    };
+    let before = inner.sent.len();
+    inner
+        .sent
+        .retain(|m| !(m.sid == sid && m.account_sid == account_sid));
+    if inner.sent.len() == before {
+        return missing();
+    }
+    inner.deleted.push(sid.to_string());
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// `DELETE …/Messages/{sid}/Media/{ME…}.json`: 204, and it is gone.

@@ -152,6 +152,12 @@ pub struct Webhooks;
 /// What an event means to a CMS: its webhook type, message (none for a checkpoint), and
 /// the plain data to send.
 fn webhook_of(e: &RecordedEvent) -> anyhow::Result<Option<(&'static str, Option<String>, Value)>> {
+    if e.aggregate_type == casewire_events::erasure::ERASURE_AGGREGATE {
+        // The CMS erases its own copy: the client's number and cases, and why.
+        let erased: casewire_events::erasure::ErasureEvent = e.decode()?;
+        let data = serde_json::to_value(erased)?["ClientErased"].take();
+        return Ok(Some(("client.erased", None, data)));
+    }
     if e.aggregate_type == casewire_events::checkpoint::AGGREGATE {
         // The signed note leaves casewire's database: the tenant keeps it where the
         // database's administrators cannot rewrite it (docs/audit-chain.md).
@@ -240,6 +246,7 @@ impl Projection for Webhooks {
             Of::all(message::AGGREGATE),
             Of::only(survey::AGGREGATE, &["SurveyAnswered"]),
             Of::all(casewire_events::checkpoint::AGGREGATE),
+            Of::all(casewire_events::erasure::ERASURE_AGGREGATE),
         ];
         Reads::Only(OF)
     }

@@ -145,7 +145,8 @@ pub async fn run(
                     key_name: config.audit_key_name.clone(),
                     cadence: config.cadence(),
                 })
-                .worker(casewire_audit::search::KeywordFlagger),
+                .worker(casewire_audit::search::KeywordFlagger)
+                .worker(casewire_audit::erasure::KeyDestroyer),
             Service::Messaging => casewire_messaging::wiring(
                 &store,
                 casewire_messaging::MessagingSettings {

@@ -44,6 +44,15 @@ pub fn documents() -> Vec<(String, String)> {
             casewire_events::checkpoint::AGGREGATE,
         ),
     );
+    docs.extend(event_schemas::<casewire_events::erasure::HoldEvent>(
+        casewire_events::erasure::HOLD_AGGREGATE,
+    ));
+    docs.extend(event_schemas::<casewire_events::erasure::ErasureEvent>(
+        casewire_events::erasure::ERASURE_AGGREGATE,
+    ));
+    docs.extend(event_schemas::<
+        casewire_events::erasure::ProviderDeletionEvent,
+    >(casewire_events::erasure::PROVIDER_DELETION_AGGREGATE));
     docs.extend(command_schemas());
     docs
 }

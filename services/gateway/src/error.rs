@@ -176,6 +176,19 @@ impl DomainError for casewire_audit::flags::FlagError {
     }
 }
 
+impl DomainError for casewire_audit::erasure::ErasureError {
+    fn api_error(&self) -> ApiError {
+        use casewire_audit::erasure::ErasureError as E;
+        match self {
+            E::NoSuchHold => ApiError::not_found(self.to_string()),
+            E::HoldExists | E::HoldLifted | E::AlreadyErased | E::Held(_) => {
+                ApiError::conflict(self.to_string())
+            }
+            E::Invalid(_) => ApiError::unprocessable(self.to_string()),
+        }
+    }
+}
+
 /// A service's refusal, as the gateway answers it.
 impl From<casewire_bus::CommandError> for ApiError {
     fn from(e: casewire_bus::CommandError) -> Self {

@@ -73,6 +73,7 @@ pub fn reader(store: &EventStore, cadence: casewire_audit::Cadence) -> Reader {
         Arc::new(reminder_policies()),
         Arc::new(casewire_audit::AuditIndex { cadence }),
         Arc::new(casewire_audit::flags::Flags),
+        Arc::new(casewire_audit::erasure::Holds),
         Arc::new(casewire_audit::search::SearchIndex),
         Arc::new(casewire_audit::search::review_rules()),
     ];

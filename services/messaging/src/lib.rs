@@ -12,6 +12,7 @@ mod checks;
 mod commands;
 pub mod consents;
 pub mod dispatch;
+pub mod erasure;
 pub mod media;
 pub mod message;
 pub mod messages;
@@ -76,6 +77,7 @@ fn projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(campaigns::Campaigns),
         Arc::new(surveys::SurveyReplies),
         Arc::new(rules::SurveyRules),
+        Arc::new(erasure::ProviderCopies),
     ]
 }
 
@@ -104,7 +106,10 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
         })
         .worker(reminders::Scheduler)
         .worker(reminders::Replanner)
-        .worker(media::MediaFetcher { twilio })
+        .worker(media::MediaFetcher {
+            twilio: twilio.clone(),
+        })
+        .worker(erasure::ProviderDeleter { twilio })
         .worker(sending::Sender)
         .worker(surveys::Answerer)
         .worker(rules::OutcomeSurveys)

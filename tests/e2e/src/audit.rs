@@ -544,3 +544,233 @@ pub async fn review(api: &Api) {
     let (s, none) = api.get("/v1/search?q=ssn", &other_officer).await;
     assert_eq!((s, &none["items"]), (200, &json!([])), "{none}");
 }
+
+/// Legal holds and erasure, end to end: a hold stops the erasure; once lifted, the client
+/// is erased: nothing of their words readable anywhere in the database, the search empty
+/// of them, the chain still verifying, the CMS told, Twilio's copies deleted (a failure
+/// recorded and tried again), and another client untouched.
+pub async fn erasure(api: &Api, twilio: &casewire_testkit::FakeTwilio, database_url: &str) {
+    use crate::texting::{twilio_tenant, ACCOUNT_B, TOKEN_B};
+    let (tenant, admin) = twilio_tenant(api, twilio, "Erie Legal Aid", ACCOUNT_B, TOKEN_B).await;
+    let officer = api.key(&tenant, "compliance").await;
+    let advocate = api.key(&tenant, "advocate").await;
+    let (s, p) = api
+        .put(
+            &format!("/v1/tenants/{tenant}/policy"),
+            &admin,
+            json!({"quiet_hours": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let cms = casewire_testkit::FakeCms::start().await;
+    let (s, endpoint) = api
+        .post(
+            "/v1/webhook-endpoints",
+            &admin,
+            json!({"url": format!("{}/casewire", cms.url()), "events": ["client.erased"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{endpoint}");
+    let secret = casewire_webhooks::Secret::parse(endpoint["secret"].as_str().unwrap()).unwrap();
+    let (ana, ben) = ("+13125550171", "+13125550172");
+    for (case, name, phone) in [
+        ("E-1", "Anabel Quintero", ana),
+        ("E-2", "Benedict Ortolan", ben),
+    ] {
+        let (s, c) = api
+            .put(
+                &format!("/v1/cases/{case}"),
+                &advocate,
+                json!({"client": {"name": name, "phone": phone}, "status": "open"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{c}");
+    }
+    let mut sent = Vec::new();
+    for (case, body) in [
+        ("E-1", "Your eviction hearing is Monday, Anabel."),
+        ("E-2", "Your eviction hearing is Tuesday, Benedict."),
+    ] {
+        let (s, m) = api
+            .post(
+                &format!("/v1/cases/{case}/messages"),
+                &advocate,
+                json!({"body": body}),
+            )
+            .await;
+        assert_eq!(s, 202, "{m}");
+        sent.push(m["id"].as_str().unwrap().to_string());
+    }
+    crate::texts_to(twilio, ana, 1).await;
+    crate::texts_to(twilio, ben, 1).await;
+    let ana_text = format!("/v1/messages/{}", sent[0]);
+    let at_twilio = api
+        .wait_get("Ana's text at Twilio", &ana_text, &advocate, |m| {
+            m["status"] != "queued"
+        })
+        .await;
+    assert_eq!(
+        at_twilio["body"],
+        "Your eviction hearing is Monday, Anabel."
+    );
+    let ana_sid = twilio
+        .sent()
+        .iter()
+        .find(|m| m.to == ana)
+        .unwrap()
+        .sid
+        .clone();
+    let (s, flag) = api
+        .post(
+            &format!("{ana_text}/flags"),
+            &officer,
+            json!({"reason": "confidentiality", "note": "Names Anabel's landlord"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{flag}");
+
+    // A hold stops the erasure, until it is lifted.
+    let (s, hold) = api
+        .post(
+            "/v1/legal-holds",
+            &admin,
+            json!({"case_id": "E-1", "reason": "Quintero v. Lakeview Apts"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{hold}");
+    assert_eq!(hold["reason"], "Quintero v. Lakeview Apts");
+    let (s, e) = api
+        .post(
+            "/v1/clients/erase",
+            &admin,
+            json!({"phone": ana, "reason": "retention ended"}),
+        )
+        .await;
+    assert_error_says(s, &e, 409, "conflict", "legal hold");
+    let (s, held) = api.get("/v1/legal-holds", &officer).await;
+    assert_eq!((s, held.as_array().unwrap().len()), (200, 1), "{held}");
+    let (s, e) = api
+        .post(
+            "/v1/legal-holds",
+            &admin,
+            json!({"case_id": "E-1", "phone": ana, "reason": "x"}),
+        )
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "one of them");
+    let lift = format!("/v1/legal-holds/{}", hold["id"].as_str().unwrap());
+    let (s, _) = api.delete(&lift, &admin).await;
+    assert_eq!(s, 204);
+    let (s, e) = api.delete(&lift, &admin).await;
+    assert_error(s, &e, 409, "conflict");
+
+    // Erased: Twilio fails the first deletion; it is recorded and tried again.
+    twilio.fail_next(1, 500, None);
+    let (s, erased) = api
+        .post(
+            "/v1/clients/erase",
+            &admin,
+            json!({"case_id": "E-1", "reason": "retention ended"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{erased}");
+    assert_eq!(erased, json!({"phone": ana, "cases": ["E-1"]}));
+    let (s, e) = api
+        .post(
+            "/v1/clients/erase",
+            &admin,
+            json!({"phone": ana, "reason": "again"}),
+        )
+        .await;
+    assert_error_says(s, &e, 409, "conflict", "erased already");
+
+    let (_, case) = api.get("/v1/cases/E-1", &advocate).await;
+    assert_eq!(case["client"]["name"], Value::Null, "{case}");
+    let (_, text) = api.get(&ana_text, &advocate).await;
+    assert_eq!(text["body"], Value::Null, "{text}");
+    let (_, flags) = api.get("/v1/flags", &officer).await;
+    let flag = flags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == flag["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&flag["note"], &flag["erased"]),
+        (&Value::Null, &json!(true)),
+        "{flag}"
+    );
+    let (_, found) = api.get("/v1/search?q=eviction", &officer).await;
+    let found = found["items"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "only Benedict's text: {found:?}");
+    assert_eq!(found[0]["phone"], ben);
+    let (_, other) = api
+        .get(&format!("/v1/messages/{}", sent[1]), &advocate)
+        .await;
+    assert_eq!(other["body"], "Your eviction hearing is Tuesday, Benedict.");
+    let (_, report) = api.get("/v1/audit/verify", &officer).await;
+    assert_eq!(report["status"], "intact", "{report}");
+    let erased_events = trail(api, &officer, "case_id=E-1").await;
+    let queued = erased_events
+        .iter()
+        .find(|e| e["type"] == "OutboundQueued")
+        .unwrap();
+    assert_eq!(
+        queued["payload"]["OutboundQueued"]["body"]["$sealed"]["erased"], true,
+        "{queued}"
+    );
+
+    // Nothing readable of Ana anywhere in the database; Benedict's words still where the
+    // search finds them (the scan sees what is there).
+    let ben_words = crate::database_holds(database_url, "hearing is Tuesday").await;
+    assert!(
+        ben_words.contains(&"audit_texts.body".to_string()),
+        "{ben_words:?}"
+    );
+    for words in ["Anabel", "Lakeview", "landlord", "hearing is Monday"] {
+        assert_eq!(
+            crate::database_holds(database_url, words).await,
+            Vec::<String>::new(),
+            "{words}"
+        );
+    }
+
+    // The CMS is told; Twilio's copy deleted, after a failure recorded.
+    let told = crate::wait_for(
+        "client.erased at the CMS",
+        std::time::Duration::from_secs(30),
+        || async {
+            cms.verified(&secret)
+                .into_iter()
+                .find(|w| w["type"] == "client.erased")
+        },
+    )
+    .await;
+    assert_eq!(
+        told["data"],
+        json!({"phone": ana, "cases": ["E-1"], "reason": "retention ended"})
+    );
+    crate::wait_for(
+        "Twilio's copy deleted",
+        std::time::Duration::from_secs(60),
+        || async { (!twilio.sent().iter().any(|m| m.to == ana)).then_some(()) },
+    )
+    .await;
+    assert_eq!(twilio.deleted(), std::slice::from_ref(&ana_sid), "Benedict's text stays");
+    assert!(twilio.sent().iter().any(|m| m.to == ben));
+    let steps = trail(api, &officer, "type=ProviderDeleteFailed").await;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    let deleted = crate::wait_for(
+        "the deletion recorded",
+        std::time::Duration::from_secs(30),
+        || async {
+            let d = trail(api, &officer, "type=ProviderCopyDeleted").await;
+            (!d.is_empty()).then_some(d)
+        },
+    )
+    .await;
+    assert_eq!(
+        deleted[0]["payload"]["ProviderCopyDeleted"]["provider_sid"],
+        ana_sid.as_str()
+    );
+}

@@ -504,3 +504,55 @@ async fn stream_ids(js: &async_nats::jetstream::Context) -> Option<Vec<String>> 
     }
     Some(ids)
 }
+
+/// Every text column of every table of the database that holds `text` somewhere, as
+/// `table.column`: to show that nothing readable of an erased client is left.
+pub async fn database_holds(database_url: &str, text: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let columns: Vec<(String, String)> = if database_url.starts_with("postgres") {
+        sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND data_type IN ('text', 'character varying')",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    } else {
+        let tables: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let mut columns = Vec::new();
+        for (table,) in tables {
+            let of: Vec<(String, String)> =
+                sqlx::query_as("SELECT name, type FROM pragma_table_info($1)")
+                    .bind(&table)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            columns.extend(
+                of.into_iter()
+                    .filter(|(_, t)| t.eq_ignore_ascii_case("text") || t.is_empty())
+                    .map(|(c, _)| (table.clone(), c)),
+            );
+        }
+        columns
+    };
+    let mut found = Vec::new();
+    for (table, column) in columns {
+        let (n,): (i64,) = sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE $1"
+        ))
+        .bind(format!("%{text}%"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if n > 0 {
+            found.push(format!("{table}.{column}"));
+        }
+    }
+    pool.close().await;
+    found
+}

@@ -268,6 +268,20 @@ fn matrix(tenant: &str) -> Vec<(&'static str, String, Option<Value>, &'static [&
         ("GET", t("/review-rules"), None, OFFICERS),
         (
             "POST",
+            "/v1/legal-holds".into(),
+            Some(json!({"phone": "+13125550198", "reason": "a matter"})),
+            ADMIN,
+        ),
+        ("GET", "/v1/legal-holds".into(), None, OFFICERS),
+        ("DELETE", "/v1/legal-holds/nope".into(), None, ADMIN),
+        (
+            "POST",
+            "/v1/clients/erase".into(),
+            Some(json!({"phone": "+13125550197", "reason": "retention ended"})),
+            ADMIN,
+        ),
+        (
+            "POST",
             "/v1/tenants".into(),
             Some(json!({"name": "X", "timezone": "UTC"})),
             NOBODY,

@@ -571,3 +571,12 @@ async fn review_rules_flags_and_search() {
     let cw = Casewire::dev(dir.path(), &[]).await;
     casewire_e2e::audit::review(&Api::new(&cw.url)).await;
 }
+
+#[tokio::test]
+async fn a_client_erased_after_their_legal_hold_is_lifted() {
+    let dir = tempfile::tempdir().unwrap();
+    let twilio = casewire_testkit::FakeTwilio::start().await;
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_TWILIO_API_BASE", &twilio.url())]).await;
+    let db = format!("sqlite://{}/casewire.db", dir.path().display());
+    casewire_e2e::audit::erasure(&Api::new(&cw.url), &twilio, &db).await;
+}

@@ -7,6 +7,7 @@ pub(crate) mod audiences;
 pub(crate) mod audit;
 pub(crate) mod campaigns;
 pub(crate) mod cases;
+pub(crate) mod clients;
 pub(crate) mod consents;
 pub(crate) mod flags;
 pub(crate) mod health;
@@ -133,6 +134,12 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/messages/{message_id}/flags", post(flags::raise))
         .route("/v1/flags", get(flags::list))
         .route("/v1/search", get(audit::search))
+        .route(
+            "/v1/legal-holds",
+            post(clients::place_hold).get(clients::holds),
+        )
+        .route("/v1/legal-holds/{hold_id}", delete(clients::lift_hold))
+        .route("/v1/clients/erase", post(clients::erase))
         .route(
             "/v1/tenants/{tenant_id}/review-rules",
             put(tenants::put_review_rules).get(tenants::get_review_rules),

@@ -20,7 +20,7 @@ pub(crate) struct CreateEndpoint {
     /// https:// (http:// only to localhost).
     #[schema(min_length = 1, max_length = 2048)]
     url: String,
-    /// message.inbound, message.status, survey.answered, audit.checkpoint.
+    /// message.inbound, message.status, survey.answered, audit.checkpoint, client.erased.
     events: Vec<String>,
 }
 
