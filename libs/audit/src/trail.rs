@@ -133,6 +133,39 @@ pub async fn read(
         .collect()
 }
 
+/// Everything that happened on a case, oldest first, a page at a time: the events of every
+/// aggregate that names the case (the case, its texts with every step, routing,
+/// reminders), and the consent of its client's number.
+pub async fn timeline(
+    store: &EventStore,
+    tenant: &str,
+    case_id: &str,
+    phone: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let statement = format!(
+        "SELECT {} FROM audit_links l JOIN events e ON e.tenant_id = l.tenant_id \
+         AND e.aggregate_type = l.aggregate_type AND e.aggregate_id = l.aggregate_id \
+         WHERE l.tenant_id = $1 AND ((l.kind = 'case' AND l.value = $2) \
+         OR (l.kind = 'phone' AND l.value = $3 AND l.aggregate_type = $4)) \
+         AND e.tenant_seq > $5 ORDER BY e.tenant_seq LIMIT $6",
+        event_columns("e")
+    );
+    sqlx::query(&statement)
+        .bind(tenant)
+        .bind(case_id)
+        .bind(phone)
+        .bind(casewire_events::consent::AGGREGATE)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(store.db().reader())
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

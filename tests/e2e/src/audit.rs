@@ -150,6 +150,56 @@ pub async fn the_trail_filtered_and_every_look_recorded(api: &Api) {
         json!({"case_id": "C-1", "texts": 1})
     );
 
+    // The case's timeline: its own events, its texts' every step, its client's consent;
+    // for the bound key whose case it is, and not for another's.
+    let (s, c) = api
+        .put(
+            "/v1/consents/%2B13125550161",
+            staff.key("admin"),
+            json!({"state": "granted", "method": "verbal"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let timeline = api
+        .wait_get(
+            "the consent on the timeline",
+            "/v1/cases/C-1/timeline",
+            staff.key("bound"),
+            |t| {
+                t["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["aggregate_type"] == "consent")
+            },
+        )
+        .await;
+    let kinds = types(timeline["items"].as_array().unwrap());
+    assert_eq!(kinds[0], "CaseLinked", "{kinds:?}");
+    assert!(
+        kinds.contains(&"OutboundQueued") && kinds.len() > 3,
+        "{kinds:?}"
+    );
+    assert!(
+        !timeline.to_string().contains("Your hearing moved"),
+        "nothing of C-2"
+    );
+    let (s, e) = api.get("/v1/cases/C-2/timeline", staff.key("bound")).await;
+    assert_error(s, &e, 404, "not_found");
+    let (_, page) = api
+        .get("/v1/cases/C-1/timeline?limit=2", staff.key("bound"))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["next_after"], page["items"][1]["seq"]);
+    let before = trail(api, officer, "type=TextsRead").await.len();
+    let (s, _) = api.get("/v1/cases/C-1/timeline", officer).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        trail(api, officer, "type=TextsRead").await.len(),
+        before + 1,
+        "an officer's read is recorded"
+    );
+
     // A bad filter says what is wrong; another tenant's officer finds nothing of this one.
     for (query, says) in [
         ("from=yesterday", "from"),
@@ -756,7 +806,11 @@ pub async fn erasure(api: &Api, twilio: &casewire_testkit::FakeTwilio, database_
         || async { (!twilio.sent().iter().any(|m| m.to == ana)).then_some(()) },
     )
     .await;
-    assert_eq!(twilio.deleted(), std::slice::from_ref(&ana_sid), "Benedict's text stays");
+    assert_eq!(
+        twilio.deleted(),
+        std::slice::from_ref(&ana_sid),
+        "Benedict's text stays"
+    );
     assert!(twilio.sent().iter().any(|m| m.to == ben));
     let steps = trail(api, &officer, "type=ProviderDeleteFailed").await;
     assert_eq!(steps.len(), 1, "{steps:?}");

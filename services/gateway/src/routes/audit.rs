@@ -247,23 +247,7 @@ pub(crate) async fn events(
     let events = casewire_audit::trail::read(gw.store(), tenant, &query, limit).await?;
     let mut items = Vec::with_capacity(events.len());
     for e in &events {
-        let metadata: serde_json::Value =
-            serde_json::from_str(&e.metadata).map_err(ApiError::internal)?;
-        let field = |k: &str| metadata.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        items.push(TrailEntry {
-            seq: e.tenant_seq,
-            event_id: e.event_id.clone(),
-            aggregate_type: e.aggregate_type.clone(),
-            aggregate_id: e.aggregate_id.clone(),
-            event_type: e.event_type.clone(),
-            actor: field("actor"),
-            on_behalf_of: field("on_behalf_of"),
-            recorded_at: e.recorded_at.clone(),
-            prev_hash: e.prev_hash.clone(),
-            hash: e.hash.clone(),
-            payload: gw.store().open_payload(tenant, &e.payload).await?,
-            metadata,
-        });
+        items.push(entry(&gw, tenant, e).await?);
     }
     let read = ReviewEvent::TrailRead {
         filter: query.filter,
@@ -273,10 +257,7 @@ pub(crate) async fn events(
     };
     // Recorded before the answer leaves: no page is read that the trail does not show.
     gw.record_look(&auth, tenant, read).await?;
-    let next_after = (items.len() as i64 == limit)
-        .then(|| items.last().map(|e| e.seq))
-        .flatten();
-    Ok(Json(TrailPage { items, next_after }))
+    Ok(Json(page(items, limit)))
 }
 
 /// A signed checkpoint of the tenant's trail.
@@ -566,3 +547,37 @@ pub(crate) async fn search(
 
 /// The data subject searches' words are sealed for: the tenant's reviews, not a client.
 const SEARCHES_SUBJECT: &str = "review:searches";
+
+/// An event of the trail as the API shows it: the row, its actor lifted out of the
+/// metadata, its payload opened.
+pub(crate) async fn entry(
+    gw: &Gateway,
+    tenant: &str,
+    e: &casewire_events::RecordedEvent,
+) -> Result<TrailEntry, ApiError> {
+    let metadata: serde_json::Value =
+        serde_json::from_str(&e.metadata).map_err(ApiError::internal)?;
+    let field = |k: &str| metadata.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    Ok(TrailEntry {
+        seq: e.tenant_seq,
+        event_id: e.event_id.clone(),
+        aggregate_type: e.aggregate_type.clone(),
+        aggregate_id: e.aggregate_id.clone(),
+        event_type: e.event_type.clone(),
+        actor: field("actor"),
+        on_behalf_of: field("on_behalf_of"),
+        recorded_at: e.recorded_at.clone(),
+        prev_hash: e.prev_hash.clone(),
+        hash: e.hash.clone(),
+        payload: gw.store().open_payload(tenant, &e.payload).await?,
+        metadata,
+    })
+}
+
+/// A page of events, and where the next begins.
+pub(crate) fn page(items: Vec<TrailEntry>, limit: i64) -> TrailPage {
+    let next_after = (items.len() as i64 == limit)
+        .then(|| items.last().map(|e| e.seq))
+        .flatten();
+    TrailPage { items, next_after }
+}

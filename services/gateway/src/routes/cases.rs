@@ -560,3 +560,58 @@ pub(crate) async fn file_on_case(
     };
     Ok(axum::Json(gw.ask(&auth, &tenant, correct).await?))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TimelineQuery {
+    /// The `next_after` of the page before.
+    #[param(minimum = 0)]
+    after_seq: Option<i64>,
+    /// 1 to 1000; 200 when left out.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
+/// Everything that happened on a case, in order, as the trail records it: the case's
+/// edits, its texts both ways with every status and refusal, routing and corrections,
+/// reminders and appointments, and its client's consent. Sealed fields opened.
+#[utoipa::path(get, path = "/v1/cases/{case_id}/timeline", tag = "cases", security(("api_key" = [])), params(TimelineQuery), responses(
+    (status = 200, body = crate::routes::audit::TrailPage),
+    (status = 404, description = "no such case (or another tenant's, or not a bound key's)"),
+    (status = 422, description = "a bad limit or after_seq"),
+))]
+pub(crate) async fn timeline(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(case_id): Path<String>,
+    Query(q): Query<TimelineQuery>,
+) -> Result<axum::Json<crate::routes::audit::TrailPage>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    let case = find_case(&gw, &auth, tenant, &case_id).await?;
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) || q.after_seq.is_some_and(|s| s < 0) {
+        return Err(ApiError::unprocessable(
+            "limit must be between 1 and 1000, and after_seq from 0",
+        ));
+    }
+    let events = casewire_audit::trail::timeline(
+        gw.store(),
+        tenant,
+        &case_id,
+        &case.client.phone,
+        q.after_seq.unwrap_or(0),
+        limit,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(events.len());
+    for e in &events {
+        items.push(crate::routes::audit::entry(&gw, tenant, e).await?);
+    }
+    let texts = events
+        .iter()
+        .filter(|e| ["OutboundQueued", "InboundReceived"].contains(&e.event_type.as_str()))
+        .count();
+    looked(&gw, &auth, tenant, Some(&case_id), None, texts).await?;
+    Ok(axum::Json(crate::routes::audit::page(items, limit)))
+}

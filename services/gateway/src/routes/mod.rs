@@ -75,6 +75,7 @@ pub(crate) fn router() -> Router<Gateway> {
             "/v1/cases/{case_id}/messages",
             post(cases::send).get(cases::thread),
         )
+        .route("/v1/cases/{case_id}/timeline", get(cases::timeline))
         .route(
             "/v1/cases/{case_id}/appointments/{appointment_id}",
             put(reminders::put).delete(reminders::cancel),
