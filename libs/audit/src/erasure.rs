@@ -243,6 +243,50 @@ pub async fn standing_holds(
         .collect())
 }
 
+/// Why an erasure did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum EraseError {
+    /// The rules refused it: a hold stands, or the client is erased already.
+    #[error(transparent)]
+    Refused(#[from] cqrs_es::AggregateError<ErasureError>),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+/// Erases the client of `phone`, by hand or by the retention policy: gathers their cases
+/// and the holds that stand, records the erasure (refused under a hold), and destroys
+/// their data key at once (the erasure's reader destroys it again, should this process
+/// die right after recording). Answers the client's cases.
+pub async fn erase(
+    store: &EventStore,
+    tenant: &str,
+    phone: &str,
+    reason: &str,
+    metadata: casewire_events::Metadata,
+) -> Result<Vec<String>, EraseError> {
+    let cases: Vec<(String,)> = sqlx::query_as(
+        "SELECT case_id FROM caselink_cases WHERE tenant_id = $1 AND phone = $2 ORDER BY case_id",
+    )
+    .bind(tenant)
+    .bind(phone)
+    .fetch_all(store.db().reader())
+    .await
+    .map_err(anyhow::Error::from)?;
+    let cases: Vec<String> = cases.into_iter().map(|(c,)| c).collect();
+    let holds = standing_holds(store, tenant, phone, &cases).await?;
+    let erase = Erase {
+        phone: phone.to_string(),
+        cases: cases.clone(),
+        reason: reason.to_string(),
+        holds,
+    };
+    casewire_eventstore::framework::<Erasure>(store, tenant, ())
+        .execute_with_metadata(phone, erase, metadata.into_map())
+        .await?;
+    destroy_key(store, tenant, phone).await?;
+    Ok(cases)
+}
+
 /// The queue of erasures whose data key is to be destroyed.
 pub const QUEUE: &str = "erasures";
 

@@ -113,7 +113,11 @@ impl Projection for AuditIndex {
     }
 
     fn feeds(&self) -> &'static [&'static str] {
-        &[checkpoint::QUEUE, crate::erasure::QUEUE]
+        &[
+            checkpoint::QUEUE,
+            crate::erasure::QUEUE,
+            crate::retention::QUEUE,
+        ]
     }
 
     async fn apply(
@@ -159,6 +163,17 @@ impl Projection for AuditIndex {
             .filter(|e| e.aggregate_type == casewire_events::erasure::ERASURE_AGGREGATE)
         {
             crate::erasure::erased(tx, e).await?;
+        }
+        // A retention policy set: its check runs now, and then every day.
+        for e in events.iter().filter(|e| e.event_type == "RetentionSet") {
+            jobs::enqueue_again(
+                tx,
+                crate::retention::QUEUE,
+                &e.tenant_id,
+                "retention",
+                &serde_json::json!({}),
+            )
+            .await?;
         }
         let links: Vec<_> = links.into_iter().collect();
         for chunk in links.chunks(ROWS_AT_ONCE) {

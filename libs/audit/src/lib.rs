@@ -7,6 +7,7 @@ pub mod erasure;
 pub mod export;
 pub mod flags;
 pub mod index;
+pub mod retention;
 pub mod review;
 pub mod search;
 pub mod trail;

@@ -5,7 +5,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Policy, ReminderPolicy, ReviewRules, Role, SmsSettings, SmsSettingsInput};
+use crate::{Policy, ReminderPolicy, Retention, ReviewRules, Role, SmsSettings, SmsSettingsInput};
 
 /// A legal-aid organization: its name, time zone and API keys.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -40,6 +40,7 @@ pub enum TenantCommand {
     SetPolicy(Policy),
     SetReminderPolicy(ReminderPolicy),
     SetReviewRules(ReviewRules),
+    SetRetention(Retention),
     /// A signed webhook from the tenant's provider that casewire refused as malformed.
     RefuseWebhook {
         webhook: String,
@@ -87,6 +88,10 @@ pub enum TenantEvent {
     ReviewRulesSet {
         rules: ReviewRules,
     },
+    /// How long clients' data is kept after their cases close.
+    RetentionSet {
+        retention: Retention,
+    },
     /// A webhook signed with the tenant's provider token but holding what the provider
     /// never sends (a malformed MessageSid, an oversized body, a NUL): answered 400 and
     /// kept here with the reason, never passed on.
@@ -113,6 +118,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::PolicySet { .. } => "PolicySet",
             TenantEvent::ReminderPolicySet { .. } => "ReminderPolicySet",
             TenantEvent::ReviewRulesSet { .. } => "ReviewRulesSet",
+            TenantEvent::RetentionSet { .. } => "RetentionSet",
             TenantEvent::WebhookRefused { .. } => "WebhookRefused",
             TenantEvent::SmsCredentialsRefused { .. } => "SmsCredentialsRefused",
         }
@@ -305,6 +311,13 @@ impl Aggregate for Tenant {
                 let rules = rules.validate().map_err(TenantError::InvalidReviewRules)?;
                 TenantEvent::ReviewRulesSet { rules }
             }
+            TenantCommand::SetRetention(retention) => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                let retention = retention.validate().map_err(TenantError::InvalidPolicy)?;
+                TenantEvent::RetentionSet { retention }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -324,6 +337,7 @@ impl Aggregate for Tenant {
             TenantEvent::PolicySet { policy } => self.policy = Some(policy),
             TenantEvent::ReminderPolicySet { .. }
             | TenantEvent::ReviewRulesSet { .. }
+            | TenantEvent::RetentionSet { .. }
             | TenantEvent::WebhookRefused { .. } => {}
         }
     }

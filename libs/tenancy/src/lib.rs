@@ -7,6 +7,7 @@ mod api_key;
 mod policy;
 mod projection;
 mod reminder_policy;
+mod retention;
 mod review_rules;
 mod sms_provider;
 mod wording;
@@ -19,10 +20,11 @@ pub use policy::{
     ReplyTexts, REPLY_VARIABLES,
 };
 pub use projection::{
-    ApiKeys, Policies, ReminderPolicies, ReviewRuleSets, SmsProviders, TenantDirectory,
+    ApiKeys, Policies, ReminderPolicies, Retentions, ReviewRuleSets, SmsProviders, TenantDirectory,
     TenantSetting, TenantSettings,
 };
 pub use reminder_policy::{KindPolicy, Offset, ReminderPolicy, TEMPLATE_VARIABLES};
+pub use retention::{Period, Retention};
 pub use review_rules::{words, ReviewRules};
 pub use sms_provider::{
     SmsProvider, SmsSettings, SmsSettingsInput, AUTH_TOKEN_SUBJECT, DEFAULT_PRICE_PER_MMS_MICROS,

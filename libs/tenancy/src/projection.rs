@@ -145,6 +145,11 @@ impl TenantSetting for crate::ReminderPolicy {
     const FIELD: &'static str = "policy";
 }
 
+impl TenantSetting for crate::Retention {
+    const EVENT: &'static str = "RetentionSet";
+    const FIELD: &'static str = "retention";
+}
+
 impl TenantSetting for crate::ReviewRules {
     const EVENT: &'static str = "ReviewRulesSet";
     const FIELD: &'static str = "rules";
@@ -167,6 +172,8 @@ pub type Policies = TenantSettings<crate::Policy>;
 pub type ReminderPolicies = TenantSettings<crate::ReminderPolicy>;
 /// Each tenant's review rules.
 pub type ReviewRuleSets = TenantSettings<crate::ReviewRules>;
+/// Each tenant's retention policy.
+pub type Retentions = TenantSettings<crate::Retention>;
 
 impl<T: TenantSetting> TenantSettings<T> {
     /// `table` has columns (tenant_id, settings, updated_at); `name` names the cursor.

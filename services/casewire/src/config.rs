@@ -70,6 +70,8 @@ pub struct Config {
     pub checkpoint_events: i64,
     /// …and at most this many seconds after the first event no checkpoint covers.
     pub checkpoint_seconds: u64,
+    /// How often each tenant's retention policy is applied, in seconds.
+    pub retention_seconds: u64,
 }
 
 impl Default for Config {
@@ -95,6 +97,7 @@ impl Default for Config {
             audit_key_name: casewire_audit::checkpoint::DEFAULT_KEY_NAME.to_string(),
             checkpoint_events: 1000,
             checkpoint_seconds: 3600,
+            retention_seconds: 86400,
         }
     }
 }
@@ -218,6 +221,13 @@ impl Config {
             config.checkpoint_seconds = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
                 format!(
                     "CASEWIRE_CHECKPOINT_SECONDS: {v:?} must be a whole number of seconds from 1"
+                )
+            })?;
+        }
+        if let Some(v) = env("CASEWIRE_RETENTION_SECONDS") {
+            config.retention_seconds = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!(
+                    "CASEWIRE_RETENTION_SECONDS: {v:?} must be a whole number of seconds from 1"
                 )
             })?;
         }

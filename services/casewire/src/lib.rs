@@ -146,7 +146,10 @@ pub async fn run(
                     cadence: config.cadence(),
                 })
                 .worker(casewire_audit::search::KeywordFlagger)
-                .worker(casewire_audit::erasure::KeyDestroyer),
+                .worker(casewire_audit::erasure::KeyDestroyer)
+                .worker(casewire_audit::retention::Retainer {
+                    every: Duration::from_secs(config.retention_seconds),
+                }),
             Service::Messaging => casewire_messaging::wiring(
                 &store,
                 casewire_messaging::MessagingSettings {

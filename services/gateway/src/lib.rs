@@ -76,6 +76,7 @@ pub fn reader(store: &EventStore, cadence: casewire_audit::Cadence) -> Reader {
         Arc::new(casewire_audit::erasure::Holds),
         Arc::new(casewire_audit::search::SearchIndex),
         Arc::new(casewire_audit::search::review_rules()),
+        Arc::new(casewire_audit::retention::retentions()),
     ];
     Reader::new(store, SERVICE, projections)
 }
@@ -189,6 +190,11 @@ impl Gateway {
         casewire_eventstore::framework::<A>(&self.inner.store, tenant, ())
             .execute_with_metadata(aggregate_id, command, auth.metadata().into_map())
             .await?;
+        self.caught_up(tenant).await
+    }
+
+    /// Waits (bounded) until the gateway's read models hold what was appended for `tenant`.
+    pub(crate) async fn caught_up(&self, tenant: &str) -> Result<(), ApiError> {
         casewire_bus::caught_up(&self.inner.reader, tenant).await?;
         Ok(())
     }

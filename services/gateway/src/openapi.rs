@@ -30,7 +30,7 @@ use crate::routes::{
         reminders::put, reminders::cancel, reminders::list, reminders::set, reminders::preview,
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
-        audit::verify, audit::head, audit::events, audit::checkpoint, audit::checkpoints, audit::public_key, audit::export, flags::raise, flags::resolve, flags::list, audit::search, tenants::put_review_rules, tenants::get_review_rules, clients::place_hold, clients::lift_hold, clients::holds, clients::erase, cases::timeline,
+        audit::verify, audit::head, audit::events, audit::checkpoint, audit::checkpoints, audit::public_key, audit::export, flags::raise, flags::resolve, flags::list, audit::search, tenants::put_review_rules, tenants::get_review_rules, clients::place_hold, clients::lift_hold, clients::holds, clients::erase, cases::timeline, tenants::put_retention, tenants::retention_report,
     ),
     components(schemas(crate::TenantView, casewire_contract::campaigns::CampaignStep, casewire_tenancy::Role, casewire_case_link::ClientView, crate::error::ErrorBody)),
     modifiers(&Security, &Contract),

@@ -828,3 +828,121 @@ pub async fn erasure(api: &Api, twilio: &casewire_testkit::FakeTwilio, database_
         ana_sid.as_str()
     );
 }
+
+/// The retention policy: the report of who is due and when, a grace that holds them back,
+/// then the erasure of the due client whose grace has passed, by casewire itself, and
+/// never of a held one, an open one, or one closed too lately.
+pub async fn retention(api: &Api) {
+    let staff: Staff = roles::staff(api).await;
+    let (admin, officer) = (staff.key("admin"), staff.key("compliance"));
+    for (case, name, phone, status, closed) in [
+        (
+            "R-1",
+            "Rosa Alvarado",
+            "+13125550181",
+            "closed",
+            Some("2019-01-10"),
+        ),
+        (
+            "R-2",
+            "Raul Benitez",
+            "+13125550182",
+            "closed",
+            Some("2019-02-01"),
+        ),
+        ("R-3", "Rita Campos", "+13125550183", "open", None),
+        (
+            "R-4",
+            "Ramon Duarte",
+            "+13125550184",
+            "closed",
+            Some("2026-11-01"),
+        ),
+    ] {
+        let (s, c) = api
+            .put(
+                &format!("/v1/cases/{case}"),
+                staff.key("integration"),
+                json!({"client": {"name": name, "phone": phone}, "status": status, "closed_at": closed}),
+            )
+            .await;
+        assert_eq!(s, 201, "{c}");
+    }
+    let (s, hold) = api
+        .post(
+            "/v1/legal-holds",
+            admin,
+            json!({"case_id": "R-2", "reason": "Benitez appeal"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{hold}");
+    let policy = format!("/v1/tenants/{}/retention", staff.tenant);
+    let (s, e) = api
+        .put(&policy, admin, json!({"erase_closed_cases_after": "PT4H"}))
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "erase_closed_cases_after");
+    let (s, e) = api
+        .put(&policy, officer, json!({"erase_closed_cases_after": "P6Y"}))
+        .await;
+    assert_error(s, &e, 403, "forbidden");
+
+    // A long grace: the report says who is due and when; nobody is erased yet.
+    let (s, set) = api
+        .put(
+            &policy,
+            admin,
+            json!({"erase_closed_cases_after": "P6Y", "grace": "P10Y"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{set}");
+    let (s, report) = api.get(&format!("{policy}/report"), officer).await;
+    assert_eq!(s, 200, "{report}");
+    let clients: Vec<(&str, bool)> = report["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["phone"].as_str().unwrap(), c["held"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        clients,
+        [("+13125550181", false), ("+13125550182", true)],
+        "{report}"
+    );
+    assert_eq!(report["clients"][0]["due_on"], "2025-01-10");
+    assert_eq!(report["clients"][0]["erase_on"], "2035-01-10");
+
+    // No grace: the due client is erased by casewire; the held one is not.
+    let (s, _) = api
+        .put(
+            &policy,
+            admin,
+            json!({"erase_closed_cases_after": "P6Y", "grace": "P0D"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    api.wait_get("R-1's client erased", "/v1/cases/R-1", admin, |c| {
+        c["client"]["name"].is_null()
+    })
+    .await;
+    for (case, name) in [
+        ("R-2", "Raul Benitez"),
+        ("R-3", "Rita Campos"),
+        ("R-4", "Ramon Duarte"),
+    ] {
+        let (_, c) = api.get(&format!("/v1/cases/{case}"), admin).await;
+        assert_eq!(c["client"]["name"], name, "{c}");
+    }
+    let erased = trail(api, officer, "type=ClientErased").await;
+    assert_eq!(erased.len(), 1, "{erased:?}");
+    assert_eq!(erased[0]["actor"], "system");
+    assert_eq!(
+        erased[0]["payload"]["ClientErased"]["reason"],
+        "retention: every case closed more than P6Y ago"
+    );
+    let (_, report) = api.get(&format!("{policy}/report"), officer).await;
+    assert_eq!(
+        report["clients"].as_array().unwrap().len(),
+        1,
+        "only the held one: {report}"
+    );
+}

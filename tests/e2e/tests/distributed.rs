@@ -175,6 +175,7 @@ async fn texting_with_each_service_in_its_own_process() {
     casewire_e2e::audit::exports(&api).await;
     casewire_e2e::audit::review(&api).await;
     casewire_e2e::audit::erasure(&api, &twilio, &db).await;
+    casewire_e2e::audit::retention(&api).await;
     casewire_e2e::audit::checkpoints(&api, &db).await;
     assert_eq!(
         casewire_e2e::events_of_type(&db, "WebhookRefused").await,

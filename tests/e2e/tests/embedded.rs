@@ -580,3 +580,10 @@ async fn a_client_erased_after_their_legal_hold_is_lifted() {
     let db = format!("sqlite://{}/casewire.db", dir.path().display());
     casewire_e2e::audit::erasure(&Api::new(&cw.url), &twilio, &db).await;
 }
+
+#[tokio::test]
+async fn the_retention_policy_erases_due_clients_but_not_held_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[("CASEWIRE_RETENTION_SECONDS", "1")]).await;
+    casewire_e2e::audit::retention(&Api::new(&cw.url)).await;
+}

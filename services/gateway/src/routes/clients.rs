@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use casewire_audit::erasure::{Erase, Erasure, Hold, HoldCommand};
+use casewire_audit::erasure::{Hold, HoldCommand};
 use casewire_events::message::client_subject;
 use casewire_tenancy::Role;
 use serde::{Deserialize, Serialize};
@@ -206,28 +206,15 @@ pub(crate) async fn erase(
 ) -> Result<axum::Json<Erased>, ApiError> {
     let tenant = auth.own_tenant(ADMIN)?.to_string();
     let (phone, _) = client_of(&gw, &auth, &tenant, &body).await?;
-    let cases: Vec<(String,)> = sqlx::query_as(
-        "SELECT case_id FROM caselink_cases WHERE tenant_id = $1 AND phone = $2 ORDER BY case_id",
-    )
-    .bind(&tenant)
-    .bind(&phone)
-    .fetch_all(gw.store().db().reader())
-    .await?;
-    let cases: Vec<String> = cases.into_iter().map(|(c,)| c).collect();
-    let holds = casewire_audit::erasure::standing_holds(gw.store(), &tenant, &phone, &cases)
-        .await
-        .map_err(ApiError::internal)?;
-    let erase = Erase {
-        phone: phone.clone(),
-        cases: cases.clone(),
-        reason: body.reason,
-        holds,
+    let erased =
+        casewire_audit::erasure::erase(gw.store(), &tenant, &phone, &body.reason, auth.metadata())
+            .await;
+    let cases = match erased {
+        Ok(cases) => cases,
+        Err(casewire_audit::erasure::EraseError::Refused(e)) => return Err(e.into()),
+        Err(casewire_audit::erasure::EraseError::Store(e)) => return Err(ApiError::internal(e)),
     };
-    gw.execute::<Erasure>(&auth, &tenant, &phone, erase).await?;
-    // At once, for this answer; the erasure's reader does it too, should this process die
-    // right here.
-    casewire_audit::erasure::destroy_key(gw.store(), &tenant, &phone)
-        .await
-        .map_err(ApiError::internal)?;
+    // The search index has dropped their words when this answers.
+    gw.caught_up(&tenant).await?;
     Ok(axum::Json(Erased { phone, cases }))
 }

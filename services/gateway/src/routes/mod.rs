@@ -142,6 +142,14 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/legal-holds/{hold_id}", delete(clients::lift_hold))
         .route("/v1/clients/erase", post(clients::erase))
         .route(
+            "/v1/tenants/{tenant_id}/retention",
+            put(tenants::put_retention),
+        )
+        .route(
+            "/v1/tenants/{tenant_id}/retention/report",
+            get(tenants::retention_report),
+        )
+        .route(
             "/v1/tenants/{tenant_id}/review-rules",
             put(tenants::put_review_rules).get(tenants::get_review_rules),
         )

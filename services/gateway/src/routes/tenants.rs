@@ -1,7 +1,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use casewire_tenancy::{
-    ApiKeySecret, Policy, ReminderPolicy, ReviewRules, Role, Tenant, TenantCommand,
+    ApiKeySecret, Policy, ReminderPolicy, Retention, ReviewRules, Role, Tenant, TenantCommand,
 };
 use serde::{Deserialize, Serialize};
 
@@ -484,4 +484,64 @@ pub(crate) async fn get_review_rules(
         .await
         .map_err(ApiError::internal)?;
     Ok(axum::Json(rules.unwrap_or_default()))
+}
+
+/// Sets how long clients' data is kept after their cases close: a client whose cases are
+/// all closed is erased `erase_closed_cases_after` after the last one closed, once `grace`
+/// has passed with them in the report, unless a legal hold covers them. Checked daily.
+#[utoipa::path(put, path = "/v1/tenants/{tenant_id}/retention", tag = "erasure", security(("api_key" = [])), request_body = Retention, responses(
+    (status = 200, body = Retention),
+    (status = 403, description = "needs the admin role"),
+    (status = 404, description = "no such tenant (or another tenant's)"),
+    (status = 422, description = "a period that is not years, months, weeks or days"),
+))]
+pub(crate) async fn put_retention(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+    Json(retention): Json<Retention>,
+) -> Result<axum::Json<Retention>, ApiError> {
+    auth.require(&gw, &tenant_id, &[Role::Admin]).await?;
+    gw.execute::<Tenant>(
+        &auth,
+        &tenant_id,
+        &tenant_id,
+        TenantCommand::SetRetention(retention),
+    )
+    .await?;
+    let kept = casewire_audit::retention::retentions()
+        .get(gw.store(), &tenant_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal("the retention policy set is not in the read model"))?;
+    Ok(axum::Json(kept))
+}
+
+/// What the retention policy will erase.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RetentionReport {
+    retention: Retention,
+    /// The clients due, soonest erased first; `held` ones are not erased while the hold
+    /// stands.
+    clients: Vec<casewire_audit::retention::Due>,
+}
+
+/// The report of what the retention policy will erase, and when.
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/retention/report", tag = "erasure", security(("api_key" = [])), responses(
+    (status = 200, body = RetentionReport),
+    (status = 403, description = "needs the admin or compliance role"),
+    (status = 404, description = "no such tenant, or no retention policy set"),
+))]
+pub(crate) async fn retention_report(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(tenant_id): Path<String>,
+) -> Result<axum::Json<RetentionReport>, ApiError> {
+    auth.require(&gw, &tenant_id, REVIEW_RULERS).await?;
+    let today = casewire_events::utc_now().date_naive();
+    let (retention, clients) = casewire_audit::retention::report(gw.store(), &tenant_id, today)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("this tenant has no retention policy"))?;
+    Ok(axum::Json(RetentionReport { retention, clients }))
 }
