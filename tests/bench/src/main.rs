@@ -20,10 +20,12 @@
 //!    their reminders due at once and carried into a fake Twilio; time and peak memory.
 //!
 //! `cargo run --release -p casewire-bench -- texting` runs only the third,
-//! `… -- reminders` only the fourth.
+//! `… -- reminders` only the fourth, `… -- audit` the trail's export, verification and
+//! search at 1,000,000 (audit.rs).
 //! The targets of the design are printed next to the figures. Timing lives here, never in tests.
 
 mod appends;
+mod audit;
 mod campaigns;
 mod contenders;
 mod cost;
@@ -74,6 +76,11 @@ async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "reminders") {
         let figures = reminders::run().await?;
         reminders::print(&figures);
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "audit") {
+        let figures = audit::run().await?;
+        audit::print(&figures);
         return Ok(());
     }
     if std::env::args().any(|a| a == "campaigns") {

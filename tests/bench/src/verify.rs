@@ -13,7 +13,7 @@ use casewire_testkit::PgServer;
 
 use crate::workload::{aggregate_id, new_event};
 
-const TENANT: &str = "tenant-verify";
+pub(crate) const TENANT: &str = "tenant-verify";
 /// The chunk `EventStore::verify` reads.
 const CHUNK: i64 = 5000;
 /// Events per append while filling: one aggregate's run of events per call.
@@ -57,7 +57,7 @@ pub async fn measure(server: &PgServer, events: usize) -> anyhow::Result<Rates> 
 }
 
 /// Appends `events` to [`TENANT`], `BATCH` per call, one aggregate per call.
-async fn fill(store: &EventStore, events: usize) -> anyhow::Result<()> {
+pub(crate) async fn fill(store: &EventStore, events: usize) -> anyhow::Result<()> {
     for (b, start) in (0..events).step_by(BATCH).enumerate() {
         let id = aggregate_id(b);
         let batch: Vec<NewEvent> = (1..=BATCH.min(events - start))
@@ -115,7 +115,7 @@ async fn timed<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Resu
     Ok(clock.elapsed())
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
 }

@@ -1,0 +1,259 @@
+//! The compliance officer's trail at scale (issue 15), on PostgreSQL (fsync on):
+//!
+//! 1. **Export and offline verification** of a 1,000,000-event tenant, in events per
+//!    second, against reading the same rows a page at a time without hashing or writing
+//!    (the limit: an export has to read them), and the export's size per event.
+//! 2. **Search latency** over 1,000,000 texts: a rare word, a common one, two words, a
+//!    case's texts, against listing the newest texts with no words (the index's baseline).
+//!
+//! `cargo run --release -p casewire-bench -- audit`; `BENCH_AUDIT_EVENTS` and
+//! `BENCH_AUDIT_TEXTS` change the sizes.
+
+use std::time::{Duration, Instant};
+
+use casewire_audit::export::{self, Export};
+use casewire_audit::search::{self, Search};
+use casewire_events::review::TrailFilter;
+use casewire_eventstore::{Db, EventStore};
+use casewire_testkit::PgServer;
+
+use crate::verify::{fill, median, TENANT};
+
+pub struct Figures {
+    pub events: usize,
+    pub read: f64,
+    pub export: f64,
+    pub verify: f64,
+    pub bytes_per_event: f64,
+    pub texts: usize,
+    /// (what, median, 95th percentile, found)
+    pub searches: Vec<(&'static str, Duration, Duration, usize)>,
+}
+
+fn env_size(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub async fn run() -> anyhow::Result<Figures> {
+    let events = env_size("BENCH_AUDIT_EVENTS", 1_000_000);
+    let texts = env_size("BENCH_AUDIT_TEXTS", 1_000_000);
+    let server = PgServer::start().await?;
+    let db = Db::connect(&server.fresh_database().await?).await?;
+    db.migrate().await?;
+    let store = EventStore::new(db, casewire_crypto::Key::generate());
+    eprintln!("audit: {events} events…");
+    fill(&store, events).await?;
+    let keys = casewire_audit::checkpoint::keys(&store, "casewire.bench").await?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("export.jsonl");
+
+    let (mut reads, mut exports, mut verifies) = (Vec::new(), Vec::new(), Vec::new());
+    let mut bytes = 0;
+    for _ in 0..3 {
+        let clock = Instant::now();
+        let (mut after, mut n) = (0, 0);
+        loop {
+            let rows = store.read_log(TENANT, after, export::PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.tenant_seq;
+            n += rows.len();
+        }
+        anyhow::ensure!(n >= events, "read {n} of {events}");
+        reads.push(clock.elapsed());
+
+        let clock = Instant::now();
+        let metadata = casewire_events::Metadata::new(casewire_events::Actor::Operator);
+        let mut export = Export::begin(
+            &store,
+            TENANT,
+            TrailFilter::default(),
+            true,
+            &keys,
+            metadata,
+        )
+        .await?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        while let Some(lines) = export.next_lines().await? {
+            std::io::Write::write_all(&mut out, lines.as_bytes())?;
+        }
+        std::io::Write::flush(&mut out)?;
+        exports.push(clock.elapsed());
+        bytes = std::fs::metadata(&file)?.len();
+
+        let clock = Instant::now();
+        let verified = export::verify(
+            std::io::BufReader::new(std::fs::File::open(&file)?),
+            std::slice::from_ref(&keys.verifier_key),
+        )
+        .map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            verified.checkpoint.is_some(),
+            "the export's checkpoint verifies"
+        );
+        verifies.push(clock.elapsed());
+    }
+    let rate = |d: Duration| events as f64 / d.as_secs_f64();
+
+    eprintln!("audit: {texts} texts to search…");
+    fill_texts(&store, texts).await?;
+    let mut searches = Vec::new();
+    for (what, words, case) in [
+        ("no words: the newest texts (baseline)", vec![], None),
+        ("a rare word (1 text in 10,000)", vec!["subpoena"], None),
+        ("a common word (1 text in 4)", vec!["hearing"], None),
+        ("two words", vec!["hearing", "lease"], None),
+        (
+            "a word in one case's texts",
+            vec!["hearing"],
+            Some("C-00042"),
+        ),
+    ] {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..21 {
+            let clock = Instant::now();
+            found = if words.is_empty() {
+                newest(&store).await?
+            } else {
+                let s = Search {
+                    words: words.iter().map(|w| w.to_string()).collect(),
+                    case_id: case.map(str::to_string),
+                    limit: 50,
+                    ..Search::default()
+                };
+                search::search(&store, TENANT, &s).await?.len()
+            };
+            times.push(clock.elapsed());
+        }
+        times.sort();
+        searches.push((
+            what,
+            times[times.len() / 2],
+            times[times.len() * 95 / 100],
+            found,
+        ));
+    }
+    Ok(Figures {
+        events,
+        read: rate(median(reads)),
+        export: rate(median(exports)),
+        verify: rate(median(verifies)),
+        bytes_per_event: bytes as f64 / events as f64,
+        texts,
+        searches,
+    })
+}
+
+/// The search's baseline: the newest 50 texts, no words.
+async fn newest(store: &EventStore) -> anyhow::Result<usize> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT message_id FROM audit_texts WHERE tenant_id = $1 ORDER BY at DESC, message_id LIMIT 50",
+    )
+    .bind(TENANT)
+    .fetch_all(store.db().reader())
+    .await?;
+    Ok(rows.len())
+}
+
+/// `texts` rows of the search index, words drawn so that "hearing" is in one of four,
+/// "lease" in one of eight, "subpoena" in one of 10,000; a case every 20 texts. The word
+/// index is built after the rows, as a migration on a full table would.
+async fn fill_texts(store: &EventStore, texts: usize) -> anyhow::Result<()> {
+    const WORDS: [&str; 12] = [
+        "please",
+        "bring",
+        "your",
+        "documents",
+        "to",
+        "the",
+        "office",
+        "before",
+        "friday",
+        "call",
+        "us",
+        "back",
+    ];
+    let pool = store.db().writer();
+    sqlx::query("DROP INDEX audit_texts_words")
+        .execute(pool)
+        .await?;
+    for start in (0..texts).step_by(1000) {
+        let n = 1000.min(texts - start);
+        let mut sql = String::from(
+            "INSERT INTO audit_texts (tenant_id, message_id, case_id, phone, direction, at, body) VALUES ",
+        );
+        let rows: Vec<String> = (start..start + n)
+            .map(|i| {
+                let mut body: Vec<&str> = (0..12).map(|k| WORDS[(i * 7 + k * 5) % WORDS.len()]).collect();
+                if i % 4 == 0 {
+                    body.push("hearing");
+                }
+                if i % 8 == 0 {
+                    body.push("lease");
+                }
+                if i % 10_000 == 0 {
+                    body.push("subpoena");
+                }
+                format!(
+                    "('{TENANT}', 'm-{i:08}', 'C-{:05}', '+1312555{:04}', 'outbound', '2026-{:02}-{:02}T12:00:00.{:06}Z', '{}')",
+                    i / 20,
+                    (i / 20) % 10_000,
+                    1 + (i / 100_000) % 12,
+                    1 + (i / 4_000) % 28,
+                    i % 1_000_000,
+                    body.join(" ")
+                )
+            })
+            .collect();
+        sql.push_str(&rows.join(", "));
+        sqlx::query(&sql).execute(pool).await?;
+    }
+    sqlx::query(
+        "CREATE INDEX audit_texts_words ON audit_texts USING GIN (to_tsvector('simple', body))",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query("ANALYZE audit_texts").execute(pool).await?;
+    Ok(())
+}
+
+pub fn print(f: &Figures) {
+    println!("\n## The trail at scale: export, offline verification, search (PostgreSQL)\n");
+    println!(
+        "| {} events of one tenant | events/s | × reading them |",
+        f.events
+    );
+    println!("|---|---|---|");
+    println!(
+        "| reading the rows, pages of 1,000 (baseline) | {:.0} | 1.00 |",
+        f.read
+    );
+    println!(
+        "| export, redacted, to a file (rows, manifest, checkpoint) | {:.0} | {:.2} |",
+        f.export,
+        f.export / f.read
+    );
+    println!(
+        "| verifying the file offline (every hash, links, checkpoint) | {:.0} | {:.2} |",
+        f.verify,
+        f.verify / f.read
+    );
+    println!("\nExport size: {:.0} bytes per event.", f.bytes_per_event);
+    println!(
+        "\n| search over {} texts | median | p95 | found (≤ 50) | × baseline |",
+        f.texts
+    );
+    println!("|---|---|---|---|---|");
+    let base = f.searches[0].1.as_secs_f64();
+    for (what, p50, p95, found) in &f.searches {
+        println!(
+            "| {what} | {:.1} ms | {:.1} ms | {found} | {:.1} |",
+            p50.as_secs_f64() * 1000.0,
+            p95.as_secs_f64() * 1000.0,
+            p50.as_secs_f64() / base
+        );
+    }
+}
