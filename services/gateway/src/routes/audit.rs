@@ -230,10 +230,7 @@ pub(crate) async fn events(
     Query(q): Query<EventsQuery>,
 ) -> Result<Json<TrailPage>, ApiError> {
     let tenant = auth.own_tenant(OFFICERS)?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=casewire_audit::trail::MAX_PAGE).contains(&limit) {
-        return Err(ApiError::unprocessable("limit must be between 1 and 1000"));
-    }
+    let limit = page_limit(q.limit, 100)?;
     let filter = TrailFilter {
         after_seq: q.after_seq,
         case_id: q.case_id,
@@ -346,10 +343,7 @@ pub(crate) async fn checkpoints(
     Query(q): Query<CheckpointsQuery>,
 ) -> Result<Json<CheckpointPage>, ApiError> {
     let tenant = auth.own_tenant(OFFICERS)?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=casewire_audit::trail::MAX_PAGE).contains(&limit) {
-        return Err(ApiError::unprocessable("limit must be between 1 and 1000"));
-    }
+    let limit = page_limit(q.limit, 100)?;
     let filter = TrailFilter {
         after_seq: q.after_seq,
         event_type: Some("CheckpointSigned".into()),
@@ -580,4 +574,13 @@ pub(crate) fn page(items: Vec<TrailEntry>, limit: i64) -> TrailPage {
         .then(|| items.last().map(|e| e.seq))
         .flatten();
     TrailPage { items, next_after }
+}
+
+/// A page's `limit`: 1 to 1000, `default` when left out.
+pub(crate) fn page_limit(limit: Option<i64>, default: i64) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=casewire_audit::trail::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 1000"));
+    }
+    Ok(limit)
 }

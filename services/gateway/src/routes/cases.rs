@@ -589,11 +589,9 @@ pub(crate) async fn timeline(
 ) -> Result<axum::Json<crate::routes::audit::TrailPage>, ApiError> {
     let tenant = auth.own_tenant(READING)?;
     let case = find_case(&gw, &auth, tenant, &case_id).await?;
-    let limit = q.limit.unwrap_or(200);
-    if !(1..=1000).contains(&limit) || q.after_seq.is_some_and(|s| s < 0) {
-        return Err(ApiError::unprocessable(
-            "limit must be between 1 and 1000, and after_seq from 0",
-        ));
+    let limit = crate::routes::audit::page_limit(q.limit, 200)?;
+    if q.after_seq.is_some_and(|s| s < 0) {
+        return Err(ApiError::unprocessable("after_seq counts from 0"));
     }
     let events = casewire_audit::trail::timeline(
         gw.store(),
