@@ -58,78 +58,147 @@ impl Projection for SearchIndex {
         store: &EventStore,
         e: &RecordedEvent,
     ) -> anyhow::Result<()> {
-        if e.aggregate_type == casewire_events::case::ROUTE_AGGREGATE {
-            // A client's text filed on a case: searchable by that case from now on.
-            let routed: casewire_events::case::InboundRouteEvent = e.decode()?;
-            if let casewire_events::case::InboundRouteEvent::InboundRouted {
-                message_id,
-                case_id,
-                ..
-            } = routed
-            {
-                sqlx::query(
-                    "UPDATE audit_texts SET case_id = $1 WHERE tenant_id = $2 AND message_id = $3",
-                )
-                .bind(case_id)
-                .bind(&e.tenant_id)
-                .bind(message_id)
-                .execute(&mut **tx)
-                .await?;
+        self.apply_all(tx, store, &[e]).await
+    }
+
+    /// A batch in a few statements whatever its size: its texts in one insert (a
+    /// thousand at a time), each tenant's rules read once, its flags queued at once, then
+    /// its routing. A text is always indexed before its routing names it: both in one
+    /// batch, the insert comes first.
+    async fn apply_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        store: &EventStore,
+        events: &[&RecordedEvent],
+    ) -> anyhow::Result<()> {
+        let mut texts: Vec<Text> = Vec::new();
+        let mut routed: Vec<(String, String, String)> = Vec::new();
+        for e in events {
+            if e.aggregate_type == casewire_events::case::ROUTE_AGGREGATE {
+                // A client's text filed on a case: searchable by that case from now on.
+                if let casewire_events::case::InboundRouteEvent::InboundRouted {
+                    message_id,
+                    case_id,
+                    ..
+                } = e.decode()?
+                {
+                    routed.push((e.tenant_id.clone(), message_id, case_id));
+                }
+                continue;
             }
-            return Ok(());
+            let opened = store.open_payload(&e.tenant_id, &e.payload).await?;
+            let (case_id, phone, direction, body) = match serde_json::from_value(opened)? {
+                MessageEvent::OutboundQueued {
+                    case_id, to, body, ..
+                } => (case_id, to, "outbound", body),
+                MessageEvent::InboundReceived { from, body, .. } => (None, from, "inbound", body),
+                _ => continue,
+            };
+            // Erased before it was indexed: nothing to search.
+            if let Some(body) = body.value() {
+                texts.push(Text {
+                    event: e,
+                    case_id,
+                    phone,
+                    direction,
+                    body: body.clone(),
+                });
+            }
         }
-        let opened = store.open_payload(&e.tenant_id, &e.payload).await?;
-        let (case_id, phone, direction, body) = match serde_json::from_value(opened)? {
-            MessageEvent::OutboundQueued {
-                case_id, to, body, ..
-            } => (case_id, to, "outbound", body),
-            MessageEvent::InboundReceived { from, body, .. } => (None, from, "inbound", body),
-            _ => return Ok(()),
-        };
-        // Erased before it was indexed: nothing to search.
-        let Some(body) = body.value() else {
-            return Ok(());
-        };
-        sqlx::query(
-            "INSERT INTO audit_texts (tenant_id, message_id, case_id, phone, direction, at, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, message_id) DO NOTHING",
-        )
-        .bind(&e.tenant_id)
-        .bind(&e.aggregate_id)
-        .bind(&case_id)
-        .bind(&phone)
-        .bind(direction)
-        .bind(&e.recorded_at)
-        .bind(body)
-        .execute(&mut **tx)
-        .await?;
-        let rules: Option<(String,)> =
-            sqlx::query_as("SELECT settings FROM audit_review_rules WHERE tenant_id = $1")
-                .bind(&e.tenant_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let rules: ReviewRules = match rules {
-            Some((r,)) => serde_json::from_str(&r)?,
-            None => return Ok(()),
-        };
-        let keywords = rules.matches(body);
-        if !keywords.is_empty() {
-            let flag = KeywordFlag {
-                message_id: e.aggregate_id.clone(),
-                case_id,
-                keywords,
-                cause: e.event_id.clone(),
-            };
-            let job = NewJob {
-                tenant: &e.tenant_id,
-                id: &e.aggregate_id,
-                payload: serde_json::to_string(&flag)?,
-                due_at: casewire_events::utc_now(),
-                behind: false,
-            };
-            jobs::enqueue_all(tx, QUEUE, &[job]).await?;
+        for chunk in texts.chunks(ROWS_AT_ONCE) {
+            let statement = format!(
+                "INSERT INTO audit_texts (tenant_id, message_id, case_id, phone, direction, at, body) \
+                 VALUES {} ON CONFLICT (tenant_id, message_id) DO NOTHING",
+                casewire_eventstore::sql::rows(chunk.len(), 7, 1)
+            );
+            let mut insert = sqlx::query(&statement);
+            for t in chunk {
+                insert = insert
+                    .bind(&t.event.tenant_id)
+                    .bind(&t.event.aggregate_id)
+                    .bind(&t.case_id)
+                    .bind(&t.phone)
+                    .bind(t.direction)
+                    .bind(&t.event.recorded_at)
+                    .bind(&t.body);
+            }
+            insert.execute(&mut **tx).await?;
+        }
+        self.flag(tx, &texts).await?;
+        for (tenant, message_id, case_id) in routed {
+            sqlx::query(
+                "UPDATE audit_texts SET case_id = $1 WHERE tenant_id = $2 AND message_id = $3",
+            )
+            .bind(case_id)
+            .bind(tenant)
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?;
         }
         Ok(())
+    }
+}
+
+/// Rows of one statement: seven values a text, well under SQLite's 32,766 parameters.
+const ROWS_AT_ONCE: usize = 1000;
+
+/// A text of a batch, opened, for the index.
+struct Text<'a> {
+    event: &'a RecordedEvent,
+    case_id: Option<String>,
+    phone: String,
+    direction: &'static str,
+    body: String,
+}
+
+impl SearchIndex {
+    /// Queues a keyword flag for each text whose tenant's review rules it matches; each
+    /// tenant's rules read once.
+    async fn flag(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        texts: &[Text<'_>],
+    ) -> anyhow::Result<()> {
+        let mut rules: std::collections::HashMap<&str, Option<ReviewRules>> =
+            std::collections::HashMap::new();
+        let mut flags: Vec<(&str, &str, String)> = Vec::new();
+        for t in texts {
+            let tenant = t.event.tenant_id.as_str();
+            if !rules.contains_key(tenant) {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT settings FROM audit_review_rules WHERE tenant_id = $1")
+                        .bind(tenant)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let parsed = row.map(|(r,)| serde_json::from_str(&r)).transpose()?;
+                rules.insert(tenant, parsed);
+            }
+            let Some(Some(rules)) = rules.get(tenant) else {
+                continue;
+            };
+            let keywords = rules.matches(&t.body);
+            if !keywords.is_empty() {
+                let flag = KeywordFlag {
+                    message_id: t.event.aggregate_id.clone(),
+                    case_id: t.case_id.clone(),
+                    keywords,
+                    cause: t.event.event_id.clone(),
+                };
+                flags.push((tenant, &t.event.aggregate_id, serde_json::to_string(&flag)?));
+            }
+        }
+        let now = casewire_events::utc_now();
+        let jobs: Vec<NewJob> = flags
+            .iter()
+            .map(|(tenant, id, payload)| NewJob {
+                tenant,
+                id,
+                payload: payload.clone(),
+                due_at: now,
+                behind: false,
+            })
+            .collect();
+        jobs::enqueue_all(tx, QUEUE, &jobs).await
     }
 }
 
