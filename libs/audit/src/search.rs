@@ -12,7 +12,7 @@ use casewire_bus::jobs::{self, Job, NewJob, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reads};
 use casewire_events::message::{MessageEvent, AGGREGATE as MESSAGE};
 use casewire_events::review::FlagReason;
-use casewire_events::{Actor, Metadata, RecordedEvent};
+use casewire_events::{Metadata, RecordedEvent};
 use casewire_eventstore::{Backend, EventStore};
 use casewire_tenancy::{ReviewRuleSets, ReviewRules};
 use serde::{Deserialize, Serialize};
@@ -224,10 +224,7 @@ impl Worker for KeywordFlagger {
 
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         let flag: KeywordFlag = serde_json::from_value(job.payload.clone())?;
-        let metadata = Metadata {
-            causation_id: Some(flag.cause),
-            ..Metadata::new(Actor::System)
-        };
+        let metadata = Metadata::system(Some(&flag.cause));
         let raise = FlagCommand::Raise {
             message_id: flag.message_id.clone(),
             case_id: flag.case_id,

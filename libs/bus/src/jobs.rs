@@ -57,6 +57,14 @@ pub struct Job {
     generation: i64,
 }
 
+impl Job {
+    /// The event that made this job, when the projection that enqueued it named it in the
+    /// payload's `cause`: what the worker records names it as its cause.
+    pub fn cause(&self) -> Option<&str> {
+        self.payload.get("cause")?.as_str()
+    }
+}
+
 /// What became of a job.
 #[derive(Debug)]
 pub enum Outcome {

@@ -65,6 +65,15 @@ impl Metadata {
         }
     }
 
+    /// What casewire does on its own because of an event: `system`, naming that event's id
+    /// as its cause (the worker's job carries it).
+    pub fn system(cause: Option<&str>) -> Self {
+        Metadata {
+            causation_id: cause.map(str::to_string),
+            ..Metadata::new(Actor::System)
+        }
+    }
+
     pub fn into_map(self) -> HashMap<String, String> {
         match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(m)) => m

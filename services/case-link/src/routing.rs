@@ -206,7 +206,7 @@ impl Projection for RoutingInbox {
                 QUEUE,
                 &e.tenant_id,
                 &e.aggregate_id,
-                &json!({ "from": from }),
+                &json!({ "from": from, "cause": e.event_id }),
                 chrono::Utc::now(),
             )
             .await?;
@@ -248,7 +248,7 @@ impl Worker for Router {
             .collect();
         let route = route(&job.id, decide(&candidates));
         let metadata: HashMap<String, String> =
-            casewire_events::Metadata::new(casewire_events::Actor::System).into_map();
+            casewire_events::Metadata::system(job.cause()).into_map();
         casewire_bus::record::<InboundRoute>(store, &job.tenant_id, &job.id, route, metadata)
             .await?;
         Ok(Outcome::Done)

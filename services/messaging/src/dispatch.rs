@@ -260,11 +260,7 @@ async fn record(
     message: &mut (Message, i64),
     command: MessageCommand,
 ) -> anyhow::Result<()> {
-    let metadata = Metadata {
-        causation_id: cause.map(str::to_string),
-        ..Metadata::new(Actor::System)
-    }
-    .into_map();
+    let metadata = Metadata::system(cause).into_map();
     casewire_bus::record_on::<Message>(store, tenant, id, message, command, metadata).await?;
     Ok(())
 }
@@ -287,7 +283,7 @@ impl Worker for Dispatcher {
 
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         let (tenant, id) = (job.tenant_id.as_str(), job.id.as_str());
-        let cause = job.payload["cause"].as_str();
+        let cause = job.cause();
         // Read once: each step below records on this state, which `record` keeps current.
         let mut message = casewire_bus::load::<Message>(store, tenant, id).await?;
         let m = message.0.clone();

@@ -8,7 +8,7 @@ use casewire_bus::{Of, Projection, Reads};
 use casewire_events::erasure::{
     ErasureEvent, ProviderDeletionEvent, ERASURE_AGGREGATE, PROVIDER_DELETION_AGGREGATE,
 };
-use casewire_events::{Actor, Metadata, RecordedEvent};
+use casewire_events::{Metadata, RecordedEvent};
 use casewire_eventstore::EventStore;
 use casewire_sms::twilio::TwilioClient;
 use cqrs_es::event_sink::EventSink;
@@ -158,10 +158,7 @@ impl Worker for ProviderDeleter {
         else {
             return Ok(Outcome::Done);
         };
-        let metadata = Metadata {
-            causation_id: job.payload["cause"].as_str().map(str::to_string),
-            ..Metadata::new(Actor::System)
-        };
+        let metadata = Metadata::system(job.cause());
         let (outcome, retry) = match client.delete_message(&creds, &sid).await {
             Ok(()) => (
                 ProviderDeletionEvent::ProviderCopyDeleted {

@@ -16,7 +16,7 @@ use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reads};
 use casewire_events::appointment::{Appointment, AppointmentEvent, CaseRemindersEvent};
 use casewire_events::message::{client_subject, Purpose};
-use casewire_events::{Actor, Metadata, RecordedEvent, Sealed};
+use casewire_events::{Metadata, RecordedEvent, Sealed};
 use casewire_eventstore::EventStore;
 use casewire_tenancy::Offset;
 use chrono::{DateTime, Utc};
@@ -36,6 +36,9 @@ struct Due {
     appointment: String,
     offset: String,
     at: String,
+    /// The event that scheduled it (absent from jobs of before).
+    #[serde(default)]
+    cause: Option<String>,
 }
 
 pub fn aggregate_id(case_id: &str, appointment_id: &str) -> String {
@@ -214,6 +217,7 @@ impl Reminders {
             appointment: e.aggregate_id.clone(),
             offset: offset.to_string(),
             at: at.to_string(),
+            cause: Some(e.event_id.clone()),
         };
         let when = DateTime::parse_from_rfc3339(at)?.with_timezone(&Utc);
         let id = format!("{}|{offset}|{at}", e.aggregate_id);
@@ -396,9 +400,10 @@ async fn record(
     store: &EventStore,
     tenant: &str,
     id: &str,
+    cause: Option<&str>,
     command: AppointmentCommand,
 ) -> Result<(), casewire_bus::CommandError> {
-    let metadata = Metadata::new(Actor::System).into_map();
+    let metadata = Metadata::system(cause).into_map();
     casewire_bus::record::<AppointmentState>(store, tenant, id, command, metadata)
         .await
         .map(drop)
@@ -409,6 +414,7 @@ async fn record(
 async fn queue(
     store: &EventStore,
     tenant: &str,
+    cause: Option<&str>,
     state: &AppointmentState,
     text: &SentText,
 ) -> anyhow::Result<()> {
@@ -426,7 +432,7 @@ async fn queue(
         zone: text.zone.clone(),
         ..Outbound::default()
     });
-    let metadata = Metadata::new(Actor::System).into_map();
+    let metadata = Metadata::system(cause).into_map();
     match casewire_bus::record::<Message>(store, tenant, &text.message_id, queue, metadata).await {
         Err(e) if e.code == casewire_bus::ErrorCode::Conflict => Ok(()),
         other => other.map(drop).map_err(|e| anyhow::anyhow!(e.message)),
@@ -497,7 +503,7 @@ impl Worker for Scheduler {
         };
         // A text decided before a crash is queued now, under the same id.
         if let Some(sent) = &reminder.sent {
-            queue(store, tenant, &state, sent).await?;
+            queue(store, tenant, due.cause.as_deref(), &state, sent).await?;
         }
         let waiting = matches!(
             reminder.state,
@@ -521,7 +527,7 @@ impl Worker for Scheduler {
             at: due.at.clone(),
             decision,
         };
-        match record(store, tenant, &due.appointment, fire).await {
+        match record(store, tenant, &due.appointment, due.cause.as_deref(), fire).await {
             Ok(()) => {}
             // Another replica decided first, or the appointment moved a moment ago: the
             // job for the new time will run.
@@ -529,7 +535,7 @@ impl Worker for Scheduler {
             Err(e) => anyhow::bail!(e.message),
         }
         if let Some(text) = text {
-            queue(store, tenant, &state, &text).await?;
+            queue(store, tenant, due.cause.as_deref(), &state, &text).await?;
         }
         Ok(Outcome::Done)
     }
@@ -563,7 +569,7 @@ pub(crate) async fn replan(
             continue;
         };
         let plan = plan(store, tenant, appointment, &case).await?;
-        match record(store, tenant, &id, AppointmentCommand::Replan(plan)).await {
+        match record(store, tenant, &id, None, AppointmentCommand::Replan(plan)).await {
             Ok(()) => {}
             // Changed under us: the change made its own plan.
             Err(e) if e.code == casewire_bus::ErrorCode::Conflict => {}

@@ -17,7 +17,7 @@ use casewire_contract::campaigns::{QuestionResults, SurveyResults};
 use casewire_events::campaign::{CampaignPlan, CampaignText};
 use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::survey::{response_id, SurveyEvent};
-use casewire_events::{Actor, Metadata, RecordedEvent, Sealed};
+use casewire_events::{Metadata, RecordedEvent, Sealed};
 use casewire_eventstore::EventStore;
 use casewire_keywords::{Keywords, Meaning};
 use chrono::{DateTime, Utc};
@@ -80,7 +80,7 @@ impl Projection for SurveyReplies {
             .fetch_optional(&mut **tx)
             .await?;
         if waiting.is_some() {
-            let at = json!({ "from": from, "at": e.recorded_at });
+            let at = json!({ "from": from, "at": e.recorded_at, "cause": e.event_id });
             jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &at, Utc::now()).await?;
         }
         Ok(())
@@ -152,7 +152,7 @@ impl Worker for Answerer {
             reply: job.id.clone(),
             text: text.clone(),
         };
-        let metadata = Metadata::new(Actor::System).into_map();
+        let metadata = Metadata::system(job.cause()).into_map();
         casewire_bus::record::<SurveyResponse>(store, tenant, &id, reply, metadata)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
@@ -200,7 +200,7 @@ impl Worker for Answerer {
             campaign: Some(CampaignText { id: campaign, n }),
             ..Outbound::default()
         });
-        let metadata = Metadata::new(Actor::System).into_map();
+        let metadata = Metadata::system(job.cause()).into_map();
         match casewire_bus::record::<Message>(store, tenant, &follows, queue, metadata).await {
             Ok(_) => Ok(Outcome::Done),
             // Queued before a crash: sent once.

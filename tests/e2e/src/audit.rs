@@ -582,6 +582,24 @@ pub async fn review(api: &Api) {
     )
     .await;
     assert_eq!(routed[0]["direction"], "inbound");
+    // What casewire did on its own names what caused it: the routing, the client's text;
+    // a keyword flag, the text that held the word.
+    let received = trail(api, officer, "type=InboundReceived").await;
+    let filed = trail(api, officer, "type=InboundRouted").await;
+    assert_eq!(
+        (&filed[0]["actor"], &filed[0]["metadata"]["causation_id"]),
+        (&json!("system"), &received[0]["event_id"])
+    );
+    let queued = trail(api, officer, "type=OutboundQueued").await;
+    let ssn_queued = queued
+        .iter()
+        .find(|e| e["aggregate_id"] == ssn["id"])
+        .unwrap();
+    let by_rule = flagged
+        .iter()
+        .find(|f| f["payload"]["MessageFlagged"]["message_id"] == ssn["id"])
+        .unwrap();
+    assert_eq!(by_rule["metadata"]["causation_id"], ssn_queued["event_id"]);
     let (s, e) = api.get("/v1/search?q=ssn", staff.key("admin")).await;
     assert_error(s, &e, 403, "forbidden");
     let (s, e) = api.get("/v1/search?q=%3F%21", officer).await;
