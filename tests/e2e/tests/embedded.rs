@@ -587,3 +587,34 @@ async fn the_retention_policy_erases_due_clients_but_not_held_ones() {
     let cw = Casewire::dev(dir.path(), &[("CASEWIRE_RETENTION_SECONDS", "1")]).await;
     casewire_e2e::audit::retention(&Api::new(&cw.url)).await;
 }
+
+#[tokio::test]
+async fn a_rotated_key_keeps_old_checkpoints_verifiable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let api = Api::new(&cw.url);
+    let (_, officer) = api.tenant_with_key("Prairie Legal Aid", "compliance").await;
+    let (s, old) = api.post("/v1/audit/checkpoints", &officer, json!({})).await;
+    assert_eq!(s, 201, "{old}");
+    let (_, before) = api.get("/v1/audit/public-key", &officer).await;
+
+    let (code, out) = audit_cli(data, &["rotate-key"]).await;
+    assert_eq!(code, 0, "{out}");
+    let (_, after) = api.get("/v1/audit/public-key", &officer).await;
+    assert_ne!(after["key"], before["key"], "a new key signs");
+    assert_eq!(after["retired"], json!([before["key"]]), "{after}");
+    let (s, new) = api.post("/v1/audit/checkpoints", &officer, json!({})).await;
+    assert_eq!(s, 201, "{new}");
+    assert_eq!(new["key"], after["key"]);
+    // Both prove the trail extends them: the old one with the retired key.
+    for note in [&old["note"], &new["note"]] {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("checkpoint", note.as_str().unwrap())
+            .finish();
+        let (s, report) = api
+            .get(&format!("/v1/audit/verify?{query}"), &officer)
+            .await;
+        assert_eq!((s, &report["status"]), (200, &json!("intact")), "{report}");
+    }
+}
