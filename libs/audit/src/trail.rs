@@ -166,6 +166,53 @@ pub async fn timeline(
         .collect()
 }
 
+/// Whether each of `events` hashes to the hash the trail records for it, and links to the
+/// one before it where their seqs follow: the first that does not, by seq.
+pub fn rows_hold(events: &[RecordedEvent]) -> Result<(), i64> {
+    let mut before: Option<&RecordedEvent> = None;
+    for e in events {
+        let mut prev = [0u8; 32];
+        let linked = hex::decode_to_slice(&e.prev_hash, &mut prev).is_ok()
+            && before.is_none_or(|b| b.tenant_seq + 1 != e.tenant_seq || b.hash == e.prev_hash);
+        if !linked
+            || casewire_eventstore::chain::to_hex(&casewire_eventstore::chain::event_hash(&prev, e))
+                != e.hash
+        {
+            return Err(e.tenant_seq);
+        }
+        before = Some(e);
+    }
+    Ok(())
+}
+
+/// The seq of the tenant's first checkpoint at or after `seq`, and when it was signed.
+pub async fn checkpoint_after(
+    store: &EventStore,
+    tenant: &str,
+    seq: i64,
+) -> Result<Option<(i64, String)>, StoreError> {
+    let (found,): (Option<i64>,) = sqlx::query_as(
+        "SELECT MIN(CAST(aggregate_id AS BIGINT)) FROM events WHERE tenant_id = $1 \
+         AND event_type = 'CheckpointSigned' AND CAST(aggregate_id AS BIGINT) >= $2",
+    )
+    .bind(tenant)
+    .bind(seq)
+    .fetch_one(store.db().reader())
+    .await?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let signed: Option<(String,)> = sqlx::query_as(
+        "SELECT recorded_at FROM events WHERE tenant_id = $1 AND aggregate_type = 'checkpoint' \
+         AND aggregate_id = $2",
+    )
+    .bind(tenant)
+    .bind(found.to_string())
+    .fetch_optional(store.db().reader())
+    .await?;
+    Ok(signed.map(|(at,)| (found, at)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,6 +200,37 @@ pub async fn the_trail_filtered_and_every_look_recorded(api: &Api) {
         "an officer's read is recorded"
     );
 
+    // The transcript: the thread to print, escaped, with what the trail says of it.
+    let (s, _) = api
+        .post(
+            "/v1/cases/C-1/messages",
+            staff.key("bound"),
+            json!({"body": "Bring <b>both</b> leases & the <script>notice</script>."}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (s, page) = api
+        .get("/v1/cases/C-1/transcript.html", staff.key("bound"))
+        .await;
+    assert_eq!(s, 200, "{page}");
+    let page = page.as_str().expect("an HTML page").to_string();
+    assert!(page.contains("See you Monday at 9."), "{page}");
+    assert!(page.contains("adv-7"), "the sender: {page}");
+    assert!(page.contains("&lt;script&gt;notice&lt;/script&gt;") && !page.contains("<script>"));
+    assert!(
+        page.contains("hashes to the value the trail records"),
+        "{page}"
+    );
+    let (s, whole) = api
+        .get("/v1/cases/C-1/transcript.html?verify=chain", officer)
+        .await;
+    assert_eq!(s, 200);
+    assert!(whole.as_str().unwrap().contains("intact"), "{whole}");
+    let (s, e) = api
+        .get("/v1/cases/C-2/transcript.html", staff.key("bound"))
+        .await;
+    assert_error(s, &e, 404, "not_found");
+
     // A bad filter says what is wrong; another tenant's officer finds nothing of this one.
     for (query, says) in [
         ("from=yesterday", "from"),

@@ -174,6 +174,7 @@ fn matrix(tenant: &str) -> Vec<(&'static str, String, Option<Value>, &'static [&
         ),
         ("GET", "/v1/cases/C-1/messages".into(), None, READ),
         ("GET", "/v1/cases/C-1/timeline".into(), None, READ),
+        ("GET", "/v1/cases/C-1/transcript.html".into(), None, READ),
         ("UPLOAD", "/v1/cases/C-1/attachments".into(), None, TEXT),
         (
             "PUT",

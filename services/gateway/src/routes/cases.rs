@@ -324,7 +324,7 @@ pub(crate) async fn thread(
 
 /// Records a compliance officer's read of clients' texts in the trail, before the answer
 /// leaves ("who looked at what"). Those who work the cases read them all day: not theirs.
-async fn looked(
+pub(crate) async fn looked(
     gw: &Gateway,
     auth: &Auth,
     tenant: &str,

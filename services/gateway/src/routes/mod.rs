@@ -15,6 +15,7 @@ pub(crate) mod reminders;
 pub(crate) mod sandbox;
 pub(crate) mod survey_rules;
 pub(crate) mod tenants;
+pub(crate) mod transcript;
 pub(crate) mod twilio;
 pub(crate) mod webhook_endpoints;
 
@@ -76,6 +77,10 @@ pub(crate) fn router() -> Router<Gateway> {
             post(cases::send).get(cases::thread),
         )
         .route("/v1/cases/{case_id}/timeline", get(cases::timeline))
+        .route(
+            "/v1/cases/{case_id}/transcript.html",
+            get(transcript::transcript),
+        )
         .route(
             "/v1/cases/{case_id}/appointments/{appointment_id}",
             put(reminders::put).delete(reminders::cancel),
