@@ -71,20 +71,13 @@ async fn dev_makes_an_operator_token_once_keeps_it_and_stops_cleanly_on_sigterm(
     assert_eq!(s, 200, "same token, same data after a restart");
 }
 
+/// `casewire audit verify --tenant <tenant> <more>` on the data folder.
 async fn audit_verify(data: &str, tenant: &str, more: &[&str]) -> (i32, String) {
-    let out = tokio::process::Command::new(casewire_e2e::binary())
-        .args(["audit", "verify", "--tenant", tenant])
-        .args(more)
-        .env("CASEWIRE_DATA_DIR", data)
-        .env_remove("DATABASE_URL")
-        .output()
-        .await
-        .unwrap();
-    let said = [out.stdout, out.stderr].concat();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&said).to_string(),
-    )
+    let args: Vec<&str> = ["verify", "--tenant", tenant]
+        .into_iter()
+        .chain(more.iter().copied())
+        .collect();
+    audit_cli(data, &args).await
 }
 
 #[tokio::test]
