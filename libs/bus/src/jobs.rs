@@ -167,7 +167,7 @@ pub async fn enqueue_all(
 /// Runs a job now: enqueues it, or, when it exists, brings it forward to now, and if it is
 /// running, has it run again when this run ends (its outcome may have been decided before
 /// what called it again: a campaign's sender that found nobody waiting, as a recipient
-/// came).
+/// came). Its next run reads this `payload`, the newest.
 pub async fn enqueue_again(
     tx: &mut Transaction<'static, Any>,
     queue: &str,
@@ -179,7 +179,7 @@ pub async fn enqueue_again(
     sqlx::query(
         "INSERT INTO jobs (queue, tenant_id, id, payload, due_at, attempts, created_at, priority) \
          VALUES ($1, $2, $3, $4, $5, 0, $5, 0) ON CONFLICT (queue, tenant_id, id) DO UPDATE SET \
-         generation = jobs.generation + 1, \
+         generation = jobs.generation + 1, payload = excluded.payload, \
          due_at = CASE WHEN jobs.due_at > $5 THEN $5 ELSE jobs.due_at END",
     )
     .bind(queue)

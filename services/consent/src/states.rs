@@ -69,7 +69,8 @@ impl Projection for Consents {
                     QUEUE,
                     &e.tenant_id,
                     &e.aggregate_id,
-                    &json!({}),
+                    // What the worker records names this event as its cause.
+                    &json!({"cause": e.event_id}),
                     chrono::Utc::now(),
                 )
                 .await?;
@@ -190,7 +191,11 @@ impl Worker for KeywordReader {
                     opted_out: true,
                     reason: "Twilio 21610: the number replied STOP".into(),
                 };
-                let metadata = Metadata::new(Actor::Twilio).into_map();
+                let metadata = Metadata {
+                    causation_id: job.cause().map(str::to_string),
+                    ..Metadata::new(Actor::Twilio)
+                }
+                .into_map();
                 casewire_bus::execute::<Consent>(
                     &self.reader,
                     &job.tenant_id,
@@ -247,7 +252,8 @@ impl Worker for KeywordReader {
                         &uuid::Uuid::NAMESPACE_OID,
                         format!("{}/{}/help", job.tenant_id, job.id).as_bytes(),
                     );
-                    send(store, &self.bus, &job.tenant_id, &id.to_string(), &answer).await?;
+                    let id = id.to_string();
+                    send(store, &self.bus, &job.tenant_id, &id, job.cause(), &answer).await?;
                     return Ok(Outcome::Done);
                 }
                 ConsentCommand::Inbound {
@@ -259,7 +265,7 @@ impl Worker for KeywordReader {
                 }
             }
         };
-        let metadata = Metadata::new(Actor::System).into_map();
+        let metadata = Metadata::system(job.cause()).into_map();
         casewire_bus::execute::<Consent>(&self.reader, &job.tenant_id, &from, command, metadata)
             .await?;
         Ok(Outcome::Done)
@@ -279,7 +285,17 @@ impl Worker for Replier {
 
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         let answer: Answer = serde_json::from_value(job.payload.clone())?;
-        match send(store, &self.bus, &job.tenant_id, &job.id, &answer).await {
+        // The job is named after the consent event it answers: that event is its cause.
+        match send(
+            store,
+            &self.bus,
+            &job.tenant_id,
+            &job.id,
+            Some(&job.id),
+            &answer,
+        )
+        .await
+        {
             Ok(()) => Ok(Outcome::Done),
             // Messaging is down, or the tenant has no provider yet: try again later.
             Err(e) => {
@@ -297,12 +313,14 @@ impl Worker for Replier {
     }
 }
 
-/// Asks messaging to send an answer under `id`: asked twice, it is sent once.
+/// Asks messaging to send an answer under `id`: asked twice, it is sent once. The text
+/// names `cause`, the event it answers.
 async fn send(
     store: &EventStore,
     bus: &Bus,
     tenant: &str,
     id: &str,
+    cause: Option<&str>,
     answer: &Answer,
 ) -> anyhow::Result<()> {
     let policy = crate::policies()
@@ -322,7 +340,7 @@ async fn send(
         body,
         in_reply_to: answer.in_reply_to.clone(),
     };
-    bus.ask(tenant, Metadata::new(Actor::System).into_map(), reply)
+    bus.ask(tenant, Metadata::system(cause).into_map(), reply)
         .await
         .map_err(|e| anyhow::anyhow!("messaging: {}", e.message))?;
     Ok(())

@@ -165,7 +165,7 @@ async fn apply_campaign(
             .bind(&e.aggregate_id)
             .execute(&mut **tx)
             .await?;
-            crate::sending::start(tx, &e.tenant_id, &e.aggregate_id).await?;
+            crate::sending::start(tx, &e.tenant_id, &e.aggregate_id, &e.event_id).await?;
         }
         CampaignEvent::RecipientsFrozen { first, recipients } => {
             // One statement for the chunk.
@@ -201,7 +201,7 @@ async fn apply_campaign(
             .execute(&mut **tx)
             .await?;
             if grown.rows_affected() > 0 {
-                crate::sending::start(tx, &e.tenant_id, &e.aggregate_id).await?;
+                crate::sending::start(tx, &e.tenant_id, &e.aggregate_id, &e.event_id).await?;
             }
         }
         CampaignEvent::RecipientSkipped { n, reason } => {
@@ -221,7 +221,7 @@ async fn apply_campaign(
         }
         CampaignEvent::CampaignResumed {} => {
             state("running").execute(&mut **tx).await?;
-            crate::sending::start(tx, &e.tenant_id, &e.aggregate_id).await?;
+            crate::sending::start(tx, &e.tenant_id, &e.aggregate_id, &e.event_id).await?;
         }
         CampaignEvent::CampaignApproved { .. } => {
             state("draft").execute(&mut **tx).await?;

@@ -21,7 +21,7 @@ use casewire_events::audience::Recipient;
 use casewire_events::campaign::{CampaignPlan, CampaignText, Rate, Window, FROZEN_PER_EVENT};
 use casewire_events::consent::State;
 use casewire_events::message::Purpose;
-use casewire_events::{Actor, Metadata, Sealed};
+use casewire_events::{Metadata, Sealed};
 use casewire_eventstore::EventStore;
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
@@ -37,13 +37,16 @@ pub const BATCH: usize = 200;
 
 /// Starts (or restarts) a campaign's sender, in the transaction that launched or resumed it
 /// (or gave it a recipient): a sender at work runs again after, so a resume or a recipient
-/// that comes as it finds nothing to do is not missed.
+/// that comes as it finds nothing to do is not missed. The texts it queues name `cause`,
+/// the event that started it, as theirs.
 pub(crate) async fn start(
     tx: &mut Transaction<'static, Any>,
     tenant: &str,
     campaign: &str,
+    cause: &str,
 ) -> anyhow::Result<()> {
-    casewire_bus::jobs::enqueue_again(tx, QUEUE, tenant, campaign, &serde_json::json!({})).await
+    let payload = serde_json::json!({ "cause": cause });
+    casewire_bus::jobs::enqueue_again(tx, QUEUE, tenant, campaign, &payload).await
 }
 
 /// How many texts one run may queue, and how long after it the next run comes.
@@ -254,7 +257,7 @@ impl Worker for Sender {
                 // A rule's campaign waits for its next case (which starts it again).
                 None if campaign.rule.is_some() => Ok(Outcome::Done),
                 None => {
-                    record(store, tenant, id, CampaignCommand::Complete).await?;
+                    record(store, tenant, id, job.cause(), CampaignCommand::Complete).await?;
                     Ok(Outcome::Done)
                 }
                 Some(at) => Ok(Outcome::Continue(at)),
@@ -306,7 +309,7 @@ impl Worker for Sender {
                         };
                         return Ok(Some((n, reason.to_string())));
                     }
-                    queue(store, tenant, id, n, recipient, body, price).await
+                    queue(store, job, n, recipient, body, price).await
                 }
             })
             .buffer_unordered(QUEUE_AT_ONCE)
@@ -316,7 +319,14 @@ impl Worker for Sender {
             .collect::<anyhow::Result<_>>()?;
         let skipped: Vec<(u32, String)> = outcomes.into_iter().flatten().collect();
         if !skipped.is_empty() {
-            record(store, tenant, id, CampaignCommand::Skip(skipped)).await?;
+            record(
+                store,
+                tenant,
+                id,
+                job.cause(),
+                CampaignCommand::Skip(skipped),
+            )
+            .await?;
         }
         // The pace counts from this run's start: a run's own time is part of its second.
         Ok(Outcome::Continue(now + then))
@@ -373,16 +383,17 @@ async fn due(
 const QUEUE_AT_ONCE: usize = 32;
 
 /// Queues recipient `n`'s text under its own id: `Some` reason when it cannot be (the text
-/// is not one casewire can send), nothing when it is queued or was already.
+/// is not one casewire can send), nothing when it is queued or was already. `job` is the
+/// campaign's sender: its tenant, its campaign and the cause the text names.
 async fn queue(
     store: &EventStore,
-    tenant: &str,
-    campaign: &str,
+    job: &Job,
     n: u32,
     recipient: Recipient,
     body: String,
     price: crate::message::Price,
 ) -> anyhow::Result<Option<(u32, String)>> {
+    let (tenant, campaign) = (job.tenant_id.as_str(), job.id.as_str());
     let queue = MessageCommand::Queue(Outbound {
         case_id: Some(recipient.case_id),
         to: recipient.phone,
@@ -396,7 +407,7 @@ async fn queue(
         }),
         ..Outbound::default()
     });
-    let metadata = Metadata::new(Actor::System).into_map();
+    let metadata = Metadata::system(job.cause()).into_map();
     let message = message_id(tenant, campaign, n);
     // A new message, not loaded first: the append finds it new (one look-up per group
     // commit), or conflicts when a run that died had queued it.
@@ -466,9 +477,10 @@ async fn record(
     store: &EventStore,
     tenant: &str,
     id: &str,
+    cause: Option<&str>,
     command: CampaignCommand,
 ) -> anyhow::Result<()> {
-    let metadata = Metadata::new(Actor::System).into_map();
+    let metadata = Metadata::system(cause).into_map();
     casewire_bus::record::<Campaign>(store, tenant, id, command, metadata)
         .await
         .map(drop)

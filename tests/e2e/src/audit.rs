@@ -7,7 +7,7 @@ use crate::roles::{self, Staff};
 use crate::{assert_error, assert_error_says, Api};
 
 /// Every page of `GET /v1/audit/events?{query}`, followed to its end.
-async fn trail(api: &Api, key: &str, query: &str) -> Vec<Value> {
+pub(crate) async fn trail(api: &Api, key: &str, query: &str) -> Vec<Value> {
     let mut items = Vec::new();
     let mut after = 0;
     loop {

@@ -369,6 +369,19 @@ pub async fn campaigns(api: &Api, twilio: &FakeTwilio) {
             "{texts:?}"
         );
     }
+    // Each text names what started its sender: the launch, or the resume after the pause.
+    let mut starts = Vec::new();
+    for step in ["CampaignLaunched", "CampaignResumed"] {
+        let events = crate::audit::trail(api, &admin, &format!("type={step}")).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        starts.push(events[0]["event_id"].clone());
+    }
+    let queued = crate::audit::trail(api, &admin, "type=OutboundQueued").await;
+    let caused = queued
+        .iter()
+        .filter(|e| starts.contains(&e["metadata"]["causation_id"]))
+        .count();
+    assert_eq!(caused, phones.len() - 1, "{queued:?}");
     let (s, e) = api.post(&path("pause"), &advocate, json!({})).await;
     assert_error_says(s, &e, 409, "conflict", "completed");
 }

@@ -165,6 +165,23 @@ pub async fn consent(api: &Api, twilio: &FakeTwilio) {
         texts[2].contains("Reply HELP for help, STOP to stop"),
         "{texts:?}"
     );
+    // The trail says why: the client's text caused the grant, the grant its answer.
+    let inbound = crate::audit::trail(api, &admin, "type=InboundReceived").await;
+    let granted = crate::audit::trail(api, &admin, "type=ConsentGranted").await;
+    assert_eq!(
+        (
+            &granted[0]["actor"],
+            &granted[0]["metadata"]["causation_id"]
+        ),
+        (&json!("system"), &inbound.last().unwrap()["event_id"]),
+        "{granted:?}"
+    );
+    let queued = crate::audit::trail(api, &admin, "type=OutboundQueued").await;
+    let answers: Vec<&Value> = queued
+        .iter()
+        .filter(|e| e["metadata"]["causation_id"] == granted[0]["event_id"])
+        .collect();
+    assert_eq!(answers.len(), 1, "the grant's answer names it: {queued:?}");
     let (s, m) = api
         .post("/v1/cases/C-7/messages", &advocate, reminder.clone())
         .await;
