@@ -4,7 +4,8 @@
 //!    second, against reading the same rows a page at a time without hashing or writing
 //!    (the limit: an export has to read them), and the export's size per event.
 //! 2. **Search latency** over 1,000,000 texts: a rare word, a common one, two words, a
-//!    case's texts, against listing the newest texts with no words (the index's baseline).
+//!    case's texts, against listing the newest texts with no words (the index's baseline),
+//!    on PostgreSQL (a GIN index) and on the embedded mode's SQLite (FTS5).
 //!
 //! `cargo run --release -p casewire-bench -- audit`; `BENCH_AUDIT_EVENTS` and
 //! `BENCH_AUDIT_TEXTS` change the sizes.
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use casewire_audit::export::{self, Export};
 use casewire_audit::search::{self, Search};
 use casewire_events::review::TrailFilter;
-use casewire_eventstore::{Db, EventStore};
+use casewire_eventstore::{Backend, Db, EventStore};
 use casewire_testkit::PgServer;
 
 use crate::verify::{fill, median, TENANT};
@@ -26,9 +27,12 @@ pub struct Figures {
     pub verify: f64,
     pub bytes_per_event: f64,
     pub texts: usize,
-    /// (what, median, 95th percentile, found)
-    pub searches: Vec<(&'static str, Duration, Duration, usize)>,
+    /// (what, median, 95th percentile, found) on PostgreSQL, then on SQLite.
+    pub searches: [Vec<Searched>; 2],
 }
+
+/// One search's figures: what, median, 95th percentile, texts found.
+pub type Searched = (&'static str, Duration, Duration, usize);
 
 fn env_size(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -97,8 +101,30 @@ pub async fn run() -> anyhow::Result<Figures> {
     }
     let rate = |d: Duration| events as f64 / d.as_secs_f64();
 
-    eprintln!("audit: {texts} texts to search…");
-    fill_texts(&store, texts).await?;
+    eprintln!("audit: {texts} texts to search on PostgreSQL…");
+    let postgres = searches(&store, texts).await?;
+    eprintln!("audit: {texts} texts to search on SQLite…");
+    let sqlite = Db::sqlite_file(&dir.path().join("search.db")).await?;
+    sqlite.migrate().await?;
+    let sqlite = searches(
+        &EventStore::new(sqlite, casewire_crypto::Key::generate()),
+        texts,
+    )
+    .await?;
+    Ok(Figures {
+        events,
+        read: rate(median(reads)),
+        export: rate(median(exports)),
+        verify: rate(median(verifies)),
+        bytes_per_event: bytes as f64 / events as f64,
+        texts,
+        searches: [postgres, sqlite],
+    })
+}
+
+/// Fills the search index with `texts` texts, then times each kind of search 21 times.
+async fn searches(store: &EventStore, texts: usize) -> anyhow::Result<Vec<Searched>> {
+    fill_texts(store, texts).await?;
     let mut searches = Vec::new();
     for (what, words, case) in [
         ("no words: the newest texts (baseline)", vec![], None),
@@ -116,7 +142,7 @@ pub async fn run() -> anyhow::Result<Figures> {
         for _ in 0..21 {
             let clock = Instant::now();
             found = if words.is_empty() {
-                newest(&store).await?
+                newest(store).await?
             } else {
                 let s = Search {
                     words: words.iter().map(|w| w.to_string()).collect(),
@@ -124,7 +150,7 @@ pub async fn run() -> anyhow::Result<Figures> {
                     limit: 50,
                     ..Search::default()
                 };
-                search::search(&store, TENANT, &s).await?.len()
+                search::search(store, TENANT, &s).await?.len()
             };
             times.push(clock.elapsed());
         }
@@ -136,15 +162,7 @@ pub async fn run() -> anyhow::Result<Figures> {
             found,
         ));
     }
-    Ok(Figures {
-        events,
-        read: rate(median(reads)),
-        export: rate(median(exports)),
-        verify: rate(median(verifies)),
-        bytes_per_event: bytes as f64 / events as f64,
-        texts,
-        searches,
-    })
+    Ok(searches)
 }
 
 /// The search's baseline: the newest 50 texts, no words.
@@ -162,7 +180,8 @@ async fn newest(store: &EventStore) -> anyhow::Result<usize> {
 /// with Zipf's law, as words of real texts are (so PostgreSQL's statistics of the word
 /// index look like a real one's), plus "hearing" in one text of four, "lease" in one of
 /// eight, "subpoena" in one of 10,000; a case every 20 texts. The word index is built
-/// after the rows, as a migration on a full table would.
+/// after the rows, as a migration on a full table would (on SQLite, the FTS5 table is
+/// rebuilt from the rows, its trigger set aside while they go in).
 async fn fill_texts(store: &EventStore, texts: usize) -> anyhow::Result<()> {
     const VOCABULARY: usize = 5000;
     // Cumulative Zipf weights (s = 1) over the vocabulary, for drawing by bisection.
@@ -182,9 +201,13 @@ async fn fill_texts(store: &EventStore, texts: usize) -> anyhow::Result<()> {
         cumulative.partition_point(|c| *c < x)
     };
     let pool = store.db().writer();
-    sqlx::query("DROP INDEX audit_texts_words")
-        .execute(pool)
-        .await?;
+    let postgres = store.db().backend() == Backend::Postgres;
+    let set_aside = if postgres {
+        "DROP INDEX audit_texts_words"
+    } else {
+        "DROP TRIGGER audit_texts_indexed"
+    };
+    sqlx::query(set_aside).execute(pool).await?;
     for start in (0..texts).step_by(1000) {
         let n = 1000.min(texts - start);
         let mut sql = String::from(
@@ -202,13 +225,14 @@ async fn fill_texts(store: &EventStore, texts: usize) -> anyhow::Result<()> {
                 if i % 10_000 == 0 {
                     body.push("subpoena".into());
                 }
+                // A text a second, in the order they were indexed, as the log records them.
+                let at = chrono::DateTime::UNIX_EPOCH
+                    + chrono::Duration::seconds(1_780_000_000 + i as i64);
                 format!(
-                    "('{TENANT}', 'm-{i:08}', 'C-{:05}', '+1312555{:04}', 'outbound', '2026-{:02}-{:02}T12:00:00.{:06}Z', '{}')",
+                    "('{TENANT}', 'm-{i:08}', 'C-{:05}', '+1312555{:04}', 'outbound', '{}', '{}')",
                     i / 20,
                     (i / 20) % 10_000,
-                    1 + (i / 100_000) % 12,
-                    1 + (i / 4_000) % 28,
-                    i % 1_000_000,
+                    at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
                     body.join(" ")
                 )
             })
@@ -216,17 +240,26 @@ async fn fill_texts(store: &EventStore, texts: usize) -> anyhow::Result<()> {
         sql.push_str(&rows.join(", "));
         sqlx::query(&sql).execute(pool).await?;
     }
-    sqlx::query(
-        "CREATE INDEX audit_texts_words ON audit_texts USING GIN (to_tsvector('simple', body))",
-    )
-    .execute(pool)
-    .await?;
-    sqlx::query("ANALYZE audit_texts").execute(pool).await?;
+    let (build, analyze) = if postgres {
+        (
+            "CREATE INDEX audit_texts_words ON audit_texts USING GIN (to_tsvector('simple', body))",
+            "ANALYZE audit_texts",
+        )
+    } else {
+        (
+            "INSERT INTO audit_texts_fts (audit_texts_fts) VALUES ('rebuild')",
+            "ANALYZE",
+        )
+    };
+    sqlx::query(build).execute(pool).await?;
+    sqlx::query(analyze).execute(pool).await?;
     Ok(())
 }
 
 pub fn print(f: &Figures) {
-    println!("\n## The trail at scale: export, offline verification, search (PostgreSQL)\n");
+    println!(
+        "\n## The trail at scale: export and offline verification (PostgreSQL), search (both)\n"
+    );
     println!(
         "| {} events of one tenant | events/s | × reading them |",
         f.events
@@ -247,18 +280,20 @@ pub fn print(f: &Figures) {
         f.verify / f.read
     );
     println!("\nExport size: {:.0} bytes per event.", f.bytes_per_event);
-    println!(
-        "\n| search over {} texts | median | p95 | found (≤ 50) | × baseline |",
-        f.texts
-    );
-    println!("|---|---|---|---|---|");
-    let base = f.searches[0].1.as_secs_f64();
-    for (what, p50, p95, found) in &f.searches {
+    for (backend, searches) in ["PostgreSQL", "SQLite (embedded)"].iter().zip(&f.searches) {
         println!(
-            "| {what} | {:.1} ms | {:.1} ms | {found} | {:.1} |",
-            p50.as_secs_f64() * 1000.0,
-            p95.as_secs_f64() * 1000.0,
-            p50.as_secs_f64() / base
+            "\n| search over {} texts, {backend} | median | p95 | found (≤ 50) | × baseline |",
+            f.texts
         );
+        println!("|---|---|---|---|---|");
+        let base = searches[0].1.as_secs_f64();
+        for (what, p50, p95, found) in searches {
+            println!(
+                "| {what} | {:.1} ms | {:.1} ms | {found} | {:.1} |",
+                p50.as_secs_f64() * 1000.0,
+                p95.as_secs_f64() * 1000.0,
+                p50.as_secs_f64() / base
+            );
+        }
     }
 }

@@ -600,6 +600,16 @@ pub async fn review(api: &Api) {
     assert_eq!(found[0]["body"], "Please send your SSN by Friday.");
     let found = find(url_form(&[("q", "monday HEARING")])).await;
     assert_eq!(found[0]["message_id"], hearing["id"]);
+    // Newest first: the hearing's text came after the SSN's.
+    let found = find(url_form(&[("q", "your")])).await;
+    let bodies: Vec<&Value> = found.iter().map(|t| &t["body"]).collect();
+    assert_eq!(
+        bodies,
+        [
+            &json!("Your hearing moved to Monday."),
+            &json!("Please send your SSN by Friday.")
+        ]
+    );
     assert!(find(url_form(&[("q", "hearing"), ("case_id", "C-1")]))
         .await
         .is_empty());
