@@ -251,7 +251,11 @@ async fn one(store: &EventStore, filter: &str, binds: &[&str]) -> anyhow::Result
     for b in binds {
         query = query.bind(*b);
     }
-    query.fetch_optional(store.db().reader()).await?.map(row).transpose()
+    query
+        .fetch_optional(store.db().reader())
+        .await?
+        .map(row)
+        .transpose()
 }
 
 /// A session: its user, when it began and was last used.

@@ -52,7 +52,11 @@ mod tests {
         assert!(!alive(t0, t0, t0 + Duration::minutes(30)));
         // Used every ten minutes, it still ends at twelve hours.
         let used = t0 + Duration::hours(11) + Duration::minutes(55);
-        assert!(alive(t0, used, t0 + Duration::hours(11) + Duration::minutes(59)));
+        assert!(alive(
+            t0,
+            used,
+            t0 + Duration::hours(11) + Duration::minutes(59)
+        ));
         assert!(!alive(t0, used, t0 + Duration::hours(12)));
     }
 

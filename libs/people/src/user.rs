@@ -66,8 +66,14 @@ pub enum UserCommand {
         now: DateTime<Utc>,
     },
     /// A wrong password.
-    FailSignIn { address: String, now: DateTime<Utc> },
-    SignOut { session_hash: String, why: SignOutReason },
+    FailSignIn {
+        address: String,
+        now: DateTime<Utc>,
+    },
+    SignOut {
+        session_hash: String,
+        why: SignOutReason,
+    },
     Remove,
 }
 
@@ -94,7 +100,9 @@ pub enum UserEvent {
         expires_at: DateTime<Utc>,
     },
     /// An argon2id hash, sealed: an auditor's export holds no hash to guess against.
-    PasswordChosen { password_hash: Sealed<String> },
+    PasswordChosen {
+        password_hash: Sealed<String>,
+    },
     SignedIn {
         session_hash: String,
         address: String,
@@ -105,7 +113,9 @@ pub enum UserEvent {
         /// Failures within the window, this one included.
         failures: u32,
     },
-    LockedOut { until: DateTime<Utc> },
+    LockedOut {
+        until: DateTime<Utc>,
+    },
     SignedOut {
         session_hash: String,
         why: SignOutReason,
@@ -214,7 +224,10 @@ impl Aggregate for User {
                 }
                 let email = email(&raw)?;
                 let name = name.trim().to_string();
-                if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+                if name.is_empty()
+                    || name.chars().count() > 200
+                    || name.chars().any(char::is_control)
+                {
                     return Err(UserError::Invalid(
                         "name: 1 to 200 characters, as colleagues know the person".into(),
                     ));
@@ -258,8 +271,10 @@ impl Aggregate for User {
                 self.active().map_err(|_| UserError::InvitationInvalid)?;
                 match &self.invitation {
                     Some((hash, until))
-                        if casewire_crypto::constant_time_eq(hash.as_bytes(), invitation_hash.as_bytes())
-                            && *until > now => {}
+                        if casewire_crypto::constant_time_eq(
+                            hash.as_bytes(),
+                            invitation_hash.as_bytes(),
+                        ) && *until > now => {}
                     _ => return Err(UserError::InvitationInvalid),
                 }
                 vec![UserEvent::PasswordChosen {
@@ -541,9 +556,7 @@ mod tests {
         Given::with(())
             .given(locked.clone())
             .when(sign_in(10))
-            .then_expect_error(UserError::Locked(
-                (at(5) + LOCKOUT).to_rfc3339(),
-            ));
+            .then_expect_error(UserError::Locked((at(5) + LOCKOUT).to_rfc3339()));
         Given::with(())
             .given(locked.clone())
             .when(fail(10))

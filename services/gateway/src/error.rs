@@ -151,6 +151,13 @@ impl<E: DomainError> From<cqrs_es::AggregateError<E>> for ApiError {
 }
 
 /// The tenant's errors answer as the services' refusals do (`casewire_bus::Refusal`).
+impl DomainError for casewire_people::UserError {
+    fn api_error(&self) -> ApiError {
+        use casewire_bus::Refusal;
+        casewire_bus::CommandError::new(self.code(), self.to_string()).into()
+    }
+}
+
 impl DomainError for casewire_tenancy::TenantError {
     fn api_error(&self) -> ApiError {
         use casewire_bus::Refusal;

@@ -77,6 +77,7 @@ pub fn reader(store: &EventStore, cadence: casewire_audit::Cadence) -> Reader {
         Arc::new(casewire_audit::search::SearchIndex),
         Arc::new(casewire_audit::search::review_rules()),
         Arc::new(casewire_audit::retention::retentions()),
+        Arc::new(casewire_people::Directory),
     ];
     Reader::new(store, SERVICE, projections)
 }

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audiences, audit, campaigns, cases, clients, consents, flags, health, reminders, sandbox,
-    survey_rules, tenants, transcript, twilio, webhook_endpoints,
+    survey_rules, tenants, transcript, twilio, users, webhook_endpoints,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +31,7 @@ use crate::routes::{
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
         audit::verify, audit::head, audit::events, audit::checkpoint, audit::checkpoints, audit::public_key, audit::export, flags::raise, flags::resolve, flags::list, audit::search, tenants::put_review_rules, tenants::get_review_rules, clients::place_hold, clients::lift_hold, clients::holds, clients::erase, cases::timeline, transcript::transcript, tenants::put_retention, tenants::retention_report,
+        users::invite, users::list, users::remove,
     ),
     components(schemas(crate::TenantView, casewire_contract::campaigns::CampaignStep, casewire_tenancy::Role, casewire_case_link::ClientView, crate::error::ErrorBody)),
     modifiers(&Security, &Contract),

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod bulk;
 pub mod chaos;
 pub mod consent;
+pub mod console;
 pub mod reminders;
 pub mod roles;
 pub mod suite;

@@ -289,6 +289,14 @@ fn matrix(tenant: &str) -> Vec<(&'static str, String, Option<Value>, &'static [&
             NOBODY,
         ),
         ("GET", "/v1/status".into(), None, NOBODY),
+        (
+            "POST",
+            "/v1/users".into(),
+            Some(json!({"name": "Ana Ruiz", "email": "ana@matrix.example", "role": "compliance"})),
+            ADMIN,
+        ),
+        ("GET", "/v1/users".into(), None, OFFICERS),
+        ("DELETE", "/v1/users/nope".into(), None, ADMIN),
     ]
 }
 

@@ -419,6 +419,13 @@ async fn every_endpoint_against_every_kind_of_key() {
 }
 
 #[tokio::test]
+async fn console_users_are_invited_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::console::users_are_invited_listed_and_removed(&Api::new(&cw.url)).await;
+}
+
+#[tokio::test]
 async fn a_key_bound_to_an_advocate_sees_only_their_cases() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;

@@ -17,6 +17,7 @@ pub(crate) mod survey_rules;
 pub(crate) mod tenants;
 pub(crate) mod transcript;
 pub(crate) mod twilio;
+pub(crate) mod users;
 pub(crate) mod webhook_endpoints;
 
 pub(crate) fn router() -> Router<Gateway> {
@@ -47,6 +48,8 @@ pub(crate) fn router() -> Router<Gateway> {
             "/v1/tenants/{tenant_id}/reminder-policy",
             put(tenants::put_reminder_policy).get(tenants::get_reminder_policy),
         )
+        .route("/v1/users", post(users::invite).get(users::list))
+        .route("/v1/users/{user_id}", delete(users::remove))
         .route("/v1/audiences/preview", post(audiences::preview))
         .route(
             "/v1/campaigns",
