@@ -1,10 +1,12 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Who caused an event: an API key, the operator, Twilio, or casewire itself.
+/// Who caused an event: an API key, a person signed in to the console, the operator,
+/// Twilio, or casewire itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     ApiKey(String),
+    User(String),
     Operator,
     Twilio,
     System,
@@ -14,6 +16,7 @@ impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Actor::ApiKey(id) => write!(f, "api_key:{id}"),
+            Actor::User(id) => write!(f, "user:{id}"),
             Actor::Operator => f.write_str("operator"),
             Actor::Twilio => f.write_str("twilio"),
             Actor::System => f.write_str("system"),

@@ -17,9 +17,10 @@ const IDEMPOTENT_IDS: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2a3e_9b4d_4f61_8
 pub enum Caller {
     /// The platform operator (`CASEWIRE_OPERATOR_TOKEN`): creates tenants, sees every one.
     Operator,
-    /// An API key of one tenant.
-    Key {
-        key_id: String,
+    /// A member of one tenant: an API key, or a person signed in to the console.
+    Member {
+        /// `Actor::ApiKey(key id)` or `Actor::User(user id)`: named in every event it causes.
+        actor: Actor,
         tenant_id: String,
         role: Role,
         /// The advocate a bound advocate key acts for: it sees only the cases that list them.
@@ -85,13 +86,25 @@ impl FromRequestParts<Gateway> for Auth {
 }
 
 impl Caller {
-    /// The advocate a bound key acts for.
+    /// The advocate a bound key (or an advocate's console user) acts for.
     fn advocate(&self) -> Option<&str> {
         match self {
-            Caller::Key {
+            Caller::Member {
                 advocate: Some(a), ..
             } => Some(a),
             _ => None,
+        }
+    }
+
+    /// What the caller is, for refusals: "a key", "a user", "the operator".
+    fn noun(&self) -> &'static str {
+        match self {
+            Caller::Member {
+                actor: Actor::User(_),
+                ..
+            } => "a user",
+            Caller::Member { .. } => "a key",
+            Caller::Operator => "the operator",
         }
     }
 }
@@ -131,9 +144,15 @@ impl Auth {
         let key = self.idempotency_key.as_deref()?;
         let credential = match &self.caller {
             Caller::Operator => "operator:".to_string(),
-            Caller::Key {
-                key_id, tenant_id, ..
+            // A key's ids are as they always were: retries across an upgrade still match.
+            Caller::Member {
+                actor: Actor::ApiKey(key_id),
+                tenant_id,
+                ..
             } => format!("{tenant_id}:{key_id}"),
+            Caller::Member {
+                actor, tenant_id, ..
+            } => format!("{tenant_id}:{actor}"),
         };
         let name = format!("{credential}:{key}");
         Some(uuid::Uuid::new_v5(&IDEMPOTENT_IDS, name.as_bytes()).to_string())
@@ -143,7 +162,7 @@ impl Auth {
     pub fn metadata(&self) -> Metadata {
         let actor = match &self.caller {
             Caller::Operator => Actor::Operator,
-            Caller::Key { key_id, .. } => Actor::ApiKey(key_id.clone()),
+            Caller::Member { actor, .. } => actor.clone(),
         };
         let trace = casewire_telemetry::inject();
         Metadata {
@@ -171,7 +190,7 @@ impl Auth {
                 }
                 Ok(())
             }
-            Caller::Key {
+            Caller::Member {
                 tenant_id: own,
                 role,
                 ..
@@ -181,7 +200,8 @@ impl Auth {
                 }
                 if !roles.contains(role) {
                     return Err(ApiError::forbidden(format!(
-                        "a key with role {} may not do this; it needs one of: {}",
+                        "{} with role {} may not do this; it needs one of: {}",
+                        self.caller.noun(),
                         role.as_str(),
                         roles
                             .iter()
@@ -199,7 +219,7 @@ impl Auth {
     pub fn require_operator(&self) -> Result<(), ApiError> {
         match self.caller {
             Caller::Operator => Ok(()),
-            Caller::Key { .. } => Err(ApiError::forbidden(
+            Caller::Member { .. } => Err(ApiError::forbidden(
                 "only the platform operator may do this",
             )),
         }
@@ -210,7 +230,7 @@ impl Auth {
     pub fn reviews(&self) -> bool {
         matches!(
             self.caller,
-            Caller::Key {
+            Caller::Member {
                 role: Role::Compliance,
                 ..
             }
@@ -243,11 +263,12 @@ impl Auth {
     /// The tenant of an API key; the operator has none.
     pub fn own_tenant(&self, roles: &[Role]) -> Result<&str, ApiError> {
         match &self.caller {
-            Caller::Key {
+            Caller::Member {
                 tenant_id, role, ..
             } if roles.contains(role) => Ok(tenant_id),
-            Caller::Key { role, .. } => Err(ApiError::forbidden(format!(
-                "a key with role {} may not do this",
+            Caller::Member { role, .. } => Err(ApiError::forbidden(format!(
+                "{} with role {} may not do this",
+                self.caller.noun(),
                 role.as_str()
             ))),
             Caller::Operator => Err(ApiError::forbidden("use an API key of the tenant for this")),

@@ -224,9 +224,11 @@ pub(crate) async fn in_shape(
     let method = request.method().clone();
     let response = next.run(request).await;
     let status = response.status();
-    let json = (response.headers().get(axum::http::header::CONTENT_TYPE))
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if json || !(status.is_client_error() || status.is_server_error()) {
+    // JSON is the API's shape already; HTML is a console page that says what went wrong.
+    let shaped = (response.headers().get(axum::http::header::CONTENT_TYPE)).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+    });
+    if shaped || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let (parts, body) = response.into_parts();

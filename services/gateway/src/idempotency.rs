@@ -54,7 +54,7 @@ async fn replay_or_run(gw: &Gateway, request: Request, next: Next) -> Result<Res
     };
     let caller = gw.authenticate(&token).await?;
     let tenant = match &caller {
-        Caller::Key { tenant_id, .. } => tenant_id.clone(),
+        Caller::Member { tenant_id, .. } => tenant_id.clone(),
         Caller::Operator => "operator".to_string(),
     };
     let scope = casewire_crypto::hash_secret(&token);

@@ -3,6 +3,7 @@
 //! read models. The rules live in the aggregates, not here.
 
 mod auth;
+mod console;
 mod error;
 mod extract;
 mod idempotency;
@@ -137,6 +138,7 @@ impl Gateway {
 
     pub fn router(&self) -> Router {
         routes::router()
+            .merge(console::router())
             .route_layer(axum::middleware::from_fn(metrics::measure))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
@@ -324,8 +326,8 @@ impl Gateway {
         .fetch_optional(self.inner.store.db().reader())
         .await?;
         match row {
-            Some((key_id, tenant_id, role, advocate)) => Ok(Caller::Key {
-                key_id,
+            Some((key_id, tenant_id, role, advocate)) => Ok(Caller::Member {
+                actor: casewire_events::Actor::ApiKey(key_id),
                 tenant_id,
                 advocate,
                 role: Role::parse(&role)

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -34,10 +34,10 @@ pub async fn serve(
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = GracefulShutdown::new();
     loop {
-        let socket = tokio::select! {
+        let (socket, peer) = tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => socket,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: say so, and do not spin.
                     tracing::warn!(error = %e, "could not accept a connection");
@@ -46,9 +46,12 @@ pub async fn serve(
                 }
             },
         };
-        let service = app
-            .clone()
-            .map_request(|request: Request<Incoming>| request.map(Body::new));
+        // The peer's address, for the console's sign-in throttle (`ConnectInfo`).
+        let service = app.clone().map_request(move |request: Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
         let connection = builder
             .serve_connection(TokioIo::new(socket), TowerToHyperService::new(service))
             .into_owned();

@@ -98,3 +98,277 @@ pub async fn users_are_invited_listed_and_removed(api: &Api) {
     assert_eq!(s, 200, "{invites}");
     assert_eq!(invites["items"].as_array().unwrap().len(), 2, "{invites}");
 }
+
+/// A browser's part, over plain HTTP: cookies kept by name, redirects not followed, each
+/// page's CSRF token read from its form.
+pub struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+/// What a page answered: status, the `Location` it sends to, its HTML.
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub html: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    /// The value of the page's first form's CSRF token.
+    pub fn csrf(&self) -> String {
+        let at = self
+            .html
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token")
+            + 19;
+        self.html[at..].split('"').next().unwrap().to_string()
+    }
+}
+
+impl Visitor {
+    pub fn new(base: &str) -> Visitor {
+        Visitor {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+            cookies: Default::default(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let response = request
+            .header("cookie", cookies.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            // A cookie is only kept as a browser keeps the console's: HttpOnly, Secure, strict.
+            for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+                assert!(set.contains(attribute), "{set} lacks {attribute}");
+            }
+            let (name, rest) = set.split_once('=').unwrap();
+            let value = rest.split(';').next().unwrap();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        Answer {
+            status: response.status().as_u16(),
+            location: (response.headers().get("location")).map(|l| l.to_str().unwrap().to_string()),
+            headers: response.headers().clone(),
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let url = format!("{}{path}", self.base);
+        self.send(self.http.get(url)).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = self
+            .http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    /// Signs in, answering the sign-in page's answer.
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+        let csrf = self.get("/console/sign-in").await.csrf();
+        self.post(
+            "/console/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", email),
+                ("password", password),
+                ("then", "/console"),
+            ],
+        )
+        .await
+    }
+}
+
+/// An invited person chooses a password through their link, signs in (after a wrong
+/// password), reads the verified trail, is locked out by five failures, and signs out;
+/// forms without their CSRF token are refused; every step is in the trail.
+pub async fn people_sign_in_to_the_console(api: &Api) {
+    let (a, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let officer = api.key(&a, "compliance").await;
+    let invite = |name: &str, email: &str, role: &str| {
+        let body = json!({"name": name, "email": email, "role": role});
+        let admin = admin.clone();
+        async move {
+            let (s, invited) = api.post("/v1/users", &admin, body).await;
+            assert_eq!(s, 201, "{invited}");
+            let url = invited["invitation_url"].as_str().unwrap().to_string();
+            url[url.find("/console/").unwrap()..].to_string()
+        }
+    };
+    let link = invite("Ana Ruiz", "ana@prairie.example", "compliance").await;
+    let mut ana = Visitor::new(&api.base);
+    let page = ana.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Welcome, Ana Ruiz"), "{}", page.html);
+    let csrf = page.csrf();
+    let good = "maple river lantern seven";
+    // Without the page's token: refused, nothing set.
+    let refused = ana
+        .post(
+            &link,
+            &[("csrf", "forged"), ("password", good), ("again", good)],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.html.contains("This form has expired"),
+        "{}",
+        refused.html
+    );
+    for (password, again, says) in [
+        ("password1234", "password1234", "too common"),
+        ("short", "short", "at least 12"),
+        (good, "maple river lantern eight", "differ"),
+    ] {
+        let page = ana
+            .post(
+                &link,
+                &[("csrf", &csrf), ("password", password), ("again", again)],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{password}");
+        assert!(page.html.contains(says), "{says}: {}", page.html);
+    }
+    let chosen = ana
+        .post(
+            &link,
+            &[("csrf", &csrf), ("password", good), ("again", good)],
+        )
+        .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.html);
+    let used = ana.get(&link).await;
+    assert_eq!(used.status, 404, "an invitation sets one password");
+
+    // Not signed in: to the sign-in page, and back after.
+    let away = ana.get("/console/trail").await;
+    assert_eq!(
+        away.location.as_deref(),
+        Some("/console/sign-in?then=%2Fconsole%2Ftrail")
+    );
+    let wrong = ana
+        .sign_in("ana@prairie.example", "maple river lantern six")
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.html.contains("The email or the password is wrong."));
+    let nobody = ana.sign_in("nobody@prairie.example", good).await;
+    assert_eq!(nobody.status, 401, "an unknown email says the same");
+    assert!(nobody.html.contains("The email or the password is wrong."));
+    let signed_in = ana.sign_in(" ANA@prairie.example", good).await;
+    assert_eq!(
+        (signed_in.status, signed_in.location.as_deref()),
+        (303, Some("/console"))
+    );
+    let home = ana.get("/console").await;
+    assert_eq!(home.status, 200, "{}", home.html);
+    assert!(home.html.contains("Ana Ruiz"), "{}", home.html);
+    let csp = home.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(home.headers["x-frame-options"], "DENY");
+    let trail = ana.get("/console/trail").await;
+    assert_eq!(trail.status, 200, "{}", trail.html);
+    assert!(trail.html.contains("Intact:"), "{}", trail.html);
+    assert!(trail.html.contains("SignedIn"), "{}", trail.html);
+
+    // An advocate's console has no trail: the API's own 403, as a page.
+    let lee_link = invite("Lee Park", "lee@prairie.example", "advocate").await;
+    let mut lee = Visitor::new(&api.base);
+    let csrf = lee.get(&lee_link).await.csrf();
+    let lee_password = "copper meadow violin ninety";
+    let set = lee
+        .post(
+            &lee_link,
+            &[
+                ("csrf", &csrf),
+                ("password", lee_password),
+                ("again", lee_password),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303);
+    assert_eq!(
+        lee.sign_in("lee@prairie.example", lee_password)
+            .await
+            .status,
+        303
+    );
+    let refused = lee.get("/console/trail").await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(refused.html.contains("may not do this"), "{}", refused.html);
+
+    // Five wrong passwords lock Lee out, and the page says until when; even the right
+    // password waits.
+    let mut guesser = Visitor::new(&api.base);
+    for n in 1..=5 {
+        let page = guesser
+            .sign_in("lee@prairie.example", "wrong guess number x")
+            .await;
+        let expected = if n < 5 { 401 } else { 429 };
+        assert_eq!(page.status, expected, "attempt {n}: {}", page.html);
+    }
+    let locked = guesser.sign_in("lee@prairie.example", lee_password).await;
+    assert_eq!(locked.status, 429);
+    assert!(locked.html.contains("locked until"), "{}", locked.html);
+
+    // Signing out needs the page's token, and ends the session.
+    let refused = ana.post("/console/sign-out", &[("csrf", "forged")]).await;
+    assert_eq!(refused.status, 403);
+    let csrf = ana.get("/console").await.csrf();
+    let out = ana.post("/console/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(ana.get("/console").await.status, 303, "signed out");
+
+    // The trail has each step, by the person.
+    for (event, at_least) in [
+        ("PasswordChosen", 2),
+        ("SignedIn", 2),
+        ("SignInFailed", 6),
+        ("LockedOut", 1),
+        ("SignedOut", 1),
+    ] {
+        let (s, page) = api
+            .get(
+                &format!("/v1/audit/events?type={event}&limit=100"),
+                &officer,
+            )
+            .await;
+        assert_eq!(s, 200);
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() >= at_least, "{event}: {page}");
+        assert!(
+            items
+                .iter()
+                .all(|e| e["actor"].as_str().unwrap().starts_with("user:")),
+            "{page}"
+        );
+    }
+}

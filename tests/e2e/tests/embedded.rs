@@ -426,6 +426,13 @@ async fn console_users_are_invited_listed_and_removed() {
 }
 
 #[tokio::test]
+async fn people_sign_in_to_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::console::people_sign_in_to_the_console(&Api::new(&cw.url)).await;
+}
+
+#[tokio::test]
 async fn a_key_bound_to_an_advocate_sees_only_their_cases() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;

@@ -195,7 +195,8 @@ pub(crate) struct TrailEntry {
     aggregate_id: String,
     #[serde(rename = "type")]
     event_type: String,
-    /// The key (`api_key:<id>`), `operator`, `twilio` or `system`.
+    /// The key (`api_key:<id>`), a console user (`user:<id>`), `operator`, `twilio` or
+    /// `system`.
     actor: Option<String>,
     /// The person the key acted for.
     on_behalf_of: Option<String>,

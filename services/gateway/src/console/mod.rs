@@ -1,0 +1,65 @@
+//! The web console (issue 16): pages for compliance officers, advocates and admins,
+//! served at `/console`, on the HTTP API's own rules. A signed-in person is a
+//! [`Caller::Member`](crate::Caller) like an API key, and every page that reads or
+//! changes the organization's data asks the API's own router in-process (`api`): the same
+//! roles, tenant scoping, validation and audit events, by construction. docs/console.md
+//! says what was decided.
+
+mod api;
+mod page;
+mod person;
+mod sign_in;
+mod trail;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::Gateway;
+
+pub(crate) use page::Shown;
+pub(crate) use person::Person;
+
+pub(crate) fn router() -> Router<Gateway> {
+    Router::new()
+        .route("/console", get(sign_in::home))
+        .route("/console/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/console/sign-out", post(sign_in::sign_out))
+        .route(
+            "/console/invitations/{token}",
+            get(sign_in::invitation).post(sign_in::accept),
+        )
+        .route("/console/trail", get(trail::trail))
+        .route("/console/static/console.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(headers))
+}
+
+/// What every console answer carries: no script but casewire's own files, no framing
+/// (the thread page will name the CMS origins a tenant lists), no sniffing, no referrer
+/// beyond the origin, and nothing cached that a shared computer's next user could see.
+async fn headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("console.css"),
+    )
+}

@@ -1,0 +1,100 @@
+//! The console's page layout, and its one error type: whatever goes wrong is shown as a
+//! page that says what and what to do, with the API's status.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use casewire_tenancy::Role;
+use maud::{html, Markup, DOCTYPE};
+
+use super::Person;
+use crate::ApiError;
+
+/// A page of the console: a title, the person signed in (none on the sign-in pages), the
+/// content. Its header names the pages the person's role may open, and nothing else.
+pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · casewire" }
+                link rel="stylesheet" href="/console/static/console.css";
+            }
+            body {
+                a.skip href="#main" { "Skip to the content" }
+                header.bar {
+                    strong { "casewire" }
+                    @if let Some(p) = person {
+                        nav aria-label="Pages" {
+                            ul {
+                                li { a href="/console" { "Home" } }
+                                @if matches!(p.user.role, Role::Compliance | Role::Admin) {
+                                    li { a href="/console/trail" { "Audit trail" } }
+                                }
+                            }
+                        }
+                        span.who { (p.user.name) " · " (p.user.role.as_str()) }
+                        form method="post" action="/console/sign-out" {
+                            input type="hidden" name="csrf" value=(p.csrf);
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main id="main" tabindex="-1" {
+                    h1 { (title) }
+                    (content)
+                }
+            }
+        }
+    }
+}
+
+/// What a console page answers when it cannot do what was asked.
+pub(crate) enum Shown {
+    /// Not signed in (or the session ended): to the sign-in page, then back.
+    SignIn { then: String },
+    /// An error, as a page with the API's status and message.
+    Error(ApiError),
+}
+
+impl From<ApiError> for Shown {
+    fn from(e: ApiError) -> Self {
+        Shown::Error(e)
+    }
+}
+
+impl IntoResponse for Shown {
+    fn into_response(self) -> Response {
+        match self {
+            Shown::SignIn { then } => {
+                let then = form_urlencoded::byte_serialize(then.as_bytes()).collect::<String>();
+                Redirect::to(&format!("/console/sign-in?then={then}")).into_response()
+            }
+            Shown::Error(e) => {
+                let status = e.status();
+                // The detail of an internal error goes to the log, as the API's does.
+                let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    "Something went wrong on our side. Try again; if it goes on, tell your administrator."
+                        .to_string()
+                } else {
+                    e.message().to_string()
+                };
+                let title = match status.as_u16() {
+                    403 => "Not for your role",
+                    404 => "Not found",
+                    _ => "That did not work",
+                };
+                let body = page(
+                    title,
+                    None,
+                    html! {
+                        p.error role="alert" { (message) }
+                        p { a href="/console" { "Back to the console" } }
+                    },
+                );
+                (status, Html(body.into_string())).into_response()
+            }
+        }
+    }
+}
