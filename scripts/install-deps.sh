@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain: the PostgreSQL server binaries
 # (initdb, postgres) from Debian, and a current nats-server, which libs/testkit starts as
-# throw-away servers. Idempotent: installs nothing when both are already there.
+# throw-away servers; Chromium and ChromeDriver from Debian and axe-core from the npm
+# registry, for the console's tests in a real browser with an accessibility audit.
+# Idempotent: installs nothing when all are already there.
 # Debian/Ubuntu (apt-get) only.
 set -euo pipefail
 
@@ -31,10 +33,13 @@ have_pg() {
 }
 
 missing=()
-have_pg || missing+=("PostgreSQL server (initdb)")
+packages=()
+if ! have_pg; then missing+=("PostgreSQL server (initdb)"); packages+=(postgresql); fi
+if ! have_cmd chromium; then missing+=("Chromium"); packages+=(chromium); fi
+if ! have_cmd chromedriver; then missing+=("ChromeDriver"); packages+=(chromium-driver); fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "PostgreSQL server binaries already present"
+  say "PostgreSQL server binaries, Chromium and ChromeDriver already present"
 else
   say "missing: ${missing[*]}"
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -52,13 +57,27 @@ else
   fi
   say "running: ${sudo[*]:+${sudo[*]} }apt-get update"
   "${sudo[@]}" apt-get update
-  say "running: ${sudo[*]:+${sudo[*]} }apt-get install -y postgresql"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+  say "running: ${sudo[*]:+${sudo[*]} }apt-get install -y ${packages[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
   if ! have_pg; then
     say "installation finished but initdb is still missing" >&2
     exit 1
   fi
-  say "installed postgresql"
+  say "installed ${packages[*]}"
+fi
+
+# axe-core, the accessibility audit the browser tests run in each page (tests/e2e).
+AXE_VERSION=4.10.3
+axe_js="$root/.tools/node_modules/axe-core/axe.min.js"
+if [ -f "$axe_js" ] && grep -q "axe v$AXE_VERSION" "$axe_js"; then
+  say "axe-core $AXE_VERSION already in .tools"
+else
+  if ! command -v npm >/dev/null 2>&1; then
+    say "no npm: install nodejs and npm, then run this again" >&2
+    exit 1
+  fi
+  say "installing axe-core $AXE_VERSION (npm) into .tools/"
+  npm install --silent --no-audit --no-fund --prefix "$root/.tools" "axe-core@$AXE_VERSION"
 fi
 
 if "$nats_bin" --version 2>/dev/null | grep -q "v$NATS_VERSION"; then

@@ -10,6 +10,8 @@
 //!   sends signed status callbacks and inbound webhooks.
 //! * [`FakeCms`]: a CMS webhook receiver on loopback that records every `POST`, can be scripted
 //!   to fail, and checks Standard Webhooks signatures.
+//! * [`Browser`]: headless Chromium driven over WebDriver by a throw-away chromedriver,
+//!   with screenshots and an accessibility audit (axe-core) of the page.
 //! * [`wait_for`]: poll a condition with a deadline, instead of sleeping in tests.
 //!
 //! Each server lives as long as its value: dropping it stops the process and removes the temp
@@ -20,6 +22,7 @@
 //! Nothing is shared across processes: nextest runs each test in its own process, so each test
 //! that needs a server starts one (PostgreSQL takes about a second, NATS a few milliseconds).
 
+pub mod browser;
 pub mod fake_cms;
 pub mod fake_twilio;
 mod nats;
@@ -28,6 +31,7 @@ mod proc;
 pub mod spy;
 mod wait;
 
+pub use browser::Browser;
 pub use fake_cms::{FakeCms, ReceivedWebhook};
 pub use fake_twilio::{FakeTwilio, ListRequest, RecordedRequest, SentRecord};
 pub use nats::{NatsCluster, NatsServer};

@@ -58,7 +58,7 @@ pub(crate) async fn trail(
     let items = events["items"].as_array().cloned().unwrap_or_default();
     let content = html! {
         (badge(&verified))
-        form method="get" action="/console/trail" aria-label="Filter the trail" {
+        form.filters method="get" action="/console/trail" aria-label="Filter the trail" {
             label { "Case" input name="case_id" value=(value(&f.case_id)); }
             label { "Client's number" input name="phone" type="tel" value=(value(&f.phone)); }
             label { "Advocate" input name="advocate" value=(value(&f.advocate)); }
