@@ -162,9 +162,10 @@ impl Browser {
         Ok(())
     }
 
-    /// Clicks the button that says `label`, and waits for the page it leads to.
+    /// Clicks the button that says `label`, and waits for the page it leads to (the old
+    /// page's root gone stale, the new one loaded), even when that is the same address.
     pub async fn press(&self, label: &str) -> anyhow::Result<()> {
-        let before = self.client.current_url().await?;
+        let old = self.client.find(Locator::Css("html")).await?;
         let button = self
             .client
             .find(Locator::XPath(&format!(
@@ -172,19 +173,13 @@ impl Browser {
             )))
             .await?;
         button.click().await?;
-        // A form's answer replaces the page: wait for the old one to go.
         let deadline = Instant::now() + READY_TIMEOUT;
-        while self
-            .client
-            .execute("return document.readyState", vec![])
-            .await?
-            != "complete"
-            || (self.client.current_url().await? == before
-                && self
-                    .client
-                    .find(Locator::Css("[role=alert]"))
-                    .await
-                    .is_err())
+        while old.tag_name().await.is_ok()
+            || self
+                .client
+                .execute("return document.readyState", vec![])
+                .await?
+                != "complete"
         {
             if Instant::now() > deadline {
                 bail!("pressing {label:?} led to no new page within {READY_TIMEOUT:?}");

@@ -372,3 +372,27 @@ pub async fn people_sign_in_to_the_console(api: &Api) {
         );
     }
 }
+
+/// Invites a person as `admin` and sets their password through the invitation page, as
+/// they would: ready to sign in.
+pub async fn person(api: &Api, admin: &str, name: &str, email: &str, role: &str, password: &str) {
+    let (s, invited) = api
+        .post(
+            "/v1/users",
+            admin,
+            json!({"name": name, "email": email, "role": role}),
+        )
+        .await;
+    assert_eq!(s, 201, "{invited}");
+    let url = invited["invitation_url"].as_str().unwrap();
+    let link = &url[url.find("/console/").unwrap()..];
+    let mut visitor = Visitor::new(&api.base);
+    let csrf = visitor.get(link).await.csrf();
+    let set = visitor
+        .post(
+            link,
+            &[("csrf", &csrf), ("password", password), ("again", password)],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.html);
+}

@@ -5,9 +5,13 @@
 //! roles, tenant scoping, validation and audit events, by construction. docs/console.md
 //! says what was decided.
 
+mod admin;
 mod api;
+mod cases;
+mod names;
 mod page;
 mod person;
+mod review;
 mod sign_in;
 mod trail;
 
@@ -31,6 +35,23 @@ pub(crate) fn router() -> Router<Gateway> {
             get(sign_in::invitation).post(sign_in::accept),
         )
         .route("/console/trail", get(trail::trail))
+        .route("/console/cases", get(cases::list))
+        .route("/console/cases/{case_id}", get(cases::show))
+        .route("/console/cases/{case_id}/messages", post(cases::send))
+        .route("/console/inbox", get(cases::inbox))
+        .route("/console/search", get(review::search))
+        .route("/console/messages/{message_id}/flags", post(review::flag))
+        .route("/console/flags", get(review::flags))
+        .route("/console/flags/{flag_id}/resolve", post(review::resolve))
+        .route(
+            "/console/admin/policy",
+            get(admin::policy).post(admin::save_policy),
+        )
+        .route(
+            "/console/admin/users",
+            get(admin::users).post(admin::invite),
+        )
+        .route("/console/messages/{message_id}/case", post(cases::file))
         .route("/console/static/console.css", get(stylesheet))
         .layer(axum::middleware::from_fn(headers))
 }

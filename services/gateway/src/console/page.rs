@@ -29,8 +29,20 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                         nav aria-label="Pages" {
                             ul {
                                 li { a href="/console" { "Home" } }
+                                @if p.user.advocate_id.is_none() && matches!(p.user.role, Role::Admin | Role::Advocate) {
+                                    li { a href="/console/inbox" { "Inbox" } }
+                                }
+                                li { a href="/console/cases" { "Cases" } }
                                 @if matches!(p.user.role, Role::Compliance | Role::Admin) {
                                     li { a href="/console/trail" { "Audit trail" } }
+                                }
+                                @if p.user.role == Role::Compliance {
+                                    li { a href="/console/search" { "Search" } }
+                                    li { a href="/console/flags" { "Flags" } }
+                                }
+                                @if p.user.role == Role::Admin {
+                                    li { a href="/console/admin/policy" { "Policy" } }
+                                    li { a href="/console/admin/users" { "Users" } }
                                 }
                             }
                         }

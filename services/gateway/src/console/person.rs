@@ -31,6 +31,18 @@ impl Person {
     }
 }
 
+impl Person {
+    /// Whether a form came from one of this person's pages: its CSRF token, or a 403 that
+    /// says to reload.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), Shown> {
+        if casewire_crypto::constant_time_eq(self.csrf.as_bytes(), sent.as_bytes()) {
+            Ok(())
+        } else {
+            Err(super::sign_in::expired_form())
+        }
+    }
+}
+
 impl FromRequestParts<Gateway> for Person {
     type Rejection = Shown;
 

@@ -100,7 +100,7 @@ fn visitor_csrf(jar: &CookieJar, sent: &str) -> Result<(), Shown> {
     }
 }
 
-fn expired_form() -> Shown {
+pub(crate) fn expired_form() -> Shown {
     Shown::Error(ApiError::forbidden(
         "This form has expired or did not come from casewire. Reload the page and try again.",
     ))
@@ -252,9 +252,7 @@ pub(crate) async fn sign_out(
     jar: CookieJar,
     Form(f): Form<Csrf>,
 ) -> Result<Response, Shown> {
-    if !casewire_crypto::constant_time_eq(person.csrf.as_bytes(), f.csrf.as_bytes()) {
-        return Err(expired_form());
-    }
+    person.check_csrf(&f.csrf)?;
     let end = UserCommand::SignOut {
         session_hash: person.session_hash.clone(),
         why: casewire_people::SignOutReason::SignedOut,

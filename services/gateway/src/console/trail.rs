@@ -56,6 +56,7 @@ pub(crate) async fn trail(
     .await?;
     let value = |f: &Option<String>| f.clone().unwrap_or_default();
     let items = events["items"].as_array().cloned().unwrap_or_default();
+    let names = super::names::Names::of_tenant(&gw, &person.user.tenant_id).await?;
     let content = html! {
         (badge(&verified))
         form.filters method="get" action="/console/trail" aria-label="Filter the trail" {
@@ -75,7 +76,7 @@ pub(crate) async fn trail(
                         td { (e["seq"]) }
                         td.when { (text(&e["recorded_at"])) }
                         td { (text(&e["type"])) " " small { (text(&e["aggregate_type"])) " " (text(&e["aggregate_id"])) } }
-                        td { (text(&e["actor"]))
+                        td { (names.of(&text(&e["actor"])))
                             @if let Some(person) = e["on_behalf_of"].as_str() { " for " (person) } }
                         td.hash { (text(&e["hash"]).get(..16).unwrap_or_default()) "…" }
                     }

@@ -1,0 +1,179 @@
+//! The admin's pages: the organization's quiet hours and contact (the texting policy),
+//! and its console users, invited here with a link to hand over.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::page::page;
+use super::{api, Person, Shown};
+use crate::Gateway;
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+fn policy_path(person: &Person) -> String {
+    format!("/v1/tenants/{}/policy", person.user.tenant_id)
+}
+
+fn policy_page(person: &Person, policy: &Value, problem: Option<&str>) -> Markup {
+    let quiet = &policy["quiet_hours"];
+    page(
+        "Texting policy",
+        Some(person),
+        html! {
+            @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+            form.card method="post" action="/console/admin/policy" {
+                input type="hidden" name="csrf" value=(person.csrf);
+                fieldset {
+                    legend { "Quiet hours (in each client's time zone): reminders and bulk texts wait them out" }
+                    label { "From (HH:MM)" input name="quiet_start" value=(text(&quiet["start"])) placeholder="21:00"; }
+                    label { "Until (HH:MM)" input name="quiet_end" value=(text(&quiet["end"])) placeholder="08:00"; }
+                    p { small { "Leave both empty for no quiet hours." } }
+                }
+                label { "How clients reach you (said in the HELP reply)"
+                    input name="contact" value=(text(&policy["contact"])) maxlength="100"; }
+                button type="submit" { "Save the policy" }
+            }
+        },
+    )
+}
+
+pub(crate) async fn policy(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
+    let policy = api::call(&gw, &person, Method::GET, &policy_path(&person), None).await?;
+    Ok(Html(policy_page(&person, &policy, None).into_string()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PolicyForm {
+    csrf: String,
+    quiet_start: String,
+    quiet_end: String,
+    contact: String,
+}
+
+/// Saves the policy: the current one with the form's fields changed, so what the form
+/// does not show (keywords, replies, rates) stays as it was.
+pub(crate) async fn save_policy(
+    State(gw): State<Gateway>,
+    person: Person,
+    Form(f): Form<PolicyForm>,
+) -> Result<Response, Shown> {
+    person.check_csrf(&f.csrf)?;
+    let path = policy_path(&person);
+    let mut policy = api::call(&gw, &person, Method::GET, &path, None).await?;
+    let (start, end) = (f.quiet_start.trim(), f.quiet_end.trim());
+    policy["quiet_hours"] = if start.is_empty() && end.is_empty() {
+        Value::Null
+    } else {
+        json!({"start": start, "end": end})
+    };
+    let contact = f.contact.trim();
+    policy["contact"] = if contact.is_empty() {
+        Value::Null
+    } else {
+        json!(contact)
+    };
+    match api::call(&gw, &person, Method::PUT, &path, Some(policy.clone())).await {
+        Ok(_) => Ok(Redirect::to("/console/admin/policy").into_response()),
+        Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let page = policy_page(&person, &policy, Some(e.message()));
+            Ok((e.status(), Html(page.into_string())).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn users_page(
+    person: &Person,
+    users: &[Value],
+    invited: Option<&Value>,
+    problem: Option<&str>,
+) -> Markup {
+    page(
+        "Console users",
+        Some(person),
+        html! {
+            @if let Some(invited) = invited {
+                section.notice role="status" {
+                    p { "Invited " strong { (text(&invited["name"])) } ". Hand them this link (it works once, until "
+                        (text(&invited["expires_at"])) "); casewire sends no email:" }
+                    p { code { (text(&invited["invitation_url"])) } }
+                }
+            }
+            table {
+                caption { "People who sign in to the console" }
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "State" } } }
+                tbody {
+                    @for u in users {
+                        tr { td { (text(&u["name"])) } td { (text(&u["email"])) }
+                             td { (text(&u["role"])) @if let Some(a) = u["advocate_id"].as_str() { " (" (a) ")" } }
+                             td { (text(&u["state"])) } }
+                    }
+                }
+            }
+            @if person.user.role == casewire_tenancy::Role::Admin {
+            h2 { "Invite someone" }
+            @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+            form.card method="post" action="/console/admin/users" {
+                input type="hidden" name="csrf" value=(person.csrf);
+                label { "Name" input name="name" required maxlength="200"; }
+                label { "Email" input type="email" name="email" required; }
+                label { "Role" select name="role" {
+                    option value="advocate" { "Advocate" }
+                    option value="compliance" { "Compliance officer" }
+                    option value="admin" { "Admin" } } }
+                label { "Advocate id in the CMS (advocates only; they then see only their cases)"
+                    input name="advocate_id" maxlength="128"; }
+                button type="submit" { "Invite" }
+            }
+            }
+        },
+    )
+}
+
+pub(crate) async fn users(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
+    let users = api::call(&gw, &person, Method::GET, "/v1/users", None).await?;
+    let users = users.as_array().cloned().unwrap_or_default();
+    Ok(Html(users_page(&person, &users, None, None).into_string()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InviteForm {
+    csrf: String,
+    name: String,
+    email: String,
+    role: String,
+    advocate_id: Option<String>,
+}
+
+/// Invites a person and shows their link, once, on the page that answers.
+pub(crate) async fn invite(
+    State(gw): State<Gateway>,
+    person: Person,
+    Form(f): Form<InviteForm>,
+) -> Result<Response, Shown> {
+    person.check_csrf(&f.csrf)?;
+    let advocate_id = f.advocate_id.filter(|a| !a.trim().is_empty());
+    let body =
+        json!({"name": f.name, "email": f.email, "role": f.role, "advocate_id": advocate_id});
+    let answer = api::call(&gw, &person, Method::POST, "/v1/users", Some(body)).await;
+    let users = api::call(&gw, &person, Method::GET, "/v1/users", None).await?;
+    let users = users.as_array().cloned().unwrap_or_default();
+    match answer {
+        Ok(invited) => {
+            let page = users_page(&person, &users, Some(&invited), None);
+            Ok((StatusCode::CREATED, Html(page.into_string())).into_response())
+        }
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
+            let page = users_page(&person, &users, None, Some(e.message()));
+            Ok((e.status(), Html(page.into_string())).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,200 @@
+//! The advocate's pages: their cases, a case's thread with a send box, and the inbox of
+//! clients' texts that belong to no case yet (filed on one from here). Each reads and
+//! sends through the API as the person: a bound advocate sees their own cases only.
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::names::Names;
+use super::page::page;
+use super::{api, Person, Shown};
+use crate::Gateway;
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// A path segment, escaped: case ids come from the CMS.
+fn segment(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+pub(crate) async fn list(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
+    let cases = api::call(
+        &gw,
+        &person,
+        Method::GET,
+        "/v1/cases?status=open&limit=100",
+        None,
+    )
+    .await?;
+    let items = cases["items"].as_array().cloned().unwrap_or_default();
+    let content = html! {
+        @if items.is_empty() { p { "No open cases." } } @else {
+            table {
+                caption { "Open cases" }
+                thead { tr { th scope="col" { "Case" } th scope="col" { "Client" } th scope="col" { "Advocates" } th scope="col" { "Last texted" } } }
+                tbody {
+                    @for c in &items {
+                        tr {
+                            td { a href={ "/console/cases/" (segment(text(&c["id"]))) } { (text(&c["id"])) } }
+                            td { (c["client"]["name"].as_str().unwrap_or("(erased)")) }
+                            td { (c["advocates"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
+                            td.when { (c["last_texted_at"].as_str().unwrap_or("—")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(Html(page("Cases", Some(&person), content).into_string()).into_response())
+}
+
+/// A case's thread, both ways, oldest first, with who sent each and its status.
+fn thread(texts: &[Value], names: &Names) -> Markup {
+    html! {
+        ol.thread aria-label="Texts, oldest first" {
+            @for m in texts {
+                @let inbound = m["direction"] == "inbound";
+                li class=(if inbound { "text in" } else { "text out" }) {
+                    p.meta {
+                        @if inbound { "Client" } @else {
+                            (m["sent_by"].as_str().map(|a| names.of(a)).unwrap_or_else(|| "staff".into()))
+                            @if let Some(person) = m["on_behalf_of"].as_str() { " for " (person) }
+                        }
+                        " · " span.when { (text(&m["created_at"])) }
+                    }
+                    p.body { (m["body"].as_str().unwrap_or("(erased)")) }
+                    p.status {
+                        (text(&m["status"]))
+                        @if let Some(reason) = m["error_reason"].as_str() { " — " (reason) }
+                        @if let Some(after) = m["deliver_after"].as_str() { " — held by quiet hours until " (after) }
+                    }
+                }
+            }
+        }
+        @if texts.is_empty() { p { "No texts yet." } }
+    }
+}
+
+async fn case_page(
+    gw: &Gateway,
+    person: &Person,
+    case_id: &str,
+    problem: Option<(&str, &str)>,
+) -> Result<Markup, Shown> {
+    let path = format!("/v1/cases/{}", segment(case_id));
+    let case = api::call(gw, person, Method::GET, &path, None).await?;
+    let texts = api::call(gw, person, Method::GET, &format!("{path}/messages"), None).await?;
+    let texts = texts.as_array().cloned().unwrap_or_default();
+    let client = case["client"]["name"].as_str().unwrap_or("(erased)");
+    let names = Names::of_tenant(gw, &person.user.tenant_id).await?;
+    let content = html! {
+        p { "Client " strong { (client) } " · " (text(&case["client"]["phone"])) " · " (text(&case["status"]))
+            @if let Some(zone) = case["time_zone"].as_str() { " · " (zone) } }
+        (thread(&texts, &names))
+        form.card method="post" action={ "/console/cases/" (segment(case_id)) "/messages" } {
+            input type="hidden" name="csrf" value=(person.csrf);
+            @if let Some((error, _)) = problem { p.error role="alert" { (error) } }
+            label { "Text to " (client)
+                textarea name="body" rows="4" maxlength="1600" required { (problem.map(|(_, body)| body).unwrap_or_default()) } }
+            button type="submit" { "Send" }
+        }
+    };
+    Ok(page(&format!("Case {case_id}"), Some(person), content))
+}
+
+pub(crate) async fn show(
+    State(gw): State<Gateway>,
+    person: Person,
+    Path(case_id): Path<String>,
+) -> Result<Response, Shown> {
+    Ok(Html(case_page(&gw, &person, &case_id, None).await?.into_string()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SendForm {
+    csrf: String,
+    body: String,
+}
+
+/// Sends the box's text as a conversation text, then shows the thread again; a refusal
+/// (no consent, an opt-out, a bad text) is shown above the box, the text kept in it.
+pub(crate) async fn send(
+    State(gw): State<Gateway>,
+    person: Person,
+    Path(case_id): Path<String>,
+    Form(f): Form<SendForm>,
+) -> Result<Response, Shown> {
+    person.check_csrf(&f.csrf)?;
+    let path = format!("/v1/cases/{}/messages", segment(&case_id));
+    match api::call(
+        &gw,
+        &person,
+        Method::POST,
+        &path,
+        Some(json!({"body": f.body})),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/console/cases/{}", segment(&case_id))).into_response()),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let status = e.status();
+            let body = case_page(&gw, &person, &case_id, Some((e.message(), &f.body))).await?;
+            Ok((status, Html(body.into_string())).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn inbox(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
+    let texts = api::call(&gw, &person, Method::GET, "/v1/inbox/unrouted", None).await?;
+    let texts = texts.as_array().cloned().unwrap_or_default();
+    let content = html! {
+        p { "Texts from numbers that belong to no case. File each on its case: the CMS gets it there." }
+        @if texts.is_empty() { p { "Nothing to file." } }
+        @for m in &texts {
+            section.text.in aria-label={ "Text from " (text(&m["phone"])) } {
+                p.meta { (text(&m["phone"])) " · " span.when { (text(&m["created_at"])) } }
+                p.body { (m["body"].as_str().unwrap_or("(erased)")) }
+                form.inline method="post" action={ "/console/messages/" (segment(text(&m["id"]))) "/case" } {
+                    input type="hidden" name="csrf" value=(person.csrf);
+                    label { "Case id" input name="case_id" required; }
+                    button type="submit" { "File on the case" }
+                }
+            }
+        }
+    };
+    Ok(Html(page("Inbox", Some(&person), content).into_string()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FileForm {
+    csrf: String,
+    case_id: String,
+}
+
+pub(crate) async fn file(
+    State(gw): State<Gateway>,
+    person: Person,
+    Path(message_id): Path<String>,
+    Form(f): Form<FileForm>,
+) -> Result<Response, Shown> {
+    person.check_csrf(&f.csrf)?;
+    let path = format!("/v1/messages/{}/case", segment(&message_id));
+    let case_id = f.case_id.trim();
+    api::call(
+        &gw,
+        &person,
+        Method::PUT,
+        &path,
+        Some(json!({"case_id": case_id})),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/console/cases/{}", segment(case_id))).into_response())
+}
