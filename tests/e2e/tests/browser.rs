@@ -147,10 +147,18 @@ async fn an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_text
         .click()
         .await
         .unwrap();
-    browser
-        .fill("body", "Your hearing moved to Monday at 9.")
-        .await
-        .unwrap();
+    // The box says what the text costs as it is typed: 175 GSM-7 characters, two segments.
+    let long = "Your hearing moved to Monday at 9. ".repeat(5);
+    browser.fill("body", long.trim_end()).await.unwrap();
+    wait_for(
+        "the box to count two segments",
+        Duration::from_secs(10),
+        || async {
+            let said = browser.text("#cost").await.unwrap();
+            said.starts_with("2 segments, GSM-7").then_some(())
+        },
+    )
+    .await;
     browser.press("Send").await.unwrap();
     wait_for(
         "the text to show delivered",

@@ -94,15 +94,18 @@ async fn case_page(
     let texts = texts.as_array().cloned().unwrap_or_default();
     let client = case["client"]["name"].as_str().unwrap_or("(erased)");
     let names = Names::of_tenant(gw, &person.user.tenant_id).await?;
+    let micros = super::compose::price(gw, &person.user.tenant_id).await?;
+    let typed = problem.map(|(_, body)| body).unwrap_or_default();
     let content = html! {
         p { "Client " strong { (client) } " · " (text(&case["client"]["phone"])) " · " (text(&case["status"]))
             @if let Some(zone) = case["time_zone"].as_str() { " · " (zone) } }
         (thread(&texts, &names))
-        form.card method="post" action={ "/console/cases/" (segment(case_id)) "/messages" } {
+        form.card method="post" action={ "/console/cases/" (segment(case_id)) "/messages" } data-cost="/console/segments" {
             input type="hidden" name="csrf" value=(person.csrf);
             @if let Some((error, _)) = problem { p.error role="alert" { (error) } }
             label { "Text to " (client)
-                textarea name="body" rows="4" maxlength="1600" required { (problem.map(|(_, body)| body).unwrap_or_default()) } }
+                textarea name="body" rows="4" maxlength="1600" required { (typed) } }
+            (super::compose::counter(typed, micros))
             button type="submit" { "Send" }
         }
     };

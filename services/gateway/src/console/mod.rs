@@ -8,6 +8,7 @@
 mod admin;
 mod api;
 mod cases;
+mod compose;
 mod names;
 mod page;
 mod person;
@@ -52,7 +53,9 @@ pub(crate) fn router() -> Router<Gateway> {
             get(admin::users).post(admin::invite),
         )
         .route("/console/messages/{message_id}/case", post(cases::file))
+        .route("/console/segments", post(compose::cost))
         .route("/console/static/console.css", get(stylesheet))
+        .route("/console/static/console.js", get(script))
         .layer(axum::middleware::from_fn(headers))
 }
 
@@ -66,7 +69,7 @@ async fn headers(request: axum::extract::Request, next: axum::middleware::Next) 
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+             connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -76,6 +79,13 @@ async fn headers(request: axum::extract::Request, next: axum::middleware::Next) 
         h.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("console.js"),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

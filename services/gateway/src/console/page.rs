@@ -20,6 +20,7 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · casewire" }
                 link rel="stylesheet" href="/console/static/console.css";
+                script src="/console/static/console.js" defer {}
             }
             body {
                 a.skip href="#main" { "Skip to the content" }
