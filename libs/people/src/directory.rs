@@ -122,6 +122,13 @@ impl Projection for Directory {
                     .execute(&mut **tx)
                     .await?;
             }
+            UserEvent::TotpAdded { .. } => {
+                // Kept sealed, as the log has it: opened only to check a code.
+                let payload: serde_json::Value = serde_json::from_str(&e.payload)?;
+                let sealed = payload["TotpAdded"]["secret"].to_string();
+                self.totp(tx, tenant, id, Some(&sealed)).await?;
+            }
+            UserEvent::TotpRemoved {} => self.totp(tx, tenant, id, None).await?,
             UserEvent::SignInFailed { .. } => {}
         }
         Ok(())
@@ -129,6 +136,22 @@ impl Projection for Directory {
 }
 
 impl Directory {
+    async fn totp(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        tenant: &str,
+        id: &str,
+        sealed: Option<&str>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE console_users SET totp_secret = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(sealed)
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     async fn locked(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -160,8 +183,13 @@ pub struct UserRow {
     pub state: &'static str,
     pub locked_until: Option<String>,
     pub created_at: String,
+    /// Two-step sign-in is on.
+    pub two_step: bool,
     #[serde(skip)]
     pub password_hash: Option<String>,
+    /// The TOTP secret, sealed: see [`totp_secret`].
+    #[serde(skip)]
+    totp_sealed: Option<String>,
 }
 
 type Row = (
@@ -174,13 +202,26 @@ type Row = (
     Option<String>,
     Option<String>,
     String,
+    Option<String>,
 );
 
 const COLUMNS: &str =
-    "tenant_id, id, email, name, role, advocate_id, password_hash, locked_until, created_at";
+    "tenant_id, id, email, name, role, advocate_id, password_hash, locked_until, \
+     created_at, totp_secret";
 
 fn row(
-    (tenant_id, id, email, name, role, advocate_id, password_hash, locked_until, created_at): Row,
+    (
+        tenant_id,
+        id,
+        email,
+        name,
+        role,
+        advocate_id,
+        password_hash,
+        locked_until,
+        created_at,
+        totp_sealed,
+    ): Row,
 ) -> anyhow::Result<UserRow> {
     let now = casewire_events::now();
     let state = match (&password_hash, &locked_until) {
@@ -199,7 +240,19 @@ fn row(
         state,
         created_at,
         password_hash,
+        two_step: totp_sealed.is_some(),
+        totp_sealed,
     })
+}
+
+/// A person's TOTP secret, opened, when two-step sign-in is on.
+pub async fn totp_secret(store: &EventStore, user: &UserRow) -> anyhow::Result<Option<String>> {
+    let Some(sealed) = &user.totp_sealed else {
+        return Ok(None);
+    };
+    let opened = store.open_payload(&user.tenant_id, sealed).await?;
+    let secret: Sealed<String> = serde_json::from_value(opened)?;
+    Ok(secret.value().cloned())
 }
 
 /// The tenant's users, not removed, by name.

@@ -6,6 +6,7 @@
 pub mod directory;
 pub mod password;
 pub mod session;
+pub mod totp;
 pub mod user;
 
 pub use directory::{Directory, UserRow};

@@ -39,6 +39,10 @@ pub struct User {
     locked_until: Option<DateTime<Utc>>,
     /// Hashes of the sessions signed in and not out.
     sessions: Vec<String>,
+    /// Two-step sign-in is on: a sign-in needs a code of a step not used before.
+    totp: bool,
+    /// The newest step whose code signed in: a code is good once (RFC 6238, 5.2).
+    last_step: u64,
 }
 
 #[derive(Debug)]
@@ -59,12 +63,19 @@ pub enum UserCommand {
         password_hash: String,
         now: DateTime<Utc>,
     },
-    /// The right password: a session begins, unless the account is locked.
+    /// The right password (and, with two-step sign-in on, the code of `totp_step`): a
+    /// session begins, unless the account is locked or the code was used.
     SignIn {
         session_hash: String,
         address: String,
+        totp_step: Option<u64>,
         now: DateTime<Utc>,
     },
+    /// Two-step sign-in turned on with this secret (the person showed a code of it).
+    AddTotp {
+        secret: String,
+    },
+    RemoveTotp,
     /// A wrong password.
     FailSignIn {
         address: String,
@@ -106,7 +117,15 @@ pub enum UserEvent {
     SignedIn {
         session_hash: String,
         address: String,
+        /// The step of the code that signed in, with two-step sign-in on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        totp_step: Option<u64>,
     },
+    /// Sealed, as a password hash is.
+    TotpAdded {
+        secret: Sealed<String>,
+    },
+    TotpRemoved {},
     SignInFailed {
         address: String,
         at: DateTime<Utc>,
@@ -129,6 +148,8 @@ impl DomainEvent for UserEvent {
             UserEvent::UserInvited { .. } => "UserInvited",
             UserEvent::PasswordChosen { .. } => "PasswordChosen",
             UserEvent::SignedIn { .. } => "SignedIn",
+            UserEvent::TotpAdded { .. } => "TotpAdded",
+            UserEvent::TotpRemoved { .. } => "TotpRemoved",
             UserEvent::SignInFailed { .. } => "SignInFailed",
             UserEvent::LockedOut { .. } => "LockedOut",
             UserEvent::SignedOut { .. } => "SignedOut",
@@ -154,6 +175,10 @@ pub enum UserError {
     InvitationInvalid,
     #[error("too many failed sign-ins: this account is locked until {0}")]
     Locked(String),
+    #[error("this code was used already; wait for your app's next one")]
+    CodeUsed,
+    #[error("two-step sign-in is {0} already")]
+    TotpAlready(&'static str),
 }
 
 impl casewire_bus::Refusal for UserError {
@@ -161,7 +186,10 @@ impl casewire_bus::Refusal for UserError {
         use casewire_bus::ErrorCode as C;
         match self {
             UserError::NoSuchUser | UserError::InvitationInvalid => C::NotFound,
-            UserError::Exists | UserError::Locked(_) => C::Conflict,
+            UserError::Exists
+            | UserError::Locked(_)
+            | UserError::CodeUsed
+            | UserError::TotpAlready(_) => C::Conflict,
             UserError::Invalid(_) => C::Invalid,
         }
     }
@@ -284,16 +312,44 @@ impl Aggregate for User {
             UserCommand::SignIn {
                 session_hash,
                 address,
+                totp_step,
                 now,
             } => {
                 self.active()?;
                 if let Some(until) = self.locked(now) {
                     return Err(UserError::Locked(until.to_rfc3339()));
                 }
+                let totp_step =
+                    match (self.totp, totp_step) {
+                        (false, _) => None,
+                        (true, Some(step)) if step > self.last_step => Some(step),
+                        (true, Some(_)) => return Err(UserError::CodeUsed),
+                        (true, None) => return Err(UserError::Invalid(
+                            "code: this account signs in with a code from its authenticator app"
+                                .into(),
+                        )),
+                    };
                 vec![UserEvent::SignedIn {
                     session_hash,
                     address,
+                    totp_step,
                 }]
+            }
+            UserCommand::AddTotp { secret } => {
+                self.active()?;
+                if self.totp {
+                    return Err(UserError::TotpAlready("on"));
+                }
+                vec![UserEvent::TotpAdded {
+                    secret: Sealed::new(subject(&self.id), secret),
+                }]
+            }
+            UserCommand::RemoveTotp => {
+                self.active()?;
+                if !self.totp {
+                    return Err(UserError::TotpAlready("off"));
+                }
+                vec![UserEvent::TotpRemoved {}]
             }
             UserCommand::FailSignIn { address, now } => {
                 self.active()?;
@@ -352,11 +408,20 @@ impl Aggregate for User {
                 };
             }
             UserEvent::PasswordChosen { .. } => self.invitation = None,
-            UserEvent::SignedIn { session_hash, .. } => {
+            UserEvent::SignedIn {
+                session_hash,
+                totp_step,
+                ..
+            } => {
                 self.failures.clear();
                 self.locked_until = None;
                 self.sessions.push(session_hash);
+                if let Some(step) = totp_step {
+                    self.last_step = step;
+                }
             }
+            UserEvent::TotpAdded { .. } => self.totp = true,
+            UserEvent::TotpRemoved {} => self.totp = false,
             UserEvent::SignInFailed { at, .. } => self.failures.push(at),
             UserEvent::LockedOut { until } => {
                 self.failures.clear();
@@ -434,6 +499,7 @@ mod tests {
         UserCommand::SignIn {
             session_hash: "s1".into(),
             address: "192.0.2.7".into(),
+            totp_step: None,
             now: at(minute),
         }
     }
@@ -567,6 +633,7 @@ mod tests {
             .then_expect_events(vec![UserEvent::SignedIn {
                 session_hash: "s1".into(),
                 address: "192.0.2.7".into(),
+                totp_step: None,
             }]);
     }
 
@@ -575,6 +642,7 @@ mod tests {
         let signed_in = UserEvent::SignedIn {
             session_hash: "s1".into(),
             address: "192.0.2.7".into(),
+            totp_step: None,
         };
         let out = |why| UserCommand::SignOut {
             session_hash: "s1".into(),
@@ -607,5 +675,53 @@ mod tests {
             .given(vec![invited(), chosen(), UserEvent::UserRemoved {}])
             .when(UserCommand::Remove)
             .then_expect_error(UserError::NoSuchUser);
+    }
+
+    #[test]
+    fn with_two_step_sign_in_a_code_is_needed_and_good_once() {
+        let added = UserEvent::TotpAdded {
+            secret: Sealed::new("user:u1", "JBSWY3DPEHPK3PXP".to_string()),
+        };
+        Given::with(())
+            .given(vec![invited(), chosen()])
+            .when(UserCommand::AddTotp {
+                secret: "JBSWY3DPEHPK3PXP".into(),
+            })
+            .then_expect_events(vec![added.clone()]);
+        let with_code = |step| UserCommand::SignIn {
+            session_hash: "s2".into(),
+            address: "192.0.2.7".into(),
+            totp_step: step,
+            now: at(1),
+        };
+        let error = Given::with(())
+            .given(vec![invited(), chosen(), added.clone()])
+            .when(with_code(None))
+            .inspect_result()
+            .unwrap_err();
+        assert!(error.to_string().starts_with("code:"), "{error}");
+        let first = UserEvent::SignedIn {
+            session_hash: "s1".into(),
+            address: "192.0.2.7".into(),
+            totp_step: Some(100),
+        };
+        Given::with(())
+            .given(vec![invited(), chosen(), added.clone(), first.clone()])
+            .when(with_code(Some(100)))
+            .then_expect_error(UserError::CodeUsed);
+        Given::with(())
+            .given(vec![invited(), chosen(), added.clone(), first])
+            .when(with_code(Some(101)))
+            .then_expect_events(vec![UserEvent::SignedIn {
+                session_hash: "s2".into(),
+                address: "192.0.2.7".into(),
+                totp_step: Some(101),
+            }]);
+        Given::with(())
+            .given(vec![invited(), chosen(), added])
+            .when(UserCommand::AddTotp {
+                secret: "other".into(),
+            })
+            .then_expect_error(UserError::TotpAlready("on"));
     }
 }

@@ -339,6 +339,72 @@ pub async fn people_sign_in_to_the_console(api: &Api) {
     assert_eq!(locked.status, 429);
     assert!(locked.html.contains("locked until"), "{}", locked.html);
 
+    // Two-step sign-in: on with a code of the app's, then needed, and each code good once.
+    let account = ana.get("/console/account").await;
+    assert!(
+        account
+            .html
+            .contains("Two-step sign-in is <strong>off</strong>"),
+        "{}",
+        account.html
+    );
+    let at = account.html.find("name=\"secret\" value=\"").unwrap() + 22;
+    let secret = account.html[at..].split('"').next().unwrap().to_string();
+    let csrf = account.csrf();
+    let unix = || chrono::Utc::now().timestamp() as u64;
+    let wrong = ana
+        .post(
+            "/console/account/two-step",
+            &[("csrf", &csrf), ("secret", &secret), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    let code = casewire_people::totp::code(&secret, unix()).unwrap();
+    let on = ana
+        .post(
+            "/console/account/two-step",
+            &[("csrf", &csrf), ("secret", &secret), ("code", &code)],
+        )
+        .await;
+    assert_eq!(on.status, 303, "{}", on.html);
+    assert!(ana
+        .get("/console/account")
+        .await
+        .html
+        .contains("<strong>on</strong>"));
+    let mut phone = Visitor::new(&api.base);
+    let no_code = phone.sign_in("ana@prairie.example", good).await;
+    assert_eq!(no_code.status, 401);
+    assert!(
+        no_code
+            .html
+            .contains("authenticator app is missing or wrong"),
+        "{}",
+        no_code.html
+    );
+    let csrf = phone.get("/console/sign-in").await.csrf();
+    let code = casewire_people::totp::code(&secret, unix()).unwrap();
+    let with_code = [
+        ("csrf", csrf.as_str()),
+        ("email", "ana@prairie.example"),
+        ("password", good),
+        ("code", &code),
+        ("then", "/console"),
+    ];
+    assert_eq!(phone.post("/console/sign-in", &with_code).await.status, 303);
+    let mut thief = Visitor::new(&api.base);
+    let csrf = thief.get("/console/sign-in").await.csrf();
+    let replayed = [
+        ("csrf", csrf.as_str()),
+        ("email", "ana@prairie.example"),
+        ("password", good),
+        ("code", &code),
+        ("then", "/console"),
+    ];
+    let replay = thief.post("/console/sign-in", &replayed).await;
+    assert_eq!(replay.status, 401, "a code is good once");
+    assert!(replay.html.contains("used already"), "{}", replay.html);
+
     // Signing out needs the page's token, and ends the session.
     let refused = ana.post("/console/sign-out", &[("csrf", "forged")]).await;
     assert_eq!(refused.status, 403);

@@ -88,6 +88,15 @@ async fn a_compliance_officer_signs_in_and_reads_the_verified_trail() {
         let badge = browser.text(".badge").await.unwrap();
         assert!(badge.starts_with("Intact:"), "{badge}");
         look(&browser, &format!("trail{suffix}")).await;
+        b.goto(&format!("{}/console/account", cw.url))
+            .await
+            .unwrap();
+        assert!(browser
+            .text("main")
+            .await
+            .unwrap()
+            .contains("Two-step sign-in is off"));
+        look(&browser, &format!("account{suffix}")).await;
         b.clone().close().await.unwrap();
     }
 }

@@ -5,6 +5,7 @@
 //! roles, tenant scoping, validation and audit events, by construction. docs/console.md
 //! says what was decided.
 
+mod account;
 mod admin;
 mod api;
 mod cases;
@@ -54,6 +55,9 @@ pub(crate) fn router() -> Router<Gateway> {
         )
         .route("/console/messages/{message_id}/case", post(cases::file))
         .route("/console/segments", post(compose::cost))
+        .route("/console/account", get(account::show))
+        .route("/console/account/two-step", post(account::turn_on))
+        .route("/console/account/two-step/off", post(account::turn_off))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/static/console.js", get(script))
         .layer(axum::middleware::from_fn(headers))

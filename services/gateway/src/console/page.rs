@@ -47,7 +47,7 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                 }
                             }
                         }
-                        span.who { (p.user.name) " · " (p.user.role.as_str()) }
+                        span.who { a href="/console/account" { (p.user.name) } " · " (p.user.role.as_str()) }
                         form method="post" action="/console/sign-out" {
                             input type="hidden" name="csrf" value=(p.csrf);
                             button.link type="submit" { "Sign out" }

@@ -67,6 +67,8 @@ fn sign_in_page(csrf: &str, then: &str, email: &str, error: Option<&str>) -> Mar
                 input type="hidden" name="then" value=(then);
                 label { "Email" input type="email" name="email" autocomplete="username" required value=(email); }
                 label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+                label { "Code from your authenticator app (only if you turned on two-step sign-in)"
+                    input name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="8"; }
                 button type="submit" { "Sign in" }
             }
         },
@@ -83,6 +85,8 @@ pub(crate) async fn form(jar: CookieJar, Query(q): Query<Then>) -> impl IntoResp
 pub(crate) struct SignIn {
     email: String,
     password: String,
+    #[serde(default)]
+    code: String,
     csrf: String,
     then: Option<String>,
 }
@@ -157,15 +161,42 @@ pub(crate) async fn submit(
             None => refuse(StatusCode::UNAUTHORIZED, wrong),
         };
     }
+    // Two-step sign-in on: the code must be of this step or one beside it, and unused.
+    let secret = directory::totp_secret(gw.store(), person)
+        .await
+        .map_err(ApiError::internal)?;
+    let totp_step = match secret {
+        None => None,
+        Some(secret) => {
+            let unix = u64::try_from(now.timestamp()).unwrap_or_default();
+            match casewire_people::totp::matching_step(&secret, &f.code, unix) {
+                Some(step) => Some(step),
+                None => {
+                    address_failed(&gw, &address, now).await?;
+                    let fail = UserCommand::FailSignIn {
+                        address: address.clone(),
+                        now,
+                    };
+                    execute(&gw, person, fail).await?;
+                    return refuse(
+                        StatusCode::UNAUTHORIZED,
+                        "The code from your authenticator app is missing or wrong.",
+                    );
+                }
+            }
+        }
+    };
     let token = session::token();
     let begin = UserCommand::SignIn {
         session_hash: session::hash(&token),
         address,
+        totp_step,
         now,
     };
     match execute(&gw, person, begin).await {
+        // A code used already (or a lock that came as this request ran).
         Err(Shown::Error(e)) if e.status() == StatusCode::CONFLICT => {
-            return refuse(StatusCode::TOO_MANY_REQUESTS, e.message())
+            return refuse(StatusCode::UNAUTHORIZED, e.message())
         }
         other => other?,
     }
@@ -192,7 +223,11 @@ async fn check(password: String, phc: Option<String>) -> Result<bool, Shown> {
 }
 
 /// Runs a command on a person, as the person, and waits until the directory shows it.
-async fn execute(gw: &Gateway, person: &UserRow, command: UserCommand) -> Result<(), Shown> {
+pub(crate) async fn execute(
+    gw: &Gateway,
+    person: &UserRow,
+    command: UserCommand,
+) -> Result<(), Shown> {
     let metadata = Metadata::new(Actor::User(person.id.clone()));
     casewire_eventstore::framework::<casewire_people::User>(gw.store(), &person.tenant_id, ())
         .execute_with_metadata(&person.id, command, metadata.into_map())
