@@ -266,6 +266,21 @@ pub async fn people_sign_in_to_the_console(api: &Api) {
     let used = ana.get(&link).await;
     assert_eq!(used.status, 404, "an invitation sets one password");
 
+    // A browser that asks for Spanish gets the page in Spanish.
+    let spanish = reqwest::Client::new()
+        .get(format!("{}/console/sign-in", api.base))
+        .header("accept-language", "es-MX,es;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        spanish.contains("<html lang=\"es\">") && spanish.contains("Iniciar sesión"),
+        "{spanish}"
+    );
+
     // Not signed in: to the sign-in page, and back after.
     let away = ana.get("/console/trail").await;
     assert_eq!(

@@ -181,6 +181,25 @@ async fn an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_text
     )
     .await;
     look(&browser, "thread").await;
+    // In Spanish: the link at the foot of the page, kept for the pages after.
+    b.find(fantoccini::Locator::LinkText("Español"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for("the page in Spanish", Duration::from_secs(10), || async {
+        let said = browser.text("button[type=submit]:not(.link)").await.ok()?;
+        (said == "Enviar").then_some(())
+    })
+    .await;
+    look(&browser, "thread-es").await;
+    b.find(fantoccini::Locator::LinkText("English"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // A client's text from a number of no case waits in the inbox, and is filed from there.
     let (s, _) = api

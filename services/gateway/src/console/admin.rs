@@ -1,6 +1,7 @@
 //! The admin's pages: the organization's quiet hours and contact (the texting policy),
 //! and its console users, invited here with a link to hand over.
 
+use super::words::{t, term};
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -24,21 +25,21 @@ fn policy_path(person: &Person) -> String {
 fn policy_page(person: &Person, policy: &Value, problem: Option<&str>) -> Markup {
     let quiet = &policy["quiet_hours"];
     page(
-        "Texting policy",
+        t("Texting policy"),
         Some(person),
         html! {
             @if let Some(problem) = problem { p.error role="alert" { (problem) } }
             form.card method="post" action="/console/admin/policy" {
                 input type="hidden" name="csrf" value=(person.csrf);
                 fieldset {
-                    legend { "Quiet hours (in each client's time zone): reminders and bulk texts wait them out" }
-                    label { "From (HH:MM)" input name="quiet_start" value=(text(&quiet["start"])) placeholder="21:00"; }
-                    label { "Until (HH:MM)" input name="quiet_end" value=(text(&quiet["end"])) placeholder="08:00"; }
-                    p { small { "Leave both empty for no quiet hours." } }
+                    legend { (t("Quiet hours (in each client's time zone): reminders and bulk texts wait them out")) }
+                    label { (t("From (HH:MM)")) input name="quiet_start" value=(text(&quiet["start"])) placeholder="21:00"; }
+                    label { (t("Until (HH:MM)")) input name="quiet_end" value=(text(&quiet["end"])) placeholder="08:00"; }
+                    p { small { (t("Leave both empty for no quiet hours.")) } }
                 }
-                label { "How clients reach you (said in the HELP reply)"
+                label { (t("How clients reach you (said in the HELP reply)"))
                     input name="contact" value=(text(&policy["contact"])) maxlength="100"; }
-                button type="submit" { "Save the policy" }
+                button type="submit" { (t("Save the policy")) }
             }
         },
     )
@@ -96,41 +97,41 @@ fn users_page(
     problem: Option<&str>,
 ) -> Markup {
     page(
-        "Console users",
+        t("Console users"),
         Some(person),
         html! {
             @if let Some(invited) = invited {
                 section.notice role="status" {
-                    p { "Invited " strong { (text(&invited["name"])) } ". Hand them this link (it works once, until "
+                    p { (t("Invited ")) strong { (text(&invited["name"])) } ". Hand them this link (it works once, until "
                         (text(&invited["expires_at"])) "); casewire sends no email:" }
                     p { code { (text(&invited["invitation_url"])) } }
                 }
             }
             table {
-                caption { "People who sign in to the console" }
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "State" } } }
+                caption { (t("People who sign in to the console")) }
+                thead { tr { th scope="col" { (t("Name")) } th scope="col" { (t("Email")) } th scope="col" { (t("Role")) } th scope="col" { (t("State")) } } }
                 tbody {
                     @for u in users {
                         tr { td { (text(&u["name"])) } td { (text(&u["email"])) }
-                             td { (text(&u["role"])) @if let Some(a) = u["advocate_id"].as_str() { " (" (a) ")" } }
-                             td { (text(&u["state"])) } }
+                             td { (term(text(&u["role"]))) @if let Some(a) = u["advocate_id"].as_str() { " (" (a) ")" } }
+                             td { (term(text(&u["state"]))) } }
                     }
                 }
             }
             @if person.user.role == casewire_tenancy::Role::Admin {
-            h2 { "Invite someone" }
+            h2 { (t("Invite someone")) }
             @if let Some(problem) = problem { p.error role="alert" { (problem) } }
             form.card method="post" action="/console/admin/users" {
                 input type="hidden" name="csrf" value=(person.csrf);
-                label { "Name" input name="name" required maxlength="200"; }
-                label { "Email" input type="email" name="email" required; }
-                label { "Role" select name="role" {
-                    option value="advocate" { "Advocate" }
-                    option value="compliance" { "Compliance officer" }
-                    option value="admin" { "Admin" } } }
-                label { "Advocate id in the CMS (advocates only; they then see only their cases)"
+                label { (t("Name")) input name="name" required maxlength="200"; }
+                label { (t("Email")) input type="email" name="email" required; }
+                label { (t("Role")) select name="role" {
+                    option value="advocate" { (t("Advocate")) }
+                    option value="compliance" { (t("Compliance officer")) }
+                    option value="admin" { (t("Admin")) } } }
+                label { (t("Advocate id in the CMS (advocates only; they then see only their cases)"))
                     input name="advocate_id" maxlength="128"; }
-                button type="submit" { "Invite" }
+                button type="submit" { (t("Invite")) }
             }
             }
         },

@@ -2,6 +2,7 @@
 //! clients' texts that belong to no case yet (filed on one from here). Each reads and
 //! sends through the API as the person: a bound advocate sees their own cases only.
 
+use super::words::{t, term};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -35,10 +36,10 @@ pub(crate) async fn list(State(gw): State<Gateway>, person: Person) -> Result<Re
     .await?;
     let items = cases["items"].as_array().cloned().unwrap_or_default();
     let content = html! {
-        @if items.is_empty() { p { "No open cases." } } @else {
+        @if items.is_empty() { p { (t("No open cases.")) } } @else {
             table {
-                caption { "Open cases" }
-                thead { tr { th scope="col" { "Case" } th scope="col" { "Client" } th scope="col" { "Advocates" } th scope="col" { "Last texted" } } }
+                caption { (t("Open cases")) }
+                thead { tr { th scope="col" { (t("Case")) } th scope="col" { (t("Client")) } th scope="col" { (t("Advocates")) } th scope="col" { (t("Last texted")) } } }
                 tbody {
                     @for c in &items {
                         tr {
@@ -52,7 +53,7 @@ pub(crate) async fn list(State(gw): State<Gateway>, person: Person) -> Result<Re
             }
         }
     };
-    Ok(Html(page("Cases", Some(&person), content).into_string()).into_response())
+    Ok(Html(page(t("Cases"), Some(&person), content).into_string()).into_response())
 }
 
 /// A case's thread, both ways, oldest first, with who sent each and its status.
@@ -63,7 +64,7 @@ fn thread(texts: &[Value], names: &Names) -> Markup {
                 @let inbound = m["direction"] == "inbound";
                 li class=(if inbound { "text in" } else { "text out" }) {
                     p.meta {
-                        @if inbound { "Client" } @else {
+                        @if inbound { (t("Client")) } @else {
                             (m["sent_by"].as_str().map(|a| names.of(a)).unwrap_or_else(|| "staff".into()))
                             @if let Some(person) = m["on_behalf_of"].as_str() { " for " (person) }
                         }
@@ -71,14 +72,14 @@ fn thread(texts: &[Value], names: &Names) -> Markup {
                     }
                     p.body { (m["body"].as_str().unwrap_or("(erased)")) }
                     p.status {
-                        (text(&m["status"]))
+                        (term(text(&m["status"])))
                         @if let Some(reason) = m["error_reason"].as_str() { " — " (reason) }
                         @if let Some(after) = m["deliver_after"].as_str() { " — held by quiet hours until " (after) }
                     }
                 }
             }
         }
-        @if texts.is_empty() { p { "No texts yet." } }
+        @if texts.is_empty() { p { (t("No texts yet.")) } }
     }
 }
 
@@ -97,19 +98,23 @@ async fn case_page(
     let micros = super::compose::price(gw, &person.user.tenant_id).await?;
     let typed = problem.map(|(_, body)| body).unwrap_or_default();
     let content = html! {
-        p { "Client " strong { (client) } " · " (text(&case["client"]["phone"])) " · " (text(&case["status"]))
+        p { (t("Client ")) strong { (client) } " · " (text(&case["client"]["phone"])) " · " (term(text(&case["status"])))
             @if let Some(zone) = case["time_zone"].as_str() { " · " (zone) } }
         (thread(&texts, &names))
         form.card method="post" action={ "/console/cases/" (segment(case_id)) "/messages" } data-cost="/console/segments" {
             input type="hidden" name="csrf" value=(person.csrf);
             @if let Some((error, _)) = problem { p.error role="alert" { (error) } }
-            label { "Text to " (client)
+            label { (t("Text to ")) (client)
                 textarea name="body" rows="4" maxlength="1600" required { (typed) } }
             (super::compose::counter(typed, micros))
-            button type="submit" { "Send" }
+            button type="submit" { (t("Send")) }
         }
     };
-    Ok(page(&format!("Case {case_id}"), Some(person), content))
+    Ok(page(
+        &format!("{}{case_id}", t("Case ")),
+        Some(person),
+        content,
+    ))
 }
 
 pub(crate) async fn show(
@@ -159,21 +164,21 @@ pub(crate) async fn inbox(State(gw): State<Gateway>, person: Person) -> Result<R
     let texts = api::call(&gw, &person, Method::GET, "/v1/inbox/unrouted", None).await?;
     let texts = texts.as_array().cloned().unwrap_or_default();
     let content = html! {
-        p { "Texts from numbers that belong to no case. File each on its case: the CMS gets it there." }
-        @if texts.is_empty() { p { "Nothing to file." } }
+        p { (t("Texts from numbers that belong to no case. File each on its case: the CMS gets it there.")) }
+        @if texts.is_empty() { p { (t("Nothing to file.")) } }
         @for m in &texts {
-            section.text.in aria-label={ "Text from " (text(&m["phone"])) } {
+            section.text.in aria-label={ (t("Text from ")) (text(&m["phone"])) } {
                 p.meta { (text(&m["phone"])) " · " span.when { (text(&m["created_at"])) } }
                 p.body { (m["body"].as_str().unwrap_or("(erased)")) }
                 form.inline method="post" action={ "/console/messages/" (segment(text(&m["id"]))) "/case" } {
                     input type="hidden" name="csrf" value=(person.csrf);
-                    label { "Case id" input name="case_id" required; }
-                    button type="submit" { "File on the case" }
+                    label { (t("Case id")) input name="case_id" required; }
+                    button type="submit" { (t("File on the case")) }
                 }
             }
         }
     };
-    Ok(Html(page("Inbox", Some(&person), content).into_string()).into_response())
+    Ok(Html(page(t("Inbox"), Some(&person), content).into_string()).into_response())
 }
 
 #[derive(Deserialize)]

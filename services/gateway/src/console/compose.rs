@@ -2,6 +2,7 @@
 //! counted by the same code that bills it (`casewire_sms::segments`), asked by the send
 //! box's script. The text goes in a POST body, never in an address that logs keep.
 
+use super::words::t;
 use axum::extract::State;
 use axum::Form;
 use axum::Json;
@@ -30,17 +31,22 @@ pub(crate) fn said(text: &str, per_segment_micros: Option<u64>) -> String {
     let count = segments::count(text);
     let encoding = match count.encoding {
         Encoding::Gsm7 => "GSM-7",
-        Encoding::Ucs2 => "UCS-2 (a character outside GSM-7: each segment holds fewer)",
+        Encoding::Ucs2 => t("UCS-2 (a character outside GSM-7: each segment holds fewer)"),
     };
-    let plural = if count.segments == 1 { "" } else { "s" };
+    let noun = if count.segments == 1 {
+        t("segment")
+    } else {
+        t("segments")
+    };
     let price = match per_segment_micros {
         Some(micros) => format!(
-            ", about ${:.4}",
+            "{}{:.4}",
+            t(", about $"),
             segments::estimated_price(&count, micros) as f64 / 1e6
         ),
         None => String::new(),
     };
-    format!("{} segment{plural}, {encoding}{price}", count.segments)
+    format!("{} {noun}, {encoding}{price}", count.segments)
 }
 
 /// The tenant's price of a segment, when it has a provider (the sandbox costs nothing).

@@ -16,6 +16,7 @@ mod person;
 mod review;
 mod sign_in;
 mod trail;
+mod words;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -58,6 +59,7 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/console/account", get(account::show))
         .route("/console/account/two-step", post(account::turn_on))
         .route("/console/account/two-step/off", post(account::turn_off))
+        .route("/console/language", get(language))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/static/console.js", get(script))
         .layer(axum::middleware::from_fn(headers))
@@ -66,8 +68,11 @@ pub(crate) fn router() -> Router<Gateway> {
 /// What every console answer carries: no script but casewire's own files, no framing
 /// (the thread page will name the CMS origins a tenant lists), no sniffing, no referrer
 /// beyond the origin, and nothing cached that a shared computer's next user could see.
+///
+/// The request is handled in its language ([`words`]).
 async fn headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut response = next.run(request).await;
+    let lang = words::Lang::of(request.headers());
+    let mut response = words::scope(lang, next.run(request)).await;
     let h = response.headers_mut();
     for (name, value) in [
         (
@@ -83,6 +88,37 @@ async fn headers(request: axum::extract::Request, next: axum::middleware::Next) 
         h.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+#[derive(serde::Deserialize)]
+struct Switch {
+    to: String,
+}
+
+/// The language link at the foot of each page: keeps the choice in a lasting cookie and
+/// goes back to the page it was on (the `Referer`, which `Referrer-Policy: same-origin`
+/// sends within casewire), else home.
+async fn language(
+    jar: axum_extra::extract::cookie::CookieJar,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(s): axum::extract::Query<Switch>,
+) -> impl IntoResponse {
+    let lang = words::Lang::named(&s.to).unwrap_or(words::Lang::En);
+    let cookie = axum_extra::extract::cookie::Cookie::build((words::COOKIE, lang.code()))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
+        .permanent()
+        .build();
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.parse::<axum::http::Uri>().ok())
+        .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_string()))
+        .filter(|p| p.starts_with("/console") && !p.starts_with("/console/language"))
+        .unwrap_or_else(|| "/console".into());
+    (jar.add(cookie), axum::response::Redirect::to(&back))
 }
 
 async fn script() -> impl IntoResponse {

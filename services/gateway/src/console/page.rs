@@ -1,6 +1,7 @@
 //! The console's page layout, and its one error type: whatever goes wrong is shown as a
 //! page that says what and what to do, with the API's status.
 
+use super::words::t;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use casewire_tenancy::Role;
@@ -14,7 +15,7 @@ use crate::ApiError;
 pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(super::words::lang().code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -23,40 +24,46 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                 script src="/console/static/console.js" defer {}
             }
             body {
-                a.skip href="#main" { "Skip to the content" }
+                a.skip href="#main" { (t("Skip to the content")) }
                 header.bar {
                     strong { "casewire" }
                     @if let Some(p) = person {
                         nav aria-label="Pages" {
                             ul {
-                                li { a href="/console" { "Home" } }
+                                li { a href="/console" { (t("Home")) } }
                                 @if p.user.advocate_id.is_none() && matches!(p.user.role, Role::Admin | Role::Advocate) {
-                                    li { a href="/console/inbox" { "Inbox" } }
+                                    li { a href="/console/inbox" { (t("Inbox")) } }
                                 }
-                                li { a href="/console/cases" { "Cases" } }
+                                li { a href="/console/cases" { (t("Cases")) } }
                                 @if matches!(p.user.role, Role::Compliance | Role::Admin) {
-                                    li { a href="/console/trail" { "Audit trail" } }
+                                    li { a href="/console/trail" { (t("Audit trail")) } }
                                 }
                                 @if p.user.role == Role::Compliance {
-                                    li { a href="/console/search" { "Search" } }
-                                    li { a href="/console/flags" { "Flags" } }
+                                    li { a href="/console/search" { (t("Search")) } }
+                                    li { a href="/console/flags" { (t("Flags")) } }
                                 }
                                 @if p.user.role == Role::Admin {
-                                    li { a href="/console/admin/policy" { "Policy" } }
-                                    li { a href="/console/admin/users" { "Users" } }
+                                    li { a href="/console/admin/policy" { (t("Policy")) } }
+                                    li { a href="/console/admin/users" { (t("Users")) } }
                                 }
                             }
                         }
-                        span.who { a href="/console/account" { (p.user.name) } " · " (p.user.role.as_str()) }
+                        span.who { a href="/console/account" { (p.user.name) } " · " (super::words::term(p.user.role.as_str())) }
                         form method="post" action="/console/sign-out" {
                             input type="hidden" name="csrf" value=(p.csrf);
-                            button.link type="submit" { "Sign out" }
+                            button.link type="submit" { (t("Sign out")) }
                         }
                     }
                 }
                 main id="main" tabindex="-1" {
                     h1 { (title) }
                     (content)
+                }
+                footer.bar {
+                    @match super::words::lang() {
+                        super::words::Lang::En => a href="/console/language?to=es" lang="es" hreflang="es" { "Español" },
+                        super::words::Lang::Es => a href="/console/language?to=en" lang="en" hreflang="en" { "English" },
+                    }
                 }
             }
         }
@@ -88,22 +95,22 @@ impl IntoResponse for Shown {
                 let status = e.status();
                 // The detail of an internal error goes to the log, as the API's does.
                 let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-                    "Something went wrong on our side. Try again; if it goes on, tell your administrator."
+                    t("Something went wrong on our side. Try again; if it goes on, tell your administrator.")
                         .to_string()
                 } else {
                     e.message().to_string()
                 };
                 let title = match status.as_u16() {
-                    403 => "Not for your role",
-                    404 => "Not found",
-                    _ => "That did not work",
+                    403 => t("Not for your role"),
+                    404 => t("Not found"),
+                    _ => t("That did not work"),
                 };
                 let body = page(
                     title,
                     None,
                     html! {
                         p.error role="alert" { (message) }
-                        p { a href="/console" { "Back to the console" } }
+                        p { a href="/console" { (t("Back to the console")) } }
                     },
                 );
                 (status, Html(body.into_string())).into_response()

@@ -1,6 +1,7 @@
 //! The compliance officer's review: search the texts (each search recorded, as through the
 //! API), flag one, and work the queue of open flags.
 
+use super::words::{t, term};
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -54,29 +55,29 @@ pub(crate) async fn search(
         .unwrap_or_default();
     let content = html! {
         form.inline method="get" action="/console/search" role="search" {
-            label { "Words in the texts" input type="search" name="q" value=(q) required; }
-            button type="submit" { "Search" }
+            label { (t("Words in the texts")) input type="search" name="q" value=(q) required; }
+            button type="submit" { (t("Search")) }
         }
         @if found.is_some() {
             p role="status" { (items.len()) " texts found (newest first). This search is recorded in the trail." }
         }
         @for m in &items {
-            section.text aria-label={ "Text " (text(&m["message_id"])) } {
-                p.meta { (text(&m["direction"])) " · " (text(&m["phone"]))
+            section.text aria-label={ (t("Text ")) (text(&m["message_id"])) } {
+                p.meta { (term(text(&m["direction"]))) " · " (text(&m["phone"]))
                     @if let Some(case) = m["case_id"].as_str() { " · case " a href={ "/console/cases/" (segment(case)) } { (case) } }
                     " · " span.when { (text(&m["at"])) } }
                 p.body { (text(&m["body"])) }
                 form.inline method="post" action={ "/console/messages/" (segment(text(&m["message_id"]))) "/flags" } {
                     input type="hidden" name="csrf" value=(person.csrf);
-                    label { "Reason" select name="reason" {
-                        @for (value, label) in REASONS { option value=(value) { (label) } } } }
-                    label { "Note" input name="note" maxlength="2000"; }
-                    button type="submit" { "Flag" }
+                    label { (t("Reason")) select name="reason" {
+                        @for (value, label) in REASONS { option value=(value) { (t(label)) } } } }
+                    label { (t("Note")) input name="note" maxlength="2000"; }
+                    button type="submit" { (t("Flag")) }
                 }
             }
         }
     };
-    Ok(Html(page("Search the texts", Some(&person), content).into_string()).into_response())
+    Ok(Html(page(t("Search the texts"), Some(&person), content).into_string()).into_response())
 }
 
 #[derive(Deserialize)]
@@ -110,22 +111,22 @@ pub(crate) async fn flags(State(gw): State<Gateway>, person: Person) -> Result<R
     let open = api::call(&gw, &person, Method::GET, "/v1/flags?state=open", None).await?;
     let open = open.as_array().cloned().unwrap_or_default();
     let content = html! {
-        @if open.is_empty() { p { "No open flags." } }
+        @if open.is_empty() { p { (t("No open flags.")) } }
         @for f in &open {
-            section.text aria-label={ "Flag " (text(&f["id"])) } {
-                p.meta { (text(&f["reason"]))
+            section.text aria-label={ (t("Flag ")) (text(&f["id"])) } {
+                p.meta { (term(text(&f["reason"])))
                     @if let Some(case) = f["case_id"].as_str() { " · case " a href={ "/console/cases/" (segment(case)) } { (case) } }
                     " · " span.when { (text(&f["created_at"])) } }
                 @if let Some(note) = f["note"].as_str() { p.body { (note) } }
                 form.inline method="post" action={ "/console/flags/" (segment(text(&f["id"]))) "/resolve" } {
                     input type="hidden" name="csrf" value=(person.csrf);
-                    label { "What was done" input name="note" maxlength="2000"; }
-                    button type="submit" { "Resolve" }
+                    label { (t("What was done")) input name="note" maxlength="2000"; }
+                    button type="submit" { (t("Resolve")) }
                 }
             }
         }
     };
-    Ok(Html(page("Open flags", Some(&person), content).into_string()).into_response())
+    Ok(Html(page(t("Open flags"), Some(&person), content).into_string()).into_response())
 }
 
 #[derive(Deserialize)]

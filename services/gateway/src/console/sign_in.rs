@@ -2,6 +2,7 @@
 //! an event on the person (`SignedIn`, `SignInFailed`, `LockedOut`, `SignedOut`); an
 //! address that fails too often is slowed whatever emails it tries.
 
+use super::words::t;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -33,14 +34,14 @@ pub(crate) async fn home(State(gw): State<Gateway>, person: Person) -> Result<Re
         .map(|t| t.name)
         .unwrap_or_default();
     let content = html! {
-        p { "Signed in to " strong { (organization) } " as " (person.user.email) "." }
+        p { (t("Signed in to ")) strong { (organization) } (t(" as ")) (person.user.email) "." }
         ul {
             @if matches!(person.user.role, Role::Compliance | Role::Admin) {
-                li { a href="/console/trail" { "The audit trail" } ", verified" }
+                li { a href="/console/trail" { (t("The audit trail")) } ", verified" }
             }
         }
     };
-    Ok(Html(page("Home", Some(&person), content).into_string()).into_response())
+    Ok(Html(page(t("Home"), Some(&person), content).into_string()).into_response())
 }
 
 #[derive(Deserialize)]
@@ -58,18 +59,18 @@ fn then(asked: Option<&str>) -> String {
 
 fn sign_in_page(csrf: &str, then: &str, email: &str, error: Option<&str>) -> Markup {
     page(
-        "Sign in",
+        t("Sign in"),
         None,
         html! {
             @if let Some(error) = error { p.error role="alert" id="problem" { (error) } }
             form.card method="post" action="/console/sign-in" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="then" value=(then);
-                label { "Email" input type="email" name="email" autocomplete="username" required value=(email); }
-                label { "Password" input type="password" name="password" autocomplete="current-password" required; }
-                label { "Code from your authenticator app (only if you turned on two-step sign-in)"
+                label { (t("Email")) input type="email" name="email" autocomplete="username" required value=(email); }
+                label { (t("Password")) input type="password" name="password" autocomplete="current-password" required; }
+                label { (t("Code from your authenticator app (only if you turned on two-step sign-in)"))
                     input name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="8"; }
-                button type="submit" { "Sign in" }
+                button type="submit" { (t("Sign in")) }
             }
         },
     )
@@ -105,9 +106,9 @@ fn visitor_csrf(jar: &CookieJar, sent: &str) -> Result<(), Shown> {
 }
 
 pub(crate) fn expired_form() -> Shown {
-    Shown::Error(ApiError::forbidden(
+    Shown::Error(ApiError::forbidden(t(
         "This form has expired or did not come from casewire. Reload the page and try again.",
-    ))
+    )))
 }
 
 pub(crate) async fn submit(
@@ -131,7 +132,7 @@ pub(crate) async fn submit(
             &format!("Too many failed sign-ins from your address. Try again after {until} (UTC)."),
         );
     }
-    let wrong = "The email or the password is wrong.";
+    let wrong = t("The email or the password is wrong.");
     let email = user::email(&f.email).unwrap_or_default();
     let people = directory::by_email(gw.store(), &email)
         .await
@@ -180,7 +181,7 @@ pub(crate) async fn submit(
                     execute(&gw, person, fail).await?;
                     return refuse(
                         StatusCode::UNAUTHORIZED,
-                        "The code from your authenticator app is missing or wrong.",
+                        t("The code from your authenticator app is missing or wrong."),
                     );
                 }
             }

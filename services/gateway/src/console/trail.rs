@@ -2,6 +2,7 @@
 //! page at a time, through `GET /v1/audit/verify` and `GET /v1/audit/events` (each page
 //! read is recorded in the trail, as the API records it).
 
+use super::words::t;
 use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::response::{Html, IntoResponse, Response};
@@ -60,16 +61,16 @@ pub(crate) async fn trail(
     let content = html! {
         (badge(&verified))
         form.filters method="get" action="/console/trail" aria-label="Filter the trail" {
-            label { "Case" input name="case_id" value=(value(&f.case_id)); }
-            label { "Client's number" input name="phone" type="tel" value=(value(&f.phone)); }
-            label { "Advocate" input name="advocate" value=(value(&f.advocate)); }
-            label { "Event type" input name="type" value=(value(&f.event_type)); }
-            button type="submit" { "Filter" }
+            label { (t("Case")) input name="case_id" value=(value(&f.case_id)); }
+            label { (t("Client's number")) input name="phone" type="tel" value=(value(&f.phone)); }
+            label { (t("Advocate")) input name="advocate" value=(value(&f.advocate)); }
+            label { (t("Event type")) input name="type" value=(value(&f.event_type)); }
+            button type="submit" { (t("Filter")) }
         }
         table {
-            caption { "Events, oldest first" }
-            thead { tr { th scope="col" { "Seq" } th scope="col" { "When (UTC)" } th scope="col" { "Event" }
-                th scope="col" { "By" } th scope="col" { "Hash" } } }
+            caption { (t("Events, oldest first")) }
+            thead { tr { th scope="col" { (t("Seq")) } th scope="col" { (t("When (UTC)")) } th scope="col" { (t("Event")) }
+                th scope="col" { (t("By")) } th scope="col" { "Hash" } } }
             tbody {
                 @for e in &items {
                     tr {
@@ -83,12 +84,12 @@ pub(crate) async fn trail(
                 }
             }
         }
-        @if items.is_empty() { p { "No events match." } }
+        @if items.is_empty() { p { (t("No events match.")) } }
         @if let Some(next) = events["next_after"].as_i64() {
-            p { a href={ "/console/trail?after_seq=" (next) "&" (filtered) } { "Next " (PAGE) " events" } }
+            p { a href={ "/console/trail?after_seq=" (next) "&" (filtered) } { (t("Next ")) (PAGE) " events" } }
         }
     };
-    Ok(Html(page("Audit trail", Some(&person), content).into_string()).into_response())
+    Ok(Html(page(t("Audit trail"), Some(&person), content).into_string()).into_response())
 }
 
 fn text(v: &Value) -> String {
@@ -100,11 +101,11 @@ fn badge(report: &Value) -> maud::Markup {
     html! {
         @match report["status"].as_str() {
             Some("intact") => p.badge.intact role="status" {
-                "Intact: " (report["events"]) " events, up to seq " (report["head_seq"])
+                (t("Intact: ")) (report["events"]) " events, up to seq " (report["head_seq"])
                 " with hash " (text(&report["head_hash"]).get(..16).unwrap_or_default()) "…"
             },
             _ => p.badge.broken role="alert" {
-                "Broken at seq " (report["seq"]) ": " (text(&report["reason"]))
+                (t("Broken at seq ")) (report["seq"]) ": " (text(&report["reason"]))
             },
         }
     }

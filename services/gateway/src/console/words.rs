@@ -1,0 +1,291 @@
+//! The console in English and Spanish. Each page's words are written in English and
+//! passed through [`t`], which answers them in the request's language: the person's
+//! choice (the `casewire_lang` cookie, set by the link at the foot of every page), else
+//! the browser's `Accept-Language`. The language is set once per request, by the console's
+//! layer ([`scope`]); what the API says (its error messages) stays as the API says it.
+
+use axum::http::HeaderMap;
+use axum_extra::extract::cookie::CookieJar;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lang {
+    En,
+    Es,
+}
+
+pub(crate) const COOKIE: &str = "casewire_lang";
+
+impl Lang {
+    /// The request's language: the cookie's, else the first of `Accept-Language` that
+    /// casewire speaks, else English.
+    pub fn of(headers: &HeaderMap) -> Lang {
+        let chosen = CookieJar::from_headers(headers)
+            .get(COOKIE)
+            .and_then(|c| Lang::named(c.value()));
+        chosen.unwrap_or_else(|| {
+            let accepted = headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            accepted
+                .split(',')
+                .filter_map(|tag| Lang::named(tag.split(';').next()?.trim().split('-').next()?))
+                .next()
+                .unwrap_or(Lang::En)
+        })
+    }
+
+    pub fn named(code: &str) -> Option<Lang> {
+        match code.to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "es" => Some(Lang::Es),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+}
+
+tokio::task_local! {
+    static LANG: Lang;
+}
+
+/// Runs `f` (a request's handling) in `lang`.
+pub(crate) async fn scope<F: std::future::Future>(lang: Lang, f: F) -> F::Output {
+    LANG.scope(lang, f).await
+}
+
+/// The request's language (English outside a console request).
+pub(crate) fn lang() -> Lang {
+    LANG.try_with(|l| *l).unwrap_or(Lang::En)
+}
+
+/// `english`, in the request's language.
+pub(crate) fn t(english: &'static str) -> &'static str {
+    term(english)
+}
+
+/// A word the API answers with (a status, a role, a reason), in the request's language
+/// when casewire knows it, else as it is.
+pub(crate) fn term(word: &str) -> &str {
+    match lang() {
+        Lang::En => word,
+        Lang::Es => spanish(word).unwrap_or(word),
+    }
+}
+
+fn spanish(english: &str) -> Option<&'static str> {
+    Some(match english {
+        "Admin" => "Administrador",
+        "Advocate" => "Defensor",
+        "Advocates" => "Defensores",
+        "Advocate id in the CMS (advocates only; they then see only their cases)" => {
+            "Id del defensor en el CMS (solo defensores; verán solo sus casos)"
+        }
+        "Audit trail" => "Registro de auditoría",
+        "Back to the console" => "Volver a la consola",
+        "Broken at seq " => "Roto en la secuencia ",
+        "By" => "Por",
+        "Case" => "Caso",
+        "Case " => "Caso ",
+        "Case id" => "Id del caso",
+        "Cases" => "Casos",
+        "Choose your password" => "Elija su contraseña",
+        "Client" => "Cliente",
+        "Client " => "Cliente ",
+        "Client's number" => "Número del cliente",
+        "Code from the app" => "Código de la aplicación",
+        "Code from your authenticator app (only if you turned on two-step sign-in)" => {
+            "Código de su aplicación de autenticación (solo si activó el inicio de sesión en dos pasos)"
+        }
+        "Compliance officer" => "Oficial de cumplimiento",
+        "Confidentiality" => "Confidencialidad",
+        "Console users" => "Usuarios de la consola",
+        "Email" => "Correo electrónico",
+        "Event" => "Evento",
+        "Event type" => "Tipo de evento",
+        "Events, oldest first" => "Eventos, del más antiguo al más reciente",
+        "File on the case" => "Archivar en el caso",
+        "Filter" => "Filtrar",
+        "Flag" => "Marcar",
+        "Flag " => "Marca ",
+        "Flags" => "Marcas",
+        "From (HH:MM)" => "Desde (HH:MM)",
+        "Home" => "Inicio",
+        "How clients reach you (said in the HELP reply)" => {
+            "Cómo le contactan los clientes (se dice en la respuesta a AYUDA)"
+        }
+        "Inbox" => "Bandeja de entrada",
+        "Intact: " => "Íntegro: ",
+        "Invite" => "Invitar",
+        "Invite someone" => "Invitar a alguien",
+        "Invited " => "Invitación para ",
+        "Key: " => "Clave: ",
+        "Last texted" => "Último mensaje",
+        "Leave both empty for no quiet hours." => "Deje ambos vacíos para no tener horas de silencio.",
+        "Name" => "Nombre",
+        "Next " => "Siguientes ",
+        "No events match." => "Ningún evento coincide.",
+        "No open cases." => "No hay casos abiertos.",
+        "No open flags." => "No hay marcas abiertas.",
+        "No texts yet." => "Todavía no hay mensajes.",
+        "Not for your role" => "No corresponde a su función",
+        "Not found" => "No encontrado",
+        "Note" => "Nota",
+        "Nothing to file." => "Nada que archivar.",
+        "Open cases" => "Casos abiertos",
+        "Open flags" => "Marcas abiertas",
+        "Other" => "Otro",
+        "Password" => "Contraseña",
+        "Password (at least " => "Contraseña (al menos ",
+        " characters; a few unrelated words make a good one)" => {
+            " caracteres; unas palabras sin relación entre sí hacen una buena)"
+        }
+        "People who sign in to the console" => "Personas que inician sesión en la consola",
+        "Policy" => "Política",
+        "Quiet hours (in each client's time zone): reminders and bulk texts wait them out" => {
+            "Horas de silencio (en la zona horaria de cada cliente): los recordatorios y los mensajes masivos esperan a que terminen"
+        }
+        "Reason" => "Motivo",
+        "Resolve" => "Resolver",
+        "Role" => "Función",
+        "Save the policy" => "Guardar la política",
+        "Search" => "Buscar",
+        "Search the texts" => "Buscar en los mensajes",
+        "Send" => "Enviar",
+        "Seq" => "Sec.",
+        "Set my password" => "Guardar mi contraseña",
+        "Sign in" => "Iniciar sesión",
+        "Sign out" => "Cerrar sesión",
+        "Signed in to " => "Sesión iniciada en ",
+        " as " => " como ",
+        "Skip to the content" => "Saltar al contenido",
+        "Something went wrong on our side. Try again; if it goes on, tell your administrator." => {
+            "Algo salió mal de nuestro lado. Inténtelo de nuevo; si continúa, avise a su administrador."
+        }
+        "State" => "Estado",
+        "Text " => "Mensaje ",
+        "Text from " => "Mensaje de ",
+        "Text to " => "Mensaje para ",
+        "Texting policy" => "Política de mensajes",
+        "Texts from numbers that belong to no case. File each on its case: the CMS gets it there." => {
+            "Mensajes de números que no pertenecen a ningún caso. Archive cada uno en su caso: el CMS lo recibe allí."
+        }
+        "That code is not the app's: check the app's clock, and type the code it shows now." => {
+            "Ese código no es el de la aplicación: revise el reloj de la aplicación y escriba el código que muestra ahora."
+        }
+        "That code is not your app's." => "Ese código no es el de su aplicación.",
+        "That did not work" => "Eso no funcionó",
+        "The audit trail" => "El registro de auditoría",
+        "The code from your authenticator app is missing or wrong." => {
+            "Falta el código de su aplicación de autenticación o no es correcto."
+        }
+        "The email or the password is wrong." => "El correo electrónico o la contraseña no es correcto.",
+        "The link, for apps that take one" => "El enlace, para las aplicaciones que lo aceptan",
+        "The same password again" => "La misma contraseña otra vez",
+        "The two passwords differ; type the same one twice." => {
+            "Las dos contraseñas son distintas; escriba la misma dos veces."
+        }
+        "This form has expired or did not come from casewire. Reload the page and try again." => {
+            "Este formulario caducó o no vino de casewire. Vuelva a cargar la página e inténtelo de nuevo."
+        }
+        "Tone" => "Tono",
+        "Turn off two-step sign-in" => "Desactivar el inicio de sesión en dos pasos",
+        "Turn on two-step sign-in" => "Activar el inicio de sesión en dos pasos",
+        "Two-step sign-in is " => "El inicio de sesión en dos pasos está ",
+        "off" => "desactivado",
+        "on" => "activado",
+        "Until (HH:MM)" => "Hasta (HH:MM)",
+        "Users" => "Usuarios",
+        "Welcome, " => "Bienvenido/a, ",
+        "What was done" => "Qué se hizo",
+        "When (UTC)" => "Cuándo (UTC)",
+        "Words in the texts" => "Palabras en los mensajes",
+        "Wrong recipient" => "Destinatario equivocado",
+        "Your account" => "Su cuenta",
+        "segment" => "segmento",
+        "segments" => "segmentos",
+        ", about $" => ", unos $",
+        "UCS-2 (a character outside GSM-7: each segment holds fewer)" => {
+            "UCS-2 (un carácter fuera de GSM-7: cada segmento lleva menos)"
+        }
+        // The API's words: statuses, roles, states, reasons.
+        "queued" => "en cola",
+        "accepted" => "aceptado",
+        "scheduled" => "programado",
+        "sending" => "enviándose",
+        "sent" => "enviado",
+        "delivered" => "entregado",
+        "read" => "leído",
+        "undelivered" => "no entregado",
+        "failed" => "falló",
+        "canceled" => "cancelado",
+        "unknown" => "desconocido",
+        "received" => "recibido",
+        "admin" => "administrador",
+        "advocate" => "defensor",
+        "compliance" => "cumplimiento",
+        "open" => "abierto",
+        "closed" => "cerrado",
+        "invited" => "invitado",
+        "active" => "activo",
+        "locked" => "bloqueado",
+        "inbound" => "entrante",
+        "outbound" => "saliente",
+        "confidentiality" => "confidencialidad",
+        "wrong_recipient" => "destinatario equivocado",
+        "tone" => "tono",
+        "other" => "otro",
+        "keyword" => "palabra clave",
+        "English" => "English",
+        "Español" => "Español",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_is_the_cookies_then_the_browsers() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            h
+        };
+        assert_eq!(Lang::of(&headers(&[])), Lang::En);
+        assert_eq!(
+            Lang::of(&headers(&[("accept-language", "es-MX,es;q=0.9,en;q=0.8")])),
+            Lang::Es
+        );
+        assert_eq!(
+            Lang::of(&headers(&[("accept-language", "fr-FR, es;q=0.5")])),
+            Lang::Es
+        );
+        assert_eq!(
+            Lang::of(&headers(&[
+                ("accept-language", "es-MX"),
+                ("cookie", "casewire_lang=en")
+            ])),
+            Lang::En
+        );
+    }
+
+    #[tokio::test]
+    async fn words_are_spanish_in_a_spanish_request_and_english_outside() {
+        assert_eq!(t("Sign in"), "Sign in");
+        let inside = scope(Lang::Es, async { (t("Sign in"), t("no such phrase")) }).await;
+        assert_eq!(inside, ("Iniciar sesión", "no such phrase"));
+    }
+}
