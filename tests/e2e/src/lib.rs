@@ -14,6 +14,7 @@ use tokio::process::{Child, Command};
 pub use casewire_testkit::{wait_for, NatsServer, PgServer};
 
 pub mod audit;
+pub mod browser;
 pub mod bulk;
 pub mod chaos;
 pub mod consent;

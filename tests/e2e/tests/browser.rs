@@ -1,116 +1,14 @@
-//! The console in a real browser (issue 16): headless Chromium over WebDriver against
-//! `casewire dev`, each page saved as a screenshot (target/console-screenshots) and
-//! audited for accessibility (axe-core, WCAG 2.1 A and AA: no serious or critical
-//! violation).
+//! The console in a real browser against `casewire dev` (issue 16); the scenarios are
+//! casewire_e2e::browser's, which the distributed tests run too.
 
-use std::time::Duration;
-
-use casewire_e2e::{Api, Casewire};
-use casewire_testkit::{wait_for, Browser};
-use serde_json::json;
-
-/// Screenshots the page and fails on any serious accessibility violation.
-async fn look(browser: &Browser, name: &str) {
-    browser.screenshot(name).await.unwrap();
-    let violations = browser.accessibility().await.unwrap();
-    let serious: Vec<_> = violations
-        .iter()
-        .filter(|v| matches!(v.impact.as_deref(), Some("serious" | "critical")))
-        .collect();
-    assert!(serious.is_empty(), "{name}: {serious:#?}");
-}
+use casewire_e2e::{browser, Api, Casewire};
 
 #[tokio::test]
 async fn a_compliance_officer_signs_in_and_reads_the_verified_trail() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;
     let api = Api::new(&cw.url);
-    let (_, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
-    let (s, invited) = api
-        .post(
-            "/v1/users",
-            &admin,
-            json!({"name": "Ana Ruiz", "email": "ana@prairie.example", "role": "compliance"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{invited}");
-    let link = invited["invitation_url"].as_str().unwrap();
-    let link = format!("{}{}", cw.url, &link[link.find("/console/").unwrap()..]);
-
-    for (width, suffix) in [(1280, ""), (390, "-phone")] {
-        let browser = Browser::start(width).await.unwrap();
-        let b = &browser.client;
-        if suffix.is_empty() {
-            b.goto(&link).await.unwrap();
-            look(&browser, "invitation").await;
-            let password = "maple river lantern seven";
-            browser.fill("password", password).await.unwrap();
-            browser.fill("again", password).await.unwrap();
-            browser.press("Set my password").await.unwrap();
-        } else {
-            b.goto(&format!("{}/console/sign-in", cw.url))
-                .await
-                .unwrap();
-        }
-        assert!(b
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/console/sign-in"));
-        look(&browser, &format!("sign-in{suffix}")).await;
-
-        browser.fill("email", "ana@prairie.example").await.unwrap();
-        browser
-            .fill("password", "not my password at all")
-            .await
-            .unwrap();
-        browser.press("Sign in").await.unwrap();
-        assert_eq!(
-            browser.text("[role=alert]").await.unwrap(),
-            "The email or the password is wrong."
-        );
-        look(&browser, &format!("sign-in-wrong{suffix}")).await;
-
-        browser
-            .fill("password", "maple river lantern seven")
-            .await
-            .unwrap();
-        browser.press("Sign in").await.unwrap();
-        assert!(browser
-            .text("main")
-            .await
-            .unwrap()
-            .contains("Prairie Legal Aid"));
-        look(&browser, &format!("home{suffix}")).await;
-
-        b.goto(&format!("{}/console/trail", cw.url)).await.unwrap();
-        let badge = browser.text(".badge").await.unwrap();
-        assert!(badge.starts_with("Intact:"), "{badge}");
-        look(&browser, &format!("trail{suffix}")).await;
-        b.goto(&format!("{}/console/account", cw.url))
-            .await
-            .unwrap();
-        assert!(browser
-            .text("main")
-            .await
-            .unwrap()
-            .contains("Two-step sign-in is off"));
-        look(&browser, &format!("account{suffix}")).await;
-        b.clone().close().await.unwrap();
-    }
-}
-
-/// Signs in through the sign-in page.
-async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
-    browser
-        .client
-        .goto(&format!("{base}/console/sign-in"))
-        .await
-        .unwrap();
-    browser.fill("email", email).await.unwrap();
-    browser.fill("password", password).await.unwrap();
-    browser.press("Sign in").await.unwrap();
+    browser::a_compliance_officer_signs_in_and_reads_the_verified_trail(&api).await;
 }
 
 #[tokio::test]
@@ -118,130 +16,7 @@ async fn an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_text
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;
     let api = Api::new(&cw.url);
-    let (_, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
-    let (_, other) = api.tenant_with_key("Lakeside Legal", "admin").await;
-    for (key, case, phone) in [
-        (&admin, "C-1", "+13125550161"),
-        (&other, "C-9", "+13125550199"),
-    ] {
-        let (s, c) = api
-            .put(
-                &format!("/v1/cases/{case}"),
-                key,
-                json!({"client": {"name": "Ana Díaz", "phone": phone}, "advocates": ["a.lee"]}),
-            )
-            .await;
-        assert_eq!(s, 201, "{c}");
-    }
-    let password = "copper meadow violin ninety";
-    casewire_e2e::console::person(
-        &api,
-        &admin,
-        "Lee Park",
-        "lee@prairie.example",
-        "advocate",
-        password,
-    )
-    .await;
-    let browser = Browser::start(1280).await.unwrap();
-    let b = &browser.client;
-    sign_in(&browser, &cw.url, "lee@prairie.example", password).await;
-
-    // The case list leads to the thread; a text sent from the box goes, and shows delivered.
-    b.goto(&format!("{}/console/cases", cw.url)).await.unwrap();
-    look(&browser, "cases").await;
-    b.find(fantoccini::Locator::LinkText("C-1"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    // The box says what the text costs as it is typed: 175 GSM-7 characters, two segments.
-    let long = "Your hearing moved to Monday at 9. ".repeat(5);
-    browser.fill("body", long.trim_end()).await.unwrap();
-    wait_for(
-        "the box to count two segments",
-        Duration::from_secs(10),
-        || async {
-            let said = browser.text("#cost").await.unwrap();
-            said.starts_with("2 segments, GSM-7").then_some(())
-        },
-    )
-    .await;
-    browser.press("Send").await.unwrap();
-    wait_for(
-        "the text to show delivered",
-        Duration::from_secs(30),
-        || async {
-            b.refresh().await.unwrap();
-            let thread = browser.text(".thread").await.unwrap();
-            (thread.contains("Your hearing moved to Monday at 9.") && thread.contains("delivered"))
-                .then_some(())
-        },
-    )
-    .await;
-    look(&browser, "thread").await;
-    // In Spanish: the link at the foot of the page, kept for the pages after.
-    b.find(fantoccini::Locator::LinkText("Español"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for("the page in Spanish", Duration::from_secs(10), || async {
-        let said = browser.text("button[type=submit]:not(.link)").await.ok()?;
-        (said == "Enviar").then_some(())
-    })
-    .await;
-    look(&browser, "thread-es").await;
-    b.find(fantoccini::Locator::LinkText("English"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-
-    // A client's text from a number of no case waits in the inbox, and is filed from there.
-    let (s, _) = api
-        .post(
-            "/v1/sandbox/inbound",
-            &admin,
-            json!({"from": "+13125550177", "body": "Is this Lee? I lost my papers"}),
-        )
-        .await;
-    assert!(s < 300, "{s}");
-    wait_for("the text in the inbox", Duration::from_secs(30), || async {
-        b.goto(&format!("{}/console/inbox", cw.url)).await.unwrap();
-        browser
-            .text("main")
-            .await
-            .unwrap()
-            .contains("I lost my papers")
-            .then_some(())
-    })
-    .await;
-    look(&browser, "inbox").await;
-    browser.fill("case_id", "C-1").await.unwrap();
-    browser.press("File on the case").await.unwrap();
-    assert!(b
-        .current_url()
-        .await
-        .unwrap()
-        .path()
-        .ends_with("/console/cases/C-1"));
-    assert!(browser
-        .text(".thread")
-        .await
-        .unwrap()
-        .contains("I lost my papers"));
-
-    // Another organization's case is not found, as through the API.
-    b.goto(&format!("{}/console/cases/C-9", cw.url))
-        .await
-        .unwrap();
-    assert_eq!(browser.text("h1").await.unwrap(), "Not found");
-    look(&browser, "not-found").await;
-    b.clone().close().await.unwrap();
+    browser::an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_text(&api).await;
 }
 
 #[tokio::test]
@@ -249,98 +24,11 @@ async fn an_officer_finds_a_text_flags_it_and_sees_a_tampered_trail_broken() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;
     let api = Api::new(&cw.url);
-    let (tenant, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
-    let (s, c) = api
-        .put(
-            "/v1/cases/C-1",
-            &admin,
-            json!({"client": {"name": "Ana Díaz", "phone": "+13125550161"}}),
-        )
-        .await;
-    assert_eq!(s, 201, "{c}");
-    let (s, sent) = api
-        .post(
-            "/v1/cases/C-1/messages",
-            &admin,
-            json!({"body": "Please send your SSN by Friday."}),
-        )
-        .await;
-    assert_eq!(s, 202, "{sent}");
-    let password = "harbor willow pencil thirty";
-    casewire_e2e::console::person(
+    browser::an_officer_finds_a_text_flags_it_and_sees_a_tampered_trail_broken(
         &api,
-        &admin,
-        "Rosa Vega",
-        "rosa@prairie.example",
-        "compliance",
-        password,
+        &format!("sqlite://{}/casewire.db", dir.path().display()),
     )
     .await;
-    let browser = Browser::start(1280).await.unwrap();
-    let b = &browser.client;
-    sign_in(&browser, &cw.url, "rosa@prairie.example", password).await;
-
-    // Found by a word, flagged from the results, in the queue after.
-    b.goto(&format!("{}/console/search", cw.url)).await.unwrap();
-    browser.fill("q", "ssn").await.unwrap();
-    browser.press("Search").await.unwrap();
-    wait_for("the text to be found", Duration::from_secs(30), || async {
-        let found = browser.text("main").await.unwrap();
-        if found.contains("Please send your SSN by Friday.") {
-            return Some(());
-        }
-        b.refresh().await.unwrap();
-        None
-    })
-    .await;
-    look(&browser, "search").await;
-    browser
-        .fill("note", "An SSN asked for by text")
-        .await
-        .unwrap();
-    browser.press("Flag").await.unwrap();
-    assert!(b
-        .current_url()
-        .await
-        .unwrap()
-        .path()
-        .ends_with("/console/flags"));
-    let queue = browser.text("main").await.unwrap();
-    assert!(
-        queue.contains("confidentiality") && queue.contains("An SSN asked for by text"),
-        "{queue}"
-    );
-    look(&browser, "flags").await;
-
-    // The trail is intact; a row changed behind casewire's back breaks it, at that seq.
-    b.goto(&format!("{}/console/trail", cw.url)).await.unwrap();
-    assert!(browser.text(".badge").await.unwrap().starts_with("Intact:"));
-    let db = format!("sqlite://{}/casewire.db", dir.path().display());
-    let store = casewire_eventstore::EventStore::new(
-        casewire_eventstore::Db::connect(&db).await.unwrap(),
-        casewire_crypto::Key::generate(),
-    );
-    let backdate = format!(
-        "UPDATE events SET recorded_at = '2026-01-01T00:00:00.000000Z' WHERE tenant_id = '{tenant}' AND tenant_seq = 3"
-    );
-    casewire_eventstore::tamper::tamper(&store, &[&backdate])
-        .await
-        .unwrap();
-    b.refresh().await.unwrap();
-    let badge = browser.text(".badge").await.unwrap();
-    assert!(badge.starts_with("Broken at seq 3:"), "{badge}");
-    look(&browser, "trail-broken").await;
-
-    // An officer reads the thread but may not text from it: the API's 403, said above
-    // the box, the text kept.
-    b.goto(&format!("{}/console/cases/C-1", cw.url))
-        .await
-        .unwrap();
-    browser.fill("body", "Hello from compliance").await.unwrap();
-    browser.press("Send").await.unwrap();
-    let refused = browser.text("[role=alert]").await.unwrap();
-    assert!(refused.contains("may not do this"), "{refused}");
-    b.clone().close().await.unwrap();
 }
 
 #[tokio::test]
@@ -348,51 +36,5 @@ async fn an_admin_sets_quiet_hours_and_invites_a_user() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;
     let api = Api::new(&cw.url);
-    let (tenant, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
-    let password = "granite orchard bicycle four";
-    casewire_e2e::console::person(
-        &api,
-        &admin,
-        "Mia Chen",
-        "mia@prairie.example",
-        "admin",
-        password,
-    )
-    .await;
-    let browser = Browser::start(1280).await.unwrap();
-    let b = &browser.client;
-    sign_in(&browser, &cw.url, "mia@prairie.example", password).await;
-
-    b.goto(&format!("{}/console/admin/policy", cw.url))
-        .await
-        .unwrap();
-    look(&browser, "policy").await;
-    browser.fill("quiet_start", "9pm").await.unwrap();
-    browser.press("Save the policy").await.unwrap();
-    let problem = browser.text("[role=alert]").await.unwrap();
-    assert!(problem.contains("quiet_hours.start"), "{problem}");
-    browser.fill("quiet_start", "20:30").await.unwrap();
-    browser.fill("contact", "(312) 555-0199").await.unwrap();
-    browser.press("Save the policy").await.unwrap();
-    let (_, policy) = api
-        .get(&format!("/v1/tenants/{tenant}/policy"), &admin)
-        .await;
-    assert_eq!(
-        (&policy["quiet_hours"]["start"], &policy["contact"]),
-        (&json!("20:30"), &json!("(312) 555-0199")),
-        "{policy}"
-    );
-
-    b.goto(&format!("{}/console/admin/users", cw.url))
-        .await
-        .unwrap();
-    browser.fill("name", "Sam Ortiz").await.unwrap();
-    browser.fill("email", "sam@prairie.example").await.unwrap();
-    browser.press("Invite").await.unwrap();
-    let notice = browser.text("[role=status]").await.unwrap();
-    assert!(notice.contains("/console/invitations/"), "{notice}");
-    look(&browser, "users").await;
-    let (_, users) = api.get("/v1/users", &admin).await;
-    assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
-    b.clone().close().await.unwrap();
+    browser::an_admin_sets_quiet_hours_and_invites_a_user(&api).await;
 }

@@ -159,6 +159,28 @@ async fn four_processes(db: &str, nats: &str, twilio: &FakeTwilio) -> Vec<Casewi
     ]
 }
 
+/// The console in a real browser, each service in its own process: an advocate's text
+/// and inbox, an officer's search, flag and tampered trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_browser_with_each_service_in_its_own_process() {
+    // Screenshots named distributed-…, beside the embedded mode's.
+    std::env::set_var("CASEWIRE_E2E_DISTRIBUTED", "1");
+    let pg = PgServer::start().await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let db = pg.fresh_database().await.unwrap();
+    let twilio = FakeTwilio::start().await;
+    let processes = four_processes(&db, &nats.url(), &twilio).await;
+    let api = Api::new(&processes[0].url);
+    casewire_e2e::browser::an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_text(
+        &api,
+    )
+    .await;
+    casewire_e2e::browser::an_officer_finds_a_text_flags_it_and_sees_a_tampered_trail_broken(
+        &api, &db,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn texting_with_each_service_in_its_own_process() {
     let pg = PgServer::start().await.unwrap();

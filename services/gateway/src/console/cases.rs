@@ -204,5 +204,17 @@ pub(crate) async fn file(
         Some(json!({"case_id": case_id})),
     )
     .await?;
+    // The thread is messaging's to show, and with messaging in its own process it shows
+    // the filing a moment later: the page waits for it (a few seconds at most), so the
+    // advocate lands on a thread that has the text.
+    let shown = format!("/v1/messages/{}", segment(&message_id));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        let message = api::call(&gw, &person, Method::GET, &shown, None).await?;
+        if message["case_id"] == case_id {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     Ok(Redirect::to(&format!("/console/cases/{}", segment(case_id))).into_response())
 }
