@@ -335,6 +335,25 @@ pub async fn an_officer_finds_a_text_flags_it_and_sees_a_tampered_trail_broken(
     );
     look(&browser, "flags").await;
 
+    // An event in full, and a checkpoint signed to keep outside casewire.
+    b.goto(&format!("{base}/console/trail/1")).await.unwrap();
+    assert!(browser
+        .text("main")
+        .await
+        .unwrap()
+        .contains("TenantCreated"));
+    look(&browser, "event").await;
+    b.goto(&format!("{base}/console/checkpoints"))
+        .await
+        .unwrap();
+    browser.press("Sign a checkpoint now").await.unwrap();
+    assert!(browser
+        .text("main")
+        .await
+        .unwrap()
+        .contains("casewire.audit/"));
+    look(&browser, "checkpoints").await;
+
     // The trail is intact; a row changed behind casewire's back breaks it, at that seq.
     b.goto(&format!("{}/console/trail", base)).await.unwrap();
     assert!(browser.text(".badge").await.unwrap().starts_with("Intact:"));

@@ -314,6 +314,29 @@ pub async fn people_sign_in_to_the_console(api: &Api) {
     assert!(trail.html.contains("Intact:"), "{}", trail.html);
     assert!(trail.html.contains("SignedIn"), "{}", trail.html);
 
+    // One event in full, and the trail as a file a verifier reads offline.
+    let first = ana.get("/console/trail/1").await;
+    assert_eq!(first.status, 200, "{}", first.html);
+    assert!(first.html.contains("TenantCreated"), "{}", first.html);
+    assert_eq!(ana.get("/console/trail/999999").await.status, 404);
+    let export = ana.get("/console/trail/export").await;
+    assert_eq!(export.status, 200, "{}", export.html);
+    let disposition = export.headers["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let manifest: Value = serde_json::from_str(export.html.lines().last().unwrap()).unwrap();
+    assert!(manifest.get("manifest").is_some(), "{manifest}");
+    let checkpoints = ana.get("/console/checkpoints").await;
+    let signed = ana
+        .post("/console/checkpoints", &[("csrf", &checkpoints.csrf())])
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.html);
+    let checkpoints = ana.get("/console/checkpoints").await;
+    assert!(
+        checkpoints.html.contains("casewire.audit/"),
+        "{}",
+        checkpoints.html
+    );
+
     // An advocate's console has no trail: the API's own 403, as a page.
     let lee_link = invite("Lee Park", "lee@prairie.example", "advocate").await;
     let mut lee = Visitor::new(&api.base);

@@ -9,6 +9,25 @@ use tower::ServiceExt;
 use super::Person;
 use crate::{ApiError, Gateway};
 
+/// The API's answer to a GET of `path` as the person, whole and unread: for what the
+/// console hands on as it comes (an export streams).
+pub(crate) async fn raw(
+    gw: &Gateway,
+    person: &Person,
+    path: &str,
+) -> Result<axum::response::Response, ApiError> {
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .body(Body::empty())
+        .map_err(ApiError::internal)?;
+    request.extensions_mut().insert(person.caller());
+    gw.router()
+        .oneshot(request)
+        .await
+        .map_err(ApiError::internal)
+}
+
 /// The API's answer to `method path` with `body`, as the person: the JSON on success,
 /// the API's own error otherwise.
 pub(crate) async fn call(

@@ -10,6 +10,7 @@ mod admin;
 mod api;
 mod cases;
 mod compose;
+mod evidence;
 mod names;
 mod page;
 mod person;
@@ -38,6 +39,12 @@ pub(crate) fn router() -> Router<Gateway> {
             get(sign_in::invitation).post(sign_in::accept),
         )
         .route("/console/trail", get(trail::trail))
+        .route("/console/trail/export", get(evidence::export))
+        .route("/console/trail/{seq}", get(evidence::event))
+        .route(
+            "/console/checkpoints",
+            get(evidence::checkpoints).post(evidence::sign),
+        )
         .route("/console/cases", get(cases::list))
         .route("/console/cases/{case_id}", get(cases::show))
         .route("/console/cases/{case_id}/messages", post(cases::send))

@@ -37,6 +37,7 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                 li { a href="/console/cases" { (t("Cases")) } }
                                 @if matches!(p.user.role, Role::Compliance | Role::Admin) {
                                     li { a href="/console/trail" { (t("Audit trail")) } }
+                                    li { a href="/console/checkpoints" { (t("Checkpoints")) } }
                                 }
                                 @if p.user.role == Role::Compliance {
                                     li { a href="/console/search" { (t("Search")) } }

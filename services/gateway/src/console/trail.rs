@@ -74,7 +74,7 @@ pub(crate) async fn trail(
             tbody {
                 @for e in &items {
                     tr {
-                        td { (e["seq"]) }
+                        td { a href={ "/console/trail/" (e["seq"]) } { (e["seq"]) } }
                         td.when { (text(&e["recorded_at"])) }
                         td { (text(&e["type"])) " " small { (text(&e["aggregate_type"])) " " (text(&e["aggregate_id"])) } }
                         td { (names.of(&text(&e["actor"])))

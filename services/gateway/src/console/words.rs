@@ -242,6 +242,23 @@ fn spanish(english: &str) -> Option<&'static str> {
         "tone" => "tono",
         "other" => "otro",
         "keyword" => "palabra clave",
+        "Opening an event is recorded in the trail." => "Abrir un evento queda registrado en el registro de auditoría.",
+        "Previous hash" => "Hash anterior",
+        "Payload, sealed fields opened" => "Contenido, con los campos sellados abiertos",
+        "Metadata" => "Metadatos",
+        "Back to the trail" => "Volver al registro",
+        "Event " => "Evento ",
+        "A checkpoint is the trail's head signed by casewire. Keep the notes somewhere casewire's administrators cannot write: they prove the trail was not rewritten before them." => {
+            "Un punto de control es la cabeza del registro firmada por casewire. Guarde las notas donde los administradores de casewire no puedan escribir: prueban que el registro no se reescribió antes de ellas."
+        }
+        "Verifier key: " => "Clave de verificación: ",
+        "Sign a checkpoint now" => "Firmar un punto de control ahora",
+        "Download the trail (redacted)" => "Descargar el registro (sin contenido privilegiado)",
+        "Download the trail with texts opened" => "Descargar el registro con los mensajes abiertos",
+        "Checkpoint at seq " => "Punto de control en la secuencia ",
+        "No checkpoints yet." => "Todavía no hay puntos de control.",
+        "Signed checkpoints" => "Puntos de control firmados",
+        "Checkpoints" => "Puntos de control",
         "English" => "English",
         "Español" => "Español",
         _ => return None,
