@@ -432,6 +432,13 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
     let notice = browser.text("[role=status]").await.unwrap();
     assert!(notice.contains("/console/invitations/"), "{notice}");
     look(&browser, "users").await;
+    b.goto(&format!("{base}/console/holds")).await.unwrap();
+    assert!(browser
+        .text("main")
+        .await
+        .unwrap()
+        .contains("No holds stand."));
+    look(&browser, "holds").await;
     let (_, users) = api.get("/v1/users", &admin).await;
     assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
     b.clone().close().await.unwrap();

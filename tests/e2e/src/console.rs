@@ -500,3 +500,98 @@ pub async fn person(api: &Api, admin: &str, name: &str, email: &str, role: &str,
         .await;
     assert_eq!(set.status, 303, "{}", set.html);
 }
+
+/// Erases the client of case C-1 through the console's form.
+async fn erase(v: &mut Visitor, csrf: &str, sure: &str) -> Answer {
+    let form = [
+        ("csrf", csrf),
+        ("case_id", "C-1"),
+        ("phone", ""),
+        ("reason", "retention ended"),
+        ("sure", sure),
+    ];
+    v.post("/console/erasures", &form).await
+}
+
+/// An admin places a legal hold from the console, sees an erasure refused while it
+/// stands, lifts it, and erases the client (after saying they understand); a compliance
+/// officer reads the holds but has no forms.
+pub async fn holds_and_erasure_in_the_console(api: &Api) {
+    let (tenant, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let (s, _) = api
+        .put(
+            "/v1/cases/C-1",
+            &admin,
+            json!({"client": {"name": "Ana Díaz", "phone": "+13125550161"}}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let password = "granite orchard bicycle four";
+    person(
+        api,
+        &admin,
+        "Mia Chen",
+        "mia@prairie.example",
+        "admin",
+        password,
+    )
+    .await;
+    person(
+        api,
+        &admin,
+        "Rosa Vega",
+        "rosa@prairie.example",
+        "compliance",
+        password,
+    )
+    .await;
+    let mut mia = Visitor::new(&api.base);
+    assert_eq!(
+        mia.sign_in("mia@prairie.example", password).await.status,
+        303
+    );
+    let csrf = mia.get("/console/holds").await.csrf();
+    let placed = mia
+        .post(
+            "/console/holds",
+            &[
+                ("csrf", &csrf),
+                ("case_id", "C-1"),
+                ("phone", ""),
+                ("reason", "Matter 2026-114"),
+            ],
+        )
+        .await;
+    assert_eq!(placed.status, 200, "{}", placed.html);
+    assert!(placed.html.contains("The hold stands.") && placed.html.contains("Matter 2026-114"));
+    let refused = erase(&mut mia, &csrf, "yes").await;
+    assert_eq!(refused.status, 409, "{}", refused.html);
+    assert!(refused.html.contains("hold"), "{}", refused.html);
+    let (_, holds) = api.get("/v1/legal-holds", &admin).await;
+    let id = holds[0]["id"].as_str().unwrap();
+    let lifted = mia
+        .post(&format!("/console/holds/{id}/lift"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(lifted.status, 303, "{}", lifted.html);
+    let unsure = erase(&mut mia, &csrf, "").await;
+    assert_eq!(unsure.status, 422, "{}", unsure.html);
+    let erased = erase(&mut mia, &csrf, "yes").await;
+    assert_eq!(erased.status, 200, "{}", erased.html);
+    assert!(
+        erased.html.contains("The client is erased."),
+        "{}",
+        erased.html
+    );
+    let (_, case) = api.get("/v1/cases/C-1", &admin).await;
+    assert_eq!(case["client"]["name"], Value::Null, "{case}");
+    // The officer reads the holds page, with no form to place or erase.
+    let mut rosa = Visitor::new(&api.base);
+    assert_eq!(
+        rosa.sign_in("rosa@prairie.example", password).await.status,
+        303
+    );
+    let page = rosa.get("/console/holds").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("Erase the client"), "{}", page.html);
+    let _ = tenant;
+}

@@ -11,6 +11,7 @@ mod api;
 mod cases;
 mod compose;
 mod evidence;
+mod holds;
 mod names;
 mod page;
 mod person;
@@ -41,6 +42,9 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/console/trail", get(trail::trail))
         .route("/console/trail/export", get(evidence::export))
         .route("/console/trail/{seq}", get(evidence::event))
+        .route("/console/holds", get(holds::show).post(holds::place))
+        .route("/console/holds/{hold_id}/lift", post(holds::lift))
+        .route("/console/erasures", post(holds::erase))
         .route(
             "/console/checkpoints",
             get(evidence::checkpoints).post(evidence::sign),

@@ -38,6 +38,7 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                 @if matches!(p.user.role, Role::Compliance | Role::Admin) {
                                     li { a href="/console/trail" { (t("Audit trail")) } }
                                     li { a href="/console/checkpoints" { (t("Checkpoints")) } }
+                                    li { a href="/console/holds" { (t("Holds")) } }
                                 }
                                 @if p.user.role == Role::Compliance {
                                     li { a href="/console/search" { (t("Search")) } }

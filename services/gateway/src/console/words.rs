@@ -259,6 +259,32 @@ fn spanish(english: &str) -> Option<&'static str> {
         "No checkpoints yet." => "Todavía no hay puntos de control.",
         "Signed checkpoints" => "Puntos de control firmados",
         "Checkpoints" => "Puntos de control",
+        "Legal holds and erasure" => "Retenciones legales y borrado",
+        "Holds" => "Retenciones",
+        "Holds that stand: no erasure of these clients, by hand or by policy" => {
+            "Retenciones vigentes: estos clientes no se borran, ni a mano ni por política"
+        }
+        "Placed" => "Puesta",
+        "Lift" => "Levantar",
+        "No holds stand." => "No hay retenciones vigentes.",
+        "Place a hold" => "Poner una retención",
+        "Case id (or leave empty and give the number)" => "Id del caso (o déjelo vacío y dé el número)",
+        "Reason (the matter or order)" => "Motivo (el asunto o la orden)",
+        "Place the hold" => "Poner la retención",
+        "Erase a client" => "Borrar a un cliente",
+        "Their name, texts and notes read as erased everywhere from then on; the trail still verifies; the CMS is told; Twilio is asked to delete its copies. This cannot be undone." => {
+            "Desde entonces su nombre, mensajes y notas se leen como borrados en todas partes; el registro sigue verificándose; se avisa al CMS; se pide a Twilio que borre sus copias. No se puede deshacer."
+        }
+        "Reason, naming no one (\"retention ended\", \"client's request\")" => {
+            "Motivo, sin nombrar a nadie (\"fin de la retención\", \"pedido del cliente\")"
+        }
+        "I understand this cannot be undone" => "Entiendo que no se puede deshacer",
+        "Erase the client" => "Borrar al cliente",
+        "The hold stands." => "La retención está vigente.",
+        "The client is erased." => "El cliente está borrado.",
+        "Tick the box to say you understand it cannot be undone." => {
+            "Marque la casilla para decir que entiende que no se puede deshacer."
+        }
         "English" => "English",
         "Español" => "Español",
         _ => return None,
