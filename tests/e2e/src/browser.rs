@@ -148,6 +148,16 @@ pub async fn an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_
             .await;
         assert_eq!(s, 201, "{c}");
     }
+    // A court date on C-1: its reminders show on the case's page.
+    let starts = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let (s, a) = api
+        .put(
+            "/v1/cases/C-1/appointments/H-1",
+            &admin,
+            json!({"kind": "court_date", "starts_at": starts, "location": "Daley Center"}),
+        )
+        .await;
+    assert!(s < 300, "{a}");
     let password = "copper meadow violin ninety";
     crate::console::person(
         api,
@@ -195,6 +205,12 @@ pub async fn an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_
         },
     )
     .await;
+    let page = browser.text("main").await.unwrap();
+    assert!(
+        page.contains("Consent to reminders and bulk texts: none"),
+        "{page}"
+    );
+    assert!(page.contains("H-1") && page.contains("P7D"), "{page}");
     look(&browser, "thread").await;
     // In Spanish: the link at the foot of the page, kept for the pages after.
     b.find(fantoccini::Locator::LinkText("Español"))

@@ -96,10 +96,43 @@ async fn case_page(
     let client = case["client"]["name"].as_str().unwrap_or("(erased)");
     let names = Names::of_tenant(gw, &person.user.tenant_id).await?;
     let micros = super::compose::price(gw, &person.user.tenant_id).await?;
+    let phone: String =
+        form_urlencoded::byte_serialize(text(&case["client"]["phone"]).as_bytes()).collect();
+    // Consent is by number, across cases: a key or person bound to one advocate may not
+    // read it (the API's 403), and the page says nothing of it then.
+    let consent = api::call(
+        gw,
+        person,
+        Method::GET,
+        &format!("/v1/consents/{phone}"),
+        None,
+    )
+    .await
+    .ok();
+    let reminders = api::call(gw, person, Method::GET, &format!("{path}/reminders"), None).await?;
+    let reminders = reminders.as_array().cloned().unwrap_or_default();
     let typed = problem.map(|(_, body)| body).unwrap_or_default();
     let content = html! {
         p { (t("Client ")) strong { (client) } " · " (text(&case["client"]["phone"])) " · " (term(text(&case["status"])))
             @if let Some(zone) = case["time_zone"].as_str() { " · " (zone) } }
+        @if let Some(consent) = &consent {
+            p { (t("Consent to reminders and bulk texts: ")) strong { (term(text(&consent["state"]))) } }
+        }
+        @if !reminders.is_empty() {
+            table {
+                caption { (t("Reminders")) }
+                thead { tr { th scope="col" { (t("Appointment")) } th scope="col" { (t("Before")) }
+                    th scope="col" { (t("Goes at (UTC)")) } th scope="col" { (t("State")) } } }
+                tbody {
+                    @for r in &reminders {
+                        tr { td { (text(&r["appointment_id"])) } td { (text(&r["offset"])) }
+                             td.when { (r["sends_at"].as_str().unwrap_or("—")) }
+                             td { (term(text(&r["state"])))
+                                  @if let Some(reason) = r["reason"].as_str() { " — " (reason) } } }
+                    }
+                }
+            }
+        }
         (thread(&texts, &names))
         form.card method="post" action={ "/console/cases/" (segment(case_id)) "/messages" } data-cost="/console/segments" {
             input type="hidden" name="csrf" value=(person.csrf);

@@ -285,6 +285,18 @@ fn spanish(english: &str) -> Option<&'static str> {
         "Tick the box to say you understand it cannot be undone." => {
             "Marque la casilla para decir que entiende que no se puede deshacer."
         }
+        "Consent to reminders and bulk texts: " => "Consentimiento para recordatorios y mensajes masivos: ",
+        "Reminders" => "Recordatorios",
+        "Appointment" => "Cita",
+        "Before" => "Antes",
+        "Goes at (UTC)" => "Sale a las (UTC)",
+        "none" => "ninguno",
+        "pending" => "pendiente",
+        "granted" => "otorgado",
+        "revoked" => "revocado",
+        "deferred" => "aplazado",
+        "skipped" => "omitido",
+        "cancelled" => "cancelado",
         "English" => "English",
         "Español" => "Español",
         _ => return None,
