@@ -11,20 +11,6 @@ use serde_json::json;
 
 use crate::Api;
 
-/// A tenant with an admin key, texting through the sandbox (in either mode).
-async fn sandbox_tenant(api: &Api, name: &str) -> (String, String) {
-    let (tenant, admin) = api.tenant_with_key(name, "admin").await;
-    let (s, p) = api
-        .put(
-            &format!("/v1/tenants/{tenant}/sms-provider"),
-            &admin,
-            json!({"kind": "sandbox"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{p}");
-    (tenant, admin)
-}
-
 /// The screenshots' prefix: none for the embedded mode, `distributed-` for the other.
 fn mode() -> &'static str {
     if std::env::var_os("CASEWIRE_E2E_DISTRIBUTED").is_some() {
@@ -133,8 +119,8 @@ async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
 
 pub async fn an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_text(api: &Api) {
     let base = &api.base;
-    let (_, admin) = sandbox_tenant(api, "Prairie Legal Aid").await;
-    let (_, other) = sandbox_tenant(api, "Lakeside Legal").await;
+    let (_, admin) = api.sandbox_tenant("Prairie Legal Aid").await;
+    let (_, other) = api.sandbox_tenant("Lakeside Legal").await;
     for (key, case, phone) in [
         (&admin, "C-1", "+13125550161"),
         (&other, "C-9", "+13125550199"),
@@ -288,7 +274,7 @@ pub async fn an_officer_finds_a_text_flags_it_and_sees_a_tampered_trail_broken(
     database_url: &str,
 ) {
     let base = &api.base;
-    let (tenant, admin) = sandbox_tenant(api, "Prairie Legal Aid").await;
+    let (tenant, admin) = api.sandbox_tenant("Prairie Legal Aid").await;
     let (s, c) = api
         .put(
             "/v1/cases/C-1",

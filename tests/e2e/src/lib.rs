@@ -347,6 +347,20 @@ impl Api {
     }
 
     /// Creates a tenant and an API key of `role` for it: (tenant id, key).
+    /// A tenant with an admin key, texting through the sandbox (in either mode).
+    pub async fn sandbox_tenant(&self, name: &str) -> (String, String) {
+        let (tenant, admin) = self.tenant_with_key(name, "admin").await;
+        let (s, p) = self
+            .put(
+                &format!("/v1/tenants/{tenant}/sms-provider"),
+                &admin,
+                serde_json::json!({"kind": "sandbox"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{p}");
+        (tenant, admin)
+    }
+
     pub async fn tenant_with_key(&self, name: &str, role: &str) -> (String, String) {
         let (s, t) = self
             .post(

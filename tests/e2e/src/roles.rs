@@ -36,15 +36,7 @@ impl Staff {
 }
 
 pub async fn staff(api: &Api) -> Staff {
-    let (tenant, admin) = api.tenant_with_key("Matrix Legal Aid", "admin").await;
-    let (s, p) = api
-        .put(
-            &format!("/v1/tenants/{tenant}/sms-provider"),
-            &admin,
-            json!({"kind": "sandbox"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{p}");
+    let (tenant, admin) = api.sandbox_tenant("Matrix Legal Aid").await;
     let mut keys = vec![("admin", admin)];
     for kind in ["advocate", "compliance", "integration"] {
         keys.push((kind, api.key(&tenant, kind).await));

@@ -28,6 +28,15 @@ fn client(case_id: &str, phone: &str) -> Value {
     }
 }
 
+/// The fields that name a client on a form, by case or by number, with the form's token.
+fn client_fields(person: &Person) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(person.csrf);
+        label { (t("Case id (or leave empty and give the number)")) input name="case_id" maxlength="128"; }
+        label { (t("Client's number")) input name="phone" type="tel" maxlength="32"; }
+    }
+}
+
 fn holds_page(person: &Person, holds: &[Value], said: Option<(&str, bool)>) -> Markup {
     let admin = person.user.role == Role::Admin;
     page(
@@ -59,18 +68,14 @@ fn holds_page(person: &Person, holds: &[Value], said: Option<(&str, bool)>) -> M
             @if admin {
                 h2 { (t("Place a hold")) }
                 form.card method="post" action="/console/holds" {
-                    input type="hidden" name="csrf" value=(person.csrf);
-                    label { (t("Case id (or leave empty and give the number)")) input name="case_id" maxlength="128"; }
-                    label { (t("Client's number")) input name="phone" type="tel" maxlength="32"; }
+                    (client_fields(person))
                     label { (t("Reason (the matter or order)")) input name="reason" required maxlength="500"; }
                     button type="submit" { (t("Place the hold")) }
                 }
                 h2 { (t("Erase a client")) }
                 p { (t("Their name, texts and notes read as erased everywhere from then on; the trail still verifies; the CMS is told; Twilio is asked to delete its copies. This cannot be undone.")) }
                 form.card method="post" action="/console/erasures" {
-                    input type="hidden" name="csrf" value=(person.csrf);
-                    label { (t("Case id (or leave empty and give the number)")) input name="case_id" maxlength="128"; }
-                    label { (t("Client's number")) input name="phone" type="tel" maxlength="32"; }
+                    (client_fields(person))
                     label { (t("Reason, naming no one (\"retention ended\", \"client's request\")")) input name="reason" required maxlength="500"; }
                     label.check { input type="checkbox" name="sure" value="yes" required; (t("I understand this cannot be undone")) }
                     button type="submit" { (t("Erase the client")) }
