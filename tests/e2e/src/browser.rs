@@ -441,6 +441,39 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
         .unwrap()
         .contains("No holds stand."));
     look(&browser, "holds").await;
+
+    // Twilio's settings: saved, the token never shown back, and the webhook URL to paste.
+    b.goto(&format!("{base}/console/admin/twilio"))
+        .await
+        .unwrap();
+    browser
+        .fill(
+            "account_sid",
+            &format!("AC{}", "0123456789abcdef".repeat(2)),
+        )
+        .await
+        .unwrap();
+    browser.fill("auth_token", &"f".repeat(32)).await.unwrap();
+    browser.fill("from", "+13125550100").await.unwrap();
+    browser.press("Save the Twilio settings").await.unwrap();
+    let url = b
+        .find(fantoccini::Locator::Id("inbound-url"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        url.ends_with(&format!("/webhooks/twilio/{tenant}/inbound")),
+        "{url}"
+    );
+    assert!(!browser
+        .text("main")
+        .await
+        .unwrap()
+        .contains(&"f".repeat(32)));
+    look(&browser, "twilio").await;
     let (_, users) = api.get("/v1/users", &admin).await;
     assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
     b.clone().close().await.unwrap();

@@ -178,3 +178,98 @@ pub(crate) async fn invite(
         Err(e) => Err(e.into()),
     }
 }
+
+fn provider_path(person: &Person) -> String {
+    format!("/v1/tenants/{}/sms-provider", person.user.tenant_id)
+}
+
+fn twilio_page(person: &Person, provider: &Value, problem: Option<&str>) -> Markup {
+    let twilio = provider["kind"] == "twilio";
+    page(
+        t("Twilio"),
+        Some(person),
+        html! {
+            @if let Some(url) = provider["inbound_webhook_url"].as_str() {
+                p { (t("In the Twilio console, set the number's \"A message comes in\" webhook (HTTP POST) to:")) }
+                p.copy {
+                    input id="inbound-url" readonly value=(url) aria-label=(t("The inbound webhook URL"));
+                    button type="button" data-copy="inbound-url" data-copied=(t("Copied")) { (t("Copy")) }
+                }
+            }
+            @if let Some(refused) = provider["refused"].as_object() {
+                p.error role="alert" { (t("Twilio refused these credentials; texts wait until they are set again: "))
+                    (refused.get("reason").and_then(Value::as_str).unwrap_or_default()) }
+            }
+            p { (t("Now: ")) strong { (text(&provider["kind"])) }
+                @if twilio { " · " (text(&provider["account_sid"])) " · "
+                    (provider["from"].as_str().or(provider["messaging_service_sid"].as_str()).unwrap_or_default()) }
+                " · " (provider["price_per_segment_usd"]) (t(" USD a segment")) }
+            @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+            form.card method="post" action="/console/admin/twilio" autocomplete="off" {
+                input type="hidden" name="csrf" value=(person.csrf);
+                label { (t("Account SID")) input name="account_sid" value=(text(&provider["account_sid"])) required pattern="AC[0-9a-fA-F]{32}"; }
+                label { (t("Auth token (never shown again; type it to change it)")) input name="auth_token" type="password" required; }
+                label { (t("From number (E.164), or leave empty and give a Messaging Service SID")) input name="from" value=(text(&provider["from"])); }
+                label { (t("Messaging Service SID")) input name="messaging_service_sid" value=(text(&provider["messaging_service_sid"])); }
+                label { (t("Price of a segment in USD (what Twilio charges you)")) input name="price_per_segment_usd" inputmode="decimal" value=(provider["price_per_segment_usd"]); }
+                button type="submit" { (t("Save the Twilio settings")) }
+            }
+        },
+    )
+}
+
+pub(crate) async fn twilio(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
+    let provider = api::call(&gw, &person, Method::GET, &provider_path(&person), None)
+        .await
+        .unwrap_or(Value::Null);
+    Ok(Html(twilio_page(&person, &provider, None).into_string()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TwilioForm {
+    csrf: String,
+    account_sid: String,
+    auth_token: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    messaging_service_sid: String,
+    #[serde(default)]
+    price_per_segment_usd: String,
+}
+
+pub(crate) async fn save_twilio(
+    State(gw): State<Gateway>,
+    person: Person,
+    Form(f): Form<TwilioForm>,
+) -> Result<Response, Shown> {
+    person.check_csrf(&f.csrf)?;
+    let some = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
+    let price = match some(&f.price_per_segment_usd).map(|p| p.parse::<f64>()) {
+        Some(Ok(p)) => json!(p),
+        Some(Err(_)) => json!(f.price_per_segment_usd),
+        None => Value::Null,
+    };
+    let mut body = json!({
+        "kind": "twilio",
+        "account_sid": f.account_sid.trim(),
+        "auth_token": f.auth_token,
+        "from": some(&f.from),
+        "messaging_service_sid": some(&f.messaging_service_sid),
+    });
+    if !price.is_null() {
+        body["price_per_segment_usd"] = price;
+    }
+    let path = provider_path(&person);
+    match api::call(&gw, &person, Method::PUT, &path, Some(body)).await {
+        Ok(_) => Ok(Redirect::to("/console/admin/twilio").into_response()),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
+            let provider = api::call(&gw, &person, Method::GET, &path, None)
+                .await
+                .unwrap_or(Value::Null);
+            let page = twilio_page(&person, &provider, Some(e.message()));
+            Ok((e.status(), Html(page.into_string())).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

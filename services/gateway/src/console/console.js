@@ -16,3 +16,13 @@ document.querySelectorAll("form[data-cost]").forEach(function (form) {
     }, 150);
   });
 });
+
+// Copy buttons: put the named field's value on the clipboard, and say so.
+document.querySelectorAll("button[data-copy]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    var field = document.getElementById(button.dataset.copy);
+    field.select();
+    if (navigator.clipboard) { navigator.clipboard.writeText(field.value); }
+    button.textContent = button.dataset.copied || button.textContent;
+  });
+});

@@ -65,6 +65,10 @@ pub(crate) fn router() -> Router<Gateway> {
             "/console/admin/users",
             get(admin::users).post(admin::invite),
         )
+        .route(
+            "/console/admin/twilio",
+            get(admin::twilio).post(admin::save_twilio),
+        )
         .route("/console/messages/{message_id}/case", post(cases::file))
         .route("/console/segments", post(compose::cost))
         .route("/console/account", get(account::show))

@@ -47,6 +47,7 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                 @if p.user.role == Role::Admin {
                                     li { a href="/console/admin/policy" { (t("Policy")) } }
                                     li { a href="/console/admin/users" { (t("Users")) } }
+                                    li { a href="/console/admin/twilio" { (t("Twilio")) } }
                                 }
                             }
                         }

@@ -297,6 +297,28 @@ fn spanish(english: &str) -> Option<&'static str> {
         "deferred" => "aplazado",
         "skipped" => "omitido",
         "cancelled" => "cancelado",
+        "Twilio" => "Twilio",
+        "In the Twilio console, set the number's \"A message comes in\" webhook (HTTP POST) to:" => {
+            "En la consola de Twilio, ponga el webhook \"A message comes in\" del número (HTTP POST) en:"
+        }
+        "The inbound webhook URL" => "La URL del webhook de entrada",
+        "Copy" => "Copiar",
+        "Copied" => "Copiado",
+        "Twilio refused these credentials; texts wait until they are set again: " => {
+            "Twilio rechazó estas credenciales; los mensajes esperan hasta que se pongan de nuevo: "
+        }
+        "Now: " => "Ahora: ",
+        " USD a segment" => " USD por segmento",
+        "Account SID" => "Account SID",
+        "Auth token (never shown again; type it to change it)" => {
+            "Auth token (no se vuelve a mostrar; escríbalo para cambiarlo)"
+        }
+        "From number (E.164), or leave empty and give a Messaging Service SID" => {
+            "Número de envío (E.164), o déjelo vacío y dé un Messaging Service SID"
+        }
+        "Messaging Service SID" => "Messaging Service SID",
+        "Price of a segment in USD (what Twilio charges you)" => "Precio de un segmento en USD (lo que Twilio le cobra)",
+        "Save the Twilio settings" => "Guardar la configuración de Twilio",
         "English" => "English",
         "Español" => "Español",
         _ => return None,
