@@ -474,6 +474,42 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
         .unwrap()
         .contains(&"f".repeat(32)));
     look(&browser, "twilio").await;
+
+    // A key for the CMS: issued here and shown once, it works; revoked here, it does not.
+    b.goto(&format!("{base}/console/admin/keys")).await.unwrap();
+    browser.fill("name", "LegalServer").await.unwrap();
+    browser.press("Issue the key").await.unwrap();
+    let key = b
+        .find(fantoccini::Locator::Id("new-key"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(key.starts_with("cw_"), "{key}");
+    let (s, _) = api.get(&format!("/v1/tenants/{tenant}"), &key).await;
+    assert_eq!(s, 200);
+    look(&browser, "keys").await;
+    b.goto(&format!("{base}/console/admin/keys")).await.unwrap();
+    assert!(
+        !browser.text("main").await.unwrap().contains(&key),
+        "shown once"
+    );
+    let revoke = b
+        .find(fantoccini::Locator::XPath(
+            "//tr[td[normalize-space()='LegalServer']]//button[normalize-space()='Revoke']",
+        ))
+        .await
+        .unwrap();
+    let old = b.find(fantoccini::Locator::Css("html")).await.unwrap();
+    revoke.click().await.unwrap();
+    wait_for("the keys page again", Duration::from_secs(30), || async {
+        old.tag_name().await.is_err().then_some(())
+    })
+    .await;
+    let (s, _) = api.get(&format!("/v1/tenants/{tenant}"), &key).await;
+    assert_eq!(s, 401, "a revoked key is refused");
     let (_, users) = api.get("/v1/users", &admin).await;
     assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
     b.clone().close().await.unwrap();

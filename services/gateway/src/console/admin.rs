@@ -273,3 +273,127 @@ pub(crate) async fn save_twilio(
         Err(e) => Err(e.into()),
     }
 }
+
+fn keys_path(person: &Person) -> String {
+    format!("/v1/tenants/{}/api-keys", person.user.tenant_id)
+}
+
+fn keys_page(
+    person: &Person,
+    keys: &[Value],
+    issued: Option<&Value>,
+    problem: Option<&str>,
+) -> Markup {
+    page(
+        t("API keys"),
+        Some(person),
+        html! {
+            @if let Some(issued) = issued {
+                section.notice role="status" {
+                    p { (t("The new key, shown this once (casewire keeps only its hash): put it in the CMS now.")) }
+                    p.copy {
+                        input id="new-key" readonly value=(text(&issued["key"])) aria-label=(t("The new key"));
+                        button type="button" data-copy="new-key" data-copied=(t("Copied")) { (t("Copy")) }
+                    }
+                }
+            }
+            @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+            table {
+                caption { (t("Keys the CMS and other systems use")) }
+                thead { tr { th scope="col" { (t("Name")) } th scope="col" { (t("Role")) } th scope="col" { (t("Prefix")) }
+                    th scope="col" { (t("Created")) } th scope="col" { (t("State")) } } }
+                tbody {
+                    @for k in keys {
+                        tr {
+                            td { (text(&k["name"])) }
+                            td { (term(text(&k["role"]))) @if let Some(a) = k["advocate_id"].as_str() { " (" (a) ")" } }
+                            td { code { (text(&k["prefix"])) } }
+                            td.when { (text(&k["created_at"])) }
+                            td {
+                                @if k["revoked_at"].is_null() {
+                                    form method="post" action={ "/console/admin/keys/" (text(&k["id"])) "/revoke" } {
+                                        input type="hidden" name="csrf" value=(person.csrf);
+                                        button type="submit" { (t("Revoke")) }
+                                    }
+                                } @else { (t("revoked")) " " span.when { (text(&k["revoked_at"])) } }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (t("Issue a key")) }
+            form.card method="post" action="/console/admin/keys" {
+                input type="hidden" name="csrf" value=(person.csrf);
+                label { (t("Name (what it is for)")) input name="name" required maxlength="200"; }
+                label { (t("Role")) select name="role" {
+                    option value="integration" { (t("Integration (a CMS)")) }
+                    option value="advocate" { (t("Advocate")) }
+                    option value="compliance" { (t("Compliance officer")) }
+                    option value="admin" { (t("Admin")) } } }
+                label { (t("Advocate id in the CMS (advocates only; they then see only their cases)"))
+                    input name="advocate_id" maxlength="128"; }
+                button type="submit" { (t("Issue the key")) }
+            }
+        },
+    )
+}
+
+async fn keys_now(gw: &Gateway, person: &Person) -> Result<Vec<Value>, Shown> {
+    let keys = api::call(gw, person, Method::GET, &keys_path(person), None).await?;
+    Ok(keys.as_array().cloned().unwrap_or_default())
+}
+
+pub(crate) async fn keys(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
+    let keys = keys_now(&gw, &person).await?;
+    Ok(Html(keys_page(&person, &keys, None, None).into_string()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct KeyForm {
+    csrf: String,
+    name: String,
+    role: String,
+    advocate_id: Option<String>,
+}
+
+/// Issues a key and shows it, once, on the page that answers.
+pub(crate) async fn issue_key(
+    State(gw): State<Gateway>,
+    person: Person,
+    Form(f): Form<KeyForm>,
+) -> Result<Response, Shown> {
+    person.check_csrf(&f.csrf)?;
+    let advocate_id = f.advocate_id.filter(|a| !a.trim().is_empty());
+    let body = json!({"name": f.name, "role": f.role, "advocate_id": advocate_id});
+    let answer = api::call(&gw, &person, Method::POST, &keys_path(&person), Some(body)).await;
+    let keys = keys_now(&gw, &person).await?;
+    match answer {
+        Ok(issued) => {
+            let page = keys_page(&person, &keys, Some(&issued), None);
+            Ok((StatusCode::CREATED, Html(page.into_string())).into_response())
+        }
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
+            let page = keys_page(&person, &keys, None, Some(e.message()));
+            Ok((e.status(), Html(page.into_string())).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Csrf {
+    csrf: String,
+}
+
+pub(crate) async fn revoke_key(
+    State(gw): State<Gateway>,
+    person: Person,
+    axum::extract::Path(key_id): axum::extract::Path<String>,
+    Form(f): Form<Csrf>,
+) -> Result<Response, Shown> {
+    person.check_csrf(&f.csrf)?;
+    let id: String = form_urlencoded::byte_serialize(key_id.as_bytes()).collect();
+    let path = format!("{}/{id}", keys_path(&person));
+    api::call(&gw, &person, Method::DELETE, &path, None).await?;
+    Ok(Redirect::to("/console/admin/keys").into_response())
+}

@@ -69,6 +69,14 @@ pub(crate) fn router() -> Router<Gateway> {
             "/console/admin/twilio",
             get(admin::twilio).post(admin::save_twilio),
         )
+        .route(
+            "/console/admin/keys",
+            get(admin::keys).post(admin::issue_key),
+        )
+        .route(
+            "/console/admin/keys/{key_id}/revoke",
+            post(admin::revoke_key),
+        )
         .route("/console/messages/{message_id}/case", post(cases::file))
         .route("/console/segments", post(compose::cost))
         .route("/console/account", get(account::show))

@@ -48,6 +48,7 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                     li { a href="/console/admin/policy" { (t("Policy")) } }
                                     li { a href="/console/admin/users" { (t("Users")) } }
                                     li { a href="/console/admin/twilio" { (t("Twilio")) } }
+                                    li { a href="/console/admin/keys" { (t("API keys")) } }
                                 }
                             }
                         }

@@ -319,6 +319,20 @@ fn spanish(english: &str) -> Option<&'static str> {
         "Messaging Service SID" => "Messaging Service SID",
         "Price of a segment in USD (what Twilio charges you)" => "Precio de un segmento en USD (lo que Twilio le cobra)",
         "Save the Twilio settings" => "Guardar la configuración de Twilio",
+        "API keys" => "Claves de API",
+        "The new key, shown this once (casewire keeps only its hash): put it in the CMS now." => {
+            "La clave nueva, mostrada esta única vez (casewire guarda solo su hash): póngala ahora en el CMS."
+        }
+        "The new key" => "La clave nueva",
+        "Keys the CMS and other systems use" => "Claves que usan el CMS y otros sistemas",
+        "Prefix" => "Prefijo",
+        "Created" => "Creada",
+        "Revoke" => "Revocar",
+        "Issue a key" => "Emitir una clave",
+        "Name (what it is for)" => "Nombre (para qué es)",
+        "Integration (a CMS)" => "Integración (un CMS)",
+        "Issue the key" => "Emitir la clave",
+        "integration" => "integración",
         "English" => "English",
         "Español" => "Español",
         _ => return None,
