@@ -151,6 +151,12 @@ impl Browser {
         Ok(self.client.find(Locator::Css(css)).await?.text().await?)
     }
 
+    /// The value of the field whose id is `id` (what a person would copy from it).
+    pub async fn value(&self, id: &str) -> anyhow::Result<String> {
+        let field = self.client.find(Locator::Id(id)).await?;
+        Ok(field.prop("value").await?.unwrap_or_default())
+    }
+
     /// Types `value` into the field named `name`.
     pub async fn fill(&self, name: &str, value: &str) -> anyhow::Result<()> {
         let field = self

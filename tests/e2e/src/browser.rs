@@ -456,14 +456,7 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
     browser.fill("auth_token", &"f".repeat(32)).await.unwrap();
     browser.fill("from", "+13125550100").await.unwrap();
     browser.press("Save the Twilio settings").await.unwrap();
-    let url = b
-        .find(fantoccini::Locator::Id("inbound-url"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let url = browser.value("inbound-url").await.unwrap();
     assert!(
         url.ends_with(&format!("/webhooks/twilio/{tenant}/inbound")),
         "{url}"
@@ -479,14 +472,7 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
     b.goto(&format!("{base}/console/admin/keys")).await.unwrap();
     browser.fill("name", "LegalServer").await.unwrap();
     browser.press("Issue the key").await.unwrap();
-    let key = b
-        .find(fantoccini::Locator::Id("new-key"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let key = browser.value("new-key").await.unwrap();
     assert!(key.starts_with("cw_"), "{key}");
     let (s, _) = api.get(&format!("/v1/tenants/{tenant}"), &key).await;
     assert_eq!(s, 200);
