@@ -115,6 +115,20 @@ pub struct SurveyResults {
     pub response_rate: f64,
     /// In the plan's order.
     pub questions: Vec<QuestionResults>,
+    /// How the response rate grew: for each hour after the launch in which someone
+    /// answered for the first time, everyone who had answered by its end. Empty before
+    /// the first answer.
+    pub over_time: Vec<ResponsesBy>,
+}
+
+/// Recipients who had answered by the end of an hour after the launch.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ResponsesBy {
+    /// Hours after the launch: 1 is the first hour's end.
+    pub hour: u32,
+    pub responded: u32,
+    /// `responded` of `texted`, from 0 to 1.
+    pub response_rate: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

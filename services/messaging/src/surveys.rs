@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use casewire_bus::jobs::{self, Job, Outcome, Worker};
 use casewire_bus::{Of, Projection, Reads};
-use casewire_contract::campaigns::{QuestionResults, SurveyResults};
+use casewire_contract::campaigns::{QuestionResults, ResponsesBy, SurveyResults};
 use casewire_events::campaign::{CampaignPlan, CampaignText};
 use casewire_events::message::{MessageEvent, Purpose};
 use casewire_events::survey::{response_id, SurveyEvent};
@@ -282,7 +282,7 @@ pub(crate) async fn apply(
     Ok(())
 }
 
-/// The survey's answers per question: three statements.
+/// The survey's answers per question and the response rate by the hour: four statements.
 pub async fn results(
     store: &EventStore,
     tenant: &str,
@@ -314,6 +314,18 @@ pub async fn results(
     .bind(&c.id)
     .fetch_all(db)
     .await?;
+    let firsts: Vec<(String,)> = sqlx::query_as(
+        "SELECT MIN(answered_at) FROM messaging_survey_answers \
+         WHERE tenant_id = $1 AND campaign_id = $2 AND answered_at IS NOT NULL GROUP BY n",
+    )
+    .bind(tenant)
+    .bind(&c.id)
+    .fetch_all(db)
+    .await?;
+    let over_time = match &c.launched_at {
+        Some(launched) => growth(at(launched)?, &firsts, texted as u32)?,
+        None => Vec::new(),
+    };
     let mut waits: HashMap<String, Vec<f64>> = HashMap::new();
     for (question, asked, answered) in times {
         let wait = (at(&answered)? - at(&asked)?).num_milliseconds() as f64 / 1000.0;
@@ -360,7 +372,36 @@ pub async fn results(
         responded: responded as u32,
         response_rate: rate(responded as u32, texted as u32),
         questions: results,
+        over_time,
     })
+}
+
+/// Recipients' first answers (`firsts`), counted up by the hour after `launched`.
+fn growth(
+    launched: DateTime<Utc>,
+    firsts: &[(String,)],
+    texted: u32,
+) -> anyhow::Result<Vec<ResponsesBy>> {
+    let mut by_hour: BTreeMap<u32, u32> = BTreeMap::new();
+    for (first,) in firsts {
+        let after = (at(first)? - launched).num_seconds().max(0);
+        *by_hour.entry((after / 3600) as u32 + 1).or_default() += 1;
+    }
+    let mut responded = 0;
+    Ok(by_hour
+        .into_iter()
+        .map(|(hour, n)| {
+            responded += n;
+            ResponsesBy {
+                hour,
+                responded,
+                response_rate: match texted {
+                    0 => 0.0,
+                    _ => f64::from(responded) / f64::from(texted),
+                },
+            }
+        })
+        .collect())
 }
 
 fn median(values: &mut [f64]) -> f64 {
