@@ -10,13 +10,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::api::{self, text};
 use super::page::page;
-use super::{api, Person, Shown};
+use super::{Person, Shown};
 use crate::Gateway;
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
 
 fn policy_path(person: &Person) -> String {
     format!("/v1/tenants/{}/policy", person.user.tenant_id)

@@ -3,29 +3,57 @@
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
+use axum::response::Response;
 use serde_json::Value;
 use tower::ServiceExt;
 
 use super::Person;
 use crate::{ApiError, Gateway};
 
-/// The API's answer to a GET of `path` as the person, whole and unread: for what the
-/// console hands on as it comes (an export streams).
-pub(crate) async fn raw(
+/// The API's answer to `method path` with `body`, as the person, unread.
+async fn ask(
     gw: &Gateway,
     person: &Person,
+    method: Method,
     path: &str,
-) -> Result<axum::response::Response, ApiError> {
-    let mut request = Request::builder()
-        .method(Method::GET)
-        .uri(path)
-        .body(Body::empty())
-        .map_err(ApiError::internal)?;
+    body: Option<Value>,
+) -> Result<Response, ApiError> {
+    let mut request = Request::builder().method(method).uri(path);
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let body = body.map(|b| Body::from(b.to_string())).unwrap_or_default();
+    let mut request = request.body(body).map_err(ApiError::internal)?;
+    // The `Auth` extractor takes the caller from here: no bearer token is made or sent.
     request.extensions_mut().insert(person.caller());
     gw.router()
         .oneshot(request)
         .await
         .map_err(ApiError::internal)
+}
+
+/// The API's error answer as the API's own error: its status and message.
+async fn refused(response: Response) -> ApiError {
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap_or_default();
+    let said: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let message = said["error"]["message"]
+        .as_str()
+        .unwrap_or("the request failed");
+    ApiError::with_status(status, message)
+}
+
+/// The API's answer to a GET of `path` as the person, whole and unread: for what the
+/// console hands on as it comes (an export streams, a CSV downloads).
+pub(crate) async fn raw(gw: &Gateway, person: &Person, path: &str) -> Result<Response, ApiError> {
+    let response = ask(gw, person, Method::GET, path, None).await?;
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(refused(response).await)
+    }
 }
 
 /// The API's answer to `method path` with `body`, as the person: the JSON on success,
@@ -37,37 +65,43 @@ pub(crate) async fn call(
     path: &str,
     body: Option<Value>,
 ) -> Result<Value, ApiError> {
-    let mut request = Request::builder().method(method).uri(path);
-    if body.is_some() {
-        request = request.header(header::CONTENT_TYPE, "application/json");
+    let response = ask(gw, person, method, path, body).await?;
+    if !response.status().is_success() {
+        return Err(refused(response).await);
     }
-    let body = body.map(|b| Body::from(b.to_string())).unwrap_or_default();
-    let mut request = request.body(body).map_err(ApiError::internal)?;
-    // The `Auth` extractor takes the caller from here: no bearer token is made or sent.
-    request.extensions_mut().insert(person.caller());
-    let response = gw
-        .router()
-        .oneshot(request)
-        .await
-        .map_err(ApiError::internal)?;
-    let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
         .await
         .map_err(ApiError::internal)?;
-    let value: Value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).map_err(ApiError::internal)?
-    };
-    if status.is_success() {
-        return Ok(value);
+    if bytes.is_empty() {
+        return Ok(Value::Null);
     }
-    let message = value["error"]["message"]
-        .as_str()
-        .unwrap_or("the request failed")
-        .to_string();
-    Err(ApiError::with_status(
-        StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        message,
-    ))
+    serde_json::from_slice(&bytes).map_err(ApiError::internal)
+}
+
+/// What a page does with the API's error: a refusal of what the person sent (a bad
+/// field, a conflict, an unknown id) is said on the page, above the form kept as typed;
+/// anything else (their role does not allow it, or casewire failed) is an error page.
+pub(crate) enum Refusal {
+    Said(StatusCode, String),
+    Failed(ApiError),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN {
+            Refusal::Said(e.status(), e.message().to_string())
+        } else {
+            Refusal::Failed(e)
+        }
+    }
+}
+
+/// A string field of an API answer, or empty.
+pub(crate) fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// A path segment, escaped: ids come from the CMS.
+pub(crate) fn segment(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }

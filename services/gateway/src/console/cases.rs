@@ -11,19 +11,11 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::api::{self, segment, text};
 use super::names::Names;
 use super::page::page;
-use super::{api, Person, Shown};
+use super::{Person, Shown};
 use crate::Gateway;
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
-
-/// A path segment, escaped: case ids come from the CMS.
-fn segment(id: &str) -> String {
-    form_urlencoded::byte_serialize(id.as_bytes()).collect()
-}
 
 pub(crate) async fn list(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
     let cases = api::call(

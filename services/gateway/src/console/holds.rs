@@ -10,14 +10,11 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::api::{self, text};
 use super::page::page;
 use super::words::t;
-use super::{api, Person, Shown};
+use super::{Person, Shown};
 use crate::Gateway;
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
 
 /// A client named on a form: by case id, or by number when no case is given.
 fn client(case_id: &str, phone: &str) -> Value {
@@ -116,12 +113,10 @@ async fn act(
 ) -> Result<Response, Shown> {
     let answer = api::call(gw, person, method, path, body).await;
     let holds = holds_now(gw, person).await?;
-    let (status, said, good) = match answer {
+    let (status, said, good) = match answer.map_err(api::Refusal::from) {
         Ok(_) => (StatusCode::OK, t(done).to_string(), true),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
-            (e.status(), e.message().to_string(), false)
-        }
-        Err(e) => return Err(e.into()),
+        Err(api::Refusal::Said(status, message)) => (status, message, false),
+        Err(api::Refusal::Failed(e)) => return Err(e.into()),
     };
     let page = holds_page(person, &holds, Some((&said, good)));
     Ok((status, Html(page.into_string())).into_response())

@@ -8,10 +8,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::html;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use super::api::{self, segment, text};
 use super::page::page;
-use super::{api, Person, Shown};
+use super::{Person, Shown};
 use crate::Gateway;
 
 const REASONS: [(&str, &str); 4] = [
@@ -20,14 +21,6 @@ const REASONS: [(&str, &str); 4] = [
     ("tone", "Tone"),
     ("other", "Other"),
 ];
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
-
-fn segment(id: &str) -> String {
-    form_urlencoded::byte_serialize(id.as_bytes()).collect()
-}
 
 #[derive(Deserialize)]
 pub(crate) struct SearchQuery {

@@ -10,8 +10,9 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::api::{self, text};
 use super::page::page;
-use super::{api, Person, Shown};
+use super::{Person, Shown};
 use crate::Gateway;
 
 /// The trail's filters, as the form sends them (empty fields are left out).
@@ -23,6 +24,22 @@ pub(crate) struct Filters {
     advocate: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
+    /// Days (`YYYY-MM-DD`, UTC), both included.
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A day of the date filter as the API's instant: `from` a day's start, `to` the next
+/// day's (the API's `to` is exclusive), so both days are included. A day that does not
+/// read as one is left for the API to refuse, as it came.
+fn instant(day: &str, end: bool) -> String {
+    match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+        Ok(d) => {
+            let d = if end { d.succ_opt().unwrap_or(d) } else { d };
+            format!("{d}T00:00:00Z")
+        }
+        Err(_) => day.to_string(),
+    }
 }
 
 const PAGE: u32 = 50;
@@ -41,12 +58,33 @@ pub(crate) async fn trail(
     .into_iter()
     .filter_map(|(k, v)| Some((k, v.as_deref().map(str::trim).filter(|v| !v.is_empty())?)))
     .collect();
+    let days: Vec<(&str, String)> = [("from", &f.from, false), ("to", &f.to, true)]
+        .into_iter()
+        .filter_map(|(k, v, end)| {
+            let day = v.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+            Some((k, instant(day, end)))
+        })
+        .collect();
     // The serializer is not Send: made and dropped before the first await.
     let filtered = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&filters)
+        .extend_pairs(&days)
+        .finish();
+    // The next page's link carries the form's own fields, days as typed.
+    let shown = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&filters)
+        .extend_pairs(
+            [("from", &f.from), ("to", &f.to)]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v.as_deref()?))),
+        )
         .finish();
     let verified = api::call(&gw, &person, Method::GET, "/v1/audit/verify", None).await?;
-    let after = f.after_seq.as_deref().unwrap_or("0");
+    let after = f
+        .after_seq
+        .as_deref()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or(0);
     let events = api::call(
         &gw,
         &person,
@@ -65,6 +103,8 @@ pub(crate) async fn trail(
             label { (t("Client's number")) input name="phone" type="tel" value=(value(&f.phone)); }
             label { (t("Advocate")) input name="advocate" value=(value(&f.advocate)); }
             label { (t("Event type")) input name="type" value=(value(&f.event_type)); }
+            label { (t("From (day, UTC)")) input name="from" type="date" value=(value(&f.from)); }
+            label { (t("To (day, UTC)")) input name="to" type="date" value=(value(&f.to)); }
             button type="submit" { (t("Filter")) }
         }
         table {
@@ -77,7 +117,7 @@ pub(crate) async fn trail(
                         td { a href={ "/console/trail/" (e["seq"]) } { (e["seq"]) } }
                         td.when { (text(&e["recorded_at"])) }
                         td { (text(&e["type"])) " " small { (text(&e["aggregate_type"])) " " (text(&e["aggregate_id"])) } }
-                        td { (names.of(&text(&e["actor"])))
+                        td { (names.of(text(&e["actor"])))
                             @if let Some(person) = e["on_behalf_of"].as_str() { " for " (person) } }
                         td.hash { (text(&e["hash"]).get(..16).unwrap_or_default()) "…" }
                     }
@@ -86,14 +126,10 @@ pub(crate) async fn trail(
         }
         @if items.is_empty() { p { (t("No events match.")) } }
         @if let Some(next) = events["next_after"].as_i64() {
-            p { a href={ "/console/trail?after_seq=" (next) "&" (filtered) } { (t("Next ")) (PAGE) " events" } }
+            p { a href={ "/console/trail?after_seq=" (next) "&" (shown) } { (t("Next ")) (PAGE) (t(" events")) } }
         }
     };
     Ok(Html(page(t("Audit trail"), Some(&person), content).into_string()).into_response())
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_default()
 }
 
 /// "Intact up to seq N with hash h", or "Broken at seq N" with why.
@@ -101,8 +137,8 @@ fn badge(report: &Value) -> maud::Markup {
     html! {
         @match report["status"].as_str() {
             Some("intact") => p.badge.intact role="status" {
-                (t("Intact: ")) (report["events"]) " events, up to seq " (report["head_seq"])
-                " with hash " (text(&report["head_hash"]).get(..16).unwrap_or_default()) "…"
+                (t("Intact: ")) (report["events"]) (t(" events, up to seq ")) (report["head_seq"])
+                (t(" with hash ")) (text(&report["head_hash"]).get(..16).unwrap_or_default()) "…"
             },
             _ => p.badge.broken role="alert" {
                 (t("Broken at seq ")) (report["seq"]) ": " (text(&report["reason"]))
