@@ -116,9 +116,24 @@ impl Browser {
         })
     }
 
-    /// Saves a screenshot of the page as `<name>.png`, and answers its path.
+    /// Saves a screenshot of the whole page as `<name>.png` (the window made as tall as
+    /// the page for it, then as it was), and answers its path.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
-        let png = self.client.screenshot().await?;
+        let (width, height) = self.client.get_window_size().await?;
+        let tall = self
+            .client
+            .execute("return document.documentElement.scrollHeight", vec![])
+            .await?
+            .as_u64()
+            .unwrap_or(height)
+            .clamp(height, 8000);
+        let size = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        self.client.set_window_size(size(width), size(tall)).await?;
+        let png = self.client.screenshot().await;
+        self.client
+            .set_window_size(size(width), size(height))
+            .await?;
+        let png = png?;
         let path = self.shots.join(format!("{name}.png"));
         std::fs::write(&path, png)?;
         Ok(path)
@@ -165,6 +180,26 @@ impl Browser {
             .await?;
         field.clear().await?;
         field.send_keys(value).await?;
+        Ok(())
+    }
+
+    /// Chooses `value` for the field named `name`: an option of a list, or a radio button.
+    pub async fn choose(&self, name: &str, value: &str) -> anyhow::Result<()> {
+        let field = self
+            .client
+            .find(Locator::Css(&format!("[name=\"{name}\"]")))
+            .await?;
+        if field.tag_name().await? == "select" {
+            field.select_by_value(value).await?;
+        } else {
+            self.client
+                .find(Locator::Css(&format!(
+                    "[name=\"{name}\"][value=\"{value}\"]"
+                )))
+                .await?
+                .click()
+                .await?;
+        }
         Ok(())
     }
 

@@ -500,3 +500,129 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
     assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
     b.clone().close().await.unwrap();
 }
+
+/// An admin drafts a survey in the console (the audience and its cost previewed), saves
+/// it, launches it, follows it until every text is handled, and reads the answers as
+/// bars once two clients reply.
+pub async fn an_admin_runs_a_survey_and_reads_its_results(api: &Api) {
+    let base = &api.base;
+    let (tenant, admin) = api.sandbox_tenant("Prairie Legal Aid").await;
+    let (s, p) = api
+        .put(
+            &format!("/v1/tenants/{tenant}/policy"),
+            &admin,
+            json!({"quiet_hours": null, "bulk_rate": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let phones = crate::bulk::clients(api, &admin, 7000, 3).await;
+    let password = "harbor violet compass nine";
+    crate::console::person(
+        api,
+        &admin,
+        "Mia Chen",
+        "mia@prairie.example",
+        "admin",
+        password,
+    )
+    .await;
+    let browser = Browser::start(1280).await.unwrap();
+    let b = &browser.client;
+    sign_in(&browser, base, "mia@prairie.example", password).await;
+
+    b.goto(&format!("{base}/console/campaigns/new"))
+        .await
+        .unwrap();
+    look(&browser, "campaign-new").await;
+    browser.fill("name", "Outcome survey").await.unwrap();
+    browser.choose("kind", "survey").await.unwrap();
+    browser.fill("problem_codes", "01").await.unwrap();
+    browser
+        .fill(
+            "message_en",
+            "Hi {client.first_name}, one question about your case.",
+        )
+        .await
+        .unwrap();
+    browser
+        .fill(
+            "message_es",
+            "Hola {client.first_name}, una pregunta sobre su caso.",
+        )
+        .await
+        .unwrap();
+    browser
+        .fill("q1_text_en", "Did we help you? Reply YES or NO.")
+        .await
+        .unwrap();
+    browser
+        .fill("q1_text_es", "¿Le ayudamos? Responda SÍ o NO.")
+        .await
+        .unwrap();
+    browser.choose("q1_answer", "yes_no").await.unwrap();
+    browser.press("Preview the audience").await.unwrap();
+    let reach = browser.text("#reach").await.unwrap();
+    assert!(reach.starts_with("3 clients would get it"), "{reach}");
+    look(&browser, "campaign-preview").await;
+
+    browser.press("Save the draft").await.unwrap();
+    let draft = browser.text("main").await.unwrap();
+    assert!(draft.contains("3 recipients, about $"), "{draft}");
+    look(&browser, "campaign-draft").await;
+    let campaign = b.current_url().await.unwrap().to_string();
+    browser
+        .press("Launch: freeze the audience and start sending")
+        .await
+        .unwrap();
+    assert_eq!(b.current_url().await.unwrap().as_str(), campaign);
+    wait_for("every text handled", Duration::from_secs(60), || async {
+        b.goto(&campaign).await.unwrap();
+        browser
+            .text("#progress [role=status]")
+            .await
+            .unwrap()
+            .starts_with("3 of 3 handled")
+            .then_some(())
+    })
+    .await;
+    look(&browser, "campaign-progress").await;
+
+    for (phone, reply) in [(&phones[0], "Sí, gracias"), (&phones[1], "no")] {
+        let (s, r) = api
+            .post(
+                "/v1/sandbox/inbound",
+                &admin,
+                json!({"from": phone, "body": reply}),
+            )
+            .await;
+        assert!(s < 300, "{s} {r}");
+    }
+    wait_for(
+        "both answers in the chart",
+        Duration::from_secs(60),
+        || async {
+            b.goto(&campaign).await.unwrap();
+            let chart = b
+                .find(fantoccini::Locator::Css("section.question svg"))
+                .await
+                .ok()?
+                .attr("aria-label")
+                .await
+                .unwrap()
+                .unwrap_or_default();
+            (chart.contains("no: 1") && chart.contains("yes: 1")).then_some(())
+        },
+    )
+    .await;
+    let results = browser.text("main").await.unwrap();
+    assert!(results.contains("2 of 3 answered (67%)"), "{results}");
+    look(&browser, "campaign-results").await;
+    b.goto(&format!("{base}/console/campaigns")).await.unwrap();
+    assert!(browser
+        .text("main")
+        .await
+        .unwrap()
+        .contains("Outcome survey"));
+    look(&browser, "campaigns").await;
+    b.clone().close().await.unwrap();
+}

@@ -38,3 +38,11 @@ async fn an_admin_sets_quiet_hours_and_invites_a_user() {
     let api = Api::new(&cw.url);
     browser::an_admin_sets_quiet_hours_and_invites_a_user(&api).await;
 }
+
+#[tokio::test]
+async fn an_admin_runs_a_survey_and_reads_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let api = Api::new(&cw.url);
+    browser::an_admin_runs_a_survey_and_reads_its_results(&api).await;
+}

@@ -8,7 +8,9 @@
 mod account;
 mod admin;
 mod api;
+mod campaigns;
 mod cases;
+mod charts;
 mod compose;
 mod evidence;
 mod holds;
@@ -78,6 +80,25 @@ pub(crate) fn router() -> Router<Gateway> {
             post(admin::revoke_key),
         )
         .route("/console/messages/{message_id}/case", post(cases::file))
+        .route(
+            "/console/campaigns",
+            get(campaigns::list).post(campaigns::create),
+        )
+        .route("/console/campaigns/new", get(campaigns::new))
+        .route("/console/campaigns/audience", post(campaigns::audience))
+        .route("/console/campaigns/{campaign_id}", get(campaigns::show))
+        .route(
+            "/console/campaigns/{campaign_id}/progress",
+            get(campaigns::progress_part),
+        )
+        .route(
+            "/console/campaigns/{campaign_id}/results.csv",
+            get(campaigns::csv),
+        )
+        .route(
+            "/console/campaigns/{campaign_id}/{step}",
+            post(campaigns::step),
+        )
         .route("/console/segments", post(compose::cost))
         .route("/console/account", get(account::show))
         .route("/console/account/two-step", post(account::turn_on))

@@ -35,6 +35,9 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                     li { a href="/console/inbox" { (t("Inbox")) } }
                                 }
                                 li { a href="/console/cases" { (t("Cases")) } }
+                                @if p.user.advocate_id.is_none() {
+                                    li { a href="/console/campaigns" { (t("Campaigns")) } }
+                                }
                                 @if matches!(p.user.role, Role::Compliance | Role::Admin) {
                                     li { a href="/console/trail" { (t("Audit trail")) } }
                                     li { a href="/console/checkpoints" { (t("Checkpoints")) } }
