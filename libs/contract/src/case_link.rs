@@ -106,6 +106,19 @@ impl Command for CreateWebhookEndpoint {
     type Answer = CreatedEndpoint;
 }
 
+/// Sends a `webhook.test` event to one endpoint, as any other delivery: signed, retried,
+/// in its delivery log.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TestWebhookEndpoint {
+    pub endpoint_id: String,
+}
+
+impl Command for TestWebhookEndpoint {
+    const SERVICE: &'static str = SERVICE;
+    const NAME: &'static str = "test_webhook_endpoint";
+    type Answer = crate::Done;
+}
+
 /// A new endpoint. `secret` (whsec_…) is shown this once: verify every delivery with it.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedEndpoint {

@@ -261,3 +261,26 @@ pub struct ReminderView {
     pub message_id: Option<String>,
     pub updated_at: String,
 }
+
+/// What a tenant's texts came to in a month, for one purpose: the texts Twilio took (and
+/// so bills), and the clients' texts received, as their own row.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UsageRow {
+    /// The month, in UTC: "2026-11".
+    pub month: String,
+    /// conversation, reminder, bulk, system; or inbound for the clients' texts.
+    pub purpose: String,
+    pub texts: u64,
+    pub segments: u64,
+    /// At the price per segment each text was queued at. casewire records no price for a
+    /// received text (Twilio bills those at its inbound rate): 0 on the inbound row.
+    pub cost_usd: f64,
+}
+
+/// Usage by month and purpose, newest month first.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Usage {
+    /// The first month counted.
+    pub from: String,
+    pub rows: Vec<UsageRow>,
+}

@@ -95,6 +95,9 @@ pub enum WebhookEndpointEvent {
         #[schema(value_type = crate::SealedSchema)]
         secret: Sealed<String>,
     },
+    /// Someone asked for a `webhook.test` delivery to this endpoint alone, to see that the
+    /// CMS receives and verifies casewire's webhooks.
+    WebhookTestRequested {},
 }
 
 /// The event types a CMS may subscribe to.

@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use casewire_bus::{CommandError, Envelope, Handlers, Reader, Refusal};
 use casewire_contract::case_link::{
-    CasePut, CorrectRouting, CreateWebhookEndpoint, CreatedEndpoint, PutCase, Routed, SERVICE,
+    CasePut, CorrectRouting, CreateWebhookEndpoint, CreatedEndpoint, PutCase, Routed,
+    TestWebhookEndpoint, SERVICE,
 };
+use casewire_contract::Done;
 use casewire_eventstore::EventStore;
 
 use crate::case::{Case, CaseCommand};
 use crate::routing::{InboundRoute, RouteCommand};
-use crate::webhooks::{CreateEndpoint, WebhookEndpoint};
+use crate::webhooks::{CreateEndpoint, EndpointCommand, WebhookEndpoint};
 
 pub struct Commands {
     pub(crate) store: EventStore,
@@ -25,6 +27,7 @@ pub(crate) fn handlers(commands: Commands) -> Handlers<Commands> {
         .on::<PutCase, _, _>(Commands::put_case)
         .on::<CreateWebhookEndpoint, _, _>(Commands::create_webhook_endpoint)
         .on::<CorrectRouting, _, _>(Commands::correct_routing)
+        .on::<TestWebhookEndpoint, _, _>(Commands::test_webhook_endpoint)
 }
 
 impl Commands {
@@ -80,6 +83,7 @@ impl Commands {
             events: body.events,
             secret: secret.as_str().to_string(),
         };
+        let create = EndpointCommand::Create(create);
         casewire_bus::execute::<WebhookEndpoint>(&self.reader, &tenant, &id, create, metadata)
             .await?;
         let view = crate::webhooks::endpoint(&self.store, &tenant, &id)
@@ -94,6 +98,20 @@ impl Commands {
             secret: secret.as_str().to_string(),
             created_at: view.created_at,
         })
+    }
+
+    async fn test_webhook_endpoint(
+        self: Arc<Self>,
+        Envelope {
+            tenant,
+            metadata,
+            body,
+        }: Envelope<TestWebhookEndpoint>,
+    ) -> Result<Done, CommandError> {
+        let id = &body.endpoint_id;
+        let test = EndpointCommand::Test;
+        casewire_bus::execute::<WebhookEndpoint>(&self.reader, &tenant, id, test, metadata).await?;
+        Ok(Done {})
     }
 
     async fn correct_routing(

@@ -44,6 +44,13 @@ pub struct WebhookEndpoint {
     created: bool,
 }
 
+/// What an endpoint is asked: to be created, or to be sent a test event.
+#[derive(Debug)]
+pub enum EndpointCommand {
+    Create(CreateEndpoint),
+    Test,
+}
+
 pub struct CreateEndpoint {
     pub url: String,
     pub events: Vec<String>,
@@ -65,6 +72,8 @@ pub enum EndpointError {
     Invalid(String),
     #[error("this webhook endpoint already exists")]
     Exists,
+    #[error("no such webhook endpoint")]
+    Missing,
 }
 
 impl Refusal for EndpointError {
@@ -72,6 +81,7 @@ impl Refusal for EndpointError {
         match self {
             EndpointError::Invalid(_) => casewire_bus::ErrorCode::Invalid,
             EndpointError::Exists => casewire_bus::ErrorCode::Conflict,
+            EndpointError::Missing => casewire_bus::ErrorCode::NotFound,
         }
     }
 }
@@ -118,31 +128,35 @@ fn check_events(events: Vec<String>) -> Result<Vec<String>, EndpointError> {
 
 impl Aggregate for WebhookEndpoint {
     const TYPE: &'static str = casewire_events::case::ENDPOINT_AGGREGATE;
-    type Command = CreateEndpoint;
+    type Command = EndpointCommand;
     type Event = WebhookEndpointEvent;
     type Error = EndpointError;
     type Services = ();
 
     async fn handle(
         &mut self,
-        c: CreateEndpoint,
+        c: EndpointCommand,
         _: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), EndpointError> {
-        if self.created {
-            return Err(EndpointError::Exists);
-        }
-        let event = WebhookEndpointEvent::WebhookEndpointCreated {
-            url: check_url(&c.url)?,
-            events: check_events(c.events)?,
-            secret: Sealed::new("tenant-secret:webhooks", c.secret),
+        let event = match c {
+            EndpointCommand::Create(_) if self.created => return Err(EndpointError::Exists),
+            EndpointCommand::Create(c) => WebhookEndpointEvent::WebhookEndpointCreated {
+                url: check_url(&c.url)?,
+                events: check_events(c.events)?,
+                secret: Sealed::new("tenant-secret:webhooks", c.secret),
+            },
+            EndpointCommand::Test if !self.created => return Err(EndpointError::Missing),
+            EndpointCommand::Test => WebhookEndpointEvent::WebhookTestRequested {},
         };
         sink.write(event, self).await;
         Ok(())
     }
 
-    fn apply(&mut self, _: WebhookEndpointEvent) {
-        self.created = true;
+    fn apply(&mut self, e: WebhookEndpointEvent) {
+        if let WebhookEndpointEvent::WebhookEndpointCreated { .. } = e {
+            self.created = true;
+        }
     }
 }
 
@@ -291,8 +305,14 @@ async fn apply_webhook(
     known: &mut Endpoints,
 ) -> anyhow::Result<()> {
     if e.aggregate_type == casewire_events::case::ENDPOINT_AGGREGATE {
+        let (url, events) = match e.decode()? {
+            WebhookEndpointEvent::WebhookEndpointCreated { url, events, .. } => (url, events),
+            WebhookEndpointEvent::WebhookTestRequested {} => {
+                let data = json!({ "endpoint_id": e.aggregate_id });
+                return deliver(tx, e, &e.aggregate_id, "webhook.test", None, data).await;
+            }
+        };
         known.remove(&e.tenant_id);
-        let WebhookEndpointEvent::WebhookEndpointCreated { url, events, .. } = e.decode()?;
         sqlx::query(
                 "INSERT INTO caselink_webhook_endpoints (tenant_id, id, url, events, secret, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
@@ -324,16 +344,37 @@ async fn apply_webhook(
         known.insert(e.tenant_id.clone(), endpoints);
     }
     for (endpoint_id, events) in &known[&e.tenant_id] {
-        if !events.iter().any(|t| t == event_type) {
-            continue;
+        if events.iter().any(|t| t == event_type) {
+            deliver(
+                tx,
+                e,
+                endpoint_id,
+                event_type,
+                message_id.clone(),
+                data.clone(),
+            )
+            .await?;
         }
-        let id = format!("{}:{endpoint_id}", e.event_id);
-        let payload = json!({
-            "endpoint_id": endpoint_id, "webhook_id": e.event_id, "type": event_type,
-            "message_id": message_id, "timestamp": e.recorded_at, "data": data,
-        });
-        jobs::enqueue(tx, QUEUE, &e.tenant_id, &id, &payload, Utc::now()).await?;
-        sqlx::query(
+    }
+    Ok(())
+}
+
+/// One delivery of `e` to an endpoint: its job, and its row in the delivery log.
+async fn deliver(
+    tx: &mut Transaction<'static, Any>,
+    e: &RecordedEvent,
+    endpoint_id: &str,
+    event_type: &str,
+    message_id: Option<String>,
+    data: Value,
+) -> anyhow::Result<()> {
+    let id = format!("{}:{endpoint_id}", e.event_id);
+    let payload = json!({
+        "endpoint_id": endpoint_id, "webhook_id": e.event_id, "type": event_type,
+        "message_id": message_id, "timestamp": e.recorded_at, "data": data,
+    });
+    jobs::enqueue(tx, QUEUE, &e.tenant_id, &id, &payload, Utc::now()).await?;
+    sqlx::query(
                 "INSERT INTO caselink_webhook_deliveries (tenant_id, id, endpoint_id, event_type, message_id, status, attempts, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
             )
@@ -342,10 +383,9 @@ async fn apply_webhook(
             .bind(endpoint_id)
             .bind(event_type)
             .bind(&message_id)
-            .bind(&e.recorded_at)
-            .execute(&mut **tx)
-            .await?;
-    }
+        .bind(&e.recorded_at)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -660,24 +700,40 @@ pub async fn deliveries(
 
 pub use casewire_contract::case_link::EndpointView;
 
+/// An endpoint as its row holds it: (id, url, events as JSON, created_at).
+type EndpointRow = (String, String, String, String);
+
+fn endpoint_view((id, url, events, created_at): EndpointRow) -> anyhow::Result<EndpointView> {
+    Ok(EndpointView {
+        id,
+        url,
+        events: serde_json::from_str(&events)?,
+        created_at,
+    })
+}
+
 pub async fn endpoint(
     store: &EventStore,
     tenant: &str,
     id: &str,
 ) -> anyhow::Result<Option<EndpointView>> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT url, events, created_at FROM caselink_webhook_endpoints WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(store.db().reader())
-            .await?;
-    row.map(|(url, events, created_at)| {
-        Ok(EndpointView {
-            id: id.to_string(),
-            url,
-            events: serde_json::from_str(&events)?,
-            created_at,
-        })
-    })
-    .transpose()
+    let row: Option<EndpointRow> = sqlx::query_as(
+        "SELECT id, url, events, created_at FROM caselink_webhook_endpoints WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(store.db().reader())
+    .await?;
+    row.map(endpoint_view).transpose()
+}
+
+/// The tenant's endpoints, oldest first (a tenant has a few).
+pub async fn endpoints(store: &EventStore, tenant: &str) -> anyhow::Result<Vec<EndpointView>> {
+    let rows: Vec<EndpointRow> = sqlx::query_as(
+        "SELECT id, url, events, created_at FROM caselink_webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .fetch_all(store.db().reader())
+    .await?;
+    rows.into_iter().map(endpoint_view).collect()
 }

@@ -78,6 +78,7 @@ fn command_schemas() -> Vec<(String, String)> {
         command_schema::<case_link::PutCase>(),
         command_schema::<case_link::CorrectRouting>(),
         command_schema::<case_link::CreateWebhookEndpoint>(),
+        command_schema::<case_link::TestWebhookEndpoint>(),
     ]
 }
 

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audiences, audit, campaigns, cases, clients, consents, flags, health, reminders, sandbox,
-    survey_rules, tenants, transcript, twilio, users, webhook_endpoints,
+    survey_rules, tenants, transcript, twilio, usage, users, webhook_endpoints,
 };
 
 #[derive(OpenApi)]
@@ -25,13 +25,13 @@ use crate::routes::{
         tenants::put_reminder_policy, tenants::get_reminder_policy,
         cases::put, cases::show, cases::list, audiences::preview,
         campaigns::create, campaigns::list, campaigns::show, campaigns::step, campaigns::results, campaigns::results_csv, survey_rules::create_rule, survey_rules::list_rules, survey_rules::show_rule, survey_rules::delete_rule, cases::send, cases::thread, cases::message, cases::file_on_case, cases::unrouted, cases::flagged, cases::media, cases::upload,
-        webhook_endpoints::create, webhook_endpoints::show, webhook_endpoints::deliveries,
+        webhook_endpoints::create, webhook_endpoints::list, webhook_endpoints::test, webhook_endpoints::show, webhook_endpoints::deliveries,
         consents::show, consents::record, consents::request, consents::list,
         reminders::put, reminders::cancel, reminders::list, reminders::set, reminders::preview,
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
         audit::verify, audit::head, audit::events, audit::checkpoint, audit::checkpoints, audit::public_key, audit::export, flags::raise, flags::resolve, flags::list, audit::search, tenants::put_review_rules, tenants::get_review_rules, clients::place_hold, clients::lift_hold, clients::holds, clients::erase, cases::timeline, transcript::transcript, tenants::put_retention, tenants::retention_report,
-        users::invite, users::list, users::remove,
+        users::invite, users::list, users::remove, usage::usage,
     ),
     components(schemas(crate::TenantView, casewire_contract::campaigns::CampaignStep, casewire_tenancy::Role, casewire_case_link::ClientView, crate::error::ErrorBody)),
     modifiers(&Security, &Contract),

@@ -24,6 +24,7 @@ pub mod sending;
 pub mod survey;
 pub mod surveys;
 pub mod template;
+pub mod usage;
 
 use std::sync::Arc;
 

@@ -264,6 +264,7 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         )
         .await;
     assert_error(s, &e, 422, "validation_failed");
+    endpoint_gets_a_test_event(api, &cms, &secret, &endpoint_id, &admin, &b_admin).await;
 
     // Cases: 201 on create, 200 on update; a bad one is refused and leaves nothing.
     let case = json!({"client": {"name": "Ana Díaz", "phone": "(312) 555-0100", "language": "es"}, "status": "open", "problem_code": "63", "office": "North", "advocates": ["a.lee"]});
@@ -330,6 +331,7 @@ pub async fn texting(api: &Api, twilio: &FakeTwilio) -> Texting {
         .await;
     assert_eq!(s, 422, "{e}");
     status_of(api, &advocate, &id, "accepted").await;
+    usage_counts_the_text_twilio_took(api, &admin, &b_admin, &advocate, &m).await;
     let sent: Vec<_> = twilio
         .sent()
         .into_iter()
@@ -905,4 +907,70 @@ fn casewire_sms_sign(token: &str, url: &str, form: &[(&str, &str)]) -> String {
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The admin's usage has the one text Twilio took, at its price, in its month; the other
+/// tenant's has nothing of it; an advocate may not read what texting costs.
+async fn usage_counts_the_text_twilio_took(
+    api: &Api,
+    admin: &str,
+    other_admin: &str,
+    advocate: &str,
+    sent: &Value,
+) {
+    let month = &sent["created_at"].as_str().unwrap()[..7];
+    let (s, usage) = api.get("/v1/usage", admin).await;
+    assert_eq!(s, 200, "{usage}");
+    let row = json!({"month": month, "purpose": "conversation", "texts": 1, "segments": 1, "cost_usd": 0.0079});
+    assert!(usage["rows"].as_array().unwrap().contains(&row), "{usage}");
+    let (_, theirs) = api
+        .get(&format!("/v1/usage?from={month}"), other_admin)
+        .await;
+    assert!(
+        !theirs["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["purpose"] == "conversation"),
+        "{theirs}"
+    );
+    let (s, e) = api.get("/v1/usage?from=2026-13", admin).await;
+    assert_error_says(s, &e, 422, "validation_failed", "from must be a month");
+    let (s, e) = api.get("/v1/usage", advocate).await;
+    assert_error(s, &e, 403, "forbidden");
+}
+
+/// The admin finds the CMS's endpoint in the list (without its secret) and sends it a test
+/// event, which arrives signed; another tenant's admin finds no such endpoint.
+async fn endpoint_gets_a_test_event(
+    api: &Api,
+    cms: &FakeCms,
+    secret: &casewire_webhooks::Secret,
+    endpoint_id: &str,
+    admin: &str,
+    other_admin: &str,
+) {
+    let (s, listed) = api.get("/v1/webhook-endpoints", admin).await;
+    assert_eq!(s, 200, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], endpoint_id, "{listed}");
+    assert!(listed[0].get("secret").is_none(), "{listed}");
+    let (_, theirs) = api.get("/v1/webhook-endpoints", other_admin).await;
+    assert_eq!(theirs, json!([]));
+    let test = format!("/v1/webhook-endpoints/{endpoint_id}/test");
+    let (s, e) = api.post(&test, other_admin, json!({})).await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, done) = api.post(&test, admin, json!({})).await;
+    assert_eq!(s, 202, "{done}");
+    wait_for(
+        "the CMS to have the test event",
+        Duration::from_secs(30),
+        || async {
+            cms.verified(secret)
+                .iter()
+                .any(|w| w["type"] == "webhook.test" && w["data"]["endpoint_id"] == endpoint_id)
+                .then_some(())
+        },
+    )
+    .await;
 }

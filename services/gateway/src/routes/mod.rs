@@ -17,6 +17,7 @@ pub(crate) mod survey_rules;
 pub(crate) mod tenants;
 pub(crate) mod transcript;
 pub(crate) mod twilio;
+pub(crate) mod usage;
 pub(crate) mod users;
 pub(crate) mod webhook_endpoints;
 
@@ -51,6 +52,7 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/users", post(users::invite).get(users::list))
         .route("/v1/users/{user_id}", delete(users::remove))
         .route("/v1/audiences/preview", post(audiences::preview))
+        .route("/v1/usage", get(usage::usage))
         .route(
             "/v1/campaigns",
             post(campaigns::create).get(campaigns::list),
@@ -115,7 +117,14 @@ pub(crate) fn router() -> Router<Gateway> {
             get(consents::show).put(consents::record),
         )
         .route("/v1/consents/{phone}/request", post(consents::request))
-        .route("/v1/webhook-endpoints", post(webhook_endpoints::create))
+        .route(
+            "/v1/webhook-endpoints",
+            post(webhook_endpoints::create).get(webhook_endpoints::list),
+        )
+        .route(
+            "/v1/webhook-endpoints/{endpoint_id}/test",
+            post(webhook_endpoints::test),
+        )
         .route(
             "/v1/webhook-endpoints/{endpoint_id}",
             get(webhook_endpoints::show),

@@ -3,7 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use casewire_case_link::DeliveryView;
-use casewire_contract::case_link::{CreateWebhookEndpoint, CreatedEndpoint, EndpointView};
+use casewire_contract::case_link::{
+    CreateWebhookEndpoint, CreatedEndpoint, EndpointView, TestWebhookEndpoint,
+};
+use casewire_contract::Done;
 use casewire_tenancy::Role;
 use serde::Deserialize;
 
@@ -41,6 +44,40 @@ pub(crate) async fn create(
     };
     let created = gw.ask(&auth, &tenant, create).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// The tenant's endpoints, oldest first, without their secrets.
+#[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "webhooks", security(("api_key" = [])), responses(
+    (status = 200, body = [EndpointView]),
+))]
+pub(crate) async fn list(
+    State(gw): State<Gateway>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<EndpointView>>, ApiError> {
+    let tenant = auth.own_tenant(READING)?;
+    casewire_case_link::webhooks::endpoints(gw.store(), tenant)
+        .await
+        .map(axum::Json)
+        .map_err(ApiError::internal)
+}
+
+/// Sends a `webhook.test` event to this endpoint alone (`data: {endpoint_id}`), signed and
+/// retried as any other; it shows in the delivery log.
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{endpoint_id}/test", tag = "webhooks", security(("api_key" = [])), responses(
+    (status = 202, body = Done, description = "queued; see the delivery log"),
+    (status = 404, description = "no such endpoint (or another tenant's)"),
+))]
+pub(crate) async fn test(
+    State(gw): State<Gateway>,
+    auth: Auth,
+    Path(endpoint_id): Path<String>,
+) -> Result<(StatusCode, axum::Json<Done>), ApiError> {
+    let tenant = auth.own_tenant(MANAGING)?.to_string();
+    find(&gw, &tenant, &endpoint_id).await?;
+    let done = gw
+        .ask(&auth, &tenant, TestWebhookEndpoint { endpoint_id })
+        .await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(done)))
 }
 
 /// Shows an endpoint, without its secret.
