@@ -183,7 +183,8 @@ impl Browser {
         Ok(())
     }
 
-    /// Chooses `value` for the field named `name`: an option of a list, or a radio button.
+    /// Chooses `value` for the field named `name`: an option of a list, a radio button, or a
+    /// checkbox (ticked by a click).
     pub async fn choose(&self, name: &str, value: &str) -> anyhow::Result<()> {
         let field = self
             .client

@@ -472,7 +472,7 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
     b.goto(&format!("{base}/console/admin/keys")).await.unwrap();
     browser.fill("name", "LegalServer").await.unwrap();
     browser.press("Issue the key").await.unwrap();
-    let key = browser.value("new-key").await.unwrap();
+    let key = browser.value("shown-once").await.unwrap();
     assert!(key.starts_with("cw_"), "{key}");
     let (s, _) = api.get(&format!("/v1/tenants/{tenant}"), &key).await;
     assert_eq!(s, 200);
@@ -624,5 +624,57 @@ pub async fn an_admin_runs_a_survey_and_reads_its_results(api: &Api) {
         .unwrap()
         .contains("Outcome survey"));
     look(&browser, "campaigns").await;
+
+    // What the survey cost: the month's bulk texts, and the clients' replies received.
+    b.goto(&format!("{base}/console/admin/usage"))
+        .await
+        .unwrap();
+    let usage = browser.text("main table").await.unwrap();
+    assert!(usage.contains("bulk 3 5 $"), "{usage}");
+    assert!(usage.contains("inbound 2 2 $0.0000"), "{usage}");
+    look(&browser, "usage").await;
+
+    // The CMS's endpoint: added here (its secret shown once), sent a test event, and the
+    // delivery in its log.
+    let cms = casewire_testkit::FakeCms::start().await;
+    b.goto(&format!("{base}/console/admin/webhooks"))
+        .await
+        .unwrap();
+    browser
+        .fill("url", &format!("{}/casewire", cms.url()))
+        .await
+        .unwrap();
+    browser.choose("events", "survey.answered").await.unwrap();
+    browser.press("Add the endpoint").await.unwrap();
+    let secret = browser.value("shown-once").await.unwrap();
+    let secret = casewire_webhooks::Secret::parse(&secret).unwrap();
+    look(&browser, "webhooks").await;
+    b.find(fantoccini::Locator::LinkText(&format!(
+        "{}/casewire",
+        cms.url()
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    browser.press("Send a test event").await.unwrap();
+    wait_for(
+        "the test event delivered",
+        Duration::from_secs(30),
+        || async {
+            b.refresh().await.unwrap();
+            let log = browser.text("main table").await.unwrap();
+            // The fake CMS answers 204, as many do.
+            log.contains("webhook.test delivered 1 HTTP 204")
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(cms
+        .verified(&secret)
+        .iter()
+        .any(|w| w["type"] == "webhook.test"));
+    look(&browser, "webhook-deliveries").await;
     b.clone().close().await.unwrap();
 }

@@ -480,13 +480,14 @@ pub async fn people_sign_in_to_the_console(api: &Api) {
 /// Invites a person as `admin` and sets their password through the invitation page, as
 /// they would: ready to sign in.
 pub async fn person(api: &Api, admin: &str, name: &str, email: &str, role: &str, password: &str) {
-    let (s, invited) = api
-        .post(
-            "/v1/users",
-            admin,
-            json!({"name": name, "email": email, "role": role}),
-        )
-        .await;
+    let body = json!({"name": name, "email": email, "role": role});
+    person_as(api, admin, body, password).await
+}
+
+/// Invites the person `body` describes (as `POST /v1/users` takes it) and sets their
+/// password through the invitation page.
+pub async fn person_as(api: &Api, admin: &str, body: Value, password: &str) {
+    let (s, invited) = api.post("/v1/users", admin, body).await;
     assert_eq!(s, 201, "{invited}");
     let url = invited["invitation_url"].as_str().unwrap();
     let link = &url[url.find("/console/").unwrap()..];
@@ -594,4 +595,95 @@ pub async fn holds_and_erasure_in_the_console(api: &Api) {
     assert_eq!(page.status, 200);
     assert!(!page.html.contains("Erase the client"), "{}", page.html);
     let _ = tenant;
+}
+
+/// Campaigns in the console keep the API's rules: a step without its form's CSRF token is
+/// refused and changes nothing, a step with it is the API's own; another tenant's admin
+/// finds no such campaign, by page or by form; an advocate bound to their own cases has no
+/// Campaigns link and is refused the page, as the API refuses their key.
+pub async fn campaigns_in_the_console(api: &Api) {
+    let (_, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let (_, stranger) = api.tenant_with_key("Lakeside Legal", "admin").await;
+    let plan = json!({
+        "name": "Tenant rights clinic", "kind": "announcement", "filter": {"status": "open"},
+        "messages": {"en": "{organization.name}: free tenant rights clinic Saturday 10am."},
+    });
+    let (s, draft) = api.post("/v1/campaigns", &admin, plan).await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_string();
+    let state = || async {
+        let (_, c) = api.get(&format!("/v1/campaigns/{id}"), &admin).await;
+        c["state"].as_str().unwrap().to_string()
+    };
+    let password = "granite orchard bicycle four";
+    person(
+        api,
+        &admin,
+        "Mia Chen",
+        "mia@prairie.example",
+        "admin",
+        password,
+    )
+    .await;
+    let lee = json!({"name": "Lee Park", "email": "lee@prairie.example", "role": "advocate", "advocate_id": "a.lee"});
+    person_as(api, &admin, lee, password).await;
+    person(
+        api,
+        &stranger,
+        "Sam Roe",
+        "sam@lakeside.example",
+        "admin",
+        password,
+    )
+    .await;
+
+    let mut mia = Visitor::new(&api.base);
+    assert_eq!(
+        mia.sign_in("mia@prairie.example", password).await.status,
+        303
+    );
+    let list = mia.get("/console/campaigns").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(list.html.contains("Tenant rights clinic"), "{}", list.html);
+    let page = mia.get(&format!("/console/campaigns/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let launch = format!("/console/campaigns/{id}/launch");
+    let forged = mia.post(&launch, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    assert_eq!(state().await, "draft", "a refused form changes nothing");
+    let cancel = format!("/console/campaigns/{id}/cancel");
+    let cancelled = mia.post(&cancel, &[("csrf", &page.csrf())]).await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.html);
+    assert_eq!(state().await, "cancelled");
+
+    let mut sam = Visitor::new(&api.base);
+    assert_eq!(
+        sam.sign_in("sam@lakeside.example", password).await.status,
+        303
+    );
+    let theirs = sam.get(&format!("/console/campaigns/{id}")).await;
+    assert_eq!(theirs.status, 404, "{}", theirs.html);
+    // The sign-out form on every page carries the person's token.
+    let csrf = sam.get("/console").await.csrf();
+    let step = sam
+        .post(
+            &format!("/console/campaigns/{id}/resume"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(step.status, 404, "{}", step.html);
+    let csv = sam
+        .get(&format!("/console/campaigns/{id}/results.csv"))
+        .await;
+    assert_eq!(csv.status, 404, "{}", csv.html);
+
+    let mut bound = Visitor::new(&api.base);
+    assert_eq!(
+        bound.sign_in("lee@prairie.example", password).await.status,
+        303
+    );
+    let home = bound.get("/console").await;
+    assert!(!home.html.contains("/console/campaigns"), "{}", home.html);
+    let refused = bound.get("/console/campaigns").await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
 }

@@ -440,6 +440,13 @@ async fn holds_and_erasure_in_the_console() {
 }
 
 #[tokio::test]
+async fn campaigns_in_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::console::campaigns_in_the_console(&Api::new(&cw.url)).await;
+}
+
+#[tokio::test]
 async fn a_key_bound_to_an_advocate_sees_only_their_cases() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::{self, text};
-use super::page::page;
-use super::{Person, Shown};
+use super::page::{page, shown_once};
+use super::{Csrf, Person, Shown};
 use crate::Gateway;
 
 fn policy_path(person: &Person) -> String {
@@ -286,13 +286,8 @@ fn keys_page(
         Some(person),
         html! {
             @if let Some(issued) = issued {
-                section.notice role="status" {
-                    p { (t("The new key, shown this once (casewire keeps only its hash): put it in the CMS now.")) }
-                    p.copy {
-                        input id="new-key" readonly value=(text(&issued["key"])) aria-label=(t("The new key"));
-                        button type="button" data-copy="new-key" data-copied=(t("Copied")) { (t("Copy")) }
-                    }
-                }
+                (shown_once(t("The new key, shown this once (casewire keeps only its hash): put it in the CMS now."),
+                    t("The new key"), text(&issued["key"])))
             }
             @if let Some(problem) = problem { p.error role="alert" { (problem) } }
             table {
@@ -375,11 +370,6 @@ pub(crate) async fn issue_key(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub(crate) struct Csrf {
-    csrf: String,
 }
 
 pub(crate) async fn revoke_key(

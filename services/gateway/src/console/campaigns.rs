@@ -24,7 +24,7 @@ use super::charts;
 use super::compose;
 use super::page::page;
 use super::words::{t, term};
-use super::{Person, Shown};
+use super::{Csrf, Person, Shown};
 use crate::Gateway;
 
 /// The languages the form writes a text in.
@@ -612,11 +612,6 @@ fn steps(person: &Person, c: &Value) -> Markup {
             }
         }
     }
-}
-
-#[derive(serde::Deserialize)]
-pub(crate) struct Csrf {
-    csrf: String,
 }
 
 /// A step of the campaign's life, asked of the API: back to the campaign when done (so a

@@ -20,7 +20,7 @@ pub(crate) fn bars(title: &str, bars: &[(String, u32)]) -> Markup {
             svg role="img" aria-label={ (title) ". " (said.join(", ")) } viewBox={ "0 0 " (WIDTH) " " (height) } {
                 @for (i, (label, n)) in bars.iter().enumerate() {
                     @let y = i as u32 * ROW;
-                    @let long = n * ROOM / most;
+                    @let long = (u64::from(*n) * u64::from(ROOM) / u64::from(most)) as u32;
                     text x=(LABELS - 8) y=(y + 19) text-anchor="end" { (clipped(label)) }
                     rect x=(LABELS) y=(y + 5) width=(long.max(1)) height="18" {}
                     text x=(LABELS + long + 6) y=(y + 19) { (n) }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::api::{self, text};
 use super::page::page;
 use super::words::t;
-use super::{Person, Shown};
+use super::{Csrf, Person, Shown};
 use crate::{ApiError, Gateway};
 
 pub(crate) async fn event(
@@ -108,11 +108,6 @@ pub(crate) async fn checkpoints(
         @if items.is_empty() { p { (t("No checkpoints yet.")) } }
     };
     Ok(Html(page(t("Signed checkpoints"), Some(&person), content).into_string()).into_response())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct Csrf {
-    csrf: String,
 }
 
 pub(crate) async fn sign(

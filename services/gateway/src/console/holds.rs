@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::api::{self, text};
 use super::page::page;
 use super::words::t;
-use super::{Person, Shown};
+use super::{Csrf, Person, Shown};
 use crate::Gateway;
 
 /// A client named on a form: by case id, or by number when no case is given.
@@ -139,11 +139,6 @@ pub(crate) async fn place(
         "The hold stands.",
     )
     .await
-}
-
-#[derive(Deserialize)]
-pub(crate) struct Csrf {
-    csrf: String,
 }
 
 pub(crate) async fn lift(

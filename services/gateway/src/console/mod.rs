@@ -20,6 +20,8 @@ mod person;
 mod review;
 mod sign_in;
 mod trail;
+mod usage;
+mod webhooks;
 mod words;
 
 use axum::http::{header, HeaderValue};
@@ -30,7 +32,7 @@ use axum::Router;
 use crate::Gateway;
 
 pub(crate) use page::Shown;
-pub(crate) use person::Person;
+pub(crate) use person::{Csrf, Person};
 
 pub(crate) fn router() -> Router<Gateway> {
     Router::new()
@@ -78,6 +80,16 @@ pub(crate) fn router() -> Router<Gateway> {
         .route(
             "/console/admin/keys/{key_id}/revoke",
             post(admin::revoke_key),
+        )
+        .route("/console/admin/usage", get(usage::show))
+        .route(
+            "/console/admin/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/console/admin/webhooks/{endpoint_id}", get(webhooks::show))
+        .route(
+            "/console/admin/webhooks/{endpoint_id}/test",
+            post(webhooks::test),
         )
         .route("/console/messages/{message_id}/case", post(cases::file))
         .route(

@@ -52,6 +52,8 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                     li { a href="/console/admin/users" { (t("Users")) } }
                                     li { a href="/console/admin/twilio" { (t("Twilio")) } }
                                     li { a href="/console/admin/keys" { (t("API keys")) } }
+                                    li { a href="/console/admin/webhooks" { (t("Webhooks")) } }
+                                    li { a href="/console/admin/usage" { (t("Usage")) } }
                                 }
                             }
                         }
@@ -121,6 +123,20 @@ impl IntoResponse for Shown {
                     },
                 );
                 (status, Html(body.into_string())).into_response()
+            }
+        }
+    }
+}
+
+/// A secret shown this once (a new key, a webhook secret), with a Copy button: casewire
+/// keeps only its hash or its sealed copy, so the page says so.
+pub(crate) fn shown_once(note: &str, label: &str, value: &str) -> Markup {
+    html! {
+        section.notice role="status" {
+            p { (note) }
+            p.copy {
+                input id="shown-once" readonly value=(value) aria-label=(label);
+                button type="button" data-copy="shown-once" data-copied=(t("Copied")) { (t("Copy")) }
             }
         }
     }

@@ -43,6 +43,12 @@ impl Person {
     }
 }
 
+/// A form that carries nothing but its CSRF token: a button that does one thing.
+#[derive(serde::Deserialize)]
+pub(crate) struct Csrf {
+    pub(crate) csrf: String,
+}
+
 impl FromRequestParts<Gateway> for Person {
     type Rejection = Shown;
 

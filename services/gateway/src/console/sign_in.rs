@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::page::page;
 use super::person::{cookie, visitor};
-use super::{Person, Shown};
+use super::{Csrf, Person, Shown};
 use crate::{ApiError, Gateway};
 
 /// Failed sign-ins from one address within [`user::FAILURE_WINDOW`] before it must wait
@@ -275,11 +275,6 @@ async fn address_failed(gw: &Gateway, address: &str, now: DateTime<Utc>) -> Resu
     .execute(gw.store().db().writer())
     .await?;
     Ok(())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct Csrf {
-    csrf: String,
 }
 
 pub(crate) async fn sign_out(

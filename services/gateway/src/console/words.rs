@@ -436,6 +436,51 @@ fn spanish(english: &str) -> Option<&'static str> {
         "Opted out" => "Dados de baja",
         "every case" => "todos los casos",
         "completed" => "terminada",
+        "Usage" => "Uso",
+        "Total" => "Total",
+        "Month" => "Mes",
+        "Purpose" => "Propósito",
+        "Texts" => "Mensajes",
+        "Segments" => "Segmentos",
+        "Cost" => "Costo",
+        "All" => "Todos",
+        "Show" => "Mostrar",
+        "From the month" => "Desde el mes",
+        "conversation" => "conversación",
+        "reminder" => "recordatorio",
+        "bulk" => "masivo",
+        "system" => "sistema",
+        "Segments per month" => "Segmentos por mes",
+        "No texts in these months." => "No hay mensajes en estos meses.",
+        "Texts, segments and cost per month and purpose" => "Mensajes, segmentos y costo por mes y propósito",
+        "Texts Twilio took and texts received, by month (UTC). The cost is the price per segment each text was sent at; Twilio bills received texts at its own inbound rate, not counted here." => {
+            "Mensajes que Twilio aceptó y mensajes recibidos, por mes (UTC). El costo es el precio por segmento al que se envió cada mensaje; Twilio cobra los mensajes recibidos a su propia tarifa, que no se cuenta aquí."
+        }
+        "Webhooks" => "Webhooks",
+        "Webhook endpoints" => "Destinos de webhooks",
+        "Webhook endpoint" => "Destino de webhooks",
+        "Address" => "Dirección",
+        "Events" => "Eventos",
+        "Attempts" => "Intentos",
+        "Last answer" => "Última respuesta",
+        "Next attempt" => "Próximo intento",
+        "Send a test event" => "Enviar un evento de prueba",
+        "Nothing sent yet." => "Nada enviado todavía.",
+        "All endpoints" => "Todos los destinos",
+        "Add an endpoint" => "Agregar un destino",
+        "Add the endpoint" => "Agregar el destino",
+        "Address (https://)" => "Dirección (https://)",
+        "Events to send" => "Eventos que enviar",
+        "No endpoints yet." => "Todavía no hay destinos.",
+        "Where casewire sends events" => "Adónde envía casewire los eventos",
+        "Deliveries, newest first" => "Entregas, las más recientes primero",
+        "The signing secret" => "El secreto de firma",
+        "The endpoint's signing secret, shown this once: the CMS checks every delivery with it." => {
+            "El secreto de firma del destino, que se muestra esta única vez: el CMS verifica cada entrega con él."
+        }
+        "casewire POSTs each event the CMS subscribed to, signed per Standard Webhooks, and retries for about a day." => {
+            "casewire envía por POST cada evento al que se suscribió el CMS, firmado según Standard Webhooks, y reintenta durante un día más o menos."
+        }
         _ => return None,
     })
 }
