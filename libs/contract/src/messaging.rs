@@ -174,6 +174,10 @@ pub struct PreviewReminder {
     /// The client's language when left out.
     pub language: Option<String>,
     pub appointment: AppointmentInput,
+    /// Wording to try in place of the tenant's for this kind and language, checked as the
+    /// reminder policy checks it; nothing is saved.
+    #[serde(default)]
+    pub template: Option<String>,
 }
 
 impl Command for PreviewReminder {

@@ -167,6 +167,24 @@ impl ReminderPolicy {
         }
         Ok(())
     }
+
+    /// The policy with `text` as the wording of `kind` in `language`, checked as a saved
+    /// one would be: for a preview of wording not saved yet.
+    pub fn with_wording(
+        mut self,
+        kind: AppointmentKind,
+        language: &str,
+        text: &str,
+    ) -> Result<ReminderPolicy, String> {
+        check_template("template", language, text)?;
+        let k = match kind {
+            AppointmentKind::CourtDate => &mut self.court_date,
+            AppointmentKind::Meeting => &mut self.meeting,
+            AppointmentKind::Deadline => &mut self.deadline,
+        };
+        k.templates.insert(language.to_string(), text.to_string());
+        Ok(self)
+    }
 }
 
 fn check_template(what: &str, language: &str, text: &str) -> Result<(), String> {
@@ -191,6 +209,21 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn wording_tried_is_checked_and_replaces_only_its_kind_and_language() {
+        let court = AppointmentKind::CourtDate;
+        let tried =
+            ReminderPolicy::default().with_wording(court, "es", "{organization}: {date}. PARAR");
+        let tried = tried.unwrap();
+        assert_eq!(
+            tried.court_date.templates["es"],
+            "{organization}: {date}. PARAR"
+        );
+        assert!(tried.meeting.templates.is_empty() && tried.court_date.templates.len() == 1);
+        let unsigned = ReminderPolicy::default().with_wording(court, "en", "Court {date}. STOP");
+        assert!(unsigned.unwrap_err().contains("{organization}"));
     }
 
     #[test]

@@ -667,12 +667,25 @@ impl Commands {
     ) -> Result<ReminderPreview, CommandError> {
         let case = self.case(&tenant, &body.case_id).await?;
         let appointment = validate(body.appointment, &case.phone)?;
+        let language = body.language.as_deref().unwrap_or(&case.language);
+        let policy = match &body.template {
+            Some(text) => {
+                let primary = language.split('-').next().unwrap_or("en");
+                let policy = crate::reminders::policy_of(&self.store, &tenant)
+                    .await
+                    .map_err(CommandError::internal)?;
+                let tried = policy.with_wording(appointment.kind, primary, text);
+                Some(tried.map_err(CommandError::invalid)?)
+            }
+            None => None,
+        };
         let text = crate::reminders::word(
             &self.store,
             &tenant,
             &appointment,
             &case,
-            body.language.as_deref(),
+            Some(language),
+            policy,
         )
         .await
         .map_err(CommandError::internal)?;

@@ -18,7 +18,7 @@ use casewire_events::appointment::{Appointment, AppointmentEvent, CaseRemindersE
 use casewire_events::message::{client_subject, Purpose};
 use casewire_events::{Metadata, RecordedEvent, Sealed};
 use casewire_eventstore::EventStore;
-use casewire_tenancy::Offset;
+use casewire_tenancy::{Offset, ReminderPolicy};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -96,10 +96,7 @@ pub(crate) async fn plan(
     appointment: &Appointment,
     case: &CaseFacts,
 ) -> anyhow::Result<Plan> {
-    let policy = crate::reminder_policies()
-        .get(store, tenant)
-        .await?
-        .unwrap_or_default();
+    let policy = policy_of(store, tenant).await?;
     let zone = appointment_zone(store, tenant, appointment, case).await?;
     let starts = starts_at(appointment)?;
     let due = policy
@@ -128,6 +125,7 @@ pub(crate) async fn word(
     appointment: &Appointment,
     case: &CaseFacts,
     language: Option<&str>,
+    policy: Option<ReminderPolicy>,
 ) -> anyhow::Result<String> {
     let open = |sealed: Option<Sealed<String>>| sealed.and_then(|s| s.value().cloned());
     let sealed = json!({
@@ -145,10 +143,10 @@ pub(crate) async fn word(
             .bind(tenant)
             .fetch_optional(store.db().reader())
             .await?;
-    let policy = crate::reminder_policies()
-        .get(store, tenant)
-        .await?
-        .unwrap_or_default();
+    let policy = match policy {
+        Some(policy) => policy,
+        None => policy_of(store, tenant).await?,
+    };
     let facts = crate::template::Facts {
         kind: appointment.kind,
         language: language.unwrap_or(&case.language),
@@ -161,6 +159,14 @@ pub(crate) async fn word(
         advocate: case.advocate.as_deref(),
     };
     Ok(crate::template::render(&facts, &policy))
+}
+
+/// The tenant's reminder policy, casewire's own where it set none.
+pub(crate) async fn policy_of(store: &EventStore, tenant: &str) -> anyhow::Result<ReminderPolicy> {
+    Ok(crate::reminder_policies()
+        .get(store, tenant)
+        .await?
+        .unwrap_or_default())
 }
 
 pub struct Reminders;
@@ -473,7 +479,7 @@ impl Scheduler {
                 reason: "quiet hours in the client's time zone".into(),
             });
         }
-        let body = word(store, tenant, appointment, &case, None).await?;
+        let body = word(store, tenant, appointment, &case, None, None).await?;
         let message_id = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_OID,
             format!("{tenant}/{}/{}/{}", due.appointment, due.offset, due.at).as_bytes(),

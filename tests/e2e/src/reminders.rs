@@ -164,6 +164,28 @@ pub async fn reminders(api: &Api, twilio: &FakeTwilio) {
         (&p["segments"], &p["encoding"], &p["price_usd"]),
         (&json!(1), &json!("GSM-7"), &json!(0.0079))
     );
+    // Wording not saved yet, tried first: checked as the policy checks it, saved nowhere.
+    let trying = |template: &str| json!({"kind": "court_date", "case_id": "C-1", "starts_at": "2026-12-14T09:00:00-06:00", "template": template});
+    let (s, e) = api
+        .post(
+            "/v1/templates/preview",
+            &advocate,
+            trying("{organization}: corte {date}."),
+        )
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "must say how to stop");
+    let (s, p) = api
+        .post(
+            "/v1/templates/preview",
+            &advocate,
+            trying("{organization}: {client_first_name}, corte el {date} a las {time}. PARAR para salir."),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        p["text"],
+        "Prairie Legal Aid: Ana, corte el lunes 14 de diciembre a las 9:00. PARAR para salir."
+    );
 
     // A meeting a minute and a few seconds ahead: its reminder goes, once.
     let soon = (Utc::now() + chrono::Duration::seconds(63)).to_rfc3339();

@@ -168,6 +168,10 @@ pub(crate) struct PreviewRequest {
     starts_at: String,
     #[schema(max_length = 200)]
     location: Option<String>,
+    /// Wording to try in place of the tenant's for this kind and language (the reminder
+    /// policy's variables and rules); nothing is saved.
+    #[schema(max_length = 480)]
+    template: Option<String>,
 }
 
 /// A reminder as the client would read it, with what it costs.
@@ -201,6 +205,7 @@ pub(crate) async fn preview(
             time_zone: None,
             note_for_client: None,
         },
+        template: body.template,
     };
     Ok(axum::Json(gw.ask(&auth, &tenant, preview).await?))
 }
