@@ -625,6 +625,40 @@ pub async fn an_admin_runs_a_survey_and_reads_its_results(api: &Api) {
         .contains("Outcome survey"));
     look(&browser, "campaigns").await;
 
+    // Reminder wording tried on a case before it is saved: refused without a way to stop,
+    // shown as the client would read it, then saved.
+    b.goto(&format!("{base}/console/admin/reminders"))
+        .await
+        .unwrap();
+    browser
+        .fill(
+            "court_date_en",
+            "{organization}: {client_first_name}, court on {date}.",
+        )
+        .await
+        .unwrap();
+    browser.choose("language", "en").await.unwrap();
+    browser.fill("case_id", "K-1").await.unwrap();
+    browser.press("Preview the reminder").await.unwrap();
+    let problem = browser.text("[role=alert]").await.unwrap();
+    assert!(problem.contains("must say how to stop"), "{problem}");
+    let wording =
+        "{organization}: {client_first_name}, court on {date} at {time}. Reply STOP to stop.";
+    browser.fill("court_date_en", wording).await.unwrap();
+    browser.press("Preview the reminder").await.unwrap();
+    let said = browser.text("[role=status] blockquote").await.unwrap();
+    assert!(
+        said.starts_with("Prairie Legal Aid: Cliente1, court on "),
+        "{said}"
+    );
+    assert!(said.ends_with("at 9:00 AM. Reply STOP to stop."), "{said}");
+    look(&browser, "reminders").await;
+    browser.press("Save the reminder policy").await.unwrap();
+    let (_, policy) = api
+        .get(&format!("/v1/tenants/{tenant}/reminder-policy"), &admin)
+        .await;
+    assert_eq!(policy["court_date"]["templates"]["en"], wording, "{policy}");
+
     // What the survey cost: the month's bulk texts, and the clients' replies received.
     b.goto(&format!("{base}/console/admin/usage"))
         .await

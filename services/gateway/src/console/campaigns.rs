@@ -7,8 +7,6 @@
 //! a start time, other languages and branching are the API's (`POST /v1/campaigns`);
 //! docs/console.md says why.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -24,7 +22,7 @@ use super::charts;
 use super::compose;
 use super::page::page;
 use super::words::{t, term};
-use super::{Csrf, Person, Shown};
+use super::{Csrf, Fields, Person, Shown};
 use crate::Gateway;
 
 /// The languages the form writes a text in.
@@ -33,26 +31,8 @@ const LANGUAGES: [(&str, &str); 2] = [("en", "English"), ("es", "Español")];
 /// How many questions the form takes.
 const QUESTIONS: usize = 3;
 
-/// The new-campaign form as it was sent, field by field, to build the plan from and to
-/// show again, as typed, when the API refuses it.
-#[derive(serde::Deserialize, Default)]
-#[serde(transparent)]
-pub(crate) struct Fields(HashMap<String, String>);
-
+/// The new-campaign form's parts, as the API takes them.
 impl Fields {
-    fn get(&self, name: &str) -> &str {
-        self.0.get(name).map(|v| v.trim()).unwrap_or_default()
-    }
-
-    /// A field of several values, separated by commas.
-    fn list(&self, name: &str) -> Vec<&str> {
-        self.get(name)
-            .split(',')
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect()
-    }
-
     /// The audience part of the form, as `POST /v1/audiences/preview` takes it.
     fn audience(&self) -> Value {
         let mut filter = json!({});
@@ -711,12 +691,7 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Fields::of(pairs)
     }
 
     #[test]

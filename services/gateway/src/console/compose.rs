@@ -29,24 +29,28 @@ pub(crate) struct Cost {
 /// GSM-7), about $0.0158".
 pub(crate) fn said(text: &str, per_segment_micros: Option<u64>) -> String {
     let count = segments::count(text);
-    let encoding = match count.encoding {
-        Encoding::Gsm7 => "GSM-7",
-        Encoding::Ucs2 => t("UCS-2 (a character outside GSM-7: each segment holds fewer)"),
+    let price =
+        per_segment_micros.map(|micros| segments::estimated_price(&count, micros) as f64 / 1e6);
+    phrase(count.segments, count.encoding == Encoding::Ucs2, price)
+}
+
+/// "2 segments, GSM-7, about $0.0158": a count as the console says it, whoever counted.
+pub(crate) fn phrase(segments: u32, ucs2: bool, price_usd: Option<f64>) -> String {
+    let encoding = if ucs2 {
+        t("UCS-2 (a character outside GSM-7: each segment holds fewer)")
+    } else {
+        "GSM-7"
     };
-    let noun = if count.segments == 1 {
+    let noun = if segments == 1 {
         t("segment")
     } else {
         t("segments")
     };
-    let price = match per_segment_micros {
-        Some(micros) => format!(
-            "{}{:.4}",
-            t(", about $"),
-            segments::estimated_price(&count, micros) as f64 / 1e6
-        ),
+    let price = match price_usd {
+        Some(usd) => format!("{}{usd:.4}", t(", about $")),
         None => String::new(),
     };
-    format!("{} {noun}, {encoding}{price}", count.segments)
+    format!("{segments} {noun}, {encoding}{price}")
 }
 
 /// The tenant's price of a segment, when it has a provider (the sandbox costs nothing).

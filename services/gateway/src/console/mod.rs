@@ -13,10 +13,12 @@ mod cases;
 mod charts;
 mod compose;
 mod evidence;
+mod fields;
 mod holds;
 mod names;
 mod page;
 mod person;
+mod reminders;
 mod review;
 mod sign_in;
 mod trail;
@@ -31,6 +33,7 @@ use axum::Router;
 
 use crate::Gateway;
 
+pub(crate) use fields::Fields;
 pub(crate) use page::Shown;
 pub(crate) use person::{Csrf, Person};
 
@@ -82,6 +85,10 @@ pub(crate) fn router() -> Router<Gateway> {
             post(admin::revoke_key),
         )
         .route("/console/admin/usage", get(usage::show))
+        .route(
+            "/console/admin/reminders",
+            get(reminders::show).post(reminders::submit),
+        )
         .route(
             "/console/admin/webhooks",
             get(webhooks::list).post(webhooks::create),

@@ -52,6 +52,7 @@ pub(crate) fn page(title: &str, person: Option<&Person>, content: Markup) -> Mar
                                     li { a href="/console/admin/users" { (t("Users")) } }
                                     li { a href="/console/admin/twilio" { (t("Twilio")) } }
                                     li { a href="/console/admin/keys" { (t("API keys")) } }
+                                    li { a href="/console/admin/reminders" { (t("Reminders")) } }
                                     li { a href="/console/admin/webhooks" { (t("Webhooks")) } }
                                     li { a href="/console/admin/usage" { (t("Usage")) } }
                                 }

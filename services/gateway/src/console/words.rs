@@ -481,6 +481,29 @@ fn spanish(english: &str) -> Option<&'static str> {
         "casewire POSTs each event the CMS subscribed to, signed per Standard Webhooks, and retries for about a day." => {
             "casewire envía por POST cada evento al que se suscribió el CMS, firmado según Standard Webhooks, y reintenta durante un día más o menos."
         }
+        "Court dates" => "Fechas de corte",
+        "Meetings" => "Reuniones",
+        "Deadlines" => "Plazos",
+        "Before the appointment, separated by commas" => "Antes de la cita, separados por comas",
+        "Wording" => "Texto",
+        "Try it on a case" => "Pruébelo en un caso",
+        "Language" => "Idioma",
+        "When, in the client's time zone (a week from now at 9:00 if empty)" => {
+            "Cuándo, en la zona horaria del cliente (en una semana a las 9:00 si está vacío)"
+        }
+        "Location (optional)" => "Lugar (opcional)",
+        "Preview the reminder" => "Ver el recordatorio",
+        "Save the reminder policy" => "Guardar la política de recordatorios",
+        "As the client would read it" => "Como lo leería el cliente",
+        "Saved: open appointments' reminders are planned again by it." => {
+            "Guardado: los recordatorios de las citas abiertas se vuelven a planificar con él."
+        }
+        "Name a case to try the wording on: its client's name and time zone are used." => {
+            "Indique un caso para probar el texto: se usan el nombre y la zona horaria de su cliente."
+        }
+        "How long before an appointment each reminder goes (P7D is 7 days, PT2H two hours), and its wording. An empty box keeps casewire's own wording. Wording names the sender with {organization} and says how to stop (Reply STOP); it may use {client_first_name}, {date}, {time}, {location} and {advocate}." => {
+            "Cuánto antes de una cita sale cada recordatorio (P7D son 7 días, PT2H dos horas), y su texto. Un cuadro vacío conserva el texto de casewire. El texto nombra al remitente con {organization} y dice cómo parar (Responda STOP); puede usar {client_first_name}, {date}, {time}, {location} y {advocate}."
+        }
         _ => return None,
     })
 }
