@@ -295,6 +295,24 @@ impl Gateway {
         self.inner.sandbox_by_default
     }
 
+    /// Every tenant, oldest first: the operator's list.
+    pub async fn tenants(&self) -> Result<Vec<TenantView>, ApiError> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, name, timezone, created_at FROM gateway_tenants ORDER BY created_at, id",
+        )
+        .fetch_all(self.inner.store.db().reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, timezone, created_at)| TenantView {
+                id,
+                name,
+                timezone,
+                created_at,
+            })
+            .collect())
+    }
+
     pub async fn tenant(&self, id: &str) -> Result<Option<TenantView>, ApiError> {
         let row: Option<(String, String, String, String)> = sqlx::query_as(
             "SELECT id, name, timezone, created_at FROM gateway_tenants WHERE id = $1",
@@ -308,6 +326,12 @@ impl Gateway {
             timezone,
             created_at,
         }))
+    }
+
+    /// The hash of the operator's token: the console's operator sessions are sealed under
+    /// it, so a new token ends them all.
+    pub(crate) fn operator_token_hash(&self) -> &str {
+        &self.inner.operator_token_hash
     }
 
     pub(crate) async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {

@@ -20,7 +20,7 @@ use crate::routes::{
     info(title = "casewire gateway", description = "Texting for legal aid, threaded on the case. Errors are {\"error\": {\"code\", \"message\"}}."),
     paths(
         health::healthz, health::readyz, health::status,
-        tenants::create, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
+        tenants::create, tenants::list, tenants::show, tenants::issue_key, tenants::list_keys, tenants::revoke_key,
         tenants::put_sms_provider, tenants::get_sms_provider, tenants::put_policy, tenants::get_policy,
         tenants::put_reminder_policy, tenants::get_reminder_policy,
         cases::put, cases::show, cases::list, audiences::preview,

@@ -27,7 +27,7 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))
         .route("/v1/status", get(health::status))
-        .route("/v1/tenants", post(tenants::create))
+        .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route("/v1/tenants/{tenant_id}", get(tenants::show))
         .route(
             "/v1/tenants/{tenant_id}/api-keys",

@@ -54,6 +54,19 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
+/// Every tenant, oldest first (the operator only).
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", security(("operator" = [])), responses(
+    (status = 200, body = [TenantView]),
+    (status = 403, description = "not the operator"),
+))]
+pub(crate) async fn list(
+    State(gw): State<Gateway>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<TenantView>>, ApiError> {
+    auth.require_operator()?;
+    Ok(axum::Json(gw.tenants().await?))
+}
+
 /// Shows a tenant.
 #[utoipa::path(get, path = "/v1/tenants/{tenant_id}", tag = "tenants", security(("operator" = []), ("api_key" = [])), responses(
     (status = 200, body = TenantView),

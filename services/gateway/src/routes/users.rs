@@ -9,7 +9,7 @@ use casewire_people::{directory, UserCommand, UserRow};
 use casewire_tenancy::Role;
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, Auth, Gateway};
+use crate::{ApiError, Auth, Caller, Gateway};
 
 /// The namespace of user ids: a user's id is made from the tenant and the email, so the
 /// aggregate itself refuses a second user with the same email in one organization.
@@ -28,6 +28,10 @@ pub(crate) struct Invite {
     /// For an advocate: their id in the CMS; they then see only the cases that list them.
     #[schema(min_length = 1, max_length = 128)]
     advocate_id: Option<String>,
+    /// The operator only, who belongs to no organization: the tenant to invite into (its
+    /// first admin). A key invites into its own tenant and leaves this out.
+    #[schema(max_length = 64)]
+    tenant_id: Option<String>,
 }
 
 /// A user just invited, with the link to hand them: shown this once, casewire keeps only
@@ -53,7 +57,23 @@ pub(crate) async fn invite(
     auth: Auth,
     Json(body): Json<Invite>,
 ) -> Result<(StatusCode, Json<Invited>), ApiError> {
-    let tenant = auth.own_tenant(&[Role::Admin])?.to_string();
+    let tenant = match (&auth.caller, body.tenant_id) {
+        (Caller::Operator, Some(tenant)) => {
+            auth.require(&gw, &tenant, &[Role::Admin]).await?;
+            tenant
+        }
+        (Caller::Operator, None) => {
+            return Err(ApiError::unprocessable(
+                "tenant_id: the operator names the tenant to invite into",
+            ))
+        }
+        (Caller::Member { .. }, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "tenant_id: only the operator names a tenant; a key invites into its own",
+            ))
+        }
+        (Caller::Member { .. }, None) => auth.own_tenant(&[Role::Admin])?.to_string(),
+    };
     let email = casewire_people::user::email(&body.email)
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     // One email, one person, one organization: the sign-in form asks no organization.
