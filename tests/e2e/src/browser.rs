@@ -712,3 +712,35 @@ pub async fn an_admin_runs_a_survey_and_reads_its_results(api: &Api) {
     look(&browser, "webhook-deliveries").await;
     b.clone().close().await.unwrap();
 }
+
+/// The operator signs in with the token, adds an organization, and invites its first
+/// admin, whose link is shown once to hand over.
+pub async fn the_operator_adds_an_organization_and_invites_its_admin(api: &Api) {
+    let base = &api.base;
+    let browser = Browser::start(1280).await.unwrap();
+    let b = &browser.client;
+    b.goto(&format!("{base}/console/operator")).await.unwrap();
+    look(&browser, "operator-sign-in").await;
+    browser.fill("token", crate::OPERATOR_TOKEN).await.unwrap();
+    browser.press("Sign in").await.unwrap();
+    browser.fill("name", "Lakeshore Legal Aid").await.unwrap();
+    browser.fill("timezone", "America/Chicago").await.unwrap();
+    browser.press("Add the organization").await.unwrap();
+    browser.fill("name", "Rosa Vega").await.unwrap();
+    browser
+        .fill("email", "rosa@lakeshore.example")
+        .await
+        .unwrap();
+    browser.press("Invite the admin").await.unwrap();
+    let link = browser.value("shown-once").await.unwrap();
+    assert!(link.contains("/console/invitations/"), "{link}");
+    look(&browser, "operator-organization").await;
+    b.goto(&format!("{base}/console/operator")).await.unwrap();
+    assert!(browser
+        .text("main table")
+        .await
+        .unwrap()
+        .contains("Lakeshore Legal Aid"));
+    look(&browser, "operator").await;
+    b.clone().close().await.unwrap();
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::{assert_error, assert_error_says, Api};
+use crate::{assert_error, assert_error_says, Api, OPERATOR_TOKEN};
 
 pub async fn users_are_invited_listed_and_removed(api: &Api) {
     let (a, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
@@ -686,4 +686,150 @@ pub async fn campaigns_in_the_console(api: &Api) {
     assert!(!home.html.contains("/console/campaigns"), "{}", home.html);
     let refused = bound.get("/console/campaigns").await;
     assert_eq!(refused.status, 403, "{}", refused.html);
+}
+
+/// The operator signs in to the console with the token (a wrong one, or a form without its
+/// CSRF token, refused), adds an organization (a bad time zone refused, nothing added),
+/// and invites its first admin, who chooses a password and signs in to it. Without the
+/// operator's cookie there is only the sign-in form; a key may not list the organizations,
+/// nor name one to invite into; signed out, the cookie is gone.
+pub async fn the_operator_adds_an_organization_and_its_admin(api: &Api) {
+    let mut op = Visitor::new(&api.base);
+    let form = op.get("/console/operator").await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(form.html.contains("Operator token"), "{}", form.html);
+    let csrf = form.csrf();
+    let refused = op
+        .post(
+            "/console/operator/sign-in",
+            &[("csrf", &csrf), ("token", "not-the-token")],
+        )
+        .await;
+    assert_eq!(refused.status, 401, "{}", refused.html);
+    let forged = op
+        .post(
+            "/console/operator/sign-in",
+            &[("csrf", "forged"), ("token", OPERATOR_TOKEN)],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    let signed = op
+        .post(
+            "/console/operator/sign-in",
+            &[("csrf", &csrf), ("token", OPERATOR_TOKEN)],
+        )
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.html);
+    assert!(!signed.html.contains(OPERATOR_TOKEN));
+
+    let page = op.get("/console/operator").await;
+    assert!(page.html.contains("Add an organization"), "{}", page.html);
+    let csrf = page.csrf();
+    let add = |timezone| {
+        [
+            ("csrf", csrf.as_str()),
+            ("name", "Lakeshore Legal Aid"),
+            ("timezone", timezone),
+        ]
+    };
+    let refused = op
+        .post("/console/operator/tenants", &add("Mars/Olympus"))
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(
+        refused.html.contains("Mars/Olympus"),
+        "the form keeps what was typed"
+    );
+    let named = |all: &Value| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["name"] == "Lakeshore Legal Aid")
+            .count()
+    };
+    let (_, all) = api.get("/v1/tenants", OPERATOR_TOKEN).await;
+    assert_eq!(
+        named(&all),
+        0,
+        "a refused organization is not half-made: {all}"
+    );
+    let made = op
+        .post("/console/operator/tenants", &add("America/Chicago"))
+        .await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let at = made.location.unwrap();
+    let (_, all) = api.get("/v1/tenants", OPERATOR_TOKEN).await;
+    assert_eq!(named(&all), 1, "{all}");
+
+    let invited = op
+        .post(
+            &format!("{at}/admins"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Rosa Vega"),
+                ("email", "rosa@lakeshore.example"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.html);
+    let html = &invited.html;
+    let shown = &html[html
+        .find("id=\"shown-once\"")
+        .expect("the link, shown once")..];
+    let url = shown[shown.find("value=\"").unwrap() + 7..]
+        .split('"')
+        .next()
+        .unwrap();
+    let link = &url[url.find("/console/").unwrap()..];
+    let password = "lantern meadow copper seven";
+    let mut rosa = Visitor::new(&api.base);
+    let csrf_rosa = rosa.get(link).await.csrf();
+    let set = rosa
+        .post(
+            link,
+            &[
+                ("csrf", &csrf_rosa),
+                ("password", password),
+                ("again", password),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.html);
+    assert_eq!(
+        rosa.sign_in("rosa@lakeshore.example", password)
+            .await
+            .status,
+        303
+    );
+    let home = rosa.get("/console/admin/users").await;
+    assert!(home.html.contains("Rosa Vega"), "{}", home.html);
+
+    // A person's session is no operator's; a key neither lists nor names organizations.
+    let theirs = rosa.get(&at).await;
+    assert!(theirs.html.contains("Operator token"), "{}", theirs.html);
+    let (_, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let (s, e) = api.get("/v1/tenants", &admin).await;
+    assert_error(s, &e, 403, "forbidden");
+    let tenant = at.rsplit('/').next().unwrap();
+    let (s, e) = api
+        .post(
+            "/v1/users",
+            &admin,
+            json!({"name": "Eve", "email": "eve@example.org", "role": "admin", "tenant_id": tenant}),
+        )
+        .await;
+    assert_error_says(
+        s,
+        &e,
+        422,
+        "validation_failed",
+        "only the operator names a tenant",
+    );
+
+    let out = op
+        .post("/console/operator/sign-out", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(out.status, 303, "{}", out.html);
+    let after = op.get("/console/operator").await;
+    assert!(after.html.contains("Operator token"), "{}", after.html);
 }

@@ -46,3 +46,11 @@ async fn an_admin_runs_a_survey_and_reads_its_results() {
     let api = Api::new(&cw.url);
     browser::an_admin_runs_a_survey_and_reads_its_results(&api).await;
 }
+
+#[tokio::test]
+async fn the_operator_adds_an_organization_and_invites_its_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    let api = Api::new(&cw.url);
+    browser::the_operator_adds_an_organization_and_invites_its_admin(&api).await;
+}

@@ -440,6 +440,14 @@ async fn holds_and_erasure_in_the_console() {
 }
 
 #[tokio::test]
+async fn the_operator_adds_an_organization_and_its_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::console::the_operator_adds_an_organization_and_its_admin(&Api::new(&cw.url))
+        .await;
+}
+
+#[tokio::test]
 async fn campaigns_in_the_console() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;

@@ -1,5 +1,6 @@
-//! The console asks the HTTP API's own router, in-process, as the signed-in person: the
-//! same handlers, roles, tenant scoping, validation and audit events as any API key.
+//! The console asks the HTTP API's own router, in-process, as the signed-in person (or
+//! the operator): the same handlers, roles, tenant scoping, validation and audit events
+//! as any API key.
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -7,13 +8,18 @@ use axum::response::Response;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::Person;
-use crate::{ApiError, Gateway};
+use crate::{ApiError, Caller, Gateway};
 
-/// The API's answer to `method path` with `body`, as the person, unread.
+/// Whoever a console page acts for: a person of a tenant, or the operator.
+pub(crate) trait Speaks {
+    /// The caller the API's `Auth` extractor takes it for.
+    fn caller(&self) -> Caller;
+}
+
+/// The API's answer to `method path` with `body`, as `who`, unread.
 async fn ask(
     gw: &Gateway,
-    person: &Person,
+    who: &impl Speaks,
     method: Method,
     path: &str,
     body: Option<Value>,
@@ -25,7 +31,7 @@ async fn ask(
     let body = body.map(|b| Body::from(b.to_string())).unwrap_or_default();
     let mut request = request.body(body).map_err(ApiError::internal)?;
     // The `Auth` extractor takes the caller from here: no bearer token is made or sent.
-    request.extensions_mut().insert(person.caller());
+    request.extensions_mut().insert(who.caller());
     gw.router()
         .oneshot(request)
         .await
@@ -45,10 +51,10 @@ async fn refused(response: Response) -> ApiError {
     ApiError::with_status(status, message)
 }
 
-/// The API's answer to a GET of `path` as the person, whole and unread: for what the
+/// The API's answer to a GET of `path` as `who`, whole and unread: for what the
 /// console hands on as it comes (an export streams, a CSV downloads).
-pub(crate) async fn raw(gw: &Gateway, person: &Person, path: &str) -> Result<Response, ApiError> {
-    let response = ask(gw, person, Method::GET, path, None).await?;
+pub(crate) async fn raw(gw: &Gateway, who: &impl Speaks, path: &str) -> Result<Response, ApiError> {
+    let response = ask(gw, who, Method::GET, path, None).await?;
     if response.status().is_success() {
         Ok(response)
     } else {
@@ -56,16 +62,16 @@ pub(crate) async fn raw(gw: &Gateway, person: &Person, path: &str) -> Result<Res
     }
 }
 
-/// The API's answer to `method path` with `body`, as the person: the JSON on success,
+/// The API's answer to `method path` with `body`, as `who`: the JSON on success,
 /// the API's own error otherwise.
 pub(crate) async fn call(
     gw: &Gateway,
-    person: &Person,
+    who: &impl Speaks,
     method: Method,
     path: &str,
     body: Option<Value>,
 ) -> Result<Value, ApiError> {
-    let response = ask(gw, person, method, path, body).await?;
+    let response = ask(gw, who, method, path, body).await?;
     if !response.status().is_success() {
         return Err(refused(response).await);
     }

@@ -16,6 +16,7 @@ mod evidence;
 mod fields;
 mod holds;
 mod names;
+mod operator;
 mod page;
 mod person;
 mod reminders;
@@ -85,6 +86,18 @@ pub(crate) fn router() -> Router<Gateway> {
             post(admin::revoke_key),
         )
         .route("/console/admin/usage", get(usage::show))
+        .route("/console/operator", get(operator::tenants))
+        .route("/console/operator/sign-in", post(operator::sign_in))
+        .route("/console/operator/sign-out", post(operator::sign_out))
+        .route("/console/operator/tenants", post(operator::create))
+        .route(
+            "/console/operator/tenants/{tenant_id}",
+            get(operator::tenant),
+        )
+        .route(
+            "/console/operator/tenants/{tenant_id}/admins",
+            post(operator::invite),
+        )
         .route(
             "/console/admin/reminders",
             get(reminders::show).post(reminders::submit),

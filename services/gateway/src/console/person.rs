@@ -18,10 +18,10 @@ pub(crate) struct Person {
     pub session_hash: String,
 }
 
-impl Person {
+impl super::api::Speaks for Person {
     /// The person as the API sees a caller: a member of their tenant with their role,
     /// named `user:<id>` in every event, and bound to their advocate id as a key would be.
-    pub fn caller(&self) -> Caller {
+    fn caller(&self) -> Caller {
         Caller::Member {
             actor: Actor::User(self.user.id.clone()),
             tenant_id: self.user.tenant_id.clone(),

@@ -94,7 +94,7 @@ pub(crate) struct SignIn {
 
 /// The CSRF check of a visitor's form: the visitor cookie's token, or a 403 that says to
 /// reload the page.
-fn visitor_csrf(jar: &CookieJar, sent: &str) -> Result<(), Shown> {
+pub(crate) fn visitor_csrf(jar: &CookieJar, sent: &str) -> Result<(), Shown> {
     let fresh = jar
         .get(session::VISITOR_COOKIE)
         .is_some_and(|c| session::csrf_matches(c.value(), sent));
@@ -239,7 +239,7 @@ pub(crate) async fn execute(
 }
 
 /// When an address that failed too often may try again.
-async fn address_waits(
+pub(crate) async fn address_waits(
     gw: &Gateway,
     address: &str,
     now: DateTime<Utc>,
@@ -260,7 +260,11 @@ async fn address_waits(
 }
 
 /// Counts a failure of an address: a new window when the last has passed.
-async fn address_failed(gw: &Gateway, address: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub(crate) async fn address_failed(
+    gw: &Gateway,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let start = casewire_events::timestamp(now);
     let stale = casewire_events::timestamp(now - user::FAILURE_WINDOW);
     sqlx::query(

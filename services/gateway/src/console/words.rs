@@ -504,6 +504,28 @@ fn spanish(english: &str) -> Option<&'static str> {
         "How long before an appointment each reminder goes (P7D is 7 days, PT2H two hours), and its wording. An empty box keeps casewire's own wording. Wording names the sender with {organization} and says how to stop (Reply STOP); it may use {client_first_name}, {date}, {time}, {location} and {advocate}." => {
             "Cuánto antes de una cita sale cada recordatorio (P7D son 7 días, PT2H dos horas), y su texto. Un cuadro vacío conserva el texto de casewire. El texto nombra al remitente con {organization} y dice cómo parar (Responda STOP); puede usar {client_first_name}, {date}, {time}, {location} y {advocate}."
         }
+        "For the platform's operator: the token set as CASEWIRE_OPERATOR_TOKEN." => {
+            "Para el operador de la plataforma: el token definido como CASEWIRE_OPERATOR_TOKEN."
+        }
+        "Operator token" => "Token del operador",
+        "Operator sign-in" => "Inicio de sesión del operador",
+        "That is not the operator's token." => "Ese no es el token del operador.",
+        "Organizations" => "Organizaciones",
+        "Time zone" => "Zona horaria",
+        "No organizations yet." => "Todavía no hay organizaciones.",
+        "Add an organization" => "Agregar una organización",
+        "Time zone (IANA, as America/Chicago)" => "Zona horaria (IANA, como America/Chicago)",
+        "Add the organization" => "Agregar la organización",
+        "The invitation link, shown this once: hand it to the admin (casewire sends no email). It works for seven days." => {
+            "El enlace de invitación, que se muestra esta única vez: entrégueselo al administrador (casewire no envía correos). Sirve durante siete días."
+        }
+        "The invitation link" => "El enlace de invitación",
+        "Invite an admin" => "Invitar a un administrador",
+        "The organization's admin sets Twilio, the policies, the keys for its CMS, and invites everyone else." => {
+            "El administrador de la organización configura Twilio, las políticas y las claves de su CMS, e invita a todos los demás."
+        }
+        "Invite the admin" => "Invitar al administrador",
+        "All organizations" => "Todas las organizaciones",
         _ => return None,
     })
 }
