@@ -37,6 +37,9 @@ pub struct Policy {
     /// is launched (four eyes on a blast): 0 to 3. An admin's launch counts as theirs.
     #[schema(maximum = 3)]
     pub approvals_required: u8,
+    /// Origins of the organization's CMS whose pages may show a case's thread from the
+    /// console inside their own (`https://cms.example.org`, at most 5); no other site may.
+    pub embed_origins: Vec<String>,
 }
 
 fn default_bulk_rate() -> Option<casewire_events::campaign::Rate> {
@@ -56,6 +59,7 @@ impl Default for Policy {
             replies: BTreeMap::new(),
             bulk_rate: default_bulk_rate(),
             approvals_required: 0,
+            embed_origins: Vec::new(),
         }
     }
 }
@@ -170,6 +174,12 @@ impl Policy {
         }
         if self.approvals_required > 3 {
             return Err("approvals_required: 0 to 3 admins".into());
+        }
+        if self.embed_origins.len() > 5 {
+            return Err("embed_origins: at most 5".into());
+        }
+        for (i, origin) in self.embed_origins.iter().enumerate() {
+            check_origin(origin).map_err(|e| format!("embed_origins[{i}]: {e}"))?;
         }
         if let Some(c) = &self.contact {
             if c.trim().is_empty() || c.chars().count() > 100 || c.chars().any(char::is_control) {
@@ -372,6 +382,32 @@ impl QuietHours {
     }
 }
 
+/// An origin as a browser names it in `frame-ancestors`: `https://`, a lower-case host
+/// name, and a port if not 443; nothing else (no path, no wildcard, no `http://`, which
+/// would let anyone on the network between pose as the CMS).
+fn check_origin(origin: &str) -> Result<(), String> {
+    let wrong = || format!("{origin:?} is not an origin such as https://cms.example.org");
+    let rest = origin.strip_prefix("https://").ok_or_else(wrong)?;
+    let (host, port) = match rest.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let labels_ok = host.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    });
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0) && !p.starts_with('0'));
+    if host.len() > 253 || !host.contains('.') || !labels_ok || !port_ok {
+        return Err(wrong());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +418,34 @@ mod tests {
 
     fn default_quiet() -> QuietHours {
         default_quiet_hours().unwrap()
+    }
+
+    #[test]
+    fn embed_origins_are_https_origins_only() {
+        for good in [
+            "https://cms.example.org",
+            "https://legalserver.example.org:8443",
+        ] {
+            assert_eq!(check_origin(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "http://cms.example.org",
+            "https://cms.example.org/",
+            "https://cms.example.org/thread",
+            "https://*.example.org",
+            "https://CMS.example.org",
+            "https://cms.example.org:0",
+            "https://localhost",
+            "cms.example.org",
+            "https://cms.example.org 'unsafe-inline'",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+        let many = Policy {
+            embed_origins: vec!["https://a.example.org".into(); 6],
+            ..Policy::default()
+        };
+        assert!(many.validate().unwrap_err().contains("at most 5"));
     }
 
     #[test]

@@ -619,67 +619,67 @@ pub async fn campaigns_in_the_console(api: &Api) {
     person(
         api,
         &admin,
-        "Mia Chen",
-        "mia@prairie.example",
+        "Nora Quinn",
+        "nora@prairie.example",
         "admin",
         password,
     )
     .await;
-    let lee = json!({"name": "Lee Park", "email": "lee@prairie.example", "role": "advocate", "advocate_id": "a.lee"});
+    let lee = json!({"name": "Omar Haddad", "email": "omar@prairie.example", "role": "advocate", "advocate_id": "a.lee"});
     person_as(api, &admin, lee, password).await;
     person(
         api,
         &stranger,
-        "Sam Roe",
-        "sam@lakeside.example",
+        "Sol Reyes",
+        "sol@lakeside.example",
         "admin",
         password,
     )
     .await;
 
-    let mut mia = Visitor::new(&api.base);
+    let mut nora = Visitor::new(&api.base);
     assert_eq!(
-        mia.sign_in("mia@prairie.example", password).await.status,
+        nora.sign_in("nora@prairie.example", password).await.status,
         303
     );
-    let list = mia.get("/console/campaigns").await;
+    let list = nora.get("/console/campaigns").await;
     assert_eq!(list.status, 200, "{}", list.html);
     assert!(list.html.contains("Tenant rights clinic"), "{}", list.html);
-    let page = mia.get(&format!("/console/campaigns/{id}")).await;
+    let page = nora.get(&format!("/console/campaigns/{id}")).await;
     assert_eq!(page.status, 200, "{}", page.html);
     let launch = format!("/console/campaigns/{id}/launch");
-    let forged = mia.post(&launch, &[("csrf", "forged")]).await;
+    let forged = nora.post(&launch, &[("csrf", "forged")]).await;
     assert_eq!(forged.status, 403, "{}", forged.html);
     assert_eq!(state().await, "draft", "a refused form changes nothing");
     let cancel = format!("/console/campaigns/{id}/cancel");
-    let cancelled = mia.post(&cancel, &[("csrf", &page.csrf())]).await;
+    let cancelled = nora.post(&cancel, &[("csrf", &page.csrf())]).await;
     assert_eq!(cancelled.status, 303, "{}", cancelled.html);
     assert_eq!(state().await, "cancelled");
 
-    let mut sam = Visitor::new(&api.base);
+    let mut sol = Visitor::new(&api.base);
     assert_eq!(
-        sam.sign_in("sam@lakeside.example", password).await.status,
+        sol.sign_in("sol@lakeside.example", password).await.status,
         303
     );
-    let theirs = sam.get(&format!("/console/campaigns/{id}")).await;
+    let theirs = sol.get(&format!("/console/campaigns/{id}")).await;
     assert_eq!(theirs.status, 404, "{}", theirs.html);
     // The sign-out form on every page carries the person's token.
-    let csrf = sam.get("/console").await.csrf();
-    let step = sam
+    let csrf = sol.get("/console").await.csrf();
+    let step = sol
         .post(
             &format!("/console/campaigns/{id}/resume"),
             &[("csrf", &csrf)],
         )
         .await;
     assert_eq!(step.status, 404, "{}", step.html);
-    let csv = sam
+    let csv = sol
         .get(&format!("/console/campaigns/{id}/results.csv"))
         .await;
     assert_eq!(csv.status, 404, "{}", csv.html);
 
     let mut bound = Visitor::new(&api.base);
     assert_eq!(
-        bound.sign_in("lee@prairie.example", password).await.status,
+        bound.sign_in("omar@prairie.example", password).await.status,
         303
     );
     let home = bound.get("/console").await;
@@ -832,4 +832,78 @@ pub async fn the_operator_adds_an_organization_and_its_admin(api: &Api) {
     assert_eq!(out.status, 303, "{}", out.html);
     let after = op.get("/console/operator").await;
     assert!(after.html.contains("Operator token"), "{}", after.html);
+}
+
+/// A case's thread says when texts wait (the organization's quiet hours, in the client's
+/// zone), and the CMS the organization lists may frame it, nobody else; every other page
+/// refuses any frame. An origin that is not one is refused whole.
+pub async fn the_tenants_cms_may_frame_a_thread(api: &Api) {
+    let (tenant, admin) = api.tenant_with_key("Prairie Legal Aid", "admin").await;
+    let case = json!({"client": {"name": "Ana Díaz", "phone": "+13125550162"}});
+    let (s, _) = api.put("/v1/cases/C-1", &admin, case).await;
+    assert_eq!(s, 201);
+    let policy = format!("/v1/tenants/{tenant}/policy");
+    let (s, e) = api
+        .put(
+            &policy,
+            &admin,
+            json!({"embed_origins": ["https://cms.prairie.example/thread"]}),
+        )
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "embed_origins[0]");
+    let password = "granite orchard bicycle four";
+    person(
+        api,
+        &admin,
+        "Ines Ortiz",
+        "ines@prairie.example",
+        "admin",
+        password,
+    )
+    .await;
+    let mut ines = Visitor::new(&api.base);
+    assert_eq!(
+        ines.sign_in("ines@prairie.example", password).await.status,
+        303
+    );
+    let framing = |a: &Answer| {
+        let csp = a.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let ancestors = csp.split("frame-ancestors ").nth(1).unwrap().to_string();
+        let xfo = a
+            .headers
+            .get("x-frame-options")
+            .map(|v| v.to_str().unwrap().to_string());
+        (ancestors, xfo)
+    };
+    let thread = ines.get("/console/cases/C-1").await;
+    assert_eq!(thread.status, 200, "{}", thread.html);
+    assert_eq!(
+        framing(&thread),
+        ("'none'".to_string(), Some("DENY".to_string()))
+    );
+    assert!(
+        thread
+            .html
+            .contains("Quiet hours: 21:00 to 08:00 (America/Chicago)"),
+        "{}",
+        thread.html
+    );
+
+    let cms = json!({"embed_origins": ["https://cms.prairie.example"], "quiet_hours": null});
+    let (s, p) = api.put(&policy, &admin, cms).await;
+    assert_eq!(s, 200, "{p}");
+    let thread = ines.get("/console/cases/C-1").await;
+    assert_eq!(
+        framing(&thread),
+        ("'self' https://cms.prairie.example".to_string(), None)
+    );
+    assert!(thread.html.contains("No quiet hours"), "{}", thread.html);
+    let trail = ines.get("/console/trail").await;
+    assert_eq!(
+        framing(&trail),
+        ("'none'".to_string(), Some("DENY".to_string()))
+    );
 }

@@ -448,6 +448,13 @@ async fn the_operator_adds_an_organization_and_its_admin() {
 }
 
 #[tokio::test]
+async fn the_tenants_cms_may_frame_a_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::console::the_tenants_cms_may_frame_a_thread(&Api::new(&cw.url)).await;
+}
+
+#[tokio::test]
 async fn campaigns_in_the_console() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;

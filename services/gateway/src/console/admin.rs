@@ -36,6 +36,9 @@ fn policy_page(person: &Person, policy: &Value, problem: Option<&str>) -> Markup
                 }
                 label { (t("How clients reach you (said in the HELP reply)"))
                     input name="contact" value=(text(&policy["contact"])) maxlength="100"; }
+                @let origins: Vec<&str> = policy["embed_origins"].as_array().map(|o| o.iter().map(text).collect()).unwrap_or_default();
+                label { (t("Your CMS's addresses that may show a case's thread inside their pages (https://…, separated by commas; no other site may)"))
+                    input name="embed_origins" value=(origins.join(", ")) placeholder="https://cms.example.org"; }
                 button type="submit" { (t("Save the policy")) }
             }
         },
@@ -53,6 +56,8 @@ pub(crate) struct PolicyForm {
     quiet_start: String,
     quiet_end: String,
     contact: String,
+    #[serde(default)]
+    embed_origins: String,
 }
 
 /// Saves the policy: the current one with the form's fields changed, so what the form
@@ -77,6 +82,12 @@ pub(crate) async fn save_policy(
     } else {
         json!(contact)
     };
+    let origins = f
+        .embed_origins
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    policy["embed_origins"] = origins.collect::<Vec<_>>().into();
     match api::call(&gw, &person, Method::PUT, &path, Some(policy.clone())).await {
         Ok(_) => Ok(Redirect::to("/console/admin/policy").into_response()),
         Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {

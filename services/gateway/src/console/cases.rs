@@ -4,7 +4,7 @@
 
 use super::words::{t, term};
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
@@ -15,7 +15,7 @@ use super::api::{self, segment, text};
 use super::names::Names;
 use super::page::page;
 use super::{Person, Shown};
-use crate::Gateway;
+use crate::{ApiError, Gateway};
 
 pub(crate) async fn list(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
     let cases = api::call(
@@ -75,12 +75,16 @@ fn thread(texts: &[Value], names: &Names) -> Markup {
     }
 }
 
+/// A case's thread page, answered with `status`. The CMS origins the organization lists
+/// may show it inside their own pages (`frame-ancestors`); no other site may, and no other
+/// console page may be framed at all.
 async fn case_page(
     gw: &Gateway,
     person: &Person,
     case_id: &str,
+    status: StatusCode,
     problem: Option<(&str, &str)>,
-) -> Result<Markup, Shown> {
+) -> Result<Response, Shown> {
     let path = format!("/v1/cases/{}", segment(case_id));
     let case = api::call(gw, person, Method::GET, &path, None).await?;
     let texts = api::call(gw, person, Method::GET, &format!("{path}/messages"), None).await?;
@@ -104,12 +108,24 @@ async fn case_page(
     let reminders = api::call(gw, person, Method::GET, &format!("{path}/reminders"), None).await?;
     let reminders = reminders.as_array().cloned().unwrap_or_default();
     let typed = problem.map(|(_, body)| body).unwrap_or_default();
+    // The organization's rules for this page, read as the console (the API keeps the
+    // policy an admin's): when texts wait, and who may frame the page.
+    let policy = gw.policy(&person.user.tenant_id).await?;
+    let zone = match case["time_zone"].as_str() {
+        Some(zone) => zone.to_string(),
+        None => gw
+            .tenant(&person.user.tenant_id)
+            .await?
+            .map(|t| t.timezone)
+            .unwrap_or_default(),
+    };
     let content = html! {
         p { (t("Client ")) strong { (client) } " · " (text(&case["client"]["phone"])) " · " (term(text(&case["status"])))
             @if let Some(zone) = case["time_zone"].as_str() { " · " (zone) } }
         @if let Some(consent) = &consent {
             p { (t("Consent to reminders and bulk texts: ")) strong { (term(text(&consent["state"]))) } }
         }
+        p { (quiet_hours(policy.quiet_hours.as_ref(), &zone)) }
         @if !reminders.is_empty() {
             table {
                 caption { (t("Reminders")) }
@@ -135,11 +151,40 @@ async fn case_page(
             button type="submit" { (t("Send")) }
         }
     };
-    Ok(page(
-        &format!("{}{case_id}", t("Case ")),
-        Some(person),
-        content,
-    ))
+    let markup = page(&format!("{}{case_id}", t("Case ")), Some(person), content);
+    let mut response = (status, Html(markup.into_string())).into_response();
+    if !policy.embed_origins.is_empty() {
+        let ancestors = format!("'self' {}", policy.embed_origins.join(" "));
+        // Checked origins only (the policy refuses anything else), so a valid header.
+        let csp = HeaderValue::from_str(&super::csp(&ancestors)).map_err(ApiError::internal)?;
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(response)
+}
+
+/// When the case's client is not texted, said for the advocate: quiet hours hold
+/// reminders and bulk texts (and conversation texts too, where the policy says so).
+fn quiet_hours(quiet: Option<&casewire_tenancy::QuietHours>, zone: &str) -> String {
+    match quiet {
+        None => t("No quiet hours: every text goes at once.").to_string(),
+        Some(q) => {
+            let yours = if q.conversation {
+                t("your texts wait too.")
+            } else {
+                t("your texts go at once.")
+            };
+            format!(
+                "{} {} {} {} ({zone}): {}; {yours}",
+                t("Quiet hours:"),
+                q.start,
+                t("to"),
+                q.end,
+                t("reminders and bulk texts wait until they end")
+            )
+        }
+    }
 }
 
 pub(crate) async fn show(
@@ -147,7 +192,7 @@ pub(crate) async fn show(
     person: Person,
     Path(case_id): Path<String>,
 ) -> Result<Response, Shown> {
-    Ok(Html(case_page(&gw, &person, &case_id, None).await?.into_string()).into_response())
+    case_page(&gw, &person, &case_id, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -177,9 +222,8 @@ pub(crate) async fn send(
     {
         Ok(_) => Ok(Redirect::to(&format!("/console/cases/{}", segment(&case_id))).into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
-            let status = e.status();
-            let body = case_page(&gw, &person, &case_id, Some((e.message(), &f.body))).await?;
-            Ok((status, Html(body.into_string())).into_response())
+            let typed = Some((e.message(), f.body.as_str()));
+            case_page(&gw, &person, &case_id, e.status(), typed).await
         }
         Err(e) => Err(e.into()),
     }

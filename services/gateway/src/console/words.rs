@@ -526,6 +526,15 @@ fn spanish(english: &str) -> Option<&'static str> {
         }
         "Invite the admin" => "Invitar al administrador",
         "All organizations" => "Todas las organizaciones",
+        "No quiet hours: every text goes at once." => "Sin horas de silencio: cada mensaje sale enseguida.",
+        "your texts wait too." => "sus mensajes también esperan.",
+        "your texts go at once." => "sus mensajes salen enseguida.",
+        "Quiet hours:" => "Horas de silencio:",
+        "to" => "a",
+        "reminders and bulk texts wait until they end" => "los recordatorios y los mensajes masivos esperan a que terminen",
+        "Your CMS's addresses that may show a case's thread inside their pages (https://…, separated by commas; no other site may)" => {
+            "Las direcciones de su CMS que pueden mostrar la conversación de un caso dentro de sus páginas (https://…, separadas por comas; ningún otro sitio puede)"
+        }
         _ => return None,
     })
 }
