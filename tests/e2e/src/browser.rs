@@ -20,6 +20,14 @@ fn mode() -> &'static str {
     }
 }
 
+/// Goes to `path`, checks that the page's main part says `says`, and looks at it.
+async fn visit(browser: &Browser, base: &str, path: &str, says: &str, name: &str) {
+    browser.client.goto(&format!("{base}{path}")).await.unwrap();
+    let main = browser.text("main").await.unwrap();
+    assert!(main.contains(says), "{path}: {main}");
+    look(browser, name).await;
+}
+
 /// Screenshots the page and fails on any serious accessibility violation.
 async fn look(browser: &Browser, name: &str) {
     let name = format!("{}{name}", mode());
@@ -338,13 +346,7 @@ pub async fn an_officer_finds_a_text_flags_it_and_sees_a_tampered_trail_broken(
     look(&browser, "flags").await;
 
     // An event in full, and a checkpoint signed to keep outside casewire.
-    b.goto(&format!("{base}/console/trail/1")).await.unwrap();
-    assert!(browser
-        .text("main")
-        .await
-        .unwrap()
-        .contains("TenantCreated"));
-    look(&browser, "event").await;
+    visit(&browser, base, "/console/trail/1", "TenantCreated", "event").await;
     b.goto(&format!("{base}/console/checkpoints"))
         .await
         .unwrap();
@@ -434,13 +436,7 @@ pub async fn an_admin_sets_quiet_hours_and_invites_a_user(api: &Api) {
     let notice = browser.text("[role=status]").await.unwrap();
     assert!(notice.contains("/console/invitations/"), "{notice}");
     look(&browser, "users").await;
-    b.goto(&format!("{base}/console/holds")).await.unwrap();
-    assert!(browser
-        .text("main")
-        .await
-        .unwrap()
-        .contains("No holds stand."));
-    look(&browser, "holds").await;
+    visit(&browser, base, "/console/holds", "No holds stand.", "holds").await;
 
     // Twilio's settings: saved, the token never shown back, and the webhook URL to paste.
     b.goto(&format!("{base}/console/admin/twilio"))
@@ -617,13 +613,14 @@ pub async fn an_admin_runs_a_survey_and_reads_its_results(api: &Api) {
     let results = browser.text("main").await.unwrap();
     assert!(results.contains("2 of 3 answered (67%)"), "{results}");
     look(&browser, "campaign-results").await;
-    b.goto(&format!("{base}/console/campaigns")).await.unwrap();
-    assert!(browser
-        .text("main")
-        .await
-        .unwrap()
-        .contains("Outcome survey"));
-    look(&browser, "campaigns").await;
+    visit(
+        &browser,
+        base,
+        "/console/campaigns",
+        "Outcome survey",
+        "campaigns",
+    )
+    .await;
 
     // Reminder wording tried on a case before it is saved: refused without a way to stop,
     // shown as the client would read it, then saved.
@@ -735,12 +732,13 @@ pub async fn the_operator_adds_an_organization_and_invites_its_admin(api: &Api) 
     let link = browser.value("shown-once").await.unwrap();
     assert!(link.contains("/console/invitations/"), "{link}");
     look(&browser, "operator-organization").await;
-    b.goto(&format!("{base}/console/operator")).await.unwrap();
-    assert!(browser
-        .text("main table")
-        .await
-        .unwrap()
-        .contains("Lakeshore Legal Aid"));
-    look(&browser, "operator").await;
+    visit(
+        &browser,
+        base,
+        "/console/operator",
+        "Lakeshore Legal Aid",
+        "operator",
+    )
+    .await;
     b.clone().close().await.unwrap();
 }

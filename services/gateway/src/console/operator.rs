@@ -108,9 +108,7 @@ pub(crate) async fn sign_in(
     visitor_csrf(&jar, &f.csrf)?;
     let address = peer.ip().to_string();
     let now = casewire_events::utc_now();
-    if let Some(until) = address_waits(&gw, &address, now).await? {
-        let wait =
-            format!("Too many failed sign-ins from your address. Try again after {until} (UTC).");
+    if let Some(wait) = address_waits(&gw, &address, now).await? {
         return Ok(sign_in_form(
             jar,
             StatusCode::TOO_MANY_REQUESTS,

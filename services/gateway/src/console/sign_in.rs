@@ -126,11 +126,8 @@ pub(crate) async fn submit(
         Ok((status, jar.clone(), Html(body.into_string())).into_response())
     };
     let now = casewire_events::utc_now();
-    if let Some(until) = address_waits(&gw, &address, now).await? {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many failed sign-ins from your address. Try again after {until} (UTC)."),
-        );
+    if let Some(wait) = address_waits(&gw, &address, now).await? {
+        return refuse(StatusCode::TOO_MANY_REQUESTS, &wait);
     }
     let wrong = t("The email or the password is wrong.");
     let email = user::email(&f.email).unwrap_or_default();
@@ -238,7 +235,7 @@ pub(crate) async fn execute(
     Ok(())
 }
 
-/// When an address that failed too often may try again.
+/// What an address that failed too often is told: when it may try again.
 pub(crate) async fn address_waits(
     gw: &Gateway,
     address: &str,
@@ -255,7 +252,10 @@ pub(crate) async fn address_waits(
             .ok()?
             .with_timezone(&Utc);
         let until = start + user::FAILURE_WINDOW;
-        (failures >= ADDRESS_FAILURES && until > now).then(|| casewire_events::timestamp(until))
+        (failures >= ADDRESS_FAILURES && until > now).then(|| {
+            let until = casewire_events::timestamp(until);
+            format!("Too many failed sign-ins from your address. Try again after {until} (UTC).")
+        })
     }))
 }
 
