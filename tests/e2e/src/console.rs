@@ -686,6 +686,23 @@ pub async fn campaigns_in_the_console(api: &Api) {
     assert!(!home.html.contains("/console/campaigns"), "{}", home.html);
     let refused = bound.get("/console/campaigns").await;
     assert_eq!(refused.status, 403, "{}", refused.html);
+
+    // Every admin page answers its admin, in this mode as in the other; the advocate is
+    // refused each one by the API's own rule.
+    for page in [
+        "/console/admin/policy",
+        "/console/admin/reminders",
+        "/console/admin/twilio",
+        "/console/admin/keys",
+        "/console/admin/webhooks",
+        "/console/admin/usage",
+        "/console/admin/users",
+    ] {
+        let answer = nora.get(page).await;
+        assert_eq!(answer.status, 200, "{page}: {}", answer.html);
+        let refused = bound.get(page).await;
+        assert_eq!(refused.status, 403, "{page}: {}", refused.html);
+    }
 }
 
 /// The operator signs in to the console with the token (a wrong one, or a form without its

@@ -208,10 +208,12 @@ fn twilio_page(person: &Person, provider: &Value, problem: Option<&str>) -> Mark
                 p.error role="alert" { (t("Twilio refused these credentials; texts wait until they are set again: "))
                     (refused.get("reason").and_then(Value::as_str).unwrap_or_default()) }
             }
+            @if provider.is_null() { p { (t("No texting provider is set yet.")) } } @else {
             p { (t("Now: ")) strong { (text(&provider["kind"])) }
                 @if twilio { " · " (text(&provider["account_sid"])) " · "
                     (provider["from"].as_str().or(provider["messaging_service_sid"].as_str()).unwrap_or_default()) }
                 " · " (provider["price_per_segment_usd"]) (t(" USD a segment")) }
+            }
             @if let Some(problem) = problem { p.error role="alert" { (problem) } }
             form.card method="post" action="/console/admin/twilio" autocomplete="off" {
                 input type="hidden" name="csrf" value=(person.csrf);
@@ -219,7 +221,8 @@ fn twilio_page(person: &Person, provider: &Value, problem: Option<&str>) -> Mark
                 label { (t("Auth token (never shown again; type it to change it)")) input name="auth_token" type="password" required; }
                 label { (t("From number (E.164), or leave empty and give a Messaging Service SID")) input name="from" value=(text(&provider["from"])); }
                 label { (t("Messaging Service SID")) input name="messaging_service_sid" value=(text(&provider["messaging_service_sid"])); }
-                label { (t("Price of a segment in USD (what Twilio charges you)")) input name="price_per_segment_usd" inputmode="decimal" value=(provider["price_per_segment_usd"]); }
+                label { (t("Price of a segment in USD (what Twilio charges you)")) input name="price_per_segment_usd" inputmode="decimal"
+                    value=(provider["price_per_segment_usd"].as_f64().map(|p| p.to_string()).unwrap_or_default()); }
                 button type="submit" { (t("Save the Twilio settings")) }
             }
         },
@@ -227,9 +230,7 @@ fn twilio_page(person: &Person, provider: &Value, problem: Option<&str>) -> Mark
 }
 
 pub(crate) async fn twilio(State(gw): State<Gateway>, person: Person) -> Result<Response, Shown> {
-    let provider = api::call(&gw, &person, Method::GET, &provider_path(&person), None)
-        .await
-        .unwrap_or(Value::Null);
+    let provider = provider_now(&gw, &person).await?;
     Ok(Html(twilio_page(&person, &provider, None).into_string()).into_response())
 }
 
@@ -272,12 +273,20 @@ pub(crate) async fn save_twilio(
     match api::call(&gw, &person, Method::PUT, &path, Some(body)).await {
         Ok(_) => Ok(Redirect::to("/console/admin/twilio").into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
-            let provider = api::call(&gw, &person, Method::GET, &path, None)
-                .await
-                .unwrap_or(Value::Null);
+            let provider = provider_now(&gw, &person).await?;
             let page = twilio_page(&person, &provider, Some(e.message()));
             Ok((e.status(), Html(page.into_string())).into_response())
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The texting provider as set now; null when none is set yet. Anything else (a role
+/// that may not see it) is the API's refusal, shown as such.
+async fn provider_now(gw: &Gateway, person: &Person) -> Result<Value, Shown> {
+    match api::call(gw, person, Method::GET, &provider_path(person), None).await {
+        Ok(provider) => Ok(provider),
+        Err(e) if e.status() == StatusCode::NOT_FOUND => Ok(Value::Null),
         Err(e) => Err(e.into()),
     }
 }

@@ -535,6 +535,7 @@ fn spanish(english: &str) -> Option<&'static str> {
         "Your CMS's addresses that may show a case's thread inside their pages (https://…, separated by commas; no other site may)" => {
             "Las direcciones de su CMS que pueden mostrar la conversación de un caso dentro de sus páginas (https://…, separadas por comas; ningún otro sitio puede)"
         }
+        "No texting provider is set yet." => "Todavía no hay un proveedor de mensajes.",
         _ => return None,
     })
 }
