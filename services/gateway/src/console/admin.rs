@@ -109,11 +109,13 @@ fn users_page(
         Some(person),
         html! {
             @if let Some(invited) = invited {
-                section.notice role="status" {
-                    p { (t("Invited ")) strong { (text(&invited["name"])) } ". Hand them this link (it works once, until "
-                        (text(&invited["expires_at"])) "); casewire sends no email:" }
-                    p { code { (text(&invited["invitation_url"])) } }
-                }
+                (shown_once(
+                    &format!("{}{}. {} {} (UTC); {}", t("Invited "), text(&invited["name"]),
+                        t("Hand them this link, shown this once: it works once, until"),
+                        text(&invited["expires_at"]), t("casewire sends no email.")),
+                    t("The invitation link"),
+                    text(&invited["invitation_url"]),
+                ))
             }
             table {
                 caption { (t("People who sign in to the console")) }

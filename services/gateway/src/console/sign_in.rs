@@ -203,7 +203,8 @@ pub(crate) async fn submit(
 }
 
 fn locked(until: &str) -> String {
-    format!("Too many failed sign-ins: this account is locked until {until} (UTC).")
+    let said = t("Too many failed sign-ins: this account is locked until");
+    format!("{said} {until} (UTC).")
 }
 
 /// Whether `password` is the one `phc` was made from, off the request's thread (argon2id
@@ -254,7 +255,8 @@ pub(crate) async fn address_waits(
         let until = start + user::FAILURE_WINDOW;
         (failures >= ADDRESS_FAILURES && until > now).then(|| {
             let until = casewire_events::timestamp(until);
-            format!("Too many failed sign-ins from your address. Try again after {until} (UTC).")
+            let said = t("Too many failed sign-ins from your address. Try again after");
+            format!("{said} {until} (UTC).")
         })
     }))
 }

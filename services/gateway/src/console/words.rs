@@ -536,6 +536,16 @@ fn spanish(english: &str) -> Option<&'static str> {
             "Las direcciones de su CMS que pueden mostrar la conversación de un caso dentro de sus páginas (https://…, separadas por comas; ningún otro sitio puede)"
         }
         "No texting provider is set yet." => "Todavía no hay un proveedor de mensajes.",
+        "Hand them this link, shown this once: it works once, until" => {
+            "Entréguele este enlace, que se muestra esta única vez: sirve una vez, hasta el"
+        }
+        "casewire sends no email." => "casewire no envía correos.",
+        "Too many failed sign-ins from your address. Try again after" => {
+            "Demasiados intentos fallidos desde su dirección. Vuelva a intentarlo después de las"
+        }
+        "Too many failed sign-ins: this account is locked until" => {
+            "Demasiados intentos fallidos: esta cuenta está bloqueada hasta las"
+        }
         _ => return None,
     })
 }
