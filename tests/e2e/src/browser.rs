@@ -708,6 +708,14 @@ pub async fn an_admin_runs_a_survey_and_reads_its_results(api: &Api) {
         .any(|w| w["type"] == "webhook.test"));
     look(&browser, "webhook-deliveries").await;
     b.clone().close().await.unwrap();
+
+    // The charts and tables on a phone's width.
+    let phone = Browser::start(390).await.unwrap();
+    sign_in(&phone, base, "mia@prairie.example", password).await;
+    phone.client.goto(&campaign).await.unwrap();
+    look(&phone, "campaign-results-phone").await;
+    visit(&phone, base, "/console/admin/usage", "bulk", "usage-phone").await;
+    phone.client.clone().close().await.unwrap();
 }
 
 /// The operator signs in with the token, adds an organization, and invites its first
