@@ -5,7 +5,10 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Policy, ReminderPolicy, Retention, ReviewRules, Role, SmsSettings, SmsSettingsInput};
+use crate::{
+    Policy, ReminderPolicy, Retention, ReviewRules, Role, SmsSettings, SmsSettingsInput,
+    SsoSettings,
+};
 
 /// A legal-aid organization: its name, time zone and API keys.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -41,6 +44,8 @@ pub enum TenantCommand {
     SetReminderPolicy(ReminderPolicy),
     SetReviewRules(ReviewRules),
     SetRetention(Retention),
+    /// The OpenID Connect provider the tenant's people sign in with.
+    SetSso(SsoSettings),
     /// A signed webhook from the tenant's provider that casewire refused as malformed.
     RefuseWebhook {
         webhook: String,
@@ -92,6 +97,10 @@ pub enum TenantEvent {
     RetentionSet {
         retention: Retention,
     },
+    /// The OpenID Connect provider; the client secret is sealed.
+    SsoConfigured {
+        settings: SsoSettings,
+    },
     /// A webhook signed with the tenant's provider token but holding what the provider
     /// never sends (a malformed MessageSid, an oversized body, a NUL): answered 400 and
     /// kept here with the reason, never passed on.
@@ -119,6 +128,7 @@ impl DomainEvent for TenantEvent {
             TenantEvent::ReminderPolicySet { .. } => "ReminderPolicySet",
             TenantEvent::ReviewRulesSet { .. } => "ReviewRulesSet",
             TenantEvent::RetentionSet { .. } => "RetentionSet",
+            TenantEvent::SsoConfigured { .. } => "SsoConfigured",
             TenantEvent::WebhookRefused { .. } => "WebhookRefused",
             TenantEvent::SmsCredentialsRefused { .. } => "SmsCredentialsRefused",
         }
@@ -152,6 +162,8 @@ pub enum TenantError {
     InvalidPolicy(String),
     #[error("review rules: {0}")]
     InvalidReviewRules(String),
+    #[error("{0}")]
+    InvalidSso(String),
 }
 
 impl casewire_bus::Refusal for TenantError {
@@ -165,7 +177,8 @@ impl casewire_bus::Refusal for TenantError {
             | TenantError::InvalidAdvocate(_)
             | TenantError::InvalidSmsProvider(_)
             | TenantError::InvalidPolicy(_)
-            | TenantError::InvalidReviewRules(_) => C::Invalid,
+            | TenantError::InvalidReviewRules(_)
+            | TenantError::InvalidSso(_) => C::Invalid,
         }
     }
 }
@@ -318,6 +331,13 @@ impl Aggregate for Tenant {
                 let retention = retention.validate().map_err(TenantError::InvalidPolicy)?;
                 TenantEvent::RetentionSet { retention }
             }
+            TenantCommand::SetSso(settings) => {
+                if !self.created {
+                    return Err(TenantError::NoSuchTenant);
+                }
+                settings.validate().map_err(TenantError::InvalidSso)?;
+                TenantEvent::SsoConfigured { settings }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -338,6 +358,7 @@ impl Aggregate for Tenant {
             TenantEvent::ReminderPolicySet { .. }
             | TenantEvent::ReviewRulesSet { .. }
             | TenantEvent::RetentionSet { .. }
+            | TenantEvent::SsoConfigured { .. }
             | TenantEvent::WebhookRefused { .. } => {}
         }
     }

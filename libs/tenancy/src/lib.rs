@@ -10,6 +10,7 @@ mod reminder_policy;
 mod retention;
 mod review_rules;
 mod sms_provider;
+mod sso;
 mod wording;
 pub use wording::{check_language, check_text};
 
@@ -20,8 +21,8 @@ pub use policy::{
     ReplyTexts, REPLY_VARIABLES,
 };
 pub use projection::{
-    ApiKeys, Policies, ReminderPolicies, Retentions, ReviewRuleSets, SmsProviders, TenantDirectory,
-    TenantSetting, TenantSettings,
+    ApiKeys, Policies, ReminderPolicies, Retentions, ReviewRuleSets, SmsProviders, SsoConfigs,
+    TenantDirectory, TenantSetting, TenantSettings,
 };
 pub use reminder_policy::{KindPolicy, Offset, ReminderPolicy, TEMPLATE_VARIABLES};
 pub use retention::{Period, Retention};
@@ -30,3 +31,4 @@ pub use sms_provider::{
     SmsProvider, SmsSettings, SmsSettingsInput, AUTH_TOKEN_SUBJECT, DEFAULT_PRICE_PER_MMS_MICROS,
     DEFAULT_PRICE_PER_SEGMENT_MICROS,
 };
+pub use sso::{SsoSettings, CLIENT_SECRET_SUBJECT};

@@ -150,6 +150,11 @@ impl TenantSetting for crate::Retention {
     const FIELD: &'static str = "retention";
 }
 
+impl TenantSetting for crate::SsoSettings {
+    const EVENT: &'static str = "SsoConfigured";
+    const FIELD: &'static str = "settings";
+}
+
 impl TenantSetting for crate::ReviewRules {
     const EVENT: &'static str = "ReviewRulesSet";
     const FIELD: &'static str = "rules";
@@ -174,6 +179,8 @@ pub type ReminderPolicies = TenantSettings<crate::ReminderPolicy>;
 pub type ReviewRuleSets = TenantSettings<crate::ReviewRules>;
 /// Each tenant's retention policy.
 pub type Retentions = TenantSettings<crate::Retention>;
+/// Each tenant's OpenID Connect provider.
+pub type SsoConfigs = TenantSettings<crate::SsoSettings>;
 
 impl<T: TenantSetting> TenantSettings<T> {
     /// `table` has columns (tenant_id, settings, updated_at); `name` names the cursor.

@@ -24,6 +24,7 @@
 
 pub mod browser;
 pub mod fake_cms;
+pub mod fake_oidc;
 pub mod fake_twilio;
 mod nats;
 mod pg;
@@ -33,6 +34,7 @@ mod wait;
 
 pub use browser::Browser;
 pub use fake_cms::{FakeCms, ReceivedWebhook};
+pub use fake_oidc::FakeOidc;
 pub use fake_twilio::{FakeTwilio, ListRequest, RecordedRequest, SentRecord};
 pub use nats::{NatsCluster, NatsServer};
 pub use pg::PgServer;

@@ -11,6 +11,7 @@ mod metrics;
 pub mod openapi;
 mod routes;
 mod serve;
+mod sso;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use casewire_bus::{Bus, Projection, Reader};
 use casewire_eventstore::EventStore;
 use casewire_tenancy::{
     ApiKeys, Policies, Policy, ReminderPolicies, ReminderPolicy, Role, SmsProviders, SmsSettings,
-    TenantDirectory, TenantSetting, TenantSettings,
+    SsoConfigs, SsoSettings, TenantDirectory, TenantSetting, TenantSettings,
 };
 use cqrs_es::Aggregate;
 use tokio::net::TcpListener;
@@ -72,6 +73,7 @@ pub fn reader(store: &EventStore, cadence: casewire_audit::Cadence) -> Reader {
         Arc::new(sms_providers()),
         Arc::new(policies()),
         Arc::new(reminder_policies()),
+        Arc::new(sso_configs()),
         Arc::new(casewire_audit::AuditIndex { cadence }),
         Arc::new(casewire_audit::flags::Flags),
         Arc::new(casewire_audit::erasure::Holds),
@@ -89,6 +91,10 @@ fn reminder_policies() -> ReminderPolicies {
 
 fn policies() -> Policies {
     Policies::new("gateway_policies", "gateway_policies")
+}
+
+fn sso_configs() -> SsoConfigs {
+    SsoConfigs::new("gateway_sso", "gateway_sso")
 }
 
 fn sms_providers() -> SmsProviders {
@@ -260,6 +266,14 @@ impl Gateway {
     /// A tenant's SMS provider with its auth token opened, if it configured one.
     pub async fn sms_settings(&self, tenant: &str) -> Result<Option<SmsSettings>, ApiError> {
         sms_providers()
+            .get(&self.inner.store, tenant)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// A tenant's OpenID Connect provider with its client secret opened, if it set one.
+    pub async fn sso(&self, tenant: &str) -> Result<Option<SsoSettings>, ApiError> {
+        sso_configs()
             .get(&self.inner.store, tenant)
             .await
             .map_err(ApiError::internal)

@@ -11,7 +11,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audiences, audit, campaigns, cases, clients, consents, flags, health, reminders, sandbox,
+    audiences, audit, campaigns, cases, clients, consents, flags, health, reminders, sandbox, sso,
     survey_rules, tenants, transcript, twilio, usage, users, webhook_endpoints,
 };
 
@@ -31,7 +31,7 @@ use crate::routes::{
         sandbox::messages, sandbox::inbound,
         twilio::inbound, twilio::status,
         audit::verify, audit::head, audit::events, audit::checkpoint, audit::checkpoints, audit::public_key, audit::export, flags::raise, flags::resolve, flags::list, audit::search, tenants::put_review_rules, tenants::get_review_rules, clients::place_hold, clients::lift_hold, clients::holds, clients::erase, cases::timeline, transcript::transcript, tenants::put_retention, tenants::retention_report,
-        users::invite, users::list, users::remove, usage::usage,
+        users::invite, users::list, users::remove, usage::usage, sso::put, sso::get,
     ),
     components(schemas(crate::TenantView, casewire_contract::campaigns::CampaignStep, casewire_tenancy::Role, casewire_case_link::ClientView, crate::error::ErrorBody)),
     modifiers(&Security, &Contract),

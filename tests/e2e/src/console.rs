@@ -152,8 +152,15 @@ impl Visitor {
             .unwrap();
         for set in response.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap();
-            // A cookie is only kept as a browser keeps the console's: HttpOnly, Secure, strict.
-            for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+            // A cookie is only kept as a browser keeps the console's: HttpOnly, Secure, strict;
+            // the single sign-on journey's alone is Lax (the provider's redirect back is a
+            // navigation from another site), and only for its own path.
+            let (same_site, path) = if set.starts_with("casewire_sso=") {
+                ("SameSite=Lax", "Path=/console/sso")
+            } else {
+                ("SameSite=Strict", "Path=/")
+            };
+            for attribute in ["HttpOnly", "Secure", same_site, path] {
                 assert!(set.contains(attribute), "{set} lacks {attribute}");
             }
             let (name, rest) = set.split_once('=').unwrap();
@@ -923,4 +930,99 @@ pub async fn the_tenants_cms_may_frame_a_thread(api: &Api) {
         framing(&trail),
         ("'none'".to_string(), Some("DENY".to_string()))
     );
+}
+
+/// Goes through the organization's provider as `email`: the start, the provider's answer,
+/// and casewire's callback, whose answer this is.
+async fn through_provider(v: &mut Visitor, email: &str, forge_state: bool) -> Answer {
+    let start = format!("/console/sso?email={}", urlencode(email));
+    let go = v.get(&start).await;
+    assert_eq!(go.status, 303, "{}", go.html);
+    let provider = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = provider.get(go.location.unwrap()).send().await.unwrap();
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    let back = answer.headers()["location"].to_str().unwrap().to_string();
+    let mut path = back[back.find("/console/").unwrap()..].to_string();
+    if forge_state {
+        path = format!("{}&state=forged", &path[..path.find("&state=").unwrap()]);
+    }
+    v.get(&path).await
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A person of an organization with single sign-on signs in through its provider (a small
+/// OpenID Connect provider the test runs): the admin sets it (an address that is not one,
+/// and an issuer that does not answer, refused; the secret never shown back), the person
+/// names their email, goes to the provider, comes back signed in, and the trail says so.
+/// Refused: a journey whose state is not its own, an email the provider has not verified,
+/// someone else signed in at the provider, and an address with no single sign-on.
+pub async fn people_sign_in_with_their_organizations_account(api: &Api) {
+    use casewire_testkit::fake_oidc::{Account, FakeOidc};
+    let (tenant, admin) = api.tenant_with_key("Harbor Legal Aid", "admin").await;
+    let uma = "uma@harbor.example";
+    let at_keyboard = |email: &str, email_verified| Account {
+        email: email.to_string(),
+        email_verified,
+    };
+    let oidc = FakeOidc::start("casewire-harbor", "harbor-secret-1", at_keyboard(uma, true)).await;
+    let sso = format!("/v1/tenants/{tenant}/sso");
+    let set = |issuer: String| json!({"issuer": issuer, "client_id": "casewire-harbor", "client_secret": "harbor-secret-1"});
+    let (s, e) = api
+        .put(&sso, &admin, set("ftp://login.harbor.example".into()))
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "issuer");
+    let (s, e) = api
+        .put(&sso, &admin, set("http://127.0.0.1:9".into()))
+        .await;
+    assert_error_says(s, &e, 422, "validation_failed", "discovery document");
+    let (s, e) = api.get(&sso, &admin).await;
+    assert_error(s, &e, 404, "not_found");
+    let (s, v) = api.put(&sso, &admin, set(oidc.issuer())).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["client_secret_set"], true, "{v}");
+    assert!(!v.to_string().contains("harbor-secret-1"), "{v}");
+
+    let password = "harbor lantern seven pebbles";
+    person(api, &admin, "Uma Patel", uma, "advocate", password).await;
+    let mut visitor = Visitor::new(&api.base);
+    let done = through_provider(&mut visitor, uma, false).await;
+    assert_eq!(done.status, 200, "{}", done.html);
+    assert!(done.html.contains("Signed in."), "{}", done.html);
+    let home = visitor.get("/console").await;
+    assert!(home.html.contains("Uma Patel"), "{}", home.html);
+    let (_, trail) = api
+        .get("/v1/audit/events?type=SignedIn&limit=10", &admin)
+        .await;
+    assert_eq!(trail["items"].as_array().map(Vec::len), Some(1), "{trail}");
+
+    let mut forger = Visitor::new(&api.base);
+    let forged = through_provider(&mut forger, uma, true).await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    assert!(
+        forger.get("/console").await.location.is_some(),
+        "not signed in"
+    );
+    oidc.sign_in_as(at_keyboard(uma, false));
+    let unverified = through_provider(&mut Visitor::new(&api.base), uma, false).await;
+    assert_eq!(unverified.status, 403, "{}", unverified.html);
+    assert!(
+        unverified.html.contains("not verified this email"),
+        "{}",
+        unverified.html
+    );
+    oidc.sign_in_as(at_keyboard("vic@harbor.example", true));
+    let other = through_provider(&mut Visitor::new(&api.base), uma, false).await;
+    assert_eq!(other.status, 403, "{}", other.html);
+    assert!(other.html.contains("someone else"), "{}", other.html);
+    let nobody = visitor
+        .get("/console/sso?email=nobody%40harbor.example")
+        .await;
+    assert_eq!(nobody.status, 422, "{}", nobody.html);
+    assert!(nobody.html.contains("No single sign-on"), "{}", nobody.html);
 }

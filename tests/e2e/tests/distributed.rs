@@ -203,6 +203,7 @@ async fn texting_with_each_service_in_its_own_process() {
     casewire_e2e::console::people_sign_in_to_the_console(&api).await;
     casewire_e2e::console::campaigns_in_the_console(&api).await;
     casewire_e2e::console::the_operator_adds_an_organization_and_its_admin(&api).await;
+    casewire_e2e::console::people_sign_in_with_their_organizations_account(&api).await;
     assert_eq!(
         casewire_e2e::events_of_type(&db, "WebhookRefused").await,
         texting::REFUSED_WEBHOOKS

@@ -455,6 +455,14 @@ async fn the_tenants_cms_may_frame_a_thread() {
 }
 
 #[tokio::test]
+async fn people_sign_in_with_their_organizations_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let cw = Casewire::dev(dir.path(), &[]).await;
+    casewire_e2e::console::people_sign_in_with_their_organizations_account(&Api::new(&cw.url))
+        .await;
+}
+
+#[tokio::test]
 async fn campaigns_in_the_console() {
     let dir = tempfile::tempdir().unwrap();
     let cw = Casewire::dev(dir.path(), &[]).await;

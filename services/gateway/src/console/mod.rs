@@ -22,6 +22,7 @@ mod person;
 mod reminders;
 mod review;
 mod sign_in;
+mod sso;
 mod trail;
 mod usage;
 mod webhooks;
@@ -43,6 +44,8 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/console", get(sign_in::home))
         .route("/console/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/console/sign-out", post(sign_in::sign_out))
+        .route("/console/sso", get(sso::start))
+        .route("/console/sso/callback", get(sso::finish))
         .route(
             "/console/invitations/{token}",
             get(sign_in::invitation).post(sign_in::accept),

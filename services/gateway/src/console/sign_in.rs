@@ -57,7 +57,7 @@ fn then(asked: Option<&str>) -> String {
         .to_string()
 }
 
-fn sign_in_page(csrf: &str, then: &str, email: &str, error: Option<&str>) -> Markup {
+pub(crate) fn sign_in_page(csrf: &str, then: &str, email: &str, error: Option<&str>) -> Markup {
     page(
         t("Sign in"),
         None,
@@ -71,6 +71,11 @@ fn sign_in_page(csrf: &str, then: &str, email: &str, error: Option<&str>) -> Mar
                 label { (t("Code from your authenticator app (only if you turned on two-step sign-in)"))
                     input name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="8"; }
                 button type="submit" { (t("Sign in")) }
+            }
+            form.card method="get" action="/console/sso" {
+                label { (t("Or, where your organization signs you in with its own account (Microsoft 365, Google): your email"))
+                    input type="email" name="email" autocomplete="username" required; }
+                button type="submit" { (t("Sign in with your organization's account")) }
             }
         },
     )
@@ -202,7 +207,7 @@ pub(crate) async fn submit(
     Ok((jar, Redirect::to(&back)).into_response())
 }
 
-fn locked(until: &str) -> String {
+pub(crate) fn locked(until: &str) -> String {
     let said = t("Too many failed sign-ins: this account is locked until");
     format!("{said} {until} (UTC).")
 }

@@ -546,6 +546,25 @@ fn spanish(english: &str) -> Option<&'static str> {
         "Too many failed sign-ins: this account is locked until" => {
             "Demasiados intentos fallidos: esta cuenta está bloqueada hasta las"
         }
+        "Or, where your organization signs you in with its own account (Microsoft 365, Google): your email" => {
+            "O, si su organización le da acceso con su propia cuenta (Microsoft 365, Google): su correo"
+        }
+        "Sign in with your organization's account" => "Iniciar sesión con la cuenta de su organización",
+        "No single sign-on for this address: sign in with your password." => {
+            "No hay inicio de sesión único para esta dirección: inicie sesión con su contraseña."
+        }
+        "This sign-in took too long or did not start here: try again." => {
+            "Este inicio de sesión tardó demasiado o no empezó aquí: vuelva a intentarlo."
+        }
+        "Your organization's sign-in did not go through: try again." => {
+            "El inicio de sesión de su organización no se completó: vuelva a intentarlo."
+        }
+        "Your organization signed in someone else: sign out there and try again." => {
+            "Su organización inició la sesión de otra persona: cierre la sesión allí y vuelva a intentarlo."
+        }
+        "Signed in." => "Sesión iniciada.",
+        "Signed in" => "Sesión iniciada",
+        "Continue to the console" => "Continuar a la consola",
         _ => return None,
     })
 }

@@ -13,6 +13,7 @@ pub(crate) mod flags;
 pub(crate) mod health;
 pub(crate) mod reminders;
 pub(crate) mod sandbox;
+pub(crate) mod sso;
 pub(crate) mod survey_rules;
 pub(crate) mod tenants;
 pub(crate) mod transcript;
@@ -53,6 +54,7 @@ pub(crate) fn router() -> Router<Gateway> {
         .route("/v1/users/{user_id}", delete(users::remove))
         .route("/v1/audiences/preview", post(audiences::preview))
         .route("/v1/usage", get(usage::usage))
+        .route("/v1/tenants/{tenant_id}/sso", put(sso::put).get(sso::get))
         .route(
             "/v1/campaigns",
             post(campaigns::create).get(campaigns::list),
