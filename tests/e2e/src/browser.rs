@@ -111,6 +111,27 @@ pub async fn a_compliance_officer_signs_in_and_reads_the_verified_trail(api: &Ap
         look(&browser, &format!("account{suffix}")).await;
         b.clone().close().await.unwrap();
     }
+
+    // Wrong again and again: the fifth failure locks the account, and the page says until
+    // when.
+    let browser = Browser::start(1280).await.unwrap();
+    let mut said = String::new();
+    for _ in 0..5 {
+        sign_in(
+            &browser,
+            base,
+            "ana@prairie.example",
+            "still not my password",
+        )
+        .await;
+        said = browser.text("[role=alert]").await.unwrap();
+        if said.contains("locked until") {
+            break;
+        }
+    }
+    assert!(said.contains("this account is locked until"), "{said}");
+    look(&browser, "sign-in-locked").await;
+    browser.client.clone().close().await.unwrap();
 }
 
 /// Signs in through the sign-in page.

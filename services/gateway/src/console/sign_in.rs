@@ -72,8 +72,9 @@ pub(crate) fn sign_in_page(csrf: &str, then: &str, email: &str, error: Option<&s
                     input name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="8"; }
                 button type="submit" { (t("Sign in")) }
             }
+            h2 { (t("Or with your organization's account")) }
             form.card method="get" action="/console/sso" {
-                label { (t("Or, where your organization signs you in with its own account (Microsoft 365, Google): your email"))
+                label { (t("Where your organization signs you in with its own account (Microsoft 365, Google): your email"))
                     input type="email" name="email" autocomplete="username" required; }
                 button type="submit" { (t("Sign in with your organization's account")) }
             }

@@ -546,8 +546,9 @@ fn spanish(english: &str) -> Option<&'static str> {
         "Too many failed sign-ins: this account is locked until" => {
             "Demasiados intentos fallidos: esta cuenta está bloqueada hasta las"
         }
-        "Or, where your organization signs you in with its own account (Microsoft 365, Google): your email" => {
-            "O, si su organización le da acceso con su propia cuenta (Microsoft 365, Google): su correo"
+        "Or with your organization's account" => "O con la cuenta de su organización",
+        "Where your organization signs you in with its own account (Microsoft 365, Google): your email" => {
+            "Si su organización le da acceso con su propia cuenta (Microsoft 365, Google): su correo"
         }
         "Sign in with your organization's account" => "Iniciar sesión con la cuenta de su organización",
         "No single sign-on for this address: sign in with your password." => {
