@@ -6,8 +6,9 @@
 use casewire_tenancy::SsoSettings;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
@@ -55,19 +56,34 @@ fn secret(settings: &SsoSettings) -> Result<ClientSecret, String> {
     Ok(ClientSecret::new(opened.clone()))
 }
 
+/// The client as discovery makes it: an authorization endpoint, maybe a token one.
+type Discovered = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// casewire as the tenant registered it at its provider, coming back to `callback`.
+async fn client(settings: &SsoSettings, callback: &str) -> Result<Discovered, String> {
+    let metadata = discover(&settings.issuer).await?;
+    let redirect = RedirectUrl::new(callback.to_string()).map_err(|e| e.to_string())?;
+    Ok(CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(settings.client_id.clone()),
+        Some(secret(settings)?),
+    )
+    .set_redirect_uri(redirect))
+}
+
 /// Where to send the person to sign in, and what to keep until they come back.
 pub(crate) async fn start(
     settings: &SsoSettings,
     callback: &str,
 ) -> Result<(String, Pending), String> {
-    let metadata = discover(&settings.issuer).await?;
-    let redirect = RedirectUrl::new(callback.to_string()).map_err(|e| e.to_string())?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(settings.client_id.clone()),
-        Some(secret(settings)?),
-    )
-    .set_redirect_uri(redirect);
+    let client = client(settings, callback).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -95,14 +111,7 @@ pub(crate) async fn finish(
     code: &str,
     pending: Pending,
 ) -> Result<Verified, String> {
-    let metadata = discover(&settings.issuer).await?;
-    let redirect = RedirectUrl::new(callback.to_string()).map_err(|e| e.to_string())?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(settings.client_id.clone()),
-        Some(secret(settings)?),
-    )
-    .set_redirect_uri(redirect);
+    let client = client(settings, callback).await?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| format!("the provider has no token endpoint ({e})"))?
