@@ -295,6 +295,17 @@ pub async fn an_advocate_texts_a_client_sees_it_delivered_and_files_an_unrouted_
         .unwrap();
     assert_eq!(browser.text("h1").await.unwrap(), "Not found");
     look(&browser, "not-found").await;
+
+    // The compliance officer's pages are not an advocate's: the API's own refusal.
+    for page in ["/console/trail", "/console/search", "/console/flags"] {
+        b.goto(&format!("{base}{page}")).await.unwrap();
+        assert_eq!(
+            browser.text("h1").await.unwrap(),
+            "Not for your role",
+            "{page}"
+        );
+    }
+    look(&browser, "not-for-your-role").await;
     b.clone().close().await.unwrap();
 }
 

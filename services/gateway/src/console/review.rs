@@ -32,6 +32,12 @@ pub(crate) async fn search(
     person: Person,
     Query(s): Query<SearchQuery>,
 ) -> Result<Response, Shown> {
+    // The API's rule (`GET /v1/search` is the compliance officer's), said before the empty
+    // form rather than after the first search.
+    if person.user.role != casewire_tenancy::Role::Compliance {
+        let refused = crate::ApiError::forbidden("searching the texts is the compliance officer's");
+        return Err(refused.into());
+    }
     let q = s.q.unwrap_or_default();
     let found = if q.trim().is_empty() {
         None
