@@ -84,7 +84,7 @@ pub struct MediaView {
 }
 
 /// A text's status, as Twilio's status callback reported it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportStatus {
     pub message_id: String,
     pub status: String,

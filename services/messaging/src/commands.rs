@@ -346,14 +346,26 @@ impl Commands {
             body,
         }: Envelope<ReportStatus>,
     ) -> Result<Done, CommandError> {
-        let report = MessageCommand::ReportStatus {
-            status: body.status,
-            error_code: body.error_code,
-            provider_sid: body.provider_sid,
-        };
-        casewire_bus::record::<Message>(&self.store, &tenant, &body.message_id, report, metadata)
-            .await?;
-        Ok(Done {})
+        // The text's own next step (the dispatcher's `Accepted`, as Twilio's answer comes
+        // back) may be appended at the very moment this one is: a conflict is decided again
+        // on what is now recorded, a few times, rather than answered to Twilio, which does
+        // not call a status callback again, so the status would be lost.
+        let mut attempts = 0;
+        loop {
+            let report = MessageCommand::ReportStatus {
+                status: body.status.clone(),
+                error_code: body.error_code.clone(),
+                provider_sid: body.provider_sid.clone(),
+            };
+            let id = &body.message_id;
+            let meta = metadata.clone();
+            match casewire_bus::record::<Message>(&self.store, &tenant, id, report, meta).await {
+                Err(e) if e.code == casewire_bus::ErrorCode::Conflict && attempts < 3 => {
+                    attempts += 1;
+                }
+                recorded => return recorded.map(|_| Done {}),
+            }
+        }
     }
 
     async fn put_appointment(

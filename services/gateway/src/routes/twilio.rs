@@ -246,24 +246,7 @@ pub(crate) async fn status(
             .map(str::to_string),
         provider_sid: param(&params, "MessageSid").map(str::to_string),
     };
-    // The text's own next step (the dispatcher's `Accepted`, as Twilio's answer comes
-    // back) may be appended at the very moment the callback's is: that conflict is decided
-    // again on what is now recorded, a few times, rather than answered to Twilio, which
-    // does not call again and whose status would be lost.
-    let mut answer = gw
-        .ask_as(twilio_metadata(&headers), &tenant, report.clone())
-        .await;
-    for _ in 0..CONFLICT_RETRIES {
-        match &answer {
-            Err(e) if e.status() == StatusCode::CONFLICT => {
-                answer = gw
-                    .ask_as(twilio_metadata(&headers), &tenant, report.clone())
-                    .await;
-            }
-            _ => break,
-        }
-    }
-    match answer {
+    match gw.ask_as(twilio_metadata(&headers), &tenant, report).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
         // Twilio cannot fix these by retrying: note them and let it stop.
         Err(e)
@@ -276,9 +259,6 @@ pub(crate) async fn status(
         Err(e) => Err(e),
     }
 }
-
-/// How many times a status callback that met a concurrent write is decided again.
-const CONFLICT_RETRIES: usize = 3;
 
 #[cfg(test)]
 mod tests {
