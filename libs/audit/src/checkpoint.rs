@@ -192,7 +192,7 @@ pub struct Checkpoint {
     signed: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum CheckpointCommand {
     Record(CheckpointEvent),
 }

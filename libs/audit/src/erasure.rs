@@ -22,7 +22,7 @@ pub struct Hold {
     lifted: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum HoldCommand {
     Place {
         case_id: Option<String>,
@@ -113,7 +113,7 @@ pub struct Erasure {
 
 /// Erase the client of `phone`. The facts were gathered just before: the client's cases,
 /// and the holds that stand on them or on the number.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Erase {
     pub phone: String,
     pub cases: Vec<String>,

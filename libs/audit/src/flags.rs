@@ -20,7 +20,7 @@ pub struct Flag {
     resolved: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum FlagCommand {
     Raise {
         message_id: String,

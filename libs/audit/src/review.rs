@@ -11,7 +11,7 @@ pub struct Review {
     recorded: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum ReviewCommand {
     /// Record what was looked at.
     Record(ReviewEvent),

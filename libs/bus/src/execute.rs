@@ -30,9 +30,19 @@ pub fn store_failure(e: StoreError) -> CommandError {
     }
 }
 
+/// How many times [`record`] decides a command when another writer appends to the same
+/// aggregate between its read and its append.
+const ATTEMPTS: usize = 4;
+
 /// Runs `command` on an aggregate of `tenant` and appends what it decided: the recorded
 /// events, in order, each with its place in the tenant's log. Nothing waits for read models:
 /// for a worker, whose next step reads the aggregate or the events.
+///
+/// An append that meets another writer's (a status callback as the dispatcher records
+/// Twilio's answer; a webhook's delivery as the CMS updates the case) is decided again on
+/// what is now recorded, up to [`ATTEMPTS`] times: the command is judged on the newest
+/// state, so a retry cannot do what the aggregate would refuse, and its caller (a worker,
+/// Twilio, the CMS) is not handed a conflict it did not cause.
 pub async fn record<A>(
     store: &EventStore,
     tenant: &str,
@@ -42,26 +52,63 @@ pub async fn record<A>(
 ) -> Result<Vec<RecordedEvent>, CommandError>
 where
     A: Aggregate<Services = ()>,
+    A::Command: Clone,
     A::Event: 'static,
     A::Error: Refusal,
 {
-    let mut loaded = load::<A>(store, tenant, aggregate_id)
-        .await
-        .map_err(store_failure)?;
-    record_on(store, tenant, aggregate_id, &mut loaded, command, metadata).await
+    let mut attempt = 1;
+    loop {
+        let mut loaded = load::<A>(store, tenant, aggregate_id)
+            .await
+            .map_err(store_failure)?;
+        let decided = decide_and_append(
+            store,
+            tenant,
+            aggregate_id,
+            &mut loaded,
+            command.clone(),
+            &metadata,
+        )
+        .await?;
+        match decided {
+            Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => attempt += 1,
+            appended => return appended.map_err(store_failure),
+        }
+    }
 }
 
 /// [`record`] on an aggregate already loaded with [`load`], as (state, version): a worker
 /// that looks before it acts and then records several steps reads it once. On success the
-/// state and version are the aggregate's new ones; after an error, load it again.
+/// state and version are the aggregate's new ones; after an error, load it again. A
+/// concurrent append is not retried here: the caller's look is what has gone stale.
 pub async fn record_on<A>(
+    store: &EventStore,
+    tenant: &str,
+    aggregate_id: &str,
+    loaded: &mut (A, i64),
+    command: A::Command,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<RecordedEvent>, CommandError>
+where
+    A: Aggregate<Services = ()>,
+    A::Event: 'static,
+    A::Error: Refusal,
+{
+    decide_and_append(store, tenant, aggregate_id, loaded, command, &metadata)
+        .await?
+        .map_err(store_failure)
+}
+
+/// One attempt: the aggregate's decision (its refusal is the outer error) and the append of
+/// what it decided (the store's answer is the inner result, for [`record`] to retry on).
+async fn decide_and_append<A>(
     store: &EventStore,
     tenant: &str,
     aggregate_id: &str,
     (aggregate, version): &mut (A, i64),
     command: A::Command,
-    metadata: HashMap<String, String>,
-) -> Result<Vec<RecordedEvent>, CommandError>
+    metadata: &HashMap<String, String>,
+) -> Result<Result<Vec<RecordedEvent>, StoreError>, CommandError>
 where
     A: Aggregate<Services = ()>,
     A::Event: 'static,
@@ -73,7 +120,7 @@ where
         .handle(command, &(), &sink)
         .await
         .map_err(|e| CommandError::new(e.code(), e.to_string()))?;
-    let metadata = serde_json::to_value(&metadata).map_err(CommandError::internal)?;
+    let metadata = serde_json::to_value(metadata).map_err(CommandError::internal)?;
     let decided = sink.collect().await;
     let mut events = Vec::new();
     for (sequence, e) in (*version + 1..).zip(&decided) {
@@ -87,14 +134,18 @@ where
             metadata: metadata.clone(),
         });
     }
-    let recorded = store.append(tenant, events).await.map_err(store_failure)?;
+    let recorded = match store.append(tenant, events).await {
+        Ok(recorded) => recorded,
+        Err(e) => return Ok(Err(e)),
+    };
     crate::metrics::recorded(&decided);
     *version += recorded.len() as i64;
-    Ok(recorded)
+    Ok(Ok(recorded))
 }
 
-/// Runs `command` on an aggregate of `tenant`, then waits until the service's reader has
-/// applied the events it recorded, so whoever asked reads what the command did.
+/// Runs `command` on an aggregate of `tenant` as [`record`] does (a concurrent append
+/// decided again), then waits until the service's reader has applied the events it
+/// recorded, so whoever asked reads what the command did.
 pub async fn execute<A>(
     reader: &Reader,
     tenant: &str,
@@ -104,17 +155,17 @@ pub async fn execute<A>(
 ) -> Result<Vec<RecordedEvent>, CommandError>
 where
     A: Aggregate<Services = ()>,
+    A::Command: Clone,
     A::Event: 'static,
     A::Error: Refusal,
 {
-    let mut loaded = load::<A>(reader.store(), tenant, aggregate_id)
-        .await
-        .map_err(store_failure)?;
-    execute_on(reader, tenant, aggregate_id, &mut loaded, command, metadata).await
+    let recorded = record::<A>(reader.store(), tenant, aggregate_id, command, metadata).await?;
+    read_back(reader, tenant, &recorded).await?;
+    Ok(recorded)
 }
 
 /// [`execute`] on an aggregate already loaded, or known to be new (`Default::default()`: a
-/// fresh id, nothing to read).
+/// fresh id, nothing to read); not retried, as [`record_on`].
 pub async fn execute_on<A>(
     reader: &Reader,
     tenant: &str,
@@ -137,13 +188,23 @@ where
         metadata,
     )
     .await?;
+    read_back(reader, tenant, &recorded).await?;
+    Ok(recorded)
+}
+
+/// Waits until the reader has applied `recorded`.
+async fn read_back(
+    reader: &Reader,
+    tenant: &str,
+    recorded: &[RecordedEvent],
+) -> Result<(), CommandError> {
     if let Some(last) = recorded.last() {
         reader
             .reach(tenant, last.tenant_seq)
             .await
             .map_err(CommandError::internal)?;
     }
-    Ok(recorded)
+    Ok(())
 }
 
 /// Brings the reader's projections up to `tenant`'s head as it is now, for a command that

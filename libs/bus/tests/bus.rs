@@ -953,3 +953,109 @@ async fn a_job_enqueued_again_while_it_runs_runs_again_and_only_then_ends() {
     assert_eq!(run().await.unwrap(), 0, "then it is done");
     assert_eq!(worker.runs.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// A tally whose first two `Add`s wait for each other after loading, so both decide on the
+/// same state and their appends meet: the way a status callback meets the dispatcher's
+/// `Accepted` on the same text.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Tally {
+    total: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Add(u32);
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Added {
+    total: u32,
+}
+
+impl cqrs_es::DomainEvent for Added {
+    fn event_type(&self) -> String {
+        "Added".into()
+    }
+    fn event_version(&self) -> String {
+        "1".into()
+    }
+}
+
+#[derive(Debug)]
+struct NeverRefused;
+
+impl std::fmt::Display for NeverRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("never refused")
+    }
+}
+
+impl std::error::Error for NeverRefused {}
+
+impl casewire_bus::Refusal for NeverRefused {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::Invalid
+    }
+}
+
+/// Holds the first two decisions until both are made.
+static MEET: std::sync::OnceLock<tokio::sync::Barrier> = std::sync::OnceLock::new();
+static DECISIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl cqrs_es::Aggregate for Tally {
+    const TYPE: &'static str = "tally";
+    type Command = Add;
+    type Event = Added;
+    type Error = NeverRefused;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        Add(n): Add,
+        _: &(),
+        sink: &cqrs_es::event_sink::EventSink<Self>,
+    ) -> Result<(), NeverRefused> {
+        if DECISIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+            MEET.get_or_init(|| tokio::sync::Barrier::new(2))
+                .wait()
+                .await;
+        }
+        let total = self.total + n;
+        sink.write(Added { total }, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, Added { total }: Added) {
+        self.total = total;
+    }
+}
+
+/// Two commands decided on the same state at once both land: the one whose append meets the
+/// other's is decided again on the new state (its total counts the other's), where an
+/// aggregate loaded before (`record_on`) is refused as changed concurrently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_append_meets_another_is_decided_again_on_the_new_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let add = |n| casewire_bus::record::<Tally>(&store, "t1", "a", Add(n), HashMap::new());
+    let (one, two) = tokio::join!(add(1), add(10));
+    one.unwrap();
+    two.unwrap();
+    let (tally, version) = casewire_bus::load::<Tally>(&store, "t1", "a")
+        .await
+        .unwrap();
+    assert_eq!(
+        (tally.total, version),
+        (11, 2),
+        "both counted, one after the other"
+    );
+    assert_eq!(
+        DECISIONS.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "one decided again"
+    );
+
+    let mut stale = (Tally { total: 0 }, 0);
+    let refused = casewire_bus::record_on(&store, "t1", "a", &mut stale, Add(5), HashMap::new())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Conflict, "{refused:?}");
+}

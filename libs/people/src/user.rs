@@ -45,7 +45,7 @@ pub struct User {
     last_step: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum UserCommand {
     Invite {
         /// The new user's id (made by the caller, as API keys' are).

@@ -21,7 +21,7 @@ pub struct Tenant {
     sms_refused: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum TenantCommand {
     Create {
         name: String,

@@ -69,6 +69,7 @@ impl SmsProvider {
 }
 
 /// Settings as an admin gives them, before validation.
+#[derive(Clone)]
 pub struct SmsSettingsInput {
     pub kind: String,
     pub account_sid: Option<String>,

@@ -15,7 +15,7 @@ pub struct Case {
 
 pub use casewire_contract::case_link::{CaseInput, ClientInput};
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum CaseCommand {
     Put(CaseInput),
 }

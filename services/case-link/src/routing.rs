@@ -82,7 +82,7 @@ pub struct InboundRoute {
     case_id: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum RouteCommand {
     /// The rule's decision; ignored once the text was routed.
     Route {

@@ -45,12 +45,13 @@ pub struct WebhookEndpoint {
 }
 
 /// What an endpoint is asked: to be created, or to be sent a test event.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum EndpointCommand {
     Create(CreateEndpoint),
     Test,
 }
 
+#[derive(Clone)]
 pub struct CreateEndpoint {
     pub url: String,
     pub events: Vec<String>,

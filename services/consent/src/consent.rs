@@ -30,7 +30,7 @@ use casewire_keywords::Meaning;
 
 pub use casewire_events::consent::{ConsentEvent, Evidence, Method, State};
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum ConsentCommand {
     RequestConfirmation {
         phone: String,

@@ -89,7 +89,7 @@ pub enum Decision {
     Skip { reason: String },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum AppointmentCommand {
     Set {
         case_id: String,
@@ -379,7 +379,7 @@ impl CaseReminders {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Switch {
     pub enabled: bool,
 }

@@ -50,7 +50,7 @@ pub struct Campaign {
     approved_by: BTreeSet<String>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum CampaignCommand {
     /// `by`: the actor drafting it (`api_key:<id>`).
     Draft {

@@ -346,26 +346,17 @@ impl Commands {
             body,
         }: Envelope<ReportStatus>,
     ) -> Result<Done, CommandError> {
-        // The text's own next step (the dispatcher's `Accepted`, as Twilio's answer comes
-        // back) may be appended at the very moment this one is: a conflict is decided again
-        // on what is now recorded, a few times, rather than answered to Twilio, which does
-        // not call a status callback again, so the status would be lost.
-        let mut attempts = 0;
-        loop {
-            let report = MessageCommand::ReportStatus {
-                status: body.status.clone(),
-                error_code: body.error_code.clone(),
-                provider_sid: body.provider_sid.clone(),
-            };
-            let id = &body.message_id;
-            let meta = metadata.clone();
-            match casewire_bus::record::<Message>(&self.store, &tenant, id, report, meta).await {
-                Err(e) if e.code == casewire_bus::ErrorCode::Conflict && attempts < 3 => {
-                    attempts += 1;
-                }
-                recorded => return recorded.map(|_| Done {}),
-            }
-        }
+        // The dispatcher may append the text's `Accepted` at the very moment this lands:
+        // `record` decides it again on what is then recorded (Twilio does not call a status
+        // callback again, so a conflict answered to it would lose the status).
+        let report = MessageCommand::ReportStatus {
+            status: body.status,
+            error_code: body.error_code,
+            provider_sid: body.provider_sid,
+        };
+        let id = &body.message_id;
+        casewire_bus::record::<Message>(&self.store, &tenant, id, report, metadata).await?;
+        Ok(Done {})
     }
 
     async fn put_appointment(

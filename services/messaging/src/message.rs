@@ -54,7 +54,7 @@ pub struct InFlight {
 }
 
 /// A text to queue. `..Outbound::default()` leaves out what a caller does not have.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Outbound {
     pub case_id: Option<String>,
     pub to: String,
@@ -99,7 +99,7 @@ impl Default for Price {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum MessageCommand {
     Queue(Outbound),
     /// Consent said no: record that the text was refused, and why.

@@ -55,7 +55,7 @@ pub struct Rule {
     deleted: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum RuleCommand {
     Create {
         rule: Box<SurveyRule>,

@@ -180,7 +180,7 @@ pub struct SurveyResponse {
 }
 
 /// A client's reply to recipient `n` of `campaign`'s survey, opened.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Reply {
     pub campaign: String,
     pub n: u32,
