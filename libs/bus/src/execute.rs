@@ -224,21 +224,47 @@ pub async fn load<A: Aggregate>(
     tenant: &str,
     aggregate_id: &str,
 ) -> Result<(A, i64), StoreError> {
-    let mut aggregate = A::default();
-    let mut version = 0;
-    for e in store
+    let events = store
         .read_aggregate(tenant, A::TYPE, aggregate_id, 0)
-        .await?
-    {
-        let event = serde_json::from_str(&e.payload).map_err(|err| {
-            StoreError::Corrupt(format!(
-                "{} {aggregate_id} event {}: {err}",
-                A::TYPE,
-                e.sequence
-            ))
-        })?;
-        aggregate.apply(event);
-        version = e.sequence;
+        .await?;
+    let mut loaded = (A::default(), 0);
+    for e in &events {
+        apply(&mut loaded, e)?;
     }
-    Ok((aggregate, version))
+    Ok(loaded)
+}
+
+/// [`load`] for several aggregates of one type in one read, by id; an id with no events is
+/// left out (its state is the default, version 0).
+pub async fn load_all<A: Aggregate>(
+    store: &EventStore,
+    tenant: &str,
+    aggregate_ids: &[&str],
+) -> Result<HashMap<String, (A, i64)>, StoreError> {
+    let events = store
+        .read_aggregates(tenant, A::TYPE, aggregate_ids)
+        .await?;
+    let mut loaded: HashMap<String, (A, i64)> = HashMap::new();
+    for e in &events {
+        apply(loaded.entry(e.aggregate_id.clone()).or_default(), e)?;
+    }
+    Ok(loaded)
+}
+
+/// Applies a stored event to an aggregate's (state, version).
+fn apply<A: Aggregate>(
+    (aggregate, version): &mut (A, i64),
+    e: &RecordedEvent,
+) -> Result<(), StoreError> {
+    let event = serde_json::from_str(&e.payload).map_err(|err| {
+        StoreError::Corrupt(format!(
+            "{} {} event {}: {err}",
+            A::TYPE,
+            e.aggregate_id,
+            e.sequence
+        ))
+    })?;
+    aggregate.apply(event);
+    *version = e.sequence;
+    Ok(())
 }

@@ -90,6 +90,14 @@ pub trait Worker: Send + Sync + 'static {
         LEASE
     }
 
+    /// Called with a claim's jobs just before they run, for a worker that reads what they
+    /// need at once rather than a job at a time (the dispatcher: its texts and their
+    /// consents in a few statements a claim, not two a text). `run` must still work for a
+    /// job `prepare` did not see; a failure here is logged and each job reads for itself.
+    async fn prepare(&self, _store: &EventStore, _jobs: &[Job]) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome>;
 }
 
@@ -328,6 +336,11 @@ async fn run_claimed(
 ) -> anyhow::Result<(usize, Option<DateTime<Utc>>)> {
     let jobs = claim(store, worker.queue(), worker.lease(), CONCURRENCY).await?;
     let ran = jobs.len();
+    if ran > 0 {
+        if let Err(e) = worker.prepare(store, &jobs).await {
+            tracing::warn!(queue = worker.queue(), error = %e, "could not read a claim's facts at once; each job reads its own");
+        }
+    }
     let soonest = futures::stream::iter(jobs)
         .map(|job| finish(store, worker, job))
         .buffer_unordered(usize::MAX)

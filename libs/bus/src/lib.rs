@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 pub use casewire_contract::{Command, CommandError, Envelope, ErrorCode, ServiceStatus};
 pub use commands::{CommandHandler, Handlers};
 pub use execute::{
-    caught_up, execute, execute_on, load, record, record_on, store_failure, Refusal,
+    caught_up, execute, execute_on, load, load_all, record, record_on, store_failure, Refusal,
 };
 pub use jobs::{Job, Outcome, Worker};
 pub use nats::{Nats, NatsSettings};

@@ -28,8 +28,11 @@ use crate::{Projection, Reads};
 const BATCH: i64 = 500;
 /// How long the follower (in process) and the consumer (NATS) let events gather after a
 /// batch, while the log is busy: each batch costs a cursor write (and in process a log
-/// read), whatever its size.
-pub(crate) const GATHER: Duration = Duration::from_millis(10);
+/// read), whatever its size. On SQLite each batch is also a transaction on the one writing
+/// connection, which the log's group commits wait for: at 10 ms, a campaign's four readers
+/// held it so often that a group commit waited about 4 ms for it (docs/benchmarks.md,
+/// session 16). Nothing that answers a caller waits on this: commands reach their own events.
+pub(crate) const GATHER: Duration = Duration::from_millis(50);
 
 /// A service's reader of the log. Cheap to clone; clones share positions.
 #[derive(Clone)]

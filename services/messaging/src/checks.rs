@@ -3,6 +3,7 @@
 //! hours, and the tenant's price. [`facts`] gathers what they need in one statement; the
 //! answers are pure functions of those facts.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::message::Price;
@@ -13,6 +14,7 @@ use casewire_tenancy::{ConsentAnswer, Policies, Policy, SmsProviders, SmsSetting
 use chrono::{DateTime, Utc};
 
 /// A tenant's and a number's facts as messaging's read models hold them.
+#[derive(Clone)]
 pub(crate) struct Facts {
     pub policy: Policy,
     /// `None` when the tenant set no SMS provider.
@@ -44,6 +46,54 @@ pub(crate) async fn facts(store: &EventStore, tenant: &str, phone: &str) -> anyh
         refused,
     )
     .await
+}
+
+/// [`facts`] for many numbers of one tenant, by number, in two statements: the tenant's
+/// facts, then the numbers' consents.
+pub(crate) async fn facts_for_numbers(
+    store: &EventStore,
+    tenant: &str,
+    phones: &[&str],
+) -> anyhow::Result<HashMap<String, Facts>> {
+    let facts = facts(store, tenant, "").await?;
+    let consents = consents(store, tenant, phones).await?;
+    Ok(phones
+        .iter()
+        .map(|phone| {
+            let consent = consents.get(*phone).copied().unwrap_or_default();
+            let facts = Facts {
+                consent,
+                ..facts.clone()
+            };
+            (phone.to_string(), facts)
+        })
+        .collect())
+}
+
+/// The consent of each of `phones` (a number with none recorded is left out), in a
+/// statement per 500.
+pub(crate) async fn consents(
+    store: &EventStore,
+    tenant: &str,
+    phones: &[&str],
+) -> anyhow::Result<HashMap<String, State>> {
+    let mut out = HashMap::new();
+    for phones in phones.chunks(500) {
+        let sql = format!(
+            "SELECT phone, state FROM messaging_consents WHERE tenant_id = $1 AND phone IN ({})",
+            casewire_eventstore::sql::list(phones.len(), 2)
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant);
+        for phone in phones {
+            query = query.bind(*phone);
+        }
+        for (phone, state) in query.fetch_all(store.db().reader()).await? {
+            if let Some(state) = State::named(&state) {
+                out.insert(phone, state);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A case's client, with the facts for a text to them, in one statement: (the number, the

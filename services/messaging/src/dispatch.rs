@@ -12,8 +12,8 @@
 //! (bodies redacted) ends the text `unknown`. docs/texting.md has the whole rule; the
 //! windows that remain are in docs/decisions.md.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -185,9 +185,73 @@ pub struct Dispatcher {
     pub(crate) twilio: TwilioClient,
     /// Messaging's reader: caught up before a text's consent is checked at dispatch.
     pub(crate) reader: Reader,
+    /// What [`Worker::prepare`] read for the claim about to run, each job's taken by its
+    /// run.
+    pub(crate) prepared: Mutex<HashMap<(String, String), Prepared>>,
+}
+
+/// A claimed text as the claim's [`Worker::prepare`] read it: the message, and its facts
+/// when it is to go.
+pub(crate) struct Prepared {
+    message: (Message, i64),
+    facts: Option<Facts>,
 }
 
 impl Dispatcher {
+    pub(crate) fn new(
+        settings: Arc<MessagingSettings>,
+        twilio: TwilioClient,
+        reader: Reader,
+    ) -> Self {
+        Dispatcher {
+            settings,
+            twilio,
+            reader,
+            prepared: Mutex::default(),
+        }
+    }
+
+    /// A claim's texts read at once: their messages in one statement a tenant, and for those
+    /// about to go the tenant's facts and their consents in two (the reader caught up first,
+    /// as [`Self::facts`] does for a text alone), rather than two statements a text.
+    async fn read_claim(
+        &self,
+        store: &EventStore,
+        jobs: &[Job],
+    ) -> anyhow::Result<HashMap<(String, String), Prepared>> {
+        let mut by_tenant: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for job in jobs {
+            by_tenant.entry(&job.tenant_id).or_default().push(&job.id);
+        }
+        let mut prepared = HashMap::new();
+        for (tenant, ids) in by_tenant {
+            let messages = casewire_bus::load_all::<Message>(store, tenant, &ids).await?;
+            let going: Vec<&Message> = messages
+                .values()
+                .map(|(m, _)| m)
+                .filter(|m| m.is_outbound() && !m.dispatched())
+                .collect();
+            if going
+                .iter()
+                .any(|m| m.attempts == 0 && m.purpose != Purpose::System)
+            {
+                self.reader.catch_up(tenant).await?;
+            }
+            let mut phones: Vec<&str> = going.iter().map(|m| m.phone.as_str()).collect();
+            phones.sort_unstable();
+            phones.dedup();
+            let facts = match phones.is_empty() {
+                true => HashMap::new(),
+                false => crate::checks::facts_for_numbers(store, tenant, &phones).await?,
+            };
+            for (id, message) in messages {
+                let facts = facts.get(&message.0.phone).cloned();
+                prepared.insert((tenant.to_string(), id), Prepared { message, facts });
+            }
+        }
+        Ok(prepared)
+    }
+
     fn provider(&self, settings: Option<SmsSettings>) -> Option<Provider> {
         match settings {
             Some(settings) => Some(Provider::from_settings(settings, &self.twilio)),
@@ -281,11 +345,31 @@ impl Worker for Dispatcher {
         QUEUE
     }
 
+    async fn prepare(&self, store: &EventStore, jobs: &[Job]) -> anyhow::Result<()> {
+        // The previous claim's runs have all ended: nothing of it is kept.
+        self.prepared.lock().expect("not poisoned").clear();
+        let prepared = self.read_claim(store, jobs).await?;
+        *self.prepared.lock().expect("not poisoned") = prepared;
+        Ok(())
+    }
+
     async fn run(&self, store: &EventStore, job: &Job) -> anyhow::Result<Outcome> {
         let (tenant, id) = (job.tenant_id.as_str(), job.id.as_str());
         let cause = job.cause();
-        // Read once: each step below records on this state, which `record` keeps current.
-        let mut message = casewire_bus::load::<Message>(store, tenant, id).await?;
+        let prepared = self
+            .prepared
+            .lock()
+            .expect("not poisoned")
+            .remove(&(job.tenant_id.clone(), job.id.clone()));
+        // Read once (by the claim, or here): each step below records on this state, which
+        // `record` keeps current.
+        let (mut message, facts) = match prepared {
+            Some(Prepared { message, facts }) => (message, facts),
+            None => (
+                casewire_bus::load::<Message>(store, tenant, id).await?,
+                None,
+            ),
+        };
         let m = message.0.clone();
         if !m.is_outbound() || m.dispatched() {
             return Ok(Outcome::Done);
@@ -296,7 +380,10 @@ impl Worker for Dispatcher {
                 return Ok(Outcome::RetryAt(after, "held by quiet hours".into()));
             }
         }
-        let facts = self.facts(tenant, &m).await?;
+        let facts = match facts {
+            Some(facts) => facts,
+            None => self.facts(tenant, &m).await?,
+        };
         if m.attempts == 0 {
             if let Some(reason) = withdrawn(&facts, &m) {
                 let fail = MessageCommand::Fail {

@@ -100,11 +100,7 @@ pub fn wiring(store: &EventStore, settings: MessagingSettings) -> Wiring {
             reader: reader.clone(),
             settings: settings.clone(),
         }))
-        .worker(dispatch::Dispatcher {
-            settings,
-            twilio: twilio.clone(),
-            reader,
-        })
+        .worker(dispatch::Dispatcher::new(settings, twilio.clone(), reader))
         .worker(reminders::Scheduler)
         .worker(reminders::Replanner)
         .worker(media::MediaFetcher {

@@ -19,7 +19,6 @@ use casewire_bus::{Job, Outcome, Worker};
 use casewire_contract::campaigns::Estimate;
 use casewire_events::audience::Recipient;
 use casewire_events::campaign::{CampaignPlan, CampaignText, Rate, Window, FROZEN_PER_EVENT};
-use casewire_events::consent::State;
 use casewire_events::message::Purpose;
 use casewire_events::{Metadata, Sealed};
 use casewire_eventstore::EventStore;
@@ -270,7 +269,8 @@ impl Worker for Sender {
                 .await?;
         let organization = organization.map_or(String::new(), |(n,)| n);
         let price = facts.price().unwrap_or_default();
-        let consents = consents(store, tenant, &due).await?;
+        let phones: Vec<&str> = due.iter().map(|(_, r)| r.phone.as_str()).collect();
+        let consents = crate::checks::consents(store, tenant, &phones).await?;
         let names = client_names(store, tenant, &due).await?;
         // Each recipient's text queued at once (one group commit takes many); the skips
         // recorded together after.
@@ -422,28 +422,6 @@ async fn queue(
         }
         Err(e) => anyhow::bail!(e.message),
     }
-}
-
-/// The consent of each recipient's number, in one statement.
-async fn consents(
-    store: &EventStore,
-    tenant: &str,
-    due: &[(u32, Recipient)],
-) -> anyhow::Result<HashMap<String, State>> {
-    let sql = format!(
-        "SELECT phone, state FROM messaging_consents WHERE tenant_id = $1 AND phone IN ({})",
-        casewire_eventstore::sql::list(due.len(), 2)
-    );
-    let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant);
-    for (_, r) in due {
-        query = query.bind(&r.phone);
-    }
-    Ok(query
-        .fetch_all(store.db().reader())
-        .await?
-        .into_iter()
-        .filter_map(|(phone, state)| Some((phone, State::named(&state)?)))
-        .collect())
 }
 
 /// The clients' names on the recipients' cases, opened (none where erased), in one
