@@ -12,7 +12,6 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use casewire_events::Sealed;
-use chrono::Utc;
 use serde_json::Value;
 
 use crate::{ApiError, Caller, Gateway};
@@ -73,7 +72,7 @@ async fn replay_or_run(gw: &Gateway, request: Request, next: Next) -> Result<Res
     ));
 
     let db = gw.store().db().writer();
-    let now = Utc::now();
+    let now = casewire_events::utc_now();
     sqlx::query("DELETE FROM gateway_idempotency WHERE scope = $1 AND created_at < $2")
         .bind(&scope)
         .bind(casewire_events::timestamp(

@@ -81,7 +81,15 @@ impl Projection for SurveyReplies {
             .await?;
         if waiting.is_some() {
             let at = json!({ "from": from, "at": e.recorded_at, "cause": e.event_id });
-            jobs::enqueue(tx, QUEUE, &e.tenant_id, &e.aggregate_id, &at, Utc::now()).await?;
+            jobs::enqueue(
+                tx,
+                QUEUE,
+                &e.tenant_id,
+                &e.aggregate_id,
+                &at,
+                casewire_events::utc_now(),
+            )
+            .await?;
         }
         Ok(())
     }

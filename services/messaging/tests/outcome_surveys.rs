@@ -10,8 +10,18 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use world::{world, World};
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+/// 16:00 UTC (10:00 in Chicago, the tenant's zone, in winter; 11:00 in summer), on the first
+/// day it is still to come. A rule's delay counts from when the log recorded the closing,
+/// and the log records the system's time, not the process's clock: a clock set before it
+/// (a fixed date, once that date has passed) would never reach the end of the delay.
+fn next_morning() -> DateTime<Utc> {
+    let now = Utc::now();
+    let today = now.date_naive().and_hms_opt(16, 0, 0).unwrap().and_utc();
+    if today >= now {
+        today
+    } else {
+        today + Duration::days(1)
+    }
 }
 
 const CONSUMER: &str = "+13125550201";
@@ -52,8 +62,7 @@ async fn run(w: &World) -> usize {
 #[tokio::test]
 async fn a_closed_case_gets_the_survey_after_the_delay_once() {
     let w = world().await;
-    // 10:00 in Chicago, the tenant's zone.
-    casewire_events::time::set(at("2026-12-02T16:00:00Z"));
+    casewire_events::time::set(next_morning());
     w.case_event("K-1", 1, "CaseLinked", case(CONSUMER, "open", "01"))
         .await;
     w.case_event("K-2", 1, "CaseLinked", case(HOUSING, "open", "63"))
