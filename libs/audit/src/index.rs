@@ -182,6 +182,10 @@ impl Projection for AuditIndex {
                  VALUES {} ON CONFLICT DO NOTHING",
                 sql::rows(chunk.len(), 5, 1)
             );
+            let statement = casewire_eventstore::sql::positional(
+                casewire_eventstore::Backend::of(tx),
+                &statement,
+            );
             let mut q = sqlx::query(&statement);
             for link in chunk {
                 for v in link {
@@ -194,6 +198,10 @@ impl Projection for AuditIndex {
             let statement = format!(
                 "INSERT INTO audit_people (tenant_id, person, seq) VALUES {} ON CONFLICT DO NOTHING",
                 sql::rows(chunk.len(), 3, 1)
+            );
+            let statement = casewire_eventstore::sql::positional(
+                casewire_eventstore::Backend::of(tx),
+                &statement,
             );
             let mut q = sqlx::query(&statement);
             for (tenant, person, seq) in chunk {

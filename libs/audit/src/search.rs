@@ -111,6 +111,10 @@ impl Projection for SearchIndex {
                  VALUES {} ON CONFLICT (tenant_id, message_id) DO NOTHING",
                 casewire_eventstore::sql::rows(chunk.len(), 7, 1)
             );
+            let statement = casewire_eventstore::sql::positional(
+                casewire_eventstore::Backend::of(tx),
+                &statement,
+            );
             let mut insert = sqlx::query(&statement);
             for t in chunk {
                 insert = insert

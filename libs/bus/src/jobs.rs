@@ -154,6 +154,7 @@ pub async fn enqueue_all(
              VALUES {} ON CONFLICT (queue, tenant_id, id) DO NOTHING",
             casewire_eventstore::sql::rows(chunk.len(), 9, 1)
         );
+        let sql = casewire_eventstore::sql::positional(casewire_eventstore::Backend::of(tx), &sql);
         let mut insert = sqlx::query(&sql);
         for job in chunk {
             insert = insert
@@ -243,6 +244,7 @@ pub async fn remove_all(
             "DELETE FROM jobs WHERE queue = $1 AND tenant_id = $2 AND id IN ({})",
             casewire_eventstore::sql::list(chunk.len(), 3)
         );
+        let sql = casewire_eventstore::sql::positional(casewire_eventstore::Backend::of(tx), &sql);
         let mut delete = sqlx::query(&sql).bind(queue).bind(tenant);
         for id in chunk {
             delete = delete.bind(*id);

@@ -252,7 +252,8 @@ impl Reader {
         self.reach(tenant, head).await
     }
 
-    /// One batch: read the events after the position, apply those the projections read in
+    /// One batch: read the events after the position (from memory when this process
+    /// appended them a moment ago), apply those the projections read in
     /// one transaction with the cursor, or, when there are none, only move the position.
     async fn step(
         &self,
@@ -277,6 +278,13 @@ impl Reader {
             return Ok(());
         }
         let seen = position.seen();
+        // What this process appended a moment ago is still in memory: taken from there when
+        // it links to the last event read, as a delivery from the bus would be.
+        if let Some(events) = store.recent(tenant, seen, BATCH as usize) {
+            if follow_on(held.last.as_ref(), seen, &events) {
+                return self.apply(tenant, position, held, events).await;
+            }
+        }
         let mut events = store.read_log(tenant, seen, BATCH).await?;
         // Reading from the position, a gap means the log itself lacks an event: what comes
         // before it is applied, nothing after it can be.

@@ -520,7 +520,12 @@ async fn catching_up_over_a_log_with_a_missing_event_stops_with_a_clear_error() 
         .execute(store.db().writer())
         .await
         .unwrap();
-    let err = seen_reader(&store)
+    // Read after a restart: this process never appended the events, so only the log has them.
+    let restarted = EventStore::new(
+        Db::sqlite_file(&dir.path().join("log.db")).await.unwrap(),
+        Key::generate(),
+    );
+    let err = seen_reader(&restarted)
         .reach("t1", 3)
         .await
         .unwrap_err()
@@ -590,6 +595,58 @@ async fn delivered_events_that_follow_on_are_applied_as_they_came_and_the_rest_f
     );
     reader.deliver("t1", vec![next]).await.unwrap();
     assert_eq!(seen(&store).await, 6, "delivered again: nothing happens");
+}
+
+#[tokio::test]
+async fn a_reader_takes_what_this_process_just_appended_from_memory_and_the_rest_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let on = |aggregate: &str, sequence: i64| NewEvent {
+        aggregate_id: aggregate.into(),
+        ..event(sequence, "NoteAdded")
+    };
+    let reader = seen_reader(&store);
+    store
+        .append("t1", (1..=3).map(|i| on("c1", i)).collect())
+        .await
+        .unwrap();
+    reader.reach("t1", 3).await.unwrap();
+
+    // Events 4 and 5 are appended, then 5 is deleted behind the store's back: read from the
+    // log, it would be a gap the reader stops at.
+    store
+        .append("t1", vec![on("c1", 4), on("c3", 1)])
+        .await
+        .unwrap();
+    sqlx::query("DROP TRIGGER events_no_delete")
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM events WHERE tenant_seq = 5")
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+    reader.reach("t1", 5).await.unwrap();
+    assert_eq!(
+        seen(&store).await,
+        5,
+        "4 and 5 came from memory, linked to 3"
+    );
+
+    // Another process on the same database appends 6 and 7; this one then appends 8. This
+    // process never had 6 and 7: the reader reads them, and 8, from the log.
+    let other = EventStore::new(
+        Db::sqlite_file(&dir.path().join("log.db")).await.unwrap(),
+        Key::generate(),
+    );
+    other
+        .append("t1", vec![on("c2", 1), on("c2", 2)])
+        .await
+        .unwrap();
+    let last = store.append("t1", vec![on("c1", 5)]).await.unwrap();
+    assert_eq!(last[0].tenant_seq, 8);
+    reader.reach("t1", 8).await.unwrap();
+    assert_eq!(seen(&store).await, 8, "every event applied, once");
 }
 
 /// Reads only another aggregate's events: to the reader, the test's `case` events are noise.

@@ -15,7 +15,7 @@
 //! not seen are looked up first, in one indexed query.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use casewire_events::RecordedEvent;
 use sqlx::any::AnyRow;
@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::chain::{self, Hash, GENESIS};
 use crate::inline::InlineSet;
+use crate::tail::Tail;
 use crate::{Backend, Db, EventStore, NewEvent, Result, StoreError};
 
 /// A group holds at most this many events, so one transaction stays short.
@@ -84,6 +85,7 @@ pub(crate) struct Appenders {
     pub(crate) inline: InlineSet,
     tasks: Mutex<HashMap<String, mpsc::Sender<Request>>>,
     appended: watch::Sender<Heads>,
+    pub(crate) tail: Arc<Tail>,
 }
 
 /// The head (last seq) of each tenant this process appended to.
@@ -96,6 +98,7 @@ impl Appenders {
             inline: InlineSet::default(),
             tasks: Mutex::new(HashMap::new()),
             appended: watch::channel(Heads::new()).0,
+            tail: Arc::default(),
         }
     }
 
@@ -145,6 +148,7 @@ impl Appenders {
             tenant: tenant.to_string(),
             head: None,
             versions: HashMap::new(),
+            tail: self.tail.clone(),
         };
         tokio::spawn(chain.run(rx, self.appended.clone()));
         tx
@@ -159,6 +163,8 @@ struct Chain {
     /// (seq, hash) of the head as this task last wrote or read it.
     head: Option<(i64, Hash)>,
     versions: HashMap<AggregateKey, i64>,
+    /// Where committed events are kept for this process's readers.
+    tail: Arc<Tail>,
 }
 
 /// Past this many remembered aggregates the task starts afresh, bounding its memory.
@@ -183,6 +189,8 @@ impl Chain {
                 group.into_iter().map(|r| (r.events, r.reply)).unzip();
             match self.commit(&events, &store).await {
                 Ok(outcomes) => {
+                    let written = outcomes.iter().filter_map(|o| o.as_ref().ok());
+                    self.tail.push(&self.tenant, written.flatten().cloned());
                     if let Some((seq, _)) = self.head {
                         appended.send_modify(|heads| {
                             heads.insert(self.tenant.clone(), seq);
@@ -331,14 +339,14 @@ impl Chain {
         let inline = self.inline.for_events(rows.iter().map(|(e, _, _)| e));
         let postgres = self.db.backend() == Backend::Postgres;
         if postgres && rows.len() <= ROWS_PER_INSERT && inline.is_empty() {
-            let written = insert(self.db.writer(), Some(&head), rows).await?;
+            let written = insert(self.db.writer(), Backend::Postgres, Some(&head), rows).await?;
             return Ok(written > 0);
         }
         let mut tx = self.db.begin_log().await?;
         if postgres && rows.len() <= ROWS_PER_INSERT {
             // One statement moves the head and inserts, as above, inside the transaction
             // that also holds the inline rows.
-            if insert(&mut *tx, Some(&head), rows).await? == 0 {
+            if insert(&mut *tx, Backend::Postgres, Some(&head), rows).await? == 0 {
                 return Ok(false);
             }
             apply_inline(&mut tx, &inline, rows, store).await?;
@@ -360,7 +368,7 @@ impl Chain {
             return Ok(false);
         }
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            insert(&mut *tx, None, chunk).await?;
+            insert(&mut *tx, self.db.backend(), None, chunk).await?;
         }
         apply_inline(&mut tx, &inline, rows, store).await?;
         tx.commit().await?;
@@ -443,6 +451,7 @@ async fn stored_versions(
              AND e.aggregate_type = v.column1 AND e.aggregate_id = v.column2) FROM (VALUES {}) AS v",
             crate::sql::rows(chunk.len(), 2, 2)
         );
+        let sql = crate::sql::positional(db.backend(), &sql);
         let mut q = sqlx::query(&sql).bind(tenant);
         for (t, id) in chunk {
             q = q.bind(t).bind(id);
@@ -496,6 +505,7 @@ struct HeadMove<'a> {
 /// UPDATE runs in a CTE, and the INSERT happens only when it matched). Returns rows written.
 async fn insert<'c, E: sqlx::Executor<'c, Database = Any>>(
     conn: E,
+    backend: Backend,
     head: Option<&HeadMove<'_>>,
     rows: &[Row],
 ) -> Result<u64> {
@@ -512,6 +522,7 @@ async fn insert<'c, E: sqlx::Executor<'c, Database = Any>>(
              INSERT INTO events ({COLUMNS}) SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM head)"
         ),
     };
+    let sql = crate::sql::positional(backend, &sql);
     let mut q = sqlx::query(&sql);
     if let Some(h) = head {
         q = q

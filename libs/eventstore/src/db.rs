@@ -29,6 +29,16 @@ pub enum Backend {
     Sqlite,
 }
 
+impl Backend {
+    /// The database `conn` is connected to: for code handed a transaction.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        match conn.backend_name() {
+            <sqlx::Sqlite as sqlx::Database>::NAME => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     reader: AnyPool,

@@ -17,6 +17,7 @@ mod keys;
 mod read;
 mod repo;
 pub mod sql;
+mod tail;
 #[cfg(feature = "tamper")]
 pub mod tamper;
 mod verify;
@@ -102,6 +103,14 @@ impl EventStore {
     /// up, and know where to read, without asking the database.
     pub fn appended(&self) -> watch::Receiver<append::Heads> {
         self.appenders.appended()
+    }
+
+    /// Up to `limit` of the events of `tenant` right after `after_seq`, as stored, when this
+    /// process appended them a moment ago and still keeps them in memory; `None` otherwise
+    /// (read them with [`EventStore::read_log`]). A caller checks that they link to the last
+    /// event it read (`chain::follows`), as it would a delivery from the bus.
+    pub fn recent(&self, tenant: &str, after_seq: i64, limit: usize) -> Option<Vec<RecordedEvent>> {
+        self.appenders.tail.after(tenant, after_seq, limit)
     }
 
     /// Opens the sealed fields of an event's payload: plaintext where the subject's key

@@ -102,6 +102,7 @@ impl EventStore {
                  AND aggregate_id IN ({}) ORDER BY aggregate_id, sequence",
                 crate::sql::list(ids.len(), 3)
             );
+            let sql = crate::sql::positional(self.db.backend(), &sql);
             let mut query = sqlx::query(&sql).bind(tenant).bind(aggregate_type);
             for id in ids {
                 query = query.bind(*id);

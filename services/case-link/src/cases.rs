@@ -99,6 +99,8 @@ async fn texted(
                 "UPDATE caselink_cases SET last_texted_at = $1 WHERE tenant_id = $2 AND case_id IN ({})",
                 casewire_eventstore::sql::list(chunk.len(), 3)
             );
+            let sql =
+                casewire_eventstore::sql::positional(casewire_eventstore::Backend::of(tx), &sql);
             let mut update = sqlx::query(&sql).bind(at).bind(tenant);
             for case_id in chunk {
                 update = update.bind(case_id);

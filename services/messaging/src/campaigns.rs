@@ -175,6 +175,8 @@ async fn apply_campaign(
                  ON CONFLICT (tenant_id, campaign_id, n) DO NOTHING",
                 casewire_eventstore::sql::rows(recipients.len(), 8, 1)
             );
+            let sql =
+                casewire_eventstore::sql::positional(casewire_eventstore::Backend::of(tx), &sql);
             let mut insert = sqlx::query(&sql);
             for (r, n) in recipients.iter().zip(first..) {
                 insert = insert

@@ -83,6 +83,7 @@ pub(crate) async fn consents(
             "SELECT phone, state FROM messaging_consents WHERE tenant_id = $1 AND phone IN ({})",
             casewire_eventstore::sql::list(phones.len(), 2)
         );
+        let sql = casewire_eventstore::sql::positional(store.db().backend(), &sql);
         let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant);
         for phone in phones {
             query = query.bind(*phone);

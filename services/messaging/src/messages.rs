@@ -348,6 +348,8 @@ async fn apply_messages(
                 "UPDATE messaging_messages SET provider = $1, updated_at = $2 WHERE tenant_id = $3 AND id IN ({})",
                 casewire_eventstore::sql::list(chunk.len(), 4)
             );
+            let sql =
+                casewire_eventstore::sql::positional(casewire_eventstore::Backend::of(tx), &sql);
             let mut update = sqlx::query(&sql).bind(provider).bind(at).bind(tenant);
             for id in chunk {
                 update = update.bind(*id);
@@ -474,6 +476,7 @@ async fn insert(
              ON CONFLICT (tenant_id, id) DO NOTHING",
             casewire_eventstore::sql::rows(chunk.len(), COLUMNS, 1)
         );
+        let sql = casewire_eventstore::sql::positional(casewire_eventstore::Backend::of(tx), &sql);
         let mut insert = sqlx::query(&sql);
         for (e, row) in chunk {
             let sender = if row.sender {
