@@ -9,6 +9,9 @@
 //! - A command waits for its own events with [`Reader::reach`]: when the position in memory
 //!   is already there, that costs nothing; otherwise one caller applies a batch while the
 //!   others queue behind it, and most find their events applied when their turn comes.
+//! - What this process appended a moment ago is taken from the store's memory
+//!   ([`EventStore::recent`]) when it links, hash by hash, to the last event read: in the
+//!   embedded mode, four readers no longer read each event from the log.
 //! - A batch with no event any projection reads ([`Projection::reads`]) moves the position
 //!   in memory only. The cursor row catches up with the next batch that writes, or when the
 //!   reader is idle ([`Reader::flush`]); replaying skipped events after a crash is harmless.
