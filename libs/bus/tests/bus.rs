@@ -506,25 +506,37 @@ async fn commands_are_calls_in_process() {
     commands_round_trip(Bus::in_process()).await;
 }
 
+/// Deletes event `seq` of tenant t1 from a SQLite log, as a database superuser could.
+async fn delete_behind_the_stores_back(store: &EventStore, seq: i64) {
+    sqlx::query("DROP TRIGGER IF EXISTS events_no_delete")
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM events WHERE tenant_id = 't1' AND tenant_seq = $1")
+        .bind(seq)
+        .execute(store.db().writer())
+        .await
+        .unwrap();
+}
+
+/// A store on the SQLite log of [`sqlite_store`], as another process (or this one after a
+/// restart) would open it: it shares nothing in memory with the first.
+async fn another_process(dir: &tempfile::TempDir) -> EventStore {
+    EventStore::new(
+        Db::sqlite_file(&dir.path().join("log.db")).await.unwrap(),
+        Key::generate(),
+    )
+}
+
 #[tokio::test]
 async fn catching_up_over_a_log_with_a_missing_event_stops_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(&dir).await;
     append_many(&store, &["t1"], 3).await;
     // A database superuser deletes an event behind the store's back.
-    sqlx::query("DROP TRIGGER events_no_delete")
-        .execute(store.db().writer())
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM events WHERE tenant_seq = 2")
-        .execute(store.db().writer())
-        .await
-        .unwrap();
+    delete_behind_the_stores_back(&store, 2).await;
     // Read after a restart: this process never appended the events, so only the log has them.
-    let restarted = EventStore::new(
-        Db::sqlite_file(&dir.path().join("log.db")).await.unwrap(),
-        Key::generate(),
-    );
+    let restarted = another_process(&dir).await;
     let err = seen_reader(&restarted)
         .reach("t1", 3)
         .await
@@ -618,14 +630,7 @@ async fn a_reader_takes_what_this_process_just_appended_from_memory_and_the_rest
         .append("t1", vec![on("c1", 4), on("c3", 1)])
         .await
         .unwrap();
-    sqlx::query("DROP TRIGGER events_no_delete")
-        .execute(store.db().writer())
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM events WHERE tenant_seq = 5")
-        .execute(store.db().writer())
-        .await
-        .unwrap();
+    delete_behind_the_stores_back(&store, 5).await;
     reader.reach("t1", 5).await.unwrap();
     assert_eq!(
         seen(&store).await,
@@ -635,10 +640,7 @@ async fn a_reader_takes_what_this_process_just_appended_from_memory_and_the_rest
 
     // Another process on the same database appends 6 and 7; this one then appends 8. This
     // process never had 6 and 7: the reader reads them, and 8, from the log.
-    let other = EventStore::new(
-        Db::sqlite_file(&dir.path().join("log.db")).await.unwrap(),
-        Key::generate(),
-    );
+    let other = another_process(&dir).await;
     other
         .append("t1", vec![on("c2", 1), on("c2", 2)])
         .await
