@@ -13,7 +13,7 @@
 //! between), that tenant's tail starts again from it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use casewire_events::RecordedEvent;
 
@@ -28,7 +28,9 @@ pub(crate) struct Tail {
 
 #[derive(Default)]
 struct Inner {
-    tenants: HashMap<String, VecDeque<RecordedEvent>>,
+    /// Shared, so a reader copies pointers under the lock the appender pushes through, and
+    /// the events themselves after it.
+    tenants: HashMap<String, VecDeque<Arc<RecordedEvent>>>,
     /// (tenant, seq) of every event kept, oldest first: the order they leave in.
     order: VecDeque<(String, i64)>,
 }
@@ -47,7 +49,7 @@ impl Tail {
                 kept.clear();
             }
             order.push_back((tenant.to_string(), e.tenant_seq));
-            kept.push_back(e);
+            kept.push_back(Arc::new(e));
         }
         while order.len() > CAPACITY {
             let (tenant, seq) = order.pop_front().expect("longer than the capacity");
@@ -70,14 +72,17 @@ impl Tail {
         after: i64,
         limit: usize,
     ) -> Option<Vec<RecordedEvent>> {
-        let inner = self.inner.lock().expect("tail lock");
-        let kept = inner.tenants.get(tenant)?;
-        let first = kept.front()?.tenant_seq;
-        if after < first - 1 || after >= kept.back()?.tenant_seq {
-            return None;
-        }
-        let skip = (after + 1 - first) as usize;
-        Some(kept.iter().skip(skip).take(limit).cloned().collect())
+        let shared: Vec<Arc<RecordedEvent>> = {
+            let inner = self.inner.lock().expect("tail lock");
+            let kept = inner.tenants.get(tenant)?;
+            let first = kept.front()?.tenant_seq;
+            if after < first - 1 || after >= kept.back()?.tenant_seq {
+                return None;
+            }
+            let skip = (after + 1 - first) as usize;
+            kept.range(skip..).take(limit).cloned().collect()
+        };
+        Some(shared.iter().map(|e| RecordedEvent::clone(e)).collect())
     }
 }
 
